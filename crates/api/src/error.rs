@@ -1,0 +1,318 @@
+//! Errors as RFC 9457 `application/problem+json`, each with a stable snake_case `code`.
+//!
+//! One table (`ErrorCode::status`) maps codes to statuses; the OpenAPI document lists every code.
+//! 5xx answers say nothing about internals: the cause goes to the log with the request id.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use jiekun_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal, $status:ident, $en:literal, $zh:literal;)*) => {
+        /// Stable machine-readable error codes. 稳定的错误代码。
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ErrorCode { $($variant,)* }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)* }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self { $(ErrorCode::$variant => StatusCode::$status,)* }
+            }
+
+            /// Short English title (the problem's `title`).
+            pub fn title(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $en,)* }
+            }
+
+            /// Short Chinese title.
+            pub fn title_zh(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $zh,)* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    MalformedJson = "malformed_json", BAD_REQUEST, "The body is not well-formed JSON", "请求体不是合法的 JSON";
+    InvalidParameter = "invalid_parameter", BAD_REQUEST, "A path, query or header parameter is invalid", "路径、查询或请求头参数无效";
+    NotFound = "not_found", NOT_FOUND, "The resource does not exist", "资源不存在";
+    RouteNotFound = "route_not_found", NOT_FOUND, "No such endpoint", "接口不存在";
+    MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed on this endpoint", "该接口不支持此请求方法";
+    AlreadyExists = "already_exists", CONFLICT, "A record with the same identity already exists", "已存在相同标识的记录";
+    PreconditionFailed = "precondition_failed", PRECONDITION_FAILED, "The resource changed since you read it", "资源已被修改，请重新读取后再提交";
+    PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE, "The body is too large", "请求体过大";
+    UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "The body must be application/json", "请求体必须为 application/json";
+    ValidationFailed = "validation_failed", UNPROCESSABLE_ENTITY, "Some fields are invalid", "部分字段校验未通过";
+    PreconditionRequired = "precondition_required", PRECONDITION_REQUIRED, "If-Match is required for this change", "修改操作必须携带 If-Match 请求头";
+    ServiceUnavailable = "service_unavailable", SERVICE_UNAVAILABLE, "The service is temporarily unavailable", "服务暂时不可用";
+    InternalError = "internal_error", INTERNAL_SERVER_ERROR, "Internal error", "服务器内部错误";
+}
+
+/// One problem with one field. 单个字段的问题。
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// Path of the field (`credit_code`, `members[1].national_id`, or a header/query name).
+    #[schema(example = "credit_code")]
+    pub field: String,
+    /// Stable code of the problem with this field.
+    #[schema(example = "invalid_check_character")]
+    pub code: String,
+    /// English message.
+    pub message: String,
+    /// 中文说明。
+    pub message_zh: String,
+}
+
+impl FieldError {
+    pub fn new(
+        field: impl Into<String>,
+        code: &str,
+        message: impl Into<String>,
+        message_zh: impl Into<String>,
+    ) -> Self {
+        FieldError {
+            field: field.into(),
+            code: code.to_owned(),
+            message: message.into(),
+            message_zh: message_zh.into(),
+        }
+    }
+
+    pub fn required(field: &str) -> Self {
+        FieldError::new(field, "required", "is required", "必填")
+    }
+}
+
+/// RFC 9457 problem details. 错误详情（RFC 9457）。
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// `urn:jiekun:problem:<code>`.
+    #[serde(rename = "type")]
+    #[schema(example = "urn:jiekun:problem:validation_failed")]
+    pub problem_type: String,
+    /// English title of the problem type.
+    pub title: String,
+    /// HTTP status.
+    #[schema(example = 422)]
+    pub status: u16,
+    /// Stable error code.
+    pub code: ErrorCode,
+    /// What happened, in English.
+    pub detail: String,
+    /// 问题说明（中文）。
+    pub detail_zh: String,
+    /// The request path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// The `x-request-id` of the request, to quote when asking for help.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Field-level problems, when the problem is with the input.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// An error the API answers with.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub detail: String,
+    pub detail_zh: String,
+    pub errors: Vec<FieldError>,
+    /// Internal cause, logged for 5xx and never sent.
+    pub cause: Option<String>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.detail)?;
+        if let Some(cause) = &self.cause {
+            write!(f, " (cause: {cause})")?;
+        }
+        Ok(())
+    }
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>, detail_zh: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            detail: detail.into(),
+            detail_zh: detail_zh.into(),
+            errors: Vec::new(),
+            cause: None,
+        }
+    }
+
+    /// The code's own titles as the detail.
+    pub fn bare(code: ErrorCode) -> Self {
+        ApiError::new(code, code.title(), code.title_zh())
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        ApiError {
+            errors,
+            ..ApiError::bare(ErrorCode::ValidationFailed)
+        }
+    }
+
+    pub fn not_found(what: &str, what_zh: &str) -> Self {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("{what} not found"),
+            format!("{what_zh}不存在"),
+        )
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError {
+            cause: Some(cause.to_string()),
+            ..ApiError::bare(ErrorCode::InternalError)
+        }
+    }
+
+    pub fn with_field(mut self, e: FieldError) -> Self {
+        self.errors.push(e);
+        self
+    }
+
+    pub fn problem(&self, instance: Option<String>, request_id: Option<String>) -> Problem {
+        Problem {
+            problem_type: format!("urn:jiekun:problem:{}", self.code.as_str()),
+            title: self.code.title().to_owned(),
+            status: self.code.status().as_u16(),
+            code: self.code,
+            detail: self.detail.clone(),
+            detail_zh: self.detail_zh.clone(),
+            instance,
+            request_id,
+            errors: self.errors.clone(),
+        }
+    }
+
+    pub fn response(&self, instance: Option<String>, request_id: Option<String>) -> HttpResponse {
+        HttpResponse::build(self.code.status())
+            .content_type("application/problem+json")
+            .json(self.problem(instance, request_id))
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        // The request-id middleware renders it again with the request id and path.
+        self.response(None, None)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::bare(ErrorCode::NotFound),
+            StoreError::Conflict { constraint } => conflict(constraint),
+            StoreError::VersionMismatch { actual, .. } => ApiError::new(
+                ErrorCode::PreconditionFailed,
+                format!("the resource is now at version {actual}; read it again and retry"),
+                format!("资源当前版本为 {actual}，请重新读取后再提交"),
+            ),
+            StoreError::Busy | StoreError::Unavailable(_) => ApiError {
+                cause: Some(e.to_string()),
+                ..ApiError::bare(ErrorCode::ServiceUnavailable)
+            },
+            StoreError::Config(_) | StoreError::Db(_) => ApiError::internal(e),
+        }
+    }
+}
+
+/// A unique-constraint hit, told as the field that collides.
+fn conflict(constraint: &str) -> ApiError {
+    let (field, en, zh) = match constraint {
+        "enterprises.credit_code" => (
+            "credit_code",
+            "an enterprise with this unified social credit code is already registered",
+            "该统一社会信用代码的企业已登记",
+        ),
+        "organisations.name" => (
+            "name",
+            "the parent organisation already has a child of this name",
+            "上级组织下已有同名组织",
+        ),
+        "departments.code_region" => (
+            "code",
+            "this region already has a department of this kind",
+            "该地区已登记同类部门",
+        ),
+        _ => (
+            "",
+            "a record with the same identity already exists",
+            "已存在相同标识的记录",
+        ),
+    };
+    let err = ApiError::new(ErrorCode::AlreadyExists, en, zh);
+    if field.is_empty() {
+        err
+    } else {
+        err.with_field(FieldError::new(field, "duplicate", en, zh))
+    }
+}
+
+impl From<jiekun_store::DbError> for ApiError {
+    fn from(e: jiekun_store::DbError) -> Self {
+        StoreError::from(e).into()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_snake_case_and_serialise_as_themselves() {
+        let mut seen = std::collections::HashSet::new();
+        for &c in ErrorCode::ALL {
+            assert!(seen.insert(c.as_str()), "duplicate {}", c.as_str());
+            assert!(c
+                .as_str()
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch == '_'));
+            assert_eq!(
+                serde_json::to_value(c).unwrap(),
+                serde_json::Value::String(c.as_str().into())
+            );
+            assert!(c.status().is_client_error() || c.status().is_server_error());
+        }
+    }
+
+    #[test]
+    fn problem_has_the_rfc_9457_members() {
+        let p = ApiError::validation(vec![FieldError::required("name")])
+            .problem(Some("/x".into()), Some("r1".into()));
+        let v = serde_json::to_value(p).unwrap();
+        assert_eq!(v["type"], "urn:jiekun:problem:validation_failed");
+        assert_eq!(v["status"], 422);
+        assert_eq!(v["code"], "validation_failed");
+        assert_eq!(v["errors"][0]["field"], "name");
+        assert_eq!(v["request_id"], "r1");
+    }
+
+    #[test]
+    fn server_errors_hide_their_cause() {
+        let e = ApiError::internal("password=hunter2 at db.rs:12");
+        let body = serde_json::to_string(&e.problem(None, None)).unwrap();
+        assert!(!body.contains("hunter2"));
+        assert!(e.to_string().contains("hunter2"));
+    }
+}

@@ -1,0 +1,191 @@
+//! The jiekun HTTP API. [`app`] builds the one application that both the `jiekun` binary and the
+//! black-box tests serve; [`openapi`] is the contract generated from the same routes.
+
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod fields;
+pub mod middleware;
+pub mod openapi;
+pub mod pagination;
+pub mod routes;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{web, App, HttpRequest, HttpResponse};
+use jiekun_store::Pool;
+use utoipa_actix_web::{scope, AppExt, UtoipaApp};
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::BodyLimit;
+
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+pub const DOCS_PATH: &str = "/docs/";
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+}
+
+/// Settings of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            body_limit: 256 * 1024,
+        }
+    }
+}
+
+/// Every route, registered so that it also enters the OpenAPI document.
+fn routed<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.openapi(openapi::base())
+        .configure(routes::health::configure)
+        .service(
+            scope::scope("/api/v1")
+                .configure(routes::organisations::configure)
+                .configure(routes::departments::configure)
+                .configure(routes::enterprises::configure),
+        )
+}
+
+/// The OpenAPI document of exactly the routes [`app`] serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, spec) = routed(App::new().into_utoipa_app()).split_for_parts();
+    openapi::finish(spec)
+}
+
+/// The OpenAPI document as the pretty JSON checked in at `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    openapi_json_of(&openapi())
+}
+
+fn openapi_json_of(spec: &utoipa::openapi::OpenApi) -> String {
+    let mut s = spec.to_pretty_json().unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Route templates and their methods, to tell 405 from 404.
+#[derive(Clone)]
+struct RouteTable(Vec<(Vec<String>, Vec<&'static str>)>);
+
+impl RouteTable {
+    fn from_spec(spec: &mut utoipa::openapi::OpenApi) -> Self {
+        let mut table = Vec::new();
+        for (path, item) in spec.paths.paths.iter_mut() {
+            let segments = path.split('/').map(str::to_owned).collect();
+            let methods = openapi::operations(item)
+                .into_iter()
+                .map(|(m, _)| m)
+                .collect();
+            table.push((segments, methods));
+        }
+        RouteTable(table)
+    }
+
+    /// The methods allowed on `path`, if it matches a route at all.
+    fn allowed(&self, path: &str) -> Option<Vec<&'static str>> {
+        let parts: Vec<&str> = path.split('/').collect();
+        let mut found: Option<Vec<&'static str>> = None;
+        for (segments, methods) in &self.0 {
+            let matches = segments.len() == parts.len()
+                && segments
+                    .iter()
+                    .zip(&parts)
+                    .all(|(s, p)| s == p || (s.starts_with('{') && !p.is_empty()));
+            if matches {
+                found.get_or_insert_with(Vec::new).extend(methods);
+            }
+        }
+        found
+    }
+}
+
+async fn no_route(req: HttpRequest, table: web::Data<RouteTable>) -> HttpResponse {
+    match table.allowed(req.path()) {
+        Some(methods) => {
+            let allow = methods
+                .iter()
+                .map(|m| m.to_ascii_uppercase())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let err = ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                format!("{} is not allowed here; allowed: {allow}", req.method()),
+                format!("此接口不支持 {}，支持：{allow}", req.method()),
+            );
+            // The error stays attached so that the middleware renders it with the request id.
+            let mut res = HttpResponse::from_error(err);
+            if let Ok(v) = HeaderValue::from_str(&allow) {
+                res.headers_mut().insert(header::ALLOW, v);
+            }
+            res
+        }
+        None => HttpResponse::from_error(ApiError::new(
+            ErrorCode::RouteNotFound,
+            format!("no endpoint at {}", req.path()),
+            format!("接口 {} 不存在", req.path()),
+        )),
+    }
+}
+
+/// The application: routes, docs, error handling and request ids.
+pub fn app(
+    state: AppState,
+    config: &AppConfig,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    // The document is generated from the same `routed` function that builds the app below. It is
+    // served from a route registered before the `/api/v1` scope, which would otherwise claim it.
+    let mut spec = openapi();
+    let table = RouteTable::from_spec(&mut spec);
+    let spec_json = web::Bytes::from(openapi_json_of(&spec));
+    let app = App::new()
+        .app_data(web::Data::new(state))
+        .app_data(web::Data::new(table))
+        .app_data(BodyLimit(config.body_limit))
+        .app_data(web::PayloadConfig::new(config.body_limit))
+        .route(
+            OPENAPI_PATH,
+            web::get().to(move || {
+                let body = spec_json.clone();
+                async move {
+                    HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body(body)
+                }
+            }),
+        )
+        .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new([OPENAPI_PATH])))
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header((header::LOCATION, DOCS_PATH))
+                    .finish()
+            }),
+        );
+    routed(app.into_utoipa_app())
+        .into_app()
+        .default_service(web::to(no_route))
+        .wrap(actix_web::middleware::from_fn(middleware::request_context))
+}

@@ -1,0 +1,294 @@
+//! `/api/v1/departments`: partner departments (合作部门) that lead measures and answer verification.
+
+use actix_web::{get, patch, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use jiekun_domain::DepartmentCode;
+use jiekun_store::departments::{
+    self as store, DepartmentChanges, DepartmentFilter, DepartmentRow, NewDepartment,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::{not_found, ok_with_etag, query_error, utc};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{etag, ApiJson, ApiQuery, IfMatch};
+use crate::fields::{double_option, Fields};
+use crate::pagination::{page_of, page_request, PageOf};
+use crate::{db, AppState};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list)
+        .service(create)
+        .service(get_one)
+        .service(update);
+}
+
+/// Kind of partner department (DESIGN §2). 部门类别。
+///
+/// hrss 人社, civil_affairs 民政, public_security 公安, housing 住建, market_regulation 市场监管,
+/// tax 税务, medical_insurance 医保, education 教体, finance 财政, justice 司法, health 卫健,
+/// disabled_persons 残联, red_cross 红十字会, charity 慈善协会, civilization_office 文明办,
+/// union 总工会.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DepartmentKind {
+    Hrss,
+    CivilAffairs,
+    PublicSecurity,
+    Housing,
+    MarketRegulation,
+    Tax,
+    MedicalInsurance,
+    Education,
+    Finance,
+    Justice,
+    Health,
+    DisabledPersons,
+    RedCross,
+    Charity,
+    CivilizationOffice,
+    Union,
+}
+
+impl From<DepartmentKind> for DepartmentCode {
+    fn from(k: DepartmentKind) -> Self {
+        use DepartmentKind as K;
+        match k {
+            K::Hrss => DepartmentCode::Hrss,
+            K::CivilAffairs => DepartmentCode::CivilAffairs,
+            K::PublicSecurity => DepartmentCode::PublicSecurity,
+            K::Housing => DepartmentCode::Housing,
+            K::MarketRegulation => DepartmentCode::MarketRegulation,
+            K::Tax => DepartmentCode::Tax,
+            K::MedicalInsurance => DepartmentCode::MedicalInsurance,
+            K::Education => DepartmentCode::Education,
+            K::Finance => DepartmentCode::Finance,
+            K::Justice => DepartmentCode::Justice,
+            K::Health => DepartmentCode::Health,
+            K::DisabledPersons => DepartmentCode::DisabledPersons,
+            K::RedCross => DepartmentCode::RedCross,
+            K::Charity => DepartmentCode::Charity,
+            K::CivilizationOffice => DepartmentCode::CivilizationOffice,
+            K::Union => DepartmentCode::Union,
+        }
+    }
+}
+
+/// A partner department of one region. 某地区的合作部门。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Department {
+    pub id: String,
+    /// Kind of department. 部门类别。
+    #[schema(value_type = DepartmentKind)]
+    pub code: String,
+    /// 部门全称。
+    #[schema(example = "西乡县人力资源和社会保障局")]
+    pub name: String,
+    /// GB/T 2260 code of the region the department serves. 服务的行政区划。
+    #[schema(example = "610724")]
+    pub region_code: String,
+    pub address: Option<String>,
+    /// Inactive departments keep their history but take no new work. 停用后保留历史，不再接收新任务。
+    pub active: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<DepartmentRow> for Department {
+    fn from(r: DepartmentRow) -> Self {
+        Department {
+            id: r.id,
+            code: r.code,
+            name: r.name,
+            region_code: r.region_code,
+            address: r.address,
+            active: r.active,
+            version: r.version,
+            created_at: utc(r.created_at),
+            updated_at: utc(r.updated_at),
+        }
+    }
+}
+
+/// A new partner department; one of each kind per region. 新建部门（每个地区每类一个）。
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDepartment {
+    pub code: DepartmentKind,
+    #[schema(example = "西乡县民政局")]
+    pub name: String,
+    #[schema(example = "610724")]
+    pub region_code: String,
+    pub address: Option<String>,
+}
+
+/// Changes to a department. 修改部门。
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDepartment {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub address: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+/// Filters for the department list. 部门列表筛选条件。
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DepartmentQuery {
+    pub code: Option<DepartmentKind>,
+    /// Inside this GB/T 2260 division. 所属行政区划（含下级）。
+    pub region_code: Option<String>,
+    pub active: Option<bool>,
+    /// Page size, 1–200 (default 50). 每页条数。
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page. 上一页返回的游标。
+    pub cursor: Option<String>,
+}
+
+impl CreateDepartment {
+    fn parse(self) -> ApiResult<NewDepartment> {
+        let mut f = Fields::default();
+        let name = f.name("name", &self.name, 100);
+        let region_code = f.region("region_code", &self.region_code);
+        let address = f.optional_text("address", self.address.as_deref(), 200);
+        f.finish()?;
+        let (Some(name), Some(region_code), Some(address)) = (name, region_code, address) else {
+            return Err(ApiError::internal("field parsing lost a value"));
+        };
+        Ok(NewDepartment {
+            code: self.code.into(),
+            name,
+            region_code,
+            address,
+        })
+    }
+}
+
+impl UpdateDepartment {
+    fn parse(self) -> ApiResult<DepartmentChanges> {
+        let mut f = Fields::default();
+        let name = match &self.name {
+            Some(n) => f.name("name", n, 100),
+            None => None,
+        };
+        let address = self
+            .address
+            .map(|v| f.optional_text("address", v.as_deref(), 200).flatten());
+        f.finish()?;
+        Ok(DepartmentChanges {
+            name,
+            address,
+            active: self.active,
+        })
+    }
+}
+
+/// List departments · 查询部门列表
+///
+/// Partner departments by kind and region, in a stable order, paged with a cursor.
+///
+/// 按类别和行政区划分页列出合作部门。
+#[utoipa::path(
+    tag = "departments",
+    params(DepartmentQuery),
+    responses((status = 200, description = "A page of departments. 一页部门。", body = PageOf<Department>))
+)]
+#[get("/departments")]
+async fn list(
+    state: web::Data<AppState>,
+    ApiQuery(q): ApiQuery<DepartmentQuery>,
+) -> ApiResult<web::Json<PageOf<Department>>> {
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let region = match &q.region_code {
+        Some(r) => Some(crate::fields::region("region_code", r).map_err(query_error)?),
+        None => None,
+    };
+    let filter = DepartmentFilter {
+        code: q.code.map(Into::into),
+        region,
+        active: q.active,
+    };
+    let rows = db::run(&state.pool, move |c| Ok(store::list(c, &filter, &page)?)).await?;
+    Ok(web::Json(page_of(rows, Department::from)))
+}
+
+/// Register a department · 登记部门
+///
+/// Registers the partner department of one kind for one region (a region has at most one of each
+/// kind). API keys for department systems belong to a department.
+///
+/// 登记某地区的一个合作部门（每个地区每类最多一个）。部门系统的 API 密钥归属于部门。
+#[utoipa::path(
+    tag = "departments",
+    request_body = CreateDepartment,
+    responses((status = 201, description = "Created. 已创建。", body = Department,
+        headers(("ETag" = String, description = "Version. 版本标签。"),
+                ("Location" = String, description = "URL of the new department. 新资源地址。"))))
+)]
+#[post("/departments")]
+async fn create(
+    state: web::Data<AppState>,
+    ApiJson(body): ApiJson<CreateDepartment>,
+) -> ApiResult<HttpResponse> {
+    let new = body.parse()?;
+    let row = db::write(&state.pool, move |c| Ok(store::create(c, &new)?)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/departments/{}", row.id)))
+        .insert_header(actix_web::http::header::ETag(etag(row.version)))
+        .json(Department::from(row)))
+}
+
+/// Get a department · 查看部门
+///
+/// One department, with its version in the `ETag` header.
+///
+/// 查看单个部门，版本号在 ETag 响应头中。
+#[utoipa::path(
+    tag = "departments",
+    params(("id" = String, Path, description = "Department id. 部门标识。")),
+    responses((status = 200, description = "The department. 部门。", body = Department,
+        headers(("ETag" = String, description = "Current version. 当前版本。"))))
+)]
+#[get("/departments/{id}")]
+async fn get_one(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let row = db::run(&state.pool, move |c| Ok(store::get(c, &id)?))
+        .await
+        .map_err(|e| not_found(e, "department", "部门"))?;
+    Ok(ok_with_etag(row.version, Department::from(row)))
+}
+
+/// Update a department · 修改部门
+///
+/// Changes the name or address, or (de)activates the department. Requires `If-Match`.
+///
+/// 修改名称、地址或启用状态，须携带 If-Match。
+#[utoipa::path(
+    tag = "departments",
+    params(("id" = String, Path, description = "Department id. 部门标识。"),
+           ("If-Match" = String, Header, description = "ETag last read. 最近读取的 ETag。")),
+    request_body = UpdateDepartment,
+    responses((status = 200, description = "Updated. 已修改。", body = Department,
+        headers(("ETag" = String, description = "New version. 新版本。"))))
+)]
+#[patch("/departments/{id}")]
+async fn update(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    IfMatch(version): IfMatch,
+    ApiJson(body): ApiJson<UpdateDepartment>,
+) -> ApiResult<HttpResponse> {
+    let changes = body.parse()?;
+    let id = id.into_inner();
+    let row = db::write(&state.pool, move |c| {
+        Ok(store::update(c, &id, version, &changes)?)
+    })
+    .await
+    .map_err(|e| not_found(e, "department", "部门"))?;
+    Ok(ok_with_etag(row.version, Department::from(row)))
+}

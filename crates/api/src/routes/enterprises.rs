@@ -1,0 +1,271 @@
+//! `/api/v1/enterprises`: employers (企业), keyed by the unified social credit code.
+
+use actix_web::{get, patch, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use jiekun_store::enterprises::{
+    self as store, EnterpriseChanges, EnterpriseFilter, EnterpriseRow, NewEnterprise,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::{not_found, ok_with_etag, query_error, utc};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{etag, ApiJson, ApiQuery, IfMatch};
+use crate::fields::{double_option, Fields};
+use crate::pagination::{page_of, page_request, PageOf};
+use crate::{db, AppState};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list)
+        .service(create)
+        .service(get_one)
+        .service(update);
+}
+
+/// An employer. 企业。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Enterprise {
+    pub id: String,
+    #[schema(example = "陕西汉江机械有限公司")]
+    pub name: String,
+    /// Unified social credit code (GB 32100), upper case. 统一社会信用代码。
+    #[schema(example = "91610724MA6YQ1234E")]
+    pub credit_code: String,
+    /// GB/T 2260 code of where it operates. 所在行政区划。
+    #[schema(example = "610724")]
+    pub region_code: String,
+    /// Recognised as a difficult enterprise (困难企业). 是否困难企业。
+    pub difficult: bool,
+    pub address: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<EnterpriseRow> for Enterprise {
+    fn from(r: EnterpriseRow) -> Self {
+        Enterprise {
+            id: r.id,
+            name: r.name,
+            credit_code: r.credit_code,
+            region_code: r.region_code,
+            difficult: r.difficult,
+            address: r.address,
+            version: r.version,
+            created_at: utc(r.created_at),
+            updated_at: utc(r.updated_at),
+        }
+    }
+}
+
+/// A new employer. 新建企业。
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEnterprise {
+    #[schema(example = "陕西汉江机械有限公司")]
+    pub name: String,
+    /// 18 characters with a valid GB 32100 check character; lower case is accepted.
+    /// 18 位，校验码须正确，可用小写。
+    #[schema(example = "91610724MA6YQ1234E")]
+    pub credit_code: String,
+    #[schema(example = "610724")]
+    pub region_code: String,
+    /// Default false. 默认否。
+    #[serde(default)]
+    pub difficult: bool,
+    pub address: Option<String>,
+}
+
+/// Changes to an employer. 修改企业。
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEnterprise {
+    pub name: Option<String>,
+    pub credit_code: Option<String>,
+    pub region_code: Option<String>,
+    pub difficult: Option<bool>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub address: Option<Option<String>>,
+}
+
+/// Filters for the enterprise list. 企业列表筛选条件。
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EnterpriseQuery {
+    /// Inside this GB/T 2260 division. 所属行政区划（含下级）。
+    pub region_code: Option<String>,
+    pub difficult: Option<bool>,
+    /// Exact unified social credit code. 统一社会信用代码（精确）。
+    pub credit_code: Option<String>,
+    /// Part of the name. 名称包含。
+    pub name_contains: Option<String>,
+    /// Page size, 1–200 (default 50). 每页条数。
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page. 上一页返回的游标。
+    pub cursor: Option<String>,
+}
+
+impl CreateEnterprise {
+    fn parse(self) -> ApiResult<NewEnterprise> {
+        let mut f = Fields::default();
+        let name = f.name("name", &self.name, 100);
+        let credit_code = f.credit_code("credit_code", &self.credit_code);
+        let region_code = f.region("region_code", &self.region_code);
+        let address = f.optional_text("address", self.address.as_deref(), 200);
+        f.finish()?;
+        let (Some(name), Some(credit_code), Some(region_code), Some(address)) =
+            (name, credit_code, region_code, address)
+        else {
+            return Err(ApiError::internal("field parsing lost a value"));
+        };
+        Ok(NewEnterprise {
+            name,
+            credit_code,
+            region_code,
+            difficult: self.difficult,
+            address,
+        })
+    }
+}
+
+impl UpdateEnterprise {
+    fn parse(self) -> ApiResult<EnterpriseChanges> {
+        let mut f = Fields::default();
+        let name = self.name.as_deref().and_then(|n| f.name("name", n, 100));
+        let credit_code = self
+            .credit_code
+            .as_deref()
+            .and_then(|c| f.credit_code("credit_code", c))
+            .map(|c| c.to_string());
+        let region_code = self
+            .region_code
+            .as_deref()
+            .and_then(|r| f.region("region_code", r))
+            .map(|r| r.to_string());
+        let address = self
+            .address
+            .map(|v| f.optional_text("address", v.as_deref(), 200).flatten());
+        f.finish()?;
+        Ok(EnterpriseChanges {
+            name,
+            credit_code,
+            region_code,
+            difficult: self.difficult,
+            address,
+        })
+    }
+}
+
+/// List enterprises · 查询企业列表
+///
+/// Employers by region, difficult-enterprise flag, credit code or name, in a stable order, paged
+/// with a cursor.
+///
+/// 按行政区划、困难企业标记、统一社会信用代码或名称分页列出企业。
+#[utoipa::path(
+    tag = "enterprises",
+    params(EnterpriseQuery),
+    responses((status = 200, description = "A page of enterprises. 一页企业。", body = PageOf<Enterprise>))
+)]
+#[get("/enterprises")]
+async fn list(
+    state: web::Data<AppState>,
+    ApiQuery(q): ApiQuery<EnterpriseQuery>,
+) -> ApiResult<web::Json<PageOf<Enterprise>>> {
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let region = match &q.region_code {
+        Some(r) => Some(crate::fields::region("region_code", r).map_err(query_error)?),
+        None => None,
+    };
+    let credit_code = match &q.credit_code {
+        Some(c) => Some(crate::fields::credit_code("credit_code", c).map_err(query_error)?),
+        None => None,
+    };
+    let filter = EnterpriseFilter {
+        region,
+        difficult: q.difficult,
+        credit_code,
+        name_contains: q.name_contains,
+    };
+    let rows = db::run(&state.pool, move |c| Ok(store::list(c, &filter, &page)?)).await?;
+    Ok(web::Json(page_of(rows, Enterprise::from)))
+}
+
+/// Register an enterprise · 登记企业
+///
+/// Registers an employer. The unified social credit code is checked (length, alphabet, region
+/// digits, GB 32100 check character) and must not be registered already (409).
+///
+/// 登记企业。校验统一社会信用代码（长度、字符集、行政区划位、GB 32100 校验码），重复登记返回 409。
+#[utoipa::path(
+    tag = "enterprises",
+    request_body = CreateEnterprise,
+    responses((status = 201, description = "Created. 已创建。", body = Enterprise,
+        headers(("ETag" = String, description = "Version. 版本标签。"),
+                ("Location" = String, description = "URL of the new enterprise. 新资源地址。"))))
+)]
+#[post("/enterprises")]
+async fn create(
+    state: web::Data<AppState>,
+    ApiJson(body): ApiJson<CreateEnterprise>,
+) -> ApiResult<HttpResponse> {
+    let new = body.parse()?;
+    let row = db::write(&state.pool, move |c| Ok(store::create(c, &new)?)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/enterprises/{}", row.id)))
+        .insert_header(actix_web::http::header::ETag(etag(row.version)))
+        .json(Enterprise::from(row)))
+}
+
+/// Get an enterprise · 查看企业
+///
+/// One employer, with its version in the `ETag` header.
+///
+/// 查看单个企业，版本号在 ETag 响应头中。
+#[utoipa::path(
+    tag = "enterprises",
+    params(("id" = String, Path, description = "Enterprise id. 企业标识。")),
+    responses((status = 200, description = "The enterprise. 企业。", body = Enterprise,
+        headers(("ETag" = String, description = "Current version. 当前版本。"))))
+)]
+#[get("/enterprises/{id}")]
+async fn get_one(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let row = db::run(&state.pool, move |c| Ok(store::get(c, &id)?))
+        .await
+        .map_err(|e| not_found(e, "enterprise", "企业"))?;
+    Ok(ok_with_etag(row.version, Enterprise::from(row)))
+}
+
+/// Update an enterprise · 修改企业
+///
+/// Changes any field; a corrected credit code is checked like a new one. Requires `If-Match`.
+///
+/// 修改企业信息，更正的统一社会信用代码同样校验。须携带 If-Match。
+#[utoipa::path(
+    tag = "enterprises",
+    params(("id" = String, Path, description = "Enterprise id. 企业标识。"),
+           ("If-Match" = String, Header, description = "ETag last read. 最近读取的 ETag。")),
+    request_body = UpdateEnterprise,
+    responses((status = 200, description = "Updated. 已修改。", body = Enterprise,
+        headers(("ETag" = String, description = "New version. 新版本。"))))
+)]
+#[patch("/enterprises/{id}")]
+async fn update(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    IfMatch(version): IfMatch,
+    ApiJson(body): ApiJson<UpdateEnterprise>,
+) -> ApiResult<HttpResponse> {
+    let changes = body.parse()?;
+    let id = id.into_inner();
+    let row = db::write(&state.pool, move |c| {
+        Ok(store::update(c, &id, version, &changes)?)
+    })
+    .await
+    .map_err(|e| not_found(e, "enterprise", "企业"))?;
+    Ok(ok_with_etag(row.version, Enterprise::from(row)))
+}

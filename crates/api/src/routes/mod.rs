@@ -1,0 +1,43 @@
+//! One module per resource, each with its own `configure`.
+
+pub mod departments;
+pub mod enterprises;
+pub mod health;
+pub mod organisations;
+
+use actix_web::HttpResponse;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+
+use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::extract::etag;
+
+/// Stored UTC timestamps as RFC 3339.
+pub(crate) fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+/// A bad query value, as 400 `invalid_parameter` naming the parameter.
+pub(crate) fn query_error(e: FieldError) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidParameter,
+        format!("query parameter {}: {}", e.field, e.message),
+        format!("查询参数 {} 无效：{}", e.field, e.message_zh),
+    )
+    .with_field(e)
+}
+
+/// Names the resource in a bare `not_found`.
+pub(crate) fn not_found(e: ApiError, what: &str, what_zh: &str) -> ApiError {
+    if e.code == ErrorCode::NotFound && e.detail == e.code.title() {
+        ApiError::not_found(what, what_zh)
+    } else {
+        e
+    }
+}
+
+pub(crate) fn ok_with_etag<T: Serialize>(version: i64, body: T) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(actix_web::http::header::ETag(etag(version)))
+        .json(body)
+}

@@ -1,0 +1,169 @@
+//! `jiekun`: serve the API, migrate the database, print the OpenAPI document, load demo data.
+
+mod demo;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use jiekun_api::{AppConfig, AppState};
+use jiekun_store::{DatabaseTarget, Pool, PoolOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "jiekun",
+    version,
+    about = "城市困难职工解困脱困 — urban hardship-worker relief backend"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Database {
+    /// sqlite://PATH or postgres://USER@HOST:PORT/DB
+    #[arg(
+        long,
+        env = "JIEKUN_DATABASE_URL",
+        default_value = "sqlite://./data/jiekun.db"
+    )]
+    database_url: String,
+    /// Largest number of pooled connections (default 8 on SQLite, 16 on PostgreSQL).
+    #[arg(long, env = "JIEKUN_DB_POOL_SIZE")]
+    pool_size: Option<u32>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations and serve the API.
+    Serve {
+        #[command(flatten)]
+        db: Database,
+        /// Address to listen on.
+        #[arg(long, env = "JIEKUN_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// HTTP worker threads (default: one per core).
+        #[arg(long, env = "JIEKUN_WORKERS")]
+        workers: Option<usize>,
+        /// Largest accepted request body, in bytes.
+        #[arg(long, env = "JIEKUN_BODY_LIMIT", default_value_t = 256 * 1024)]
+        body_limit: usize,
+    },
+    /// Apply pending migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Print the OpenAPI document (or write it to a file).
+    Openapi {
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Load the demo organisation tree and departments (idempotent).
+    Demo {
+        #[command(flatten)]
+        db: Database,
+    },
+}
+
+fn init_logging() {
+    use tracing_subscriber::{fmt, EnvFilter};
+    let filter = EnvFilter::try_from_env("JIEKUN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("JIEKUN_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    if json {
+        fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_current_span(false)
+            .init();
+    } else {
+        fmt().with_env_filter(filter).init();
+    }
+}
+
+fn open_pool(db: &Database) -> anyhow::Result<Pool> {
+    let options = PoolOptions {
+        max_size: db.pool_size,
+        ..PoolOptions::default()
+    };
+    Pool::open(&db.database_url, &options).with_context(|| "cannot open the database".to_string())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Openapi { output } => {
+            let json = jiekun_api::openapi_json();
+            match output {
+                Some(path) => std::fs::write(&path, json)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{json}"),
+            }
+            Ok(())
+        }
+        Command::Migrate { db } => {
+            init_logging();
+            let target = DatabaseTarget::parse(&db.database_url)?;
+            let applied = target.migrate()?;
+            if applied.is_empty() {
+                println!("database is up to date");
+            } else {
+                for v in applied {
+                    println!("applied {v}");
+                }
+            }
+            Ok(())
+        }
+        Command::Demo { db } => {
+            init_logging();
+            let pool = open_pool(&db)?;
+            let mut conn = pool.get()?;
+            let summary = demo::load(&mut conn)?;
+            println!("{summary}");
+            Ok(())
+        }
+        Command::Serve {
+            db,
+            bind,
+            workers,
+            body_limit,
+        } => {
+            init_logging();
+            let pool = open_pool(&db)?;
+            serve(pool, &bind, workers, AppConfig { body_limit })
+        }
+    }
+}
+
+#[actix_web::main]
+async fn serve(
+    pool: Pool,
+    bind: &str,
+    workers: Option<usize>,
+    config: AppConfig,
+) -> anyhow::Result<()> {
+    let state = AppState { pool };
+    let backend = state.pool.backend();
+    let server_config = config.clone();
+    let mut server =
+        actix_web::HttpServer::new(move || jiekun_api::app(state.clone(), &server_config))
+            .bind(bind)
+            .with_context(|| format!("cannot listen on {bind}"))?;
+    if let Some(w) = workers {
+        server = server.workers(w);
+    }
+    for addr in server.addrs() {
+        let base = format!("http://{addr}");
+        tracing::info!(%base, backend, "serving");
+        println!("jiekun is serving on {base} ({backend})");
+        println!("  API docs (Swagger UI): {base}{}", jiekun_api::DOCS_PATH);
+        println!(
+            "  OpenAPI document:      {base}{}",
+            jiekun_api::OPENAPI_PATH
+        );
+    }
+    server.run().await?;
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! The rules of the urban hardship-worker relief programme (城市困难职工解困脱困).
+//!
+//! Pure value types and decisions: nothing here performs I/O, touches a database or knows HTTP.
+//! Every type that crosses the boundary is parsed once ("parse, don't validate") and is then valid
+//! by construction.
+
+pub mod credit_code;
+pub mod department;
+pub mod organisation;
+pub mod region;
+pub mod text;
+
+pub use credit_code::{CreditCode, CreditCodeError};
+pub use department::{DepartmentCode, UnknownDepartmentCode};
+pub use organisation::{check_placement, OrganisationKind, PlacementError, UnionType};
+pub use region::{RegionCode, RegionCodeError, RegionLevel};
+pub use text::{Name, NameError};

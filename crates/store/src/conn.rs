@@ -1,0 +1,233 @@
+//! Connections: one `DbConnection` over SQLite or PostgreSQL, chosen from the URL scheme and never
+//! by trial (a mistyped PostgreSQL URL must not quietly create an SQLite file).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::{StoreError, StoreResult};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+/// Where the data lives, parsed from a `sqlite://PATH` or `postgres://…` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseTarget {
+    pub fn parse(url: &str) -> StoreResult<Self> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() || path.starts_with(':') {
+                return Err(StoreError::Config(format!(
+                    "{url}: an SQLite URL needs a file path, e.g. sqlite://./data/jiekun.db"
+                )));
+            }
+            let path = PathBuf::from(path);
+            let parent = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            if !parent.is_dir() {
+                return Err(StoreError::Config(format!(
+                    "{url}: the folder {} does not exist; create it first",
+                    parent.display()
+                )));
+            }
+            Ok(DatabaseTarget::Sqlite(path))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseTarget::Postgres(url.to_owned()))
+        } else {
+            let scheme = url.split("://").next().unwrap_or(url);
+            Err(StoreError::Config(format!(
+                "unsupported database URL scheme '{scheme}': use sqlite://PATH or postgres://USER@HOST:PORT/DB"
+            )))
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseTarget::Sqlite(_) => "sqlite",
+            DatabaseTarget::Postgres(_) => "postgres",
+        }
+    }
+
+    fn connect(&self) -> ConnectionResult<DbConnection> {
+        match self {
+            DatabaseTarget::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                // busy_timeout first, so that switching to WAL itself waits for other writers.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseTarget::Postgres(url) => {
+                Ok(DbConnection::Postgres(PgConnection::establish(url)?))
+            }
+        }
+    }
+
+    /// Applies pending migrations on a concrete connection of the target's backend.
+    pub fn migrate(&self) -> StoreResult<Vec<String>> {
+        let applied = match self.connect().map_err(connect_error)? {
+            DbConnection::Sqlite(mut c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(names),
+            DbConnection::Postgres(mut c) => {
+                c.run_pending_migrations(POSTGRES_MIGRATIONS).map(names)
+            }
+        };
+        applied.map_err(|e| StoreError::Config(format!("migration failed: {e}")))
+    }
+}
+
+fn names(versions: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
+    versions.into_iter().map(|v| v.to_string()).collect()
+}
+
+fn connect_error(e: ConnectionError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// r2d2 manager that builds the concrete connection for the target.
+#[derive(Debug)]
+pub struct Manager {
+    target: DatabaseTarget,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+        self.target.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| ConnectionError::BadConnection(e.to_string()))
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// A pool of connections to one database.
+#[derive(Clone, Debug)]
+pub struct Pool {
+    inner: r2d2::Pool<Manager>,
+    backend: &'static str,
+}
+
+/// Pool settings; the defaults suit one county on a small machine.
+#[derive(Clone, Debug)]
+pub struct PoolOptions {
+    pub max_size: Option<u32>,
+    pub connection_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_size: None,
+            connection_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Pool {
+    /// Parses the URL, applies migrations and opens the pool.
+    pub fn open(url: &str, options: &PoolOptions) -> StoreResult<Pool> {
+        let target = DatabaseTarget::parse(url)?;
+        target.migrate()?;
+        Self::open_migrated(target, options)
+    }
+
+    /// Opens a pool without touching the schema.
+    pub fn open_migrated(target: DatabaseTarget, options: &PoolOptions) -> StoreResult<Pool> {
+        let backend = target.backend_name();
+        let default_size = match target {
+            DatabaseTarget::Sqlite(_) => 8,
+            DatabaseTarget::Postgres(_) => 16,
+        };
+        let inner = r2d2::Pool::builder()
+            .max_size(options.max_size.unwrap_or(default_size))
+            .min_idle(Some(1))
+            .connection_timeout(options.connection_timeout)
+            .build(Manager { target })
+            .map_err(StoreError::from)?;
+        Ok(Pool { inner, backend })
+    }
+
+    /// Opens a pool that connects only when asked, so that it exists even while the database is
+    /// down (for readiness checks and their tests).
+    pub fn open_lazy(target: DatabaseTarget, options: &PoolOptions) -> Pool {
+        let backend = target.backend_name();
+        let inner = r2d2::Pool::builder()
+            .max_size(options.max_size.unwrap_or(1))
+            .min_idle(Some(0))
+            .connection_timeout(options.connection_timeout)
+            .build_unchecked(Manager { target });
+        Pool { inner, backend }
+    }
+
+    pub fn get(&self) -> StoreResult<PooledConnection> {
+        Ok(self.inner.get()?)
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+}
+
+/// Whether the database answers a trivial query.
+pub fn ping(conn: &mut DbConnection) -> StoreResult<()> {
+    conn.batch_execute("SELECT 1")?;
+    Ok(())
+}
+
+/// Runs `f` in one write transaction: `BEGIN IMMEDIATE` on SQLite, so that the write lock is taken
+/// up front (a deferred transaction that reads and then writes can fail with SQLITE_BUSY without
+/// waiting), and an ordinary transaction on PostgreSQL. Rolled back when `f` fails.
+pub fn write<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    type Tm = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Postgres(_) => Tm::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Tm::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The original error matters more than a failed rollback, which breaks the connection
+            // so that the pool discards it.
+            let _ = Tm::rollback_transaction(conn);
+            Err(e)
+        }
+    }
+}

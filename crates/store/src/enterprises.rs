@@ -1,0 +1,142 @@
+//! Employers (企业), identified by their unified social credit code.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use jiekun_domain::{CreditCode, RegionCode};
+
+use crate::error::{StoreError, StoreResult};
+use crate::page::{Page, PageRequest};
+use crate::schema::enterprises;
+use crate::DbConnection;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Insertable)]
+#[diesel(table_name = enterprises)]
+pub struct EnterpriseRow {
+    pub id: String,
+    pub name: String,
+    pub credit_code: String,
+    pub region_code: String,
+    pub difficult: bool,
+    pub address: Option<String>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEnterprise {
+    pub name: String,
+    pub credit_code: CreditCode,
+    pub region_code: RegionCode,
+    pub difficult: bool,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = enterprises)]
+pub struct EnterpriseChanges {
+    pub name: Option<String>,
+    pub credit_code: Option<String>,
+    pub region_code: Option<String>,
+    pub difficult: Option<bool>,
+    pub address: Option<Option<String>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EnterpriseFilter {
+    pub region: Option<RegionCode>,
+    pub difficult: Option<bool>,
+    pub credit_code: Option<CreditCode>,
+    pub name_contains: Option<String>,
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> StoreResult<EnterpriseRow> {
+    Ok(enterprises::table
+        .find(id)
+        .select(EnterpriseRow::as_select())
+        .first(conn)?)
+}
+
+pub fn create(conn: &mut DbConnection, new: &NewEnterprise) -> StoreResult<EnterpriseRow> {
+    let now = crate::now();
+    let row = EnterpriseRow {
+        id: crate::new_id(),
+        name: new.name.clone(),
+        credit_code: new.credit_code.to_string(),
+        region_code: new.region_code.to_string(),
+        difficult: new.difficult,
+        address: new.address.clone(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(enterprises::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    expected_version: i64,
+    changes: &EnterpriseChanges,
+) -> StoreResult<EnterpriseRow> {
+    use enterprises::dsl as e;
+    let n =
+        diesel::update(e::enterprises.filter(e::id.eq(id).and(e::version.eq(expected_version))))
+            .set((
+                changes,
+                e::version.eq(e::version + 1),
+                e::updated_at.eq(crate::now()),
+            ))
+            .execute(conn)?;
+    let row = get(conn, id)?;
+    if n == 0 {
+        return Err(StoreError::VersionMismatch {
+            expected: expected_version,
+            actual: row.version,
+        });
+    }
+    Ok(row)
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &EnterpriseFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<EnterpriseRow>> {
+    use enterprises::dsl as e;
+    let mut q = e::enterprises
+        .select(EnterpriseRow::as_select())
+        .into_boxed();
+    if let Some(region) = &filter.region {
+        q = q.filter(e::region_code.like(crate::like_prefix(region.prefix())));
+    }
+    if let Some(difficult) = filter.difficult {
+        q = q.filter(e::difficult.eq(difficult));
+    }
+    if let Some(code) = &filter.credit_code {
+        q = q.filter(e::credit_code.eq(code.to_string()));
+    }
+    if let Some(text) = &filter.name_contains {
+        q = q.filter(e::name.like(crate::like_contains(text)).escape('\\'));
+    }
+    if let Some(after) = &page.after {
+        q = q.filter(e::id.gt(after.clone()));
+    }
+    let rows = q.order(e::id.asc()).limit(page.fetch_limit()).load(conn)?;
+    Ok(page.finish(rows, |r| &r.id))
+}
+
+pub fn find_by_credit_code(
+    conn: &mut DbConnection,
+    code: &CreditCode,
+) -> StoreResult<Option<EnterpriseRow>> {
+    use enterprises::dsl as e;
+    Ok(e::enterprises
+        .select(EnterpriseRow::as_select())
+        .filter(e::credit_code.eq(code.as_str()))
+        .first(conn)
+        .optional()?)
+}

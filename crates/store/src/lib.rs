@@ -1,0 +1,47 @@
+//! Persistence for jiekun: one module per aggregate, each a set of functions over
+//! `&mut DbConnection` so that several compose inside one transaction. Knows nothing of HTTP.
+
+pub mod conn;
+pub mod departments;
+pub mod enterprises;
+pub mod error;
+pub mod organisations;
+pub mod page;
+pub mod schema;
+
+pub use conn::{write, DatabaseTarget, DbConnection, Pool, PoolOptions, PooledConnection};
+pub use diesel::result::Error as DbError;
+pub use error::{StoreError, StoreResult};
+pub use page::{Page, PageRequest};
+
+/// A new opaque public id: a UUIDv7, so ids sort by creation and index well, yet are not guessable
+/// counters.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Now, in UTC, truncated to microseconds so that SQLite and PostgreSQL store the same value.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{DurationRound, TimeDelta};
+    let t = chrono::Utc::now().naive_utc();
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub(crate) fn like_contains(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('%');
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// A `LIKE` prefix pattern for a region code prefix (digits only, so nothing to escape).
+pub(crate) fn like_prefix(prefix: &str) -> String {
+    format!("{prefix}%")
+}

@@ -1,0 +1,224 @@
+//! The union hierarchy (组织): city federation → county federation → grassroots unions.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use jiekun_domain::{check_placement, OrganisationKind, PlacementError, RegionCode, UnionType};
+
+use crate::error::{StoreError, StoreResult};
+use crate::page::{Page, PageRequest};
+use crate::schema::organisations;
+use crate::DbConnection;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = organisations)]
+pub struct OrganisationRow {
+    pub id: String,
+    pub parent_id: Option<String>,
+    pub kind: String,
+    pub union_type: Option<String>,
+    pub name: String,
+    pub short_name: Option<String>,
+    pub region_code: String,
+    pub address: Option<String>,
+    pub path: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = organisations)]
+struct NewOrganisationRow<'a> {
+    id: &'a str,
+    parent_id: Option<&'a str>,
+    kind: &'a str,
+    union_type: Option<&'a str>,
+    name: &'a str,
+    short_name: Option<&'a str>,
+    region_code: &'a str,
+    address: Option<&'a str>,
+    path: &'a str,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// A new organisation, already parsed into domain types.
+#[derive(Debug, Clone)]
+pub struct NewOrganisation {
+    pub parent_id: Option<String>,
+    pub kind: OrganisationKind,
+    pub union_type: Option<UnionType>,
+    pub name: String,
+    pub short_name: Option<String>,
+    pub region_code: RegionCode,
+    pub address: Option<String>,
+}
+
+/// Fields a caller may change; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = organisations)]
+pub struct OrganisationChanges {
+    pub name: Option<String>,
+    pub short_name: Option<Option<String>>,
+    pub address: Option<Option<String>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateOrganisationError {
+    #[error("parent organisation not found")]
+    UnknownParent,
+    #[error(transparent)]
+    Placement(#[from] PlacementError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for CreateOrganisationError {
+    fn from(e: diesel::result::Error) -> Self {
+        CreateOrganisationError::Store(e.into())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OrganisationFilter {
+    pub parent_id: Option<String>,
+    pub kind: Option<OrganisationKind>,
+    /// Inside this division (prefix match on the region code).
+    pub region: Option<RegionCode>,
+    pub name_contains: Option<String>,
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> StoreResult<OrganisationRow> {
+    Ok(organisations::table
+        .find(id)
+        .select(OrganisationRow::as_select())
+        .first(conn)?)
+}
+
+/// Creates an organisation after checking that it may sit where it is placed. Call inside
+/// [`crate::write`] so that the parent read and the insert see the same state.
+pub fn create(
+    conn: &mut DbConnection,
+    new: &NewOrganisation,
+) -> Result<OrganisationRow, CreateOrganisationError> {
+    let parent = match &new.parent_id {
+        Some(pid) => match get(conn, pid) {
+            Ok(p) => Some(p),
+            Err(StoreError::NotFound) => return Err(CreateOrganisationError::UnknownParent),
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let parent_facts = match &parent {
+        Some(p) => Some((
+            p.kind
+                .parse::<OrganisationKind>()
+                .map_err(|()| StoreError::Config(format!("stored kind {} unknown", p.kind)))?,
+            RegionCode::parse(&p.region_code)
+                .map_err(|e| StoreError::Config(format!("stored region code: {e}")))?,
+        )),
+        None => None,
+    };
+    check_placement(
+        new.kind,
+        &new.region_code,
+        new.union_type,
+        parent_facts.as_ref().map(|(k, r)| (*k, r)),
+    )?;
+    let id = crate::new_id();
+    let path = match &parent {
+        Some(p) => format!("{}{id}/", p.path),
+        None => format!("/{id}/"),
+    };
+    let now = crate::now();
+    diesel::insert_into(organisations::table)
+        .values(NewOrganisationRow {
+            id: &id,
+            parent_id: new.parent_id.as_deref(),
+            kind: new.kind.as_str(),
+            union_type: new.union_type.map(UnionType::as_str),
+            name: &new.name,
+            short_name: new.short_name.as_deref(),
+            region_code: new.region_code.as_str(),
+            address: new.address.as_deref(),
+            path: &path,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        })
+        .execute(conn)?;
+    Ok(get(conn, &id)?)
+}
+
+/// Applies `changes` if the stored version is `expected_version`.
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    expected_version: i64,
+    changes: &OrganisationChanges,
+) -> StoreResult<OrganisationRow> {
+    use organisations::dsl as o;
+    let n =
+        diesel::update(o::organisations.filter(o::id.eq(id).and(o::version.eq(expected_version))))
+            .set((
+                changes,
+                o::version.eq(o::version + 1),
+                o::updated_at.eq(crate::now()),
+            ))
+            .execute(conn)?;
+    let row = get(conn, id)?;
+    if n == 0 {
+        return Err(StoreError::VersionMismatch {
+            expected: expected_version,
+            actual: row.version,
+        });
+    }
+    Ok(row)
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &OrganisationFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<OrganisationRow>> {
+    use organisations::dsl as o;
+    let mut q = o::organisations
+        .select(OrganisationRow::as_select())
+        .into_boxed();
+    if let Some(pid) = &filter.parent_id {
+        q = q.filter(o::parent_id.eq(pid.clone()));
+    }
+    if let Some(kind) = filter.kind {
+        q = q.filter(o::kind.eq(kind.as_str()));
+    }
+    if let Some(region) = &filter.region {
+        q = q.filter(o::region_code.like(crate::like_prefix(region.prefix())));
+    }
+    if let Some(text) = &filter.name_contains {
+        q = q.filter(o::name.like(crate::like_contains(text)).escape('\\'));
+    }
+    if let Some(after) = &page.after {
+        q = q.filter(o::id.gt(after.clone()));
+    }
+    let rows = q.order(o::id.asc()).limit(page.fetch_limit()).load(conn)?;
+    Ok(page.finish(rows, |r| &r.id))
+}
+
+/// Looks up an organisation by its exact name under a parent (`None` for roots).
+pub fn find_by_name(
+    conn: &mut DbConnection,
+    parent_id: Option<&str>,
+    name: &str,
+) -> StoreResult<Option<OrganisationRow>> {
+    use organisations::dsl as o;
+    let q = o::organisations
+        .select(OrganisationRow::as_select())
+        .filter(o::name.eq(name))
+        .into_boxed();
+    let q = match parent_id {
+        Some(pid) => q.filter(o::parent_id.eq(pid.to_owned())),
+        None => q.filter(o::parent_id.is_null()),
+    };
+    Ok(q.first(conn).optional()?)
+}

@@ -1,0 +1,3 @@
+DROP TABLE enterprises;
+DROP TABLE departments;
+DROP TABLE organisations;

@@ -1,0 +1,11 @@
+//! Black-box tests through the real server and a real database, on both backends.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod conventions;
+mod departments;
+mod enterprises;
+mod health;
+mod openapi;
+mod organisations;

@@ -1,0 +1,6 @@
+//! Store tests on both backends: transactions, versions, constraints, migrations.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod basics;

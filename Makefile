@@ -10,11 +10,16 @@ BIN := ./target/debug/jiekun
 .PHONY: run build test lint fmt openapi clean-data
 
 ## run: build, migrate, load the demo organisation tree and serve on an embedded SQLite database
-run: build
-	mkdir -p data
+run: build data/jwt.key
 	$(BIN) migrate
 	$(BIN) demo
-	$(BIN) serve
+	@echo "Get a token:  curl -s -X POST http://$(JIEKUN_BIND)/api/v1/auth/token -H 'content-type: application/json' -d '{\"username\": \"xixiang.admin\", \"password\": \"Jiekun-demo-2026\"}'"
+	JIEKUN_JWT_SECRET_FILE=data/jwt.key $(BIN) serve
+
+## data/jwt.key: a random token-signing secret for the demo server (kept across restarts)
+data/jwt.key:
+	mkdir -p data
+	umask 077 && od -An -N48 -tx1 /dev/urandom | tr -d ' \n' > $@
 
 build:
 	$(CARGO) build -p jiekun-cli

@@ -8,7 +8,12 @@ use std::sync::OnceLock;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
+use jiekun_api::auth::{password, AuthLimits, TokenConfig};
 use jiekun_api::{AppConfig, AppState};
+use jiekun_domain::access::{join_list, Role};
+use jiekun_domain::{OrganisationKind, RegionCode};
+use jiekun_store::organisations::{self, NewOrganisation};
+use jiekun_store::{users, Scope};
 use jiekun_store::{DatabaseTarget, Pool, PoolOptions};
 use reqwest::blocking::Client;
 use reqwest::header::HeaderMap;
@@ -124,11 +129,58 @@ impl Drop for TestDb {
     }
 }
 
-/// The real server on a random port in front of a fresh database.
+/// The signing secret of every test server.
+pub const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret-0123";
+/// The password of every seeded user.
+pub const PASSWORD: &str = "Correct-Horse-9";
+
+pub fn token_config() -> TokenConfig {
+    TokenConfig::new(TEST_SECRET.to_vec(), std::time::Duration::from_secs(900))
+        .expect("token config")
+}
+
+pub fn test_config() -> AppConfig {
+    let mut c = AppConfig::new(token_config());
+    c.limits = AuthLimits {
+        login_failures_per_user: 3,
+        login_failures_per_address: 6,
+        login_window: std::time::Duration::from_secs(60),
+    };
+    c
+}
+
+/// One Argon2 hash of [`PASSWORD`], shared by every seeded user (hashing is slow on purpose).
+fn password_hash() -> String {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| password::hash(PASSWORD).expect("hash"))
+        .clone()
+}
+
+/// How a request authenticates.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    None,
+    Bearer(String),
+    ApiKey(String),
+}
+
+/// A seeded user and a token for them.
+#[derive(Clone, Debug)]
+pub struct Person {
+    pub id: String,
+    pub username: String,
+    pub organisation_id: String,
+    pub auth: Auth,
+}
+
+/// The real server on a random port in front of a fresh database, with a root organisation
+/// (汉中市总工会) and its system administrator already there, as `jiekun admin init` leaves them.
 pub struct TestApp {
     pub db: TestDb,
     pub base: String,
     pub client: Client,
+    pub root_id: String,
+    pub admin: Person,
     handle: Option<actix_web::dev::ServerHandle>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -221,7 +273,7 @@ impl Resp {
 impl TestApp {
     pub fn create(backend: Backend) -> Option<TestApp> {
         let db = TestDb::create(backend)?;
-        Some(TestApp::serve(db, AppConfig::default()))
+        Some(TestApp::serve(db, test_config()))
     }
 
     pub fn serve(db: TestDb, config: AppConfig) -> TestApp {
@@ -229,16 +281,71 @@ impl TestApp {
         TestApp::serve_with_pool(db, pool, config)
     }
 
-    /// Serves `pool` (which may point elsewhere than `db`).
+    /// Serves `pool` (which may point elsewhere than `db`, which gets the seed).
     pub fn serve_with_pool(db: TestDb, pool: Pool, config: AppConfig) -> TestApp {
+        let mut conn = db.pool.get().expect("conn");
+        let root = organisations::create(
+            &mut conn,
+            &Scope::All,
+            &NewOrganisation {
+                parent_id: None,
+                kind: OrganisationKind::CityFederation,
+                union_type: None,
+                name: "汉中市总工会".into(),
+                short_name: None,
+                region_code: RegionCode::parse("610700").unwrap(),
+                address: None,
+            },
+        )
+        .expect("root");
+        drop(conn);
         let (base, handle, thread) = start_server(pool, config);
-        TestApp {
+        let mut app = TestApp {
             db,
             base,
             client: Client::builder().no_proxy().build().expect("client"),
+            root_id: root.id.clone(),
+            admin: Person {
+                id: String::new(),
+                username: String::new(),
+                organisation_id: String::new(),
+                auth: Auth::None,
+            },
             handle: Some(handle),
             thread: Some(thread),
+        };
+        app.admin = app.person("root.admin", &root.id, &[Role::SystemAdmin]);
+        app
+    }
+
+    /// Creates a user directly in the store, with a token for them.
+    pub fn person(&self, username: &str, organisation_id: &str, roles: &[Role]) -> Person {
+        let mut conn = self.db.pool.get().expect("conn");
+        let row = users::create(
+            &mut conn,
+            &users::NewUser {
+                organisation_id: organisation_id.into(),
+                username: username.into(),
+                display_name: username.into(),
+                password_hash: password_hash(),
+                roles: join_list(roles),
+            },
+        )
+        .expect("user");
+        Person {
+            auth: Auth::Bearer(self.token_for(&row.id, row.token_version)),
+            id: row.id,
+            username: row.username,
+            organisation_id: organisation_id.into(),
         }
+    }
+
+    /// A token as the server would sign it.
+    pub fn token_for(&self, user_id: &str, token_version: i64) -> String {
+        token_config()
+            .issue(user_id, token_version, chrono::Utc::now().timestamp())
+            .expect("token")
+            .0
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -246,6 +353,16 @@ impl TestApp {
     }
 
     pub fn send(&self, req: reqwest::blocking::RequestBuilder) -> Resp {
+        self.send_as(&self.admin.auth, req)
+    }
+
+    /// Sends a request authenticated as `auth`.
+    pub fn send_as(&self, auth: &Auth, req: reqwest::blocking::RequestBuilder) -> Resp {
+        let req = match auth {
+            Auth::None => req,
+            Auth::Bearer(t) => req.bearer_auth(t),
+            Auth::ApiKey(k) => req.header("Authorization", format!("ApiKey {k}")),
+        };
         let res = req.send().expect("request");
         let status = res.status();
         let headers = res.headers().clone();
@@ -263,8 +380,16 @@ impl TestApp {
         self.send(self.client.get(self.url(path)))
     }
 
+    pub fn get_as(&self, auth: &Auth, path: &str) -> Resp {
+        self.send_as(auth, self.client.get(self.url(path)))
+    }
+
     pub fn post(&self, path: &str, body: &Value) -> Resp {
         self.send(self.client.post(self.url(path)).json(body))
+    }
+
+    pub fn post_as(&self, auth: &Auth, path: &str, body: &Value) -> Resp {
+        self.send_as(auth, self.client.post(self.url(path)).json(body))
     }
 
     pub fn patch(&self, path: &str, etag: &str, body: &Value) -> Resp {
@@ -321,17 +446,16 @@ fn start_server(
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = mpsc::channel();
-    let state = AppState { pool };
+    let state = AppState::new(pool, &config);
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let server =
-                actix_web::HttpServer::new(move || jiekun_api::app(state.clone(), &config))
-                    .listen(listener)
-                    .expect("listen")
-                    .workers(2)
-                    .disable_signals()
-                    .shutdown_timeout(1)
-                    .run();
+            let server = actix_web::HttpServer::new(move || jiekun_api::app(state.clone()))
+                .listen(listener)
+                .expect("listen")
+                .workers(2)
+                .disable_signals()
+                .shutdown_timeout(1)
+                .run();
             tx.send(server.handle()).expect("send handle");
             let _ = server.await;
         });

@@ -82,7 +82,7 @@ fn one_enterprise_per_credit_code(app: &TestApp) {
 
     // Changing another enterprise's code to a registered one is refused and changes nothing.
     let other = app
-        .post("/api/v1/enterprises", &json!({"name": "丙公司", "credit_code": "91350100M000100Y43", "region_code": "350100"}))
+        .post("/api/v1/enterprises", &json!({"name": "丙公司", "credit_code": "91610700MA6YQ0009F", "region_code": "610700"}))
         .expect(201);
     let path = format!("/api/v1/enterprises/{}", other.body["id"].as_str().unwrap());
     app.patch(

@@ -1,10 +1,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use jiekun_api::AppConfig;
 use jiekun_store::{DatabaseTarget, Pool, PoolOptions};
 
-use crate::common::{Backend, TestApp, TestDb};
+use crate::common::{test_config, Backend, TestApp, TestDb};
 
 fn probes_answer(app: &TestApp) {
     let live = app.get("/healthz").expect(200);
@@ -37,7 +36,7 @@ fn readiness_fails_without_a_database() {
             },
         );
         let db = TestDb::create(Backend::Sqlite).expect("sqlite");
-        let app = TestApp::serve_with_pool(db, pool, AppConfig::default());
+        let app = TestApp::serve_with_pool(db, pool, test_config());
         app.get("/healthz").expect(200);
         let r = app.get("/readyz").problem(503, "service_unavailable");
         assert!(

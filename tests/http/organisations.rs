@@ -2,15 +2,9 @@ use serde_json::{json, Value};
 
 use crate::common::TestApp;
 
-/// Creates 汉中市总工会 and 西乡县总工会 and returns their ids.
+/// Creates 西乡县总工会 under the seeded 汉中市总工会 and returns both ids.
 pub fn city_and_county(app: &TestApp) -> (String, String) {
-    let city = app
-        .post(
-            "/api/v1/organisations",
-            &json!({"kind": "city_federation", "name": "汉中市总工会", "region_code": "610700"}),
-        )
-        .expect(201);
-    let city_id = city.body["id"].as_str().unwrap().to_owned();
+    let city_id = app.root_id.clone();
     let county = app
         .post(
             "/api/v1/organisations",

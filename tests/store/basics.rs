@@ -2,7 +2,7 @@ use diesel_migrations::MigrationHarness;
 use jiekun_domain::{CreditCode, OrganisationKind, RegionCode, UnionType};
 use jiekun_store::enterprises::{self, EnterpriseChanges, EnterpriseFilter, NewEnterprise};
 use jiekun_store::organisations::{self, NewOrganisation};
-use jiekun_store::{DatabaseTarget, PageRequest, StoreError};
+use jiekun_store::{DatabaseTarget, PageRequest, Scope, StoreError};
 
 use crate::common::TestDb;
 
@@ -40,6 +40,7 @@ fn write_transactions_are_all_or_nothing(db: &TestDb) {
     );
     let page = enterprises::list(
         &mut c,
+        &Scope::All,
         &EnterpriseFilter::default(),
         &PageRequest {
             after: None,
@@ -59,14 +60,14 @@ fn versions_guard_updates(db: &TestDb) {
         difficult: Some(true),
         ..Default::default()
     };
-    let v2 = enterprises::update(&mut c, &row.id, 1, &changes).unwrap();
+    let v2 = enterprises::update(&mut c, &Scope::All, &row.id, 1, &changes).unwrap();
     assert_eq!(v2.version, 2);
     assert!(v2.updated_at >= row.updated_at);
     assert_eq!(
         v2.created_at, row.created_at,
         "timestamps round-trip exactly"
     );
-    match enterprises::update(&mut c, &row.id, 1, &changes) {
+    match enterprises::update(&mut c, &Scope::All, &row.id, 1, &changes) {
         Err(StoreError::VersionMismatch {
             expected: 1,
             actual: 2,
@@ -74,11 +75,11 @@ fn versions_guard_updates(db: &TestDb) {
         other => panic!("{other:?}"),
     }
     assert!(matches!(
-        enterprises::update(&mut c, "missing", 1, &changes),
+        enterprises::update(&mut c, &Scope::All, "missing", 1, &changes),
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        enterprises::get(&mut c, "missing"),
+        enterprises::get(&mut c, &Scope::All, "missing"),
         Err(StoreError::NotFound)
     ));
 }
@@ -87,6 +88,7 @@ fn organisation_paths_follow_the_tree(db: &TestDb) {
     let mut c = db.pool.get().unwrap();
     let city = organisations::create(
         &mut c,
+        &Scope::All,
         &NewOrganisation {
             parent_id: None,
             kind: OrganisationKind::CityFederation,
@@ -100,6 +102,7 @@ fn organisation_paths_follow_the_tree(db: &TestDb) {
     .unwrap();
     let county = organisations::create(
         &mut c,
+        &Scope::All,
         &NewOrganisation {
             parent_id: Some(city.id.clone()),
             kind: OrganisationKind::CountyFederation,
@@ -113,6 +116,7 @@ fn organisation_paths_follow_the_tree(db: &TestDb) {
     .unwrap();
     let union = organisations::create(
         &mut c,
+        &Scope::All,
         &NewOrganisation {
             parent_id: Some(county.id.clone()),
             kind: OrganisationKind::GrassrootsUnion,
@@ -131,6 +135,7 @@ fn organisation_paths_follow_the_tree(db: &TestDb) {
     );
     let dup = organisations::create(
         &mut c,
+        &Scope::All,
         &NewOrganisation {
             parent_id: Some(city.id.clone()),
             kind: OrganisationKind::CountyFederation,
@@ -161,6 +166,7 @@ fn like_filters_escape_wildcards(db: &TestDb) {
     let page = |text: &str, c: &mut jiekun_store::PooledConnection| {
         enterprises::list(
             c,
+            &Scope::All,
             &EnterpriseFilter {
                 name_contains: Some(text.into()),
                 ..Default::default()

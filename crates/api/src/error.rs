@@ -43,6 +43,10 @@ macro_rules! error_codes {
 error_codes! {
     MalformedJson = "malformed_json", BAD_REQUEST, "The body is not well-formed JSON", "请求体不是合法的 JSON";
     InvalidParameter = "invalid_parameter", BAD_REQUEST, "A path, query or header parameter is invalid", "路径、查询或请求头参数无效";
+    Unauthenticated = "unauthenticated", UNAUTHORIZED, "Credentials are missing or invalid", "缺少身份凭证或凭证无效";
+    InvalidCredentials = "invalid_credentials", UNAUTHORIZED, "Wrong username or password", "用户名或密码错误";
+    Forbidden = "forbidden", FORBIDDEN, "Not allowed for this caller", "当前调用方无权执行此操作";
+    AccountUnavailable = "account_unavailable", FORBIDDEN, "The account is locked or disabled", "账号已锁定或停用";
     NotFound = "not_found", NOT_FOUND, "The resource does not exist", "资源不存在";
     RouteNotFound = "route_not_found", NOT_FOUND, "No such endpoint", "接口不存在";
     MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed on this endpoint", "该接口不支持此请求方法";
@@ -52,6 +56,7 @@ error_codes! {
     UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "The body must be application/json", "请求体必须为 application/json";
     ValidationFailed = "validation_failed", UNPROCESSABLE_ENTITY, "Some fields are invalid", "部分字段校验未通过";
     PreconditionRequired = "precondition_required", PRECONDITION_REQUIRED, "If-Match is required for this change", "修改操作必须携带 If-Match 请求头";
+    RateLimited = "rate_limited", TOO_MANY_REQUESTS, "Too many requests; see Retry-After", "请求过于频繁，请按 Retry-After 稍后重试";
     ServiceUnavailable = "service_unavailable", SERVICE_UNAVAILABLE, "The service is temporarily unavailable", "服务暂时不可用";
     InternalError = "internal_error", INTERNAL_SERVER_ERROR, "Internal error", "服务器内部错误";
 }
@@ -128,7 +133,9 @@ pub struct ApiError {
     pub detail_zh: String,
     pub errors: Vec<FieldError>,
     /// Internal cause, logged for 5xx and never sent.
-    pub cause: Option<String>,
+    pub cause: Option<Box<str>>,
+    /// Headers the answer carries (`Retry-After`, `WWW-Authenticate`).
+    pub headers: Vec<(actix_web::http::header::HeaderName, String)>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -149,6 +156,7 @@ impl ApiError {
             detail_zh: detail_zh.into(),
             errors: Vec::new(),
             cause: None,
+            headers: Vec::new(),
         }
     }
 
@@ -174,7 +182,7 @@ impl ApiError {
 
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         ApiError {
-            cause: Some(cause.to_string()),
+            cause: Some(cause.to_string().into()),
             ..ApiError::bare(ErrorCode::InternalError)
         }
     }
@@ -199,8 +207,11 @@ impl ApiError {
     }
 
     pub fn response(&self, instance: Option<String>, request_id: Option<String>) -> HttpResponse {
-        HttpResponse::build(self.code.status())
-            .content_type("application/problem+json")
+        let mut res = HttpResponse::build(self.code.status());
+        for (name, value) in &self.headers {
+            res.insert_header((name.clone(), value.as_str()));
+        }
+        res.content_type("application/problem+json")
             .json(self.problem(instance, request_id))
     }
 }
@@ -227,7 +238,7 @@ impl From<StoreError> for ApiError {
                 format!("资源当前版本为 {actual}，请重新读取后再提交"),
             ),
             StoreError::Busy | StoreError::Unavailable(_) => ApiError {
-                cause: Some(e.to_string()),
+                cause: Some(e.to_string().into()),
                 ..ApiError::bare(ErrorCode::ServiceUnavailable)
             },
             StoreError::Config(_) | StoreError::Db(_) => ApiError::internal(e),

@@ -1,6 +1,7 @@
 //! The jiekun HTTP API. [`app`] builds the one application that both the `jiekun` binary and the
 //! black-box tests serve; [`openapi`] is the contract generated from the same routes.
 
+pub mod auth;
 pub mod db;
 pub mod error;
 pub mod extract;
@@ -14,10 +15,13 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, App, HttpRequest, HttpResponse};
+use std::sync::Arc;
+
 use jiekun_store::Pool;
 use utoipa_actix_web::{scope, AppExt, UtoipaApp};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
+use crate::auth::{AuthLimits, AuthState, TokenConfig};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::BodyLimit;
 
@@ -28,6 +32,23 @@ pub const DOCS_PATH: &str = "/docs/";
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
+    pub auth: Arc<AuthState>,
+    pub body_limit: usize,
+}
+
+impl AppState {
+    /// State for one server: the throttles live here, shared by every worker.
+    pub fn new(pool: Pool, config: &AppConfig) -> Self {
+        AppState {
+            pool,
+            auth: Arc::new(AuthState::new(
+                config.tokens.clone(),
+                &config.limits,
+                config.trust_forwarded,
+            )),
+            body_limit: config.body_limit,
+        }
+    }
 }
 
 /// Settings of the HTTP layer.
@@ -35,12 +56,21 @@ pub struct AppState {
 pub struct AppConfig {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// How access tokens are signed and for how long they last.
+    pub tokens: TokenConfig,
+    /// Sign-in throttles.
+    pub limits: AuthLimits,
+    /// Take the client address from `Forwarded` / `X-Forwarded-For` (behind a trusted proxy only).
+    pub trust_forwarded: bool,
 }
 
-impl Default for AppConfig {
-    fn default() -> Self {
+impl AppConfig {
+    pub fn new(tokens: TokenConfig) -> Self {
         AppConfig {
             body_limit: 256 * 1024,
+            tokens,
+            limits: AuthLimits::default(),
+            trust_forwarded: false,
         }
     }
 }
@@ -54,9 +84,13 @@ where
         .configure(routes::health::configure)
         .service(
             scope::scope("/api/v1")
+                .configure(routes::auth::configure)
+                .configure(routes::users::configure)
                 .configure(routes::organisations::configure)
                 .configure(routes::departments::configure)
-                .configure(routes::enterprises::configure),
+                .configure(routes::enterprises::configure)
+                .configure(routes::api_keys::configure)
+                .configure(routes::audit::configure),
         )
 }
 
@@ -144,7 +178,6 @@ async fn no_route(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRespons
 /// The application: routes, docs, error handling and request ids.
 pub fn app(
     state: AppState,
-    config: &AppConfig,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -159,11 +192,12 @@ pub fn app(
     let mut spec = openapi();
     let table = RouteTable::from_spec(&mut spec);
     let spec_json = web::Bytes::from(openapi_json_of(&spec));
+    let body_limit = state.body_limit;
     let app = App::new()
         .app_data(web::Data::new(state))
         .app_data(web::Data::new(table))
-        .app_data(BodyLimit(config.body_limit))
-        .app_data(web::PayloadConfig::new(config.body_limit))
+        .app_data(BodyLimit(body_limit))
+        .app_data(web::PayloadConfig::new(body_limit))
         .route(
             OPENAPI_PATH,
             web::get().to(move || {

@@ -108,7 +108,7 @@ fn from_status(status: StatusCode, cause: Option<String>) -> ApiError {
         _ => ErrorCode::InvalidParameter,
     };
     ApiError {
-        cause,
+        cause: cause.map(Into::into),
         ..ApiError::bare(code)
     }
 }

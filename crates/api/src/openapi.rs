@@ -7,7 +7,64 @@ use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::{ContentBuilder, OpenApi as Spec, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::OpenApi;
 
+use jiekun_domain::access::{key_scope_for, role_allows, Action, Role};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+
 use crate::error::{ApiError, ErrorCode, FieldError, Problem};
+
+/// Who may call an operation.
+#[derive(Debug, Clone, Copy)]
+pub enum Who {
+    /// Anyone (probes, signing in).
+    Public,
+    /// Signed-in users whose roles allow the action.
+    Users(Action),
+    /// Users whose roles allow the action, and API keys with the action's scope.
+    UsersOrKeys(Action),
+    /// Any signed-in user or API key.
+    Anyone,
+}
+
+/// Every operation and who may call it. The handlers enforce it; the authorisation test checks
+/// every cell of it against the running server, and the document publishes it.
+pub const ACCESS: &[(&str, Who)] = &[
+    ("healthz", Who::Public),
+    ("readyz", Who::Public),
+    ("sign_in", Who::Public),
+    ("who_am_i", Who::Anyone),
+    (
+        "list_organisations",
+        Who::UsersOrKeys(Action::DirectoryRead),
+    ),
+    ("get_organisation", Who::UsersOrKeys(Action::DirectoryRead)),
+    ("create_organisation", Who::Users(Action::OrganisationWrite)),
+    ("update_organisation", Who::Users(Action::OrganisationWrite)),
+    ("list_departments", Who::UsersOrKeys(Action::DirectoryRead)),
+    ("get_department", Who::UsersOrKeys(Action::DirectoryRead)),
+    ("create_department", Who::Users(Action::DepartmentWrite)),
+    ("update_department", Who::Users(Action::DepartmentWrite)),
+    ("list_enterprises", Who::UsersOrKeys(Action::DirectoryRead)),
+    ("get_enterprise", Who::UsersOrKeys(Action::DirectoryRead)),
+    ("create_enterprise", Who::Users(Action::EnterpriseWrite)),
+    ("update_enterprise", Who::Users(Action::EnterpriseWrite)),
+    ("list_users", Who::Users(Action::UserRead)),
+    ("get_user", Who::Users(Action::UserRead)),
+    ("create_user", Who::Users(Action::UserWrite)),
+    ("update_user", Who::Users(Action::UserWrite)),
+    // Also allowed to every user for their own password (with the current one).
+    ("change_password", Who::Users(Action::UserWrite)),
+    ("list_api_keys", Who::Users(Action::ApiKeyRead)),
+    ("get_api_key", Who::Users(Action::ApiKeyRead)),
+    ("create_api_key", Who::Users(Action::ApiKeyWrite)),
+    ("revoke_api_key", Who::Users(Action::ApiKeyWrite)),
+    ("list_audit_events", Who::Users(Action::AuditRead)),
+    ("verify_audit_chain", Who::Users(Action::AuditRead)),
+];
+
+pub const BEARER: &str = "bearer_auth";
+pub const API_KEY: &str = "api_key";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +77,10 @@ use crate::error::{ApiError, ErrorCode, FieldError, Problem};
         (name = "organisations", description = "The union hierarchy: city federation → county federation → grassroots unions. 工会组织体系：市总工会 → 县总工会 → 基层工会。"),
         (name = "departments", description = "Partner government departments that lead measures and share data. 牵头落实帮扶措施、共享数据的合作部门。"),
         (name = "enterprises", description = "Employers, with their unified social credit codes. 企业及其统一社会信用代码。"),
+        (name = "auth", description = "Signing in and who the caller is. 登录与当前身份。"),
+        (name = "users", description = "People who sign in, their roles and passwords. 用户、角色与密码。"),
+        (name = "api-keys", description = "Keys for partner departments' systems. 部门系统的 API 密钥。"),
+        (name = "audit", description = "The tamper-evident audit log. 防篡改审计日志。"),
         (name = "operations", description = "Liveness and readiness probes. 存活与就绪探针。"),
     ),
     components(schemas(Problem, FieldError, ErrorCode)),
@@ -42,6 +103,28 @@ JSON 字段使用 snake_case；标识不透明；列表以 `limit` 和 `cursor` 
 pub fn base() -> Spec {
     let mut spec = ApiDoc::openapi();
     spec.info.description = Some(format!("{INTRO}\n\n{}", error_table()));
+    let components = spec.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        BEARER,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some(
+                    "Access token from `POST /api/v1/auth/token` (HS256, short-lived). \
+                     用户登录后获得的访问令牌。",
+                ))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        API_KEY,
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "X-Api-Key",
+            "A partner department's key; `Authorization: ApiKey <key>` works too. \
+             部门系统的 API 密钥，也可用 Authorization: ApiKey <密钥>。",
+        ))),
+    );
     spec
 }
 
@@ -61,11 +144,36 @@ fn error_table() -> String {
     t
 }
 
+/// Who may call the operation with this id.
+pub fn who(operation_id: &str) -> Option<Who> {
+    ACCESS
+        .iter()
+        .find(|(id, _)| *id == operation_id)
+        .map(|(_, w)| *w)
+}
+
 /// Which shared error codes an operation can answer with.
 fn codes_for(method: &str, path: &str, op: &Operation) -> Vec<ErrorCode> {
     let mut codes = vec![ErrorCode::InternalError, ErrorCode::ServiceUnavailable];
     if path == "/healthz" {
         return vec![ErrorCode::InternalError];
+    }
+    match op.operation_id.as_deref().and_then(who) {
+        Some(Who::Public) | None => {}
+        Some(Who::Anyone) => codes.extend([ErrorCode::Unauthenticated, ErrorCode::RateLimited]),
+        Some(Who::Users(_)) => codes.extend([ErrorCode::Unauthenticated, ErrorCode::Forbidden]),
+        Some(Who::UsersOrKeys(_)) => codes.extend([
+            ErrorCode::Unauthenticated,
+            ErrorCode::Forbidden,
+            ErrorCode::RateLimited,
+        ]),
+    }
+    if op.operation_id.as_deref() == Some("sign_in") {
+        codes.extend([
+            ErrorCode::InvalidCredentials,
+            ErrorCode::AccountUnavailable,
+            ErrorCode::RateLimited,
+        ]);
     }
     let has_query = op.parameters.as_ref().is_some_and(|ps| {
         ps.iter()
@@ -129,10 +237,81 @@ fn error_response(codes: &[ErrorCode]) -> Response {
         .build()
 }
 
-/// Adds the shared error answers to every operation and orders everything deterministically.
+/// The roles allowed an action, as names.
+fn roles_for(action: Action) -> Vec<&'static str> {
+    Role::ALL
+        .iter()
+        .filter(|&&r| role_allows(r, action))
+        .map(|r| r.as_str())
+        .collect()
+}
+
+/// Declares the operation's security requirements and states them in both languages, with an
+/// `x-jiekun-access` extension machines can read.
+fn document_access(op: &mut Operation) {
+    let Some(who) = op.operation_id.as_deref().and_then(who) else {
+        return;
+    };
+    let bearer = || SecurityRequirement::new(BEARER, Vec::<String>::new());
+    let key = || SecurityRequirement::new(API_KEY, Vec::<String>::new());
+    let (security, roles, scope, text) = match who {
+        Who::Public => (
+            vec![SecurityRequirement::default()],
+            Vec::new(),
+            None,
+            "No credentials needed. 无需身份凭证。".to_owned(),
+        ),
+        Who::Anyone => (
+            vec![bearer(), key()],
+            Role::ALL.iter().map(|r| r.as_str()).collect(),
+            None,
+            "Any signed-in user or API key. 任何登录用户或 API 密钥。".to_owned(),
+        ),
+        Who::Users(action) => {
+            let roles = roles_for(action);
+            let text = format!(
+                "Users with a role of: {r}; inside their organisation's subtree. API keys are refused. \
+                 仅限以下角色的用户，限本组织及下级范围：{r}。API 密钥不可调用。",
+                r = roles.join(", ")
+            );
+            (vec![bearer()], roles, None, text)
+        }
+        Who::UsersOrKeys(action) => {
+            let roles = roles_for(action);
+            let scope = key_scope_for(action).map(|s| s.as_str());
+            let text = format!(
+                "Users with a role of: {r} (their subtree); API keys with the scope `{s}` (their \
+                 department's region). 以下角色的用户（本组织及下级范围）：{r}；或具有 `{s}` 权限范围的 API 密钥（本部门辖区）。",
+                r = roles.join(", "),
+                s = scope.unwrap_or_default()
+            );
+            (vec![bearer(), key()], roles, scope, text)
+        }
+    };
+    op.security = Some(security);
+    let description = op.description.take().unwrap_or_default();
+    op.description = Some(format!("{description}\n\n**Access 权限:** {text}"));
+    let mut ext = utoipa::openapi::extensions::Extensions::default();
+    ext.insert(
+        "x-jiekun-access".into(),
+        serde_json::json!({
+            "public": matches!(who, Who::Public),
+            "roles": roles,
+            "api_keys": matches!(who, Who::Anyone | Who::UsersOrKeys(_)),
+            "api_key_scope": scope,
+        }),
+    );
+    match &mut op.extensions {
+        Some(existing) => existing.merge(ext),
+        None => op.extensions = Some(ext),
+    }
+}
+
+/// Adds the shared error answers and access rules to every operation.
 pub fn finish(mut spec: Spec) -> Spec {
     for (path, item) in spec.paths.paths.iter_mut() {
         for (method, op) in operations(item) {
+            document_access(op);
             let mut by_status: BTreeMap<u16, Vec<ErrorCode>> = BTreeMap::new();
             for c in codes_for(method, path, op) {
                 by_status.entry(c.status().as_u16()).or_default().push(c);

@@ -35,8 +35,36 @@ fn decode(cursor: &str) -> Option<String> {
 
 /// Checks `limit` and `cursor` and turns them into a store page request.
 pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
-    let limit = limit.unwrap_or(DEFAULT_LIMIT);
     let mut errors = Vec::new();
+    let limit = check_limit(limit, &mut errors);
+    let after = match cursor {
+        Some(c) => match decode(c) {
+            Some(a) => Some(a),
+            None => {
+                errors.push(bad_cursor());
+                None
+            }
+        },
+        None => None,
+    };
+    if !errors.is_empty() {
+        return Err(invalid_page(errors));
+    }
+    Ok(PageRequest { after, limit })
+}
+
+fn invalid_page(errors: Vec<FieldError>) -> ApiError {
+    let mut e = ApiError::new(
+        ErrorCode::InvalidParameter,
+        "invalid pagination parameters",
+        "分页参数无效",
+    );
+    e.errors = errors;
+    e
+}
+
+fn check_limit(limit: Option<u32>, errors: &mut Vec<FieldError>) -> u32 {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         errors.push(FieldError::new(
             "limit",
@@ -45,31 +73,46 @@ pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequ
             format!("取值须在 1 到 {MAX_LIMIT} 之间"),
         ));
     }
-    let after = match cursor {
-        Some(c) => match decode(c) {
-            Some(a) => Some(a),
-            None => {
-                errors.push(FieldError::new(
-                    "cursor",
-                    "invalid_format",
-                    "not a cursor returned by this API",
-                    "不是本接口返回的游标",
-                ));
-                None
-            }
-        },
-        None => None,
-    };
-    if !errors.is_empty() {
-        let mut e = ApiError::new(
-            ErrorCode::InvalidParameter,
-            "invalid pagination parameters",
-            "分页参数无效",
-        );
-        e.errors = errors;
-        return Err(e);
+    limit
+}
+
+fn bad_cursor() -> FieldError {
+    FieldError::new(
+        "cursor",
+        "invalid_format",
+        "not a cursor returned by this API",
+        "不是本接口返回的游标",
+    )
+}
+
+/// The cursor after a sequence number (lists ordered by a sequence, newest first).
+pub fn seq_cursor(seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("s1:{seq}"))
+}
+
+/// Checks `limit` and a sequence `cursor`.
+pub fn seq_page_request(
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<(Option<i64>, u32), ApiError> {
+    let mut errors = Vec::new();
+    let limit = check_limit(limit, &mut errors);
+    let before = cursor.and_then(|c| {
+        let seq = URL_SAFE_NO_PAD
+            .decode(c)
+            .ok()
+            .and_then(|raw| String::from_utf8(raw).ok())
+            .and_then(|t| t.strip_prefix("s1:").and_then(|n| n.parse::<i64>().ok()));
+        if seq.is_none() {
+            errors.push(bad_cursor());
+        }
+        seq
+    });
+    if errors.is_empty() {
+        Ok((before, limit))
+    } else {
+        Err(invalid_page(errors))
     }
-    Ok(PageRequest { after, limit })
 }
 
 pub fn page_of<R, T: ToSchema>(page: Page<R>, map: impl Fn(R) -> T) -> PageOf<T> {

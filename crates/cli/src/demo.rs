@@ -1,10 +1,16 @@
-//! A small demo organisation tree: 汉中市总工会 → 西乡县总工会 → a few grassroots unions, the
-//! county's partner departments and some employers. Loading twice changes nothing.
+//! A small demo: 汉中市总工会 → 西乡县总工会 (and 城固县总工会) → grassroots unions, the county's
+//! partner departments, some employers, and one user per role. Loading twice changes nothing.
 
 use anyhow::Context;
+use jiekun_domain::access::Role;
 use jiekun_domain::{CreditCode, DepartmentCode, OrganisationKind, RegionCode, UnionType};
 use jiekun_store::organisations::{self, NewOrganisation, OrganisationRow};
-use jiekun_store::{departments, enterprises, DbConnection};
+use jiekun_store::{audit, departments, enterprises, users, DbConnection};
+
+use crate::admin::{create_organisation, create_user, system_event};
+
+/// The password of every demo user.
+pub const DEMO_PASSWORD: &str = "Jiekun-demo-2026";
 
 fn region(code: &str) -> anyhow::Result<RegionCode> {
     RegionCode::parse(code).with_context(|| format!("bad demo region {code}"))
@@ -31,8 +37,7 @@ fn organisation(
         region_code: region(code)?,
         address: None,
     };
-    let row = organisations::create(conn, &new).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-    Ok((row, true))
+    Ok((create_organisation(conn, &new)?, true))
 }
 
 /// Department names as 西乡县 writes them.
@@ -85,13 +90,14 @@ pub fn load(conn: &mut DbConnection) -> anyhow::Result<String> {
             "610724",
         )?;
         created += usize::from(new);
+        let mut unions = Vec::new();
         for (name, ut) in [
             ("西乡县城关镇总工会", UnionType::TownStreet),
             ("西乡县杨河镇总工会", UnionType::TownStreet),
             ("西乡县城关机械制造有限公司工会", UnionType::Enterprise),
             ("西乡县教育系统工会", UnionType::Industry),
         ] {
-            let (_, new) = organisation(
+            let (row, new) = organisation(
                 conn,
                 Some(&county),
                 OrganisationKind::GrassrootsUnion,
@@ -100,6 +106,7 @@ pub fn load(conn: &mut DbConnection) -> anyhow::Result<String> {
                 "610724",
             )?;
             created += usize::from(new);
+            unions.push(row);
         }
         let (_, new) = organisation(
             conn,
@@ -114,7 +121,7 @@ pub fn load(conn: &mut DbConnection) -> anyhow::Result<String> {
         let xixiang = region("610724")?;
         for &(code, name) in DEPARTMENTS {
             if departments::find(conn, code, &xixiang)?.is_none() {
-                departments::create(
+                let row = departments::create(
                     conn,
                     &departments::NewDepartment {
                         code,
@@ -123,23 +130,80 @@ pub fn load(conn: &mut DbConnection) -> anyhow::Result<String> {
                         address: None,
                     },
                 )?;
+                audit::append(
+                    conn,
+                    system_event(
+                        "department.create",
+                        "department",
+                        &row.id,
+                        serde_json::json!({"code": row.code, "name": row.name}),
+                    ),
+                )?;
                 created += 1;
             }
         }
         for &(name, body, difficult) in ENTERPRISES {
             let credit_code = CreditCode::complete(body)?;
-            let new = enterprises::NewEnterprise {
-                name: name.into(),
-                credit_code,
-                region_code: xixiang,
-                difficult,
-                address: None,
-            };
-            if enterprises::find_by_credit_code(conn, &new.credit_code)?.is_none() {
-                enterprises::create(conn, &new)?;
+            if enterprises::find_by_credit_code(conn, &credit_code)?.is_none() {
+                let row = enterprises::create(
+                    conn,
+                    &enterprises::NewEnterprise {
+                        name: name.into(),
+                        credit_code,
+                        region_code: xixiang,
+                        difficult,
+                        address: None,
+                    },
+                )?;
+                audit::append(
+                    conn,
+                    system_event(
+                        "enterprise.create",
+                        "enterprise",
+                        &row.id,
+                        serde_json::json!({"name": row.name, "credit_code": row.credit_code}),
+                    ),
+                )?;
                 created += 1;
             }
         }
-        Ok(format!("demo data loaded: {created} new records (汉中市总工会 → 西乡县总工会 → 4 grassroots unions; 16 departments; 3 enterprises)"))
+        let people: [(&str, &str, &OrganisationRow, Role); 6] = [
+            ("sys.admin", "系统管理员", &city, Role::SystemAdmin),
+            (
+                "city.approver",
+                "汉中市总工会审批人",
+                &city,
+                Role::CityApprover,
+            ),
+            (
+                "xixiang.admin",
+                "西乡县总工会管理员",
+                &county,
+                Role::CountyAdmin,
+            ),
+            (
+                "xixiang.reviewer",
+                "西乡县总工会审核人",
+                &county,
+                Role::CountyReviewer,
+            ),
+            ("xixiang.auditor", "西乡县审计人员", &county, Role::Auditor),
+            (
+                "chengguan.officer",
+                "城关镇工会经办人",
+                &unions[0],
+                Role::GrassrootsOfficer,
+            ),
+        ];
+        for (username, display, org, role) in people {
+            if users::find_by_username(conn, username)?.is_none() {
+                create_user(conn, &org.id, username, display, DEMO_PASSWORD, &[role])?;
+                created += 1;
+            }
+        }
+        Ok(format!(
+            "demo data loaded: {created} new records (汉中市总工会 → 西乡县总工会 → 4 grassroots unions; 16 departments; 3 enterprises; 6 users)\n\
+             demo users (password {DEMO_PASSWORD}): sys.admin, city.approver, xixiang.admin, xixiang.reviewer, xixiang.auditor, chengguan.officer"
+        ))
     })
 }

@@ -1,11 +1,13 @@
 //! `jiekun`: serve the API, migrate the database, print the OpenAPI document, load demo data.
 
+mod admin;
 mod demo;
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use jiekun_api::auth::{AuthLimits, TokenConfig};
 use jiekun_api::{AppConfig, AppState};
 use jiekun_store::{DatabaseTarget, Pool, PoolOptions};
 
@@ -34,6 +36,42 @@ struct Database {
     pool_size: Option<u32>,
 }
 
+#[derive(Args, Clone)]
+struct Tokens {
+    /// Secret that signs access tokens (at least 32 bytes).
+    #[arg(
+        long,
+        env = "JIEKUN_JWT_SECRET",
+        hide_env_values = true,
+        conflicts_with = "jwt_secret_file"
+    )]
+    jwt_secret: Option<String>,
+    /// File holding the token-signing secret.
+    #[arg(long, env = "JIEKUN_JWT_SECRET_FILE")]
+    jwt_secret_file: Option<PathBuf>,
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "JIEKUN_TOKEN_TTL", default_value_t = 900)]
+    token_ttl: u64,
+}
+
+impl Tokens {
+    fn config(&self) -> anyhow::Result<TokenConfig> {
+        let secret = match (&self.jwt_secret, &self.jwt_secret_file) {
+            (Some(s), _) => s.trim().as_bytes().to_vec(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the token secret from {}", path.display()))?
+                .trim()
+                .as_bytes()
+                .to_vec(),
+            (None, None) => anyhow::bail!(
+                "set JIEKUN_JWT_SECRET (at least 32 bytes) or JIEKUN_JWT_SECRET_FILE; `make run` makes data/jwt.key for you"
+            ),
+        };
+        TokenConfig::new(secret, std::time::Duration::from_secs(self.token_ttl))
+            .map_err(|e| anyhow::anyhow!("token secret: {e}"))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Apply pending migrations and serve the API.
@@ -49,6 +87,11 @@ enum Command {
         /// Largest accepted request body, in bytes.
         #[arg(long, env = "JIEKUN_BODY_LIMIT", default_value_t = 256 * 1024)]
         body_limit: usize,
+        #[command(flatten)]
+        tokens: Tokens,
+        /// Take client addresses from Forwarded / X-Forwarded-For (only behind a trusted proxy).
+        #[arg(long, env = "JIEKUN_TRUST_FORWARDED", default_value_t = false)]
+        trust_forwarded: bool,
     },
     /// Apply pending migrations and exit.
     Migrate {
@@ -61,11 +104,31 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
-    /// Load the demo organisation tree and departments (idempotent).
+    /// Load the demo organisation tree, departments, enterprises and one user per role (idempotent).
     Demo {
         #[command(flatten)]
         db: Database,
     },
+    /// Administration: bootstrap, API keys.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+        #[command(flatten)]
+        db: Database,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+        #[command(flatten)]
+        db: Database,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain and name the first broken event (exit status 1 when broken).
+    Verify,
 }
 
 fn init_logging() {
@@ -129,10 +192,42 @@ fn main() -> anyhow::Result<()> {
             bind,
             workers,
             body_limit,
+            tokens,
+            trust_forwarded,
         } => {
             init_logging();
+            let config = AppConfig {
+                body_limit,
+                tokens: tokens.config()?,
+                limits: AuthLimits::default(),
+                trust_forwarded,
+            };
             let pool = open_pool(&db)?;
-            serve(pool, &bind, workers, AppConfig { body_limit })
+            serve(pool, &bind, workers, config)
+        }
+        Command::Admin { command, db } => {
+            let pool = open_pool(&db)?;
+            let mut conn = pool.get()?;
+            admin::run(command, &mut conn)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+            db,
+        } => {
+            let pool = open_pool(&db)?;
+            let mut conn = pool.get()?;
+            let v = jiekun_store::audit::verify(&mut conn)?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            match v.first_broken {
+                None => {
+                    println!("audit chain intact: {} events", v.checked);
+                    Ok(())
+                }
+                Some(b) => {
+                    eprintln!("audit chain BROKEN at event {} ({})", b.seq, b.reason);
+                    std::process::exit(1);
+                }
+            }
         }
     }
 }
@@ -144,13 +239,11 @@ async fn serve(
     workers: Option<usize>,
     config: AppConfig,
 ) -> anyhow::Result<()> {
-    let state = AppState { pool };
+    let state = AppState::new(pool, &config);
     let backend = state.pool.backend();
-    let server_config = config.clone();
-    let mut server =
-        actix_web::HttpServer::new(move || jiekun_api::app(state.clone(), &server_config))
-            .bind(bind)
-            .with_context(|| format!("cannot listen on {bind}"))?;
+    let mut server = actix_web::HttpServer::new(move || jiekun_api::app(state.clone()))
+        .bind(bind)
+        .with_context(|| format!("cannot listen on {bind}"))?;
     if let Some(w) = workers {
         server = server.workers(w);
     }

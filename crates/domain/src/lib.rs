@@ -4,6 +4,7 @@
 //! Every type that crosses the boundary is parsed once ("parse, don't validate") and is then valid
 //! by construction.
 
+pub mod access;
 pub mod credit_code;
 pub mod department;
 pub mod organisation;

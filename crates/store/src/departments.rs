@@ -7,6 +7,7 @@ use jiekun_domain::{DepartmentCode, RegionCode};
 use crate::error::{StoreError, StoreResult};
 use crate::page::{Page, PageRequest};
 use crate::schema::departments;
+use crate::scope::Scope;
 use crate::DbConnection;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Insertable)]
@@ -46,11 +47,17 @@ pub struct DepartmentFilter {
     pub active: Option<bool>,
 }
 
-pub fn get(conn: &mut DbConnection, id: &str) -> StoreResult<DepartmentRow> {
-    Ok(departments::table
-        .find(id)
+/// A record by id, if its region lies inside `scope`.
+pub fn get(conn: &mut DbConnection, scope: &Scope, id: &str) -> StoreResult<DepartmentRow> {
+    use departments::dsl as d;
+    let mut q = d::departments
         .select(DepartmentRow::as_select())
-        .first(conn)?)
+        .filter(d::id.eq(id.to_owned()))
+        .into_boxed();
+    if let Some(p) = scope.region_pattern() {
+        q = q.filter(d::region_code.like(p));
+    }
+    Ok(q.first(conn)?)
 }
 
 pub fn create(conn: &mut DbConnection, new: &NewDepartment) -> StoreResult<DepartmentRow> {
@@ -74,11 +81,14 @@ pub fn create(conn: &mut DbConnection, new: &NewDepartment) -> StoreResult<Depar
 
 pub fn update(
     conn: &mut DbConnection,
+    scope: &Scope,
     id: &str,
     expected_version: i64,
     changes: &DepartmentChanges,
 ) -> StoreResult<DepartmentRow> {
     use departments::dsl as d;
+    // Outside the caller's scope is as good as absent.
+    get(conn, scope, id)?;
     let n =
         diesel::update(d::departments.filter(d::id.eq(id).and(d::version.eq(expected_version))))
             .set((
@@ -87,7 +97,7 @@ pub fn update(
                 d::updated_at.eq(crate::now()),
             ))
             .execute(conn)?;
-    let row = get(conn, id)?;
+    let row = get(conn, &Scope::All, id)?;
     if n == 0 {
         return Err(StoreError::VersionMismatch {
             expected: expected_version,
@@ -99,6 +109,7 @@ pub fn update(
 
 pub fn list(
     conn: &mut DbConnection,
+    scope: &Scope,
     filter: &DepartmentFilter,
     page: &PageRequest,
 ) -> StoreResult<Page<DepartmentRow>> {
@@ -106,6 +117,9 @@ pub fn list(
     let mut q = d::departments
         .select(DepartmentRow::as_select())
         .into_boxed();
+    if let Some(p) = scope.region_pattern() {
+        q = q.filter(d::region_code.like(p));
+    }
     if let Some(code) = filter.code {
         q = q.filter(d::code.eq(code.as_str()));
     }

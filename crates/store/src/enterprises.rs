@@ -7,6 +7,7 @@ use jiekun_domain::{CreditCode, RegionCode};
 use crate::error::{StoreError, StoreResult};
 use crate::page::{Page, PageRequest};
 use crate::schema::enterprises;
+use crate::scope::Scope;
 use crate::DbConnection;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Insertable)]
@@ -50,11 +51,17 @@ pub struct EnterpriseFilter {
     pub name_contains: Option<String>,
 }
 
-pub fn get(conn: &mut DbConnection, id: &str) -> StoreResult<EnterpriseRow> {
-    Ok(enterprises::table
-        .find(id)
+/// A record by id, if its region lies inside `scope`.
+pub fn get(conn: &mut DbConnection, scope: &Scope, id: &str) -> StoreResult<EnterpriseRow> {
+    use enterprises::dsl as e;
+    let mut q = e::enterprises
         .select(EnterpriseRow::as_select())
-        .first(conn)?)
+        .filter(e::id.eq(id.to_owned()))
+        .into_boxed();
+    if let Some(p) = scope.region_pattern() {
+        q = q.filter(e::region_code.like(p));
+    }
+    Ok(q.first(conn)?)
 }
 
 pub fn create(conn: &mut DbConnection, new: &NewEnterprise) -> StoreResult<EnterpriseRow> {
@@ -78,11 +85,14 @@ pub fn create(conn: &mut DbConnection, new: &NewEnterprise) -> StoreResult<Enter
 
 pub fn update(
     conn: &mut DbConnection,
+    scope: &Scope,
     id: &str,
     expected_version: i64,
     changes: &EnterpriseChanges,
 ) -> StoreResult<EnterpriseRow> {
     use enterprises::dsl as e;
+    // Outside the caller's scope is as good as absent.
+    get(conn, scope, id)?;
     let n =
         diesel::update(e::enterprises.filter(e::id.eq(id).and(e::version.eq(expected_version))))
             .set((
@@ -91,7 +101,7 @@ pub fn update(
                 e::updated_at.eq(crate::now()),
             ))
             .execute(conn)?;
-    let row = get(conn, id)?;
+    let row = get(conn, &Scope::All, id)?;
     if n == 0 {
         return Err(StoreError::VersionMismatch {
             expected: expected_version,
@@ -103,6 +113,7 @@ pub fn update(
 
 pub fn list(
     conn: &mut DbConnection,
+    scope: &Scope,
     filter: &EnterpriseFilter,
     page: &PageRequest,
 ) -> StoreResult<Page<EnterpriseRow>> {
@@ -110,6 +121,9 @@ pub fn list(
     let mut q = e::enterprises
         .select(EnterpriseRow::as_select())
         .into_boxed();
+    if let Some(p) = scope.region_pattern() {
+        q = q.filter(e::region_code.like(p));
+    }
     if let Some(region) = &filter.region {
         q = q.filter(e::region_code.like(crate::like_prefix(region.prefix())));
     }

@@ -1,6 +1,8 @@
 //! Persistence for jiekun: one module per aggregate, each a set of functions over
 //! `&mut DbConnection` so that several compose inside one transaction. Knows nothing of HTTP.
 
+pub mod api_keys;
+pub mod audit;
 pub mod conn;
 pub mod departments;
 pub mod enterprises;
@@ -8,11 +10,14 @@ pub mod error;
 pub mod organisations;
 pub mod page;
 pub mod schema;
+pub mod scope;
+pub mod users;
 
 pub use conn::{write, DatabaseTarget, DbConnection, Pool, PoolOptions, PooledConnection};
 pub use diesel::result::Error as DbError;
 pub use error::{StoreError, StoreResult};
 pub use page::{Page, PageRequest};
+pub use scope::Scope;
 
 /// A new opaque public id: a UUIDv7, so ids sort by creation and index well, yet are not guessable
 /// counters.

@@ -7,6 +7,7 @@ use jiekun_domain::{check_placement, OrganisationKind, PlacementError, RegionCod
 use crate::error::{StoreError, StoreResult};
 use crate::page::{Page, PageRequest};
 use crate::schema::organisations;
+use crate::scope::Scope;
 use crate::DbConnection;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
@@ -68,6 +69,8 @@ pub struct OrganisationChanges {
 pub enum CreateOrganisationError {
     #[error("parent organisation not found")]
     UnknownParent,
+    #[error("a root organisation can only be created by the server's own tools")]
+    RootOutsideScope,
     #[error(transparent)]
     Placement(#[from] PlacementError),
     #[error(transparent)]
@@ -89,21 +92,42 @@ pub struct OrganisationFilter {
     pub name_contains: Option<String>,
 }
 
-pub fn get(conn: &mut DbConnection, id: &str) -> StoreResult<OrganisationRow> {
-    Ok(organisations::table
-        .find(id)
+/// An organisation by id, if inside `scope`.
+pub fn get(conn: &mut DbConnection, scope: &Scope, id: &str) -> StoreResult<OrganisationRow> {
+    use organisations::dsl as o;
+    let mut q = o::organisations
         .select(OrganisationRow::as_select())
-        .first(conn)?)
+        .filter(o::id.eq(id.to_owned()))
+        .into_boxed();
+    q = restrict(q, scope);
+    Ok(q.first(conn)?)
+}
+
+type Backend = <DbConnection as diesel::Connection>::Backend;
+type Boxed<'a> = organisations::BoxedQuery<'a, Backend, OrganisationSelection>;
+type OrganisationSelection =
+    diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<OrganisationRow, Backend>>;
+
+/// People see their subtree; department keys see their region.
+fn restrict<'a>(q: Boxed<'a>, scope: &Scope) -> Boxed<'a> {
+    use organisations::dsl as o;
+    match scope {
+        Scope::Subtree { path, .. } => q.filter(o::path.like(format!("{path}%"))),
+        Scope::Region(region) => q.filter(o::region_code.like(crate::like_prefix(region.prefix()))),
+        Scope::All => q,
+    }
 }
 
 /// Creates an organisation after checking that it may sit where it is placed. Call inside
 /// [`crate::write`] so that the parent read and the insert see the same state.
 pub fn create(
     conn: &mut DbConnection,
+    scope: &Scope,
     new: &NewOrganisation,
 ) -> Result<OrganisationRow, CreateOrganisationError> {
+    // A parent outside the caller's scope is as unknown as one that does not exist.
     let parent = match &new.parent_id {
-        Some(pid) => match get(conn, pid) {
+        Some(pid) => match get(conn, scope, pid) {
             Ok(p) => Some(p),
             Err(StoreError::NotFound) => return Err(CreateOrganisationError::UnknownParent),
             Err(e) => return Err(e.into()),
@@ -126,6 +150,11 @@ pub fn create(
         new.union_type,
         parent_facts.as_ref().map(|(k, r)| (*k, r)),
     )?;
+    // A new root (city federation) lies outside every caller's subtree: roots are made by the
+    // server's own tools (`jiekun admin init`).
+    if new.parent_id.is_none() && scope != &Scope::All {
+        return Err(CreateOrganisationError::RootOutsideScope);
+    }
     let id = crate::new_id();
     let path = match &parent {
         Some(p) => format!("{}{id}/", p.path),
@@ -148,17 +177,20 @@ pub fn create(
             updated_at: now,
         })
         .execute(conn)?;
-    Ok(get(conn, &id)?)
+    Ok(get(conn, &Scope::All, &id)?)
 }
 
 /// Applies `changes` if the stored version is `expected_version`.
 pub fn update(
     conn: &mut DbConnection,
+    scope: &Scope,
     id: &str,
     expected_version: i64,
     changes: &OrganisationChanges,
 ) -> StoreResult<OrganisationRow> {
     use organisations::dsl as o;
+    // Outside the caller's scope is as good as absent.
+    get(conn, scope, id)?;
     let n =
         diesel::update(o::organisations.filter(o::id.eq(id).and(o::version.eq(expected_version))))
             .set((
@@ -167,7 +199,7 @@ pub fn update(
                 o::updated_at.eq(crate::now()),
             ))
             .execute(conn)?;
-    let row = get(conn, id)?;
+    let row = get(conn, &Scope::All, id)?;
     if n == 0 {
         return Err(StoreError::VersionMismatch {
             expected: expected_version,
@@ -179,13 +211,17 @@ pub fn update(
 
 pub fn list(
     conn: &mut DbConnection,
+    scope: &Scope,
     filter: &OrganisationFilter,
     page: &PageRequest,
 ) -> StoreResult<Page<OrganisationRow>> {
     use organisations::dsl as o;
-    let mut q = o::organisations
-        .select(OrganisationRow::as_select())
-        .into_boxed();
+    let mut q = restrict(
+        o::organisations
+            .select(OrganisationRow::as_select())
+            .into_boxed(),
+        scope,
+    );
     if let Some(pid) = &filter.parent_id {
         q = q.filter(o::parent_id.eq(pid.clone()));
     }

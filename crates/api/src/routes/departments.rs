@@ -11,11 +11,14 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{not_found, ok_with_etag, query_error, utc};
+use crate::auth::Access;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{etag, ApiJson, ApiQuery, IfMatch};
 use crate::fields::{double_option, Fields};
 use crate::pagination::{page_of, page_request, PageOf};
 use crate::{db, AppState};
+use jiekun_domain::access::Action;
+use jiekun_store::audit;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list)
@@ -125,13 +128,16 @@ pub struct CreateDepartment {
 }
 
 /// Changes to a department. 修改部门。
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateDepartment {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
 }
 
@@ -194,6 +200,7 @@ impl UpdateDepartment {
 ///
 /// 按类别和行政区划分页列出合作部门。
 #[utoipa::path(
+    operation_id = "list_departments",
     tag = "departments",
     params(DepartmentQuery),
     responses((status = 200, description = "A page of departments. 一页部门。", body = PageOf<Department>))
@@ -201,8 +208,10 @@ impl UpdateDepartment {
 #[get("/departments")]
 async fn list(
     state: web::Data<AppState>,
+    access: Access,
     ApiQuery(q): ApiQuery<DepartmentQuery>,
 ) -> ApiResult<web::Json<PageOf<Department>>> {
+    let scope = access.require(Action::DirectoryRead)?;
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let region = match &q.region_code {
         Some(r) => Some(crate::fields::region("region_code", r).map_err(query_error)?),
@@ -213,7 +222,10 @@ async fn list(
         region,
         active: q.active,
     };
-    let rows = db::run(&state.pool, move |c| Ok(store::list(c, &filter, &page)?)).await?;
+    let rows = db::run(&state.pool, move |c| {
+        Ok(store::list(c, &scope, &filter, &page)?)
+    })
+    .await?;
     Ok(web::Json(page_of(rows, Department::from)))
 }
 
@@ -224,6 +236,7 @@ async fn list(
 ///
 /// 登记某地区的一个合作部门（每个地区每类最多一个）。部门系统的 API 密钥归属于部门。
 #[utoipa::path(
+    operation_id = "create_department",
     tag = "departments",
     request_body = CreateDepartment,
     responses((status = 201, description = "Created. 已创建。", body = Department,
@@ -233,10 +246,24 @@ async fn list(
 #[post("/departments")]
 async fn create(
     state: web::Data<AppState>,
+    access: Access,
     ApiJson(body): ApiJson<CreateDepartment>,
 ) -> ApiResult<HttpResponse> {
+    let (_, scope) = access.require_user(Action::DepartmentWrite)?;
     let new = body.parse()?;
-    let row = db::write(&state.pool, move |c| Ok(store::create(c, &new)?)).await?;
+    if !scope.covers_region(&new.region_code) {
+        return Err(super::outside_region());
+    }
+    let row = db::write(&state.pool, move |c| {
+        let row = store::create(c, &new)?;
+        let recorded = serde_json::to_value(Department::from(row.clone())).unwrap_or_default();
+        audit::append(
+            c,
+            access.event("department.create", "department", &row.id, recorded),
+        )?;
+        Ok(row)
+    })
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/departments/{}", row.id)))
         .insert_header(actix_web::http::header::ETag(etag(row.version)))
@@ -249,15 +276,21 @@ async fn create(
 ///
 /// 查看单个部门，版本号在 ETag 响应头中。
 #[utoipa::path(
+    operation_id = "get_department",
     tag = "departments",
     params(("id" = String, Path, description = "Department id. 部门标识。")),
     responses((status = 200, description = "The department. 部门。", body = Department,
         headers(("ETag" = String, description = "Current version. 当前版本。"))))
 )]
 #[get("/departments/{id}")]
-async fn get_one(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+async fn get_one(
+    state: web::Data<AppState>,
+    access: Access,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let scope = access.require(Action::DirectoryRead)?;
     let id = id.into_inner();
-    let row = db::run(&state.pool, move |c| Ok(store::get(c, &id)?))
+    let row = db::run(&state.pool, move |c| Ok(store::get(c, &scope, &id)?))
         .await
         .map_err(|e| not_found(e, "department", "部门"))?;
     Ok(ok_with_etag(row.version, Department::from(row)))
@@ -269,6 +302,7 @@ async fn get_one(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult
 ///
 /// 修改名称、地址或启用状态，须携带 If-Match。
 #[utoipa::path(
+    operation_id = "update_department",
     tag = "departments",
     params(("id" = String, Path, description = "Department id. 部门标识。"),
            ("If-Match" = String, Header, description = "ETag last read. 最近读取的 ETag。")),
@@ -279,14 +313,22 @@ async fn get_one(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult
 #[patch("/departments/{id}")]
 async fn update(
     state: web::Data<AppState>,
+    access: Access,
     id: web::Path<String>,
     IfMatch(version): IfMatch,
     ApiJson(body): ApiJson<UpdateDepartment>,
 ) -> ApiResult<HttpResponse> {
+    let (_, scope) = access.require_user(Action::DepartmentWrite)?;
+    let recorded = serde_json::to_value(&body).unwrap_or_default();
     let changes = body.parse()?;
     let id = id.into_inner();
     let row = db::write(&state.pool, move |c| {
-        Ok(store::update(c, &id, version, &changes)?)
+        let row = store::update(c, &scope, &id, version, &changes)?;
+        audit::append(
+            c,
+            access.event("department.update", "department", &row.id, recorded),
+        )?;
+        Ok(row)
     })
     .await
     .map_err(|e| not_found(e, "department", "部门"))?;

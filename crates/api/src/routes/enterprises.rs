@@ -10,11 +10,14 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{not_found, ok_with_etag, query_error, utc};
+use crate::auth::Access;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{etag, ApiJson, ApiQuery, IfMatch};
 use crate::fields::{double_option, Fields};
 use crate::pagination::{page_of, page_request, PageOf};
 use crate::{db, AppState};
+use jiekun_domain::access::Action;
+use jiekun_store::audit;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list)
@@ -78,15 +81,20 @@ pub struct CreateEnterprise {
 }
 
 /// Changes to an employer. 修改企业。
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateEnterprise {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub credit_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub region_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub difficult: Option<bool>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<Option<String>>,
 }
 
@@ -166,6 +174,7 @@ impl UpdateEnterprise {
 ///
 /// 按行政区划、困难企业标记、统一社会信用代码或名称分页列出企业。
 #[utoipa::path(
+    operation_id = "list_enterprises",
     tag = "enterprises",
     params(EnterpriseQuery),
     responses((status = 200, description = "A page of enterprises. 一页企业。", body = PageOf<Enterprise>))
@@ -173,8 +182,10 @@ impl UpdateEnterprise {
 #[get("/enterprises")]
 async fn list(
     state: web::Data<AppState>,
+    access: Access,
     ApiQuery(q): ApiQuery<EnterpriseQuery>,
 ) -> ApiResult<web::Json<PageOf<Enterprise>>> {
+    let scope = access.require(Action::DirectoryRead)?;
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let region = match &q.region_code {
         Some(r) => Some(crate::fields::region("region_code", r).map_err(query_error)?),
@@ -190,7 +201,10 @@ async fn list(
         credit_code,
         name_contains: q.name_contains,
     };
-    let rows = db::run(&state.pool, move |c| Ok(store::list(c, &filter, &page)?)).await?;
+    let rows = db::run(&state.pool, move |c| {
+        Ok(store::list(c, &scope, &filter, &page)?)
+    })
+    .await?;
     Ok(web::Json(page_of(rows, Enterprise::from)))
 }
 
@@ -201,6 +215,7 @@ async fn list(
 ///
 /// 登记企业。校验统一社会信用代码（长度、字符集、行政区划位、GB 32100 校验码），重复登记返回 409。
 #[utoipa::path(
+    operation_id = "create_enterprise",
     tag = "enterprises",
     request_body = CreateEnterprise,
     responses((status = 201, description = "Created. 已创建。", body = Enterprise,
@@ -210,10 +225,24 @@ async fn list(
 #[post("/enterprises")]
 async fn create(
     state: web::Data<AppState>,
+    access: Access,
     ApiJson(body): ApiJson<CreateEnterprise>,
 ) -> ApiResult<HttpResponse> {
+    let (_, scope) = access.require_user(Action::EnterpriseWrite)?;
     let new = body.parse()?;
-    let row = db::write(&state.pool, move |c| Ok(store::create(c, &new)?)).await?;
+    if !scope.covers_region(&new.region_code) {
+        return Err(super::outside_region());
+    }
+    let row = db::write(&state.pool, move |c| {
+        let row = store::create(c, &new)?;
+        let recorded = serde_json::to_value(Enterprise::from(row.clone())).unwrap_or_default();
+        audit::append(
+            c,
+            access.event("enterprise.create", "enterprise", &row.id, recorded),
+        )?;
+        Ok(row)
+    })
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/enterprises/{}", row.id)))
         .insert_header(actix_web::http::header::ETag(etag(row.version)))
@@ -226,15 +255,21 @@ async fn create(
 ///
 /// 查看单个企业，版本号在 ETag 响应头中。
 #[utoipa::path(
+    operation_id = "get_enterprise",
     tag = "enterprises",
     params(("id" = String, Path, description = "Enterprise id. 企业标识。")),
     responses((status = 200, description = "The enterprise. 企业。", body = Enterprise,
         headers(("ETag" = String, description = "Current version. 当前版本。"))))
 )]
 #[get("/enterprises/{id}")]
-async fn get_one(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+async fn get_one(
+    state: web::Data<AppState>,
+    access: Access,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let scope = access.require(Action::DirectoryRead)?;
     let id = id.into_inner();
-    let row = db::run(&state.pool, move |c| Ok(store::get(c, &id)?))
+    let row = db::run(&state.pool, move |c| Ok(store::get(c, &scope, &id)?))
         .await
         .map_err(|e| not_found(e, "enterprise", "企业"))?;
     Ok(ok_with_etag(row.version, Enterprise::from(row)))
@@ -246,6 +281,7 @@ async fn get_one(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult
 ///
 /// 修改企业信息，更正的统一社会信用代码同样校验。须携带 If-Match。
 #[utoipa::path(
+    operation_id = "update_enterprise",
     tag = "enterprises",
     params(("id" = String, Path, description = "Enterprise id. 企业标识。"),
            ("If-Match" = String, Header, description = "ETag last read. 最近读取的 ETag。")),
@@ -256,14 +292,28 @@ async fn get_one(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult
 #[patch("/enterprises/{id}")]
 async fn update(
     state: web::Data<AppState>,
+    access: Access,
     id: web::Path<String>,
     IfMatch(version): IfMatch,
     ApiJson(body): ApiJson<UpdateEnterprise>,
 ) -> ApiResult<HttpResponse> {
+    let (_, scope) = access.require_user(Action::EnterpriseWrite)?;
+    let recorded = serde_json::to_value(&body).unwrap_or_default();
     let changes = body.parse()?;
+    if let Some(region) = &changes.region_code {
+        let region = jiekun_domain::RegionCode::parse(region).map_err(ApiError::internal)?;
+        if !scope.covers_region(&region) {
+            return Err(super::outside_region());
+        }
+    }
     let id = id.into_inner();
     let row = db::write(&state.pool, move |c| {
-        Ok(store::update(c, &id, version, &changes)?)
+        let row = store::update(c, &scope, &id, version, &changes)?;
+        audit::append(
+            c,
+            access.event("enterprise.update", "enterprise", &row.id, recorded),
+        )?;
+        Ok(row)
     })
     .await
     .map_err(|e| not_found(e, "enterprise", "企业"))?;

@@ -27,7 +27,8 @@ pub struct Health {
 /// 200 while the process serves requests; does not touch the database.
 ///
 /// 进程能处理请求即返回 200，不访问数据库。
-#[utoipa::path(tag = "operations", responses((status = 200, description = "Up. 存活。", body = Health)))]
+#[utoipa::path(
+    operation_id = "healthz",tag = "operations", responses((status = 200, description = "Up. 存活。", body = Health)))]
 #[get("/healthz")]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health {
@@ -41,14 +42,15 @@ async fn healthz() -> HttpResponse {
 /// 200 when the database answers, 503 otherwise.
 ///
 /// 数据库可用时返回 200，否则返回 503。
-#[utoipa::path(tag = "operations", responses((status = 200, description = "Ready. 就绪。", body = Health)))]
+#[utoipa::path(
+    operation_id = "readyz",tag = "operations", responses((status = 200, description = "Ready. 就绪。", body = Health)))]
 #[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let backend = state.pool.backend();
     db::run(&state.pool, |c| Ok(jiekun_store::conn::ping(c)?))
         .await
         .map_err(|e| ApiError {
-            cause: Some(e.to_string()),
+            cause: Some(e.to_string().into()),
             ..ApiError::new(
                 ErrorCode::ServiceUnavailable,
                 "the database does not answer",

@@ -1,9 +1,13 @@
 //! One module per resource, each with its own `configure`.
 
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
 pub mod departments;
 pub mod enterprises;
 pub mod health;
 pub mod organisations;
+pub mod users;
 
 use actix_web::HttpResponse;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -40,4 +44,18 @@ pub(crate) fn ok_with_etag<T: Serialize>(version: i64, body: T) -> HttpResponse 
     HttpResponse::Ok()
         .insert_header(actix_web::http::header::ETag(etag(version)))
         .json(body)
+}
+
+/// A record placed in a region outside the caller's.
+pub(crate) fn outside_region() -> ApiError {
+    crate::auth::forbidden(
+        "the region lies outside your organisation's region",
+        "该行政区划不在您所在组织的辖区内",
+    )
+    .with_field(FieldError::new(
+        "region_code",
+        "outside_scope",
+        "outside your organisation's region",
+        "不在您所在组织的辖区内",
+    ))
 }

@@ -12,11 +12,14 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{not_found, ok_with_etag, query_error, utc};
+use crate::auth::Access;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::{etag, ApiJson, ApiQuery, IfMatch};
 use crate::fields::{double_option, Fields};
 use crate::pagination::{page_of, page_request, PageOf};
 use crate::{db, AppState};
+use jiekun_domain::access::Action;
+use jiekun_store::audit;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list)
@@ -139,15 +142,18 @@ pub struct CreateOrganisation {
 }
 
 /// Changes to an organisation; absent fields stay, `null` clears an optional one. 修改组织。
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrganisation {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub short_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<Option<String>>,
 }
 
@@ -239,6 +245,12 @@ fn placement_error(e: CreateOrganisationError) -> ApiError {
     use domain::PlacementError as P;
     let (field, code, en, zh) = match e {
         CreateOrganisationError::Store(e) => return e.into(),
+        CreateOrganisationError::RootOutsideScope => {
+            return crate::auth::forbidden(
+                "city federations (roots) are created with `jiekun admin init`",
+                "市总工会（根组织）须通过 `jiekun admin init` 创建",
+            )
+        }
         CreateOrganisationError::UnknownParent => (
             "parent_id",
             "unknown_reference",
@@ -293,6 +305,7 @@ fn placement_error(e: CreateOrganisationError) -> ApiError {
 ///
 /// 按创建顺序分页列出工会组织，可按上级、层级、行政区划和名称筛选。
 #[utoipa::path(
+    operation_id = "list_organisations",
     tag = "organisations",
     params(OrganisationQuery),
     responses((status = 200, description = "A page of organisations. 一页组织。", body = PageOf<Organisation>))
@@ -300,11 +313,16 @@ fn placement_error(e: CreateOrganisationError) -> ApiError {
 #[get("/organisations")]
 async fn list(
     state: web::Data<AppState>,
+    access: Access,
     ApiQuery(q): ApiQuery<OrganisationQuery>,
 ) -> ApiResult<web::Json<PageOf<Organisation>>> {
+    let scope = access.require(Action::DirectoryRead)?;
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
-    let rows = db::run(&state.pool, move |c| Ok(store::list(c, &filter, &page)?)).await?;
+    let rows = db::run(&state.pool, move |c| {
+        Ok(store::list(c, &scope, &filter, &page)?)
+    })
+    .await?;
     Ok(web::Json(page_of(rows, Organisation::from)))
 }
 
@@ -316,6 +334,7 @@ async fn list(
 ///
 /// 新建市总工会（根节点）、市总工会下的县总工会或县总工会下的基层工会。行政区划代码须与层级相符，并位于上级组织辖区内。
 #[utoipa::path(
+    operation_id = "create_organisation",
     tag = "organisations",
     request_body = CreateOrganisation,
     responses((status = 201, description = "Created. 已创建。", body = Organisation,
@@ -325,11 +344,19 @@ async fn list(
 #[post("/organisations")]
 async fn create(
     state: web::Data<AppState>,
+    access: Access,
     ApiJson(body): ApiJson<CreateOrganisation>,
 ) -> ApiResult<HttpResponse> {
+    let (_, scope) = access.require_user(Action::OrganisationWrite)?;
     let new = body.parse()?;
     let row = db::write(&state.pool, move |c| {
-        store::create(c, &new).map_err(placement_error)
+        let row = store::create(c, &scope, &new).map_err(placement_error)?;
+        let recorded = serde_json::to_value(Organisation::from(row.clone())).unwrap_or_default();
+        audit::append(
+            c,
+            access.event("organisation.create", "organisation", &row.id, recorded),
+        )?;
+        Ok(row)
     })
     .await?;
     Ok(HttpResponse::Created()
@@ -344,15 +371,21 @@ async fn create(
 ///
 /// 查看单个组织，版本号在 ETag 响应头中。
 #[utoipa::path(
+    operation_id = "get_organisation",
     tag = "organisations",
     params(("id" = String, Path, description = "Organisation id. 组织标识。")),
     responses((status = 200, description = "The organisation. 组织。", body = Organisation,
         headers(("ETag" = String, description = "Current version. 当前版本。"))))
 )]
 #[get("/organisations/{id}")]
-async fn get_one(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+async fn get_one(
+    state: web::Data<AppState>,
+    access: Access,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let scope = access.require(Action::DirectoryRead)?;
     let id = id.into_inner();
-    let row = db::run(&state.pool, move |c| Ok(store::get(c, &id)?))
+    let row = db::run(&state.pool, move |c| Ok(store::get(c, &scope, &id)?))
         .await
         .map_err(|e| not_found(e, "organisation", "组织"))?;
     Ok(ok_with_etag(row.version, Organisation::from(row)))
@@ -365,6 +398,7 @@ async fn get_one(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult
 ///
 /// 修改名称、简称或地址。须在 If-Match 中携带读取到的 ETag，版本过期返回 412 且不做任何修改。层级、上级和行政区划创建后不可修改。
 #[utoipa::path(
+    operation_id = "update_organisation",
     tag = "organisations",
     params(("id" = String, Path, description = "Organisation id. 组织标识。"),
            ("If-Match" = String, Header, description = "ETag last read. 最近读取的 ETag。")),
@@ -375,14 +409,22 @@ async fn get_one(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult
 #[patch("/organisations/{id}")]
 async fn update(
     state: web::Data<AppState>,
+    access: Access,
     id: web::Path<String>,
     IfMatch(version): IfMatch,
     ApiJson(body): ApiJson<UpdateOrganisation>,
 ) -> ApiResult<HttpResponse> {
+    let (_, scope) = access.require_user(Action::OrganisationWrite)?;
+    let recorded = serde_json::to_value(&body).unwrap_or_default();
     let changes = body.parse()?;
     let id = id.into_inner();
     let row = db::write(&state.pool, move |c| {
-        Ok(store::update(c, &id, version, &changes)?)
+        let row = store::update(c, &scope, &id, version, &changes)?;
+        audit::append(
+            c,
+            access.event("organisation.update", "organisation", &row.id, recorded),
+        )?;
+        Ok(row)
     })
     .await
     .map_err(|e| not_found(e, "organisation", "组织"))?;

@@ -1,0 +1,151 @@
+//! Access tokens: HS256 JWTs with the algorithm pinned, `exp` enforced, issuer and audience checked.
+
+use std::time::Duration;
+
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+/// Signing settings. The secret comes from configuration and is never stored in the database.
+#[derive(Clone)]
+pub struct TokenConfig {
+    secret: Vec<u8>,
+    pub issuer: String,
+    pub audience: String,
+    pub ttl: Duration,
+}
+
+impl std::fmt::Debug for TokenConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenConfig")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenConfigError {
+    #[error("the signing secret must be at least 32 bytes")]
+    SecretTooShort,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    /// The user's id.
+    pub sub: String,
+    /// The user's token version; a password, role or status change makes older tokens invalid.
+    pub tv: i64,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+impl TokenConfig {
+    pub fn new(secret: Vec<u8>, ttl: Duration) -> Result<Self, TokenConfigError> {
+        if secret.len() < 32 {
+            return Err(TokenConfigError::SecretTooShort);
+        }
+        Ok(TokenConfig {
+            secret,
+            issuer: "jiekun".into(),
+            audience: "jiekun-api".into(),
+            ttl,
+        })
+    }
+
+    /// Signs a token for a user, valid from `now` (seconds since the epoch) for the configured ttl.
+    pub fn issue(
+        &self,
+        user_id: &str,
+        token_version: i64,
+        now: i64,
+    ) -> Result<(String, Claims), String> {
+        let claims = Claims {
+            sub: user_id.to_owned(),
+            tv: token_version,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: now,
+            exp: now + self.ttl.as_secs() as i64,
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&self.secret),
+        )
+        .map(|t| (t, claims))
+        .map_err(|e| e.to_string())
+    }
+
+    /// Checks signature (HS256 only), expiry, issuer and audience.
+    pub fn verify(&self, token: &str) -> Result<Claims, String> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        decode::<Claims>(token, &DecodingKey::from_secret(&self.secret), &validation)
+            .map(|d| d.claims)
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    fn config(secret: &[u8]) -> TokenConfig {
+        TokenConfig::new(secret.to_vec(), Duration::from_secs(900)).unwrap()
+    }
+
+    fn now() -> i64 {
+        chrono::Utc::now().timestamp()
+    }
+
+    #[test]
+    fn round_trip() {
+        let c = config(&[7; 32]);
+        let (t, claims) = c.issue("u1", 3, now()).unwrap();
+        assert_eq!(c.verify(&t).unwrap(), claims);
+    }
+
+    #[test]
+    fn refuses_short_secrets() {
+        assert!(TokenConfig::new(vec![1; 31], Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn refuses_expired_foreign_unsigned_and_tampered_tokens() {
+        let c = config(&[7; 32]);
+        let (expired, _) = c.issue("u1", 1, now() - 3600).unwrap();
+        assert!(c.verify(&expired).is_err());
+        let (foreign, _) = config(&[8; 32]).issue("u1", 1, now()).unwrap();
+        assert!(c.verify(&foreign).is_err());
+
+        let (good, claims) = c.issue("u1", 1, now()).unwrap();
+        let parts: Vec<&str> = good.split('.').collect();
+        let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        assert!(c.verify(&format!("{none_header}.{}.", parts[1])).is_err());
+        let hs512 = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS512","typ":"JWT"}"#);
+        assert!(c
+            .verify(&format!("{hs512}.{}.{}", parts[1], parts[2]))
+            .is_err());
+        let mut forged = claims.clone();
+        forged.sub = "admin".into();
+        let forged_body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
+        assert!(c
+            .verify(&format!("{}.{forged_body}.{}", parts[0], parts[2]))
+            .is_err());
+
+        let mut other = c.clone();
+        other.audience = "someone-else".into();
+        let (wrong_aud, _) = other.issue("u1", 1, now()).unwrap();
+        assert!(c.verify(&wrong_aud).is_err());
+    }
+}

@@ -1,0 +1,253 @@
+//! Who may do what (DESIGN §1, §6): people act through roles inside their organisation's subtree;
+//! partner departments act through API keys carrying scopes.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::organisation::OrganisationKind;
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $s)] $variant,)* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s,)* }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<Self, UnknownName> {
+                match s { $($s => Ok($name::$variant),)* _ => Err(UnknownName) }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unknown name")]
+pub struct UnknownName;
+
+string_enum! {
+    /// What a person does in the programme.
+    Role {
+        GrassrootsOfficer = "grassroots_officer",
+        CountyReviewer = "county_reviewer",
+        CountyAdmin = "county_admin",
+        CityApprover = "city_approver",
+        Auditor = "auditor",
+        SystemAdmin = "system_admin",
+    }
+}
+
+string_enum! {
+    /// What a partner department's API key may do.
+    KeyScope {
+        DirectoryRead = "directory:read",
+        VerificationRespond = "verification:respond",
+        ReferralRead = "referral:read",
+        AssistanceWrite = "assistance:write",
+    }
+}
+
+string_enum! {
+    /// Every protected operation of the API.
+    Action {
+        DirectoryRead = "directory.read",
+        OrganisationWrite = "organisation.write",
+        DepartmentWrite = "department.write",
+        EnterpriseWrite = "enterprise.write",
+        UserRead = "user.read",
+        UserWrite = "user.write",
+        ApiKeyRead = "api_key.read",
+        ApiKeyWrite = "api_key.write",
+        AuditRead = "audit.read",
+    }
+}
+
+impl Role {
+    /// The organisation kind a role belongs to; `None` for roles held at any level.
+    pub fn home_kind(self) -> Option<OrganisationKind> {
+        match self {
+            Role::GrassrootsOfficer => Some(OrganisationKind::GrassrootsUnion),
+            Role::CountyReviewer | Role::CountyAdmin => Some(OrganisationKind::CountyFederation),
+            Role::CityApprover => Some(OrganisationKind::CityFederation),
+            Role::Auditor | Role::SystemAdmin => None,
+        }
+    }
+
+    /// Whether a holder of `self` may grant `other` to somebody in their subtree. Nobody grants
+    /// more than they hold: only a system admin makes system admins and auditors.
+    pub fn may_grant(self, other: Role) -> bool {
+        match self {
+            Role::SystemAdmin => true,
+            Role::CountyAdmin => matches!(
+                other,
+                Role::GrassrootsOfficer | Role::CountyReviewer | Role::CountyAdmin
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// The permission table: which roles may perform which action (inside their scope).
+pub fn role_allows(role: Role, action: Action) -> bool {
+    use Action as A;
+    use Role as R;
+    match action {
+        A::DirectoryRead => true,
+        A::OrganisationWrite | A::DepartmentWrite | A::ApiKeyWrite | A::UserWrite => {
+            matches!(role, R::SystemAdmin | R::CountyAdmin)
+        }
+        A::EnterpriseWrite => {
+            matches!(role, R::SystemAdmin | R::CountyAdmin | R::GrassrootsOfficer)
+        }
+        A::UserRead | A::ApiKeyRead => matches!(role, R::SystemAdmin | R::CountyAdmin | R::Auditor),
+        A::AuditRead => matches!(role, R::SystemAdmin | R::Auditor),
+    }
+}
+
+/// Whether any of `roles` allows `action`.
+pub fn roles_allow(roles: &[Role], action: Action) -> bool {
+    roles.iter().any(|&r| role_allows(r, action))
+}
+
+/// The scope an API key needs for an action, if keys may perform it at all.
+pub fn key_scope_for(action: Action) -> Option<KeyScope> {
+    match action {
+        Action::DirectoryRead => Some(KeyScope::DirectoryRead),
+        _ => None,
+    }
+}
+
+/// Parses a comma-separated list of names, rejecting unknown or repeated ones.
+pub fn parse_list<T: FromStr + PartialEq + Copy>(s: &str) -> Result<Vec<T>, UnknownName> {
+    let mut out: Vec<T> = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let v = part.parse::<T>().map_err(|_| UnknownName)?;
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// Joins names into the stored comma-separated form, sorted so that equal sets store equally.
+pub fn join_list<T: Copy + Ord + fmt::Display>(items: &[T]) -> String {
+    let mut sorted = items.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    sorted
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Password rules: 12–128 characters, not all of one kind of character.
+pub fn check_password(p: &str) -> Result<(), PasswordError> {
+    let n = p.chars().count();
+    if n < 12 {
+        return Err(PasswordError::TooShort);
+    }
+    if n > 128 {
+        return Err(PasswordError::TooLong);
+    }
+    let classes = [
+        p.chars().any(|c| c.is_ascii_lowercase()),
+        p.chars().any(|c| c.is_ascii_uppercase()),
+        p.chars().any(|c| c.is_ascii_digit()),
+        p.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    if classes.iter().filter(|&&b| b).count() < 2 {
+        return Err(PasswordError::TooSimple);
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("must be at least 12 characters")]
+    TooShort,
+    #[error("must be at most 128 characters")]
+    TooLong,
+    #[error("must mix at least two of: lower case, upper case, digits, symbols")]
+    TooSimple,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>(), Ok(*r));
+        }
+        for s in KeyScope::ALL {
+            assert_eq!(s.as_str().parse::<KeyScope>(), Ok(*s));
+        }
+        assert_eq!(
+            parse_list::<Role>("auditor, county_admin,auditor"),
+            Ok(vec![Role::Auditor, Role::CountyAdmin])
+        );
+        assert_eq!(parse_list::<Role>("auditor,king"), Err(UnknownName));
+        assert_eq!(
+            join_list(&[Role::SystemAdmin, Role::GrassrootsOfficer]),
+            "grassroots_officer,system_admin"
+        );
+    }
+
+    #[test]
+    fn nobody_grants_more_than_they_hold() {
+        for &granter in Role::ALL {
+            for &granted in Role::ALL {
+                if granter.may_grant(granted) {
+                    assert!(
+                        granter == Role::SystemAdmin || role_allows(granter, Action::UserWrite),
+                        "{granter} grants {granted}"
+                    );
+                }
+            }
+            assert_eq!(
+                granter.may_grant(Role::SystemAdmin),
+                granter == Role::SystemAdmin
+            );
+        }
+    }
+
+    #[test]
+    fn auditors_only_read() {
+        for &a in Action::ALL {
+            let write = a.as_str().ends_with(".write");
+            if write {
+                assert!(!role_allows(Role::Auditor, a), "{a}");
+            }
+        }
+        assert!(role_allows(Role::Auditor, Action::AuditRead));
+        assert!(!role_allows(Role::CountyAdmin, Action::AuditRead));
+    }
+
+    #[test]
+    fn password_rules() {
+        assert_eq!(check_password("short1A"), Err(PasswordError::TooShort));
+        assert_eq!(
+            check_password("alllowercaseletters"),
+            Err(PasswordError::TooSimple)
+        );
+        assert!(check_password("correct horse battery").is_ok());
+        assert!(check_password("Xixiang2026county").is_ok());
+    }
+}

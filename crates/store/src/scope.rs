@@ -1,0 +1,42 @@
+//! What part of the registry a caller may see, applied inside the queries.
+
+use jiekun_domain::RegionCode;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// A person: their organisation's subtree (by materialised path), and for region-keyed
+    /// records (departments, enterprises) the organisation's region.
+    Subtree { path: String, region: RegionCode },
+    /// A department's API key: everything in the department's region.
+    Region(RegionCode),
+    /// The server itself (CLI, demo loader): no restriction.
+    All,
+}
+
+impl Scope {
+    /// Whether a record registered in `region` lies inside this scope.
+    pub fn covers_region(&self, region: &RegionCode) -> bool {
+        match self {
+            Scope::Subtree { region: own, .. } | Scope::Region(own) => own.contains(region),
+            Scope::All => true,
+        }
+    }
+
+    /// The `LIKE` pattern for organisation paths, when restricted by path.
+    pub(crate) fn path_pattern(&self) -> Option<String> {
+        match self {
+            Scope::Subtree { path, .. } => Some(format!("{path}%")),
+            _ => None,
+        }
+    }
+
+    /// The `LIKE` pattern for region codes, when restricted by region.
+    pub(crate) fn region_pattern(&self) -> Option<String> {
+        match self {
+            Scope::Subtree { region, .. } | Scope::Region(region) => {
+                Some(crate::like_prefix(region.prefix()))
+            }
+            Scope::All => None,
+        }
+    }
+}

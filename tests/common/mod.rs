@@ -484,7 +484,7 @@ macro_rules! on_both_backends {
             $(
                 #[test]
                 fn $name() {
-                    let fx = $crate::common::$fixture::create($crate::common::Backend::Sqlite)
+                    let fx = super::$fixture::create($crate::common::Backend::Sqlite)
                         .expect("sqlite fixture");
                     super::$name(&fx);
                 }
@@ -494,7 +494,7 @@ macro_rules! on_both_backends {
             $(
                 #[test]
                 fn $name() {
-                    if let Some(fx) = $crate::common::$fixture::create($crate::common::Backend::Postgres) {
+                    if let Some(fx) = super::$fixture::create($crate::common::Backend::Postgres) {
                         super::$name(&fx);
                     }
                 }

@@ -3,9 +3,13 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod audit;
+mod authn;
+mod authz;
 mod conventions;
 mod departments;
 mod enterprises;
 mod health;
 mod openapi;
 mod organisations;
+mod world;

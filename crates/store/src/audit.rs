@@ -152,7 +152,18 @@ pub fn list(
     match scope {
         Scope::All => {}
         Scope::Subtree { path, .. } => {
-            q = q.filter(a::organisation_path.like(format!("{path}%")));
+            // Events tied to no organisation (sign-in attempts with unknown names, server tasks)
+            // belong to the top: people of a root organisation see them.
+            let at_root = path.matches('/').count() == 2;
+            q = if at_root {
+                q.filter(
+                    a::organisation_path
+                        .like(format!("{path}%"))
+                        .or(a::organisation_path.is_null()),
+                )
+            } else {
+                q.filter(a::organisation_path.like(format!("{path}%")))
+            };
         }
         // Keys never read the audit log; an empty answer if one ever asks.
         Scope::Region(_) => q = q.filter(a::seq.lt(0)),

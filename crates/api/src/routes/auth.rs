@@ -119,16 +119,26 @@ async fn token(
     .await
     .map_err(ApiError::internal)?;
 
-    let Some(found) = found.filter(|_| matches) else {
+    if !matches {
         limits.login_failures_per_user.fail(&username);
         limits.login_failures_per_address.fail(&address);
-        let event = meta.anonymous_event(
+        let mut event = meta.anonymous_event(
             "auth.login",
             "user",
             "failure",
             Some(serde_json::json!({ "username": username })),
         );
+        // An attempt on an existing account belongs to that account's organisation, so that its
+        // auditors see it.
+        if let Some(target) = &found {
+            event.resource_id = Some(target.user.id.clone());
+            event.actor.organisation_id = Some(target.user.organisation_id.clone());
+            event.actor.organisation_path = Some(target.organisation_path.clone());
+        }
         db::write(&state.pool, move |c| Ok(audit::append(c, event)?)).await?;
+        return Err(invalid_credentials());
+    }
+    let Some(found) = found else {
         return Err(invalid_credentials());
     };
     if found.user.status != "active" {

@@ -1,0 +1,186 @@
+//! The `jiekun` binary, run as an operator would run it.
+
+use std::process::{Command, Output};
+
+fn jiekun(db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jiekun"))
+        .args(args)
+        .env("JIEKUN_DATABASE_URL", db)
+        .env_remove("JIEKUN_ADMIN_PASSWORD")
+        .output()
+        .expect("run jiekun")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn sqlite() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("j.db").display());
+    (dir, url)
+}
+
+#[test]
+fn init_creates_the_root_and_an_admin_once() {
+    let (_dir, db) = sqlite();
+    let out = jiekun(&db, &["admin", "init", "--username", "root"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let printed = text(&out);
+    assert!(printed.contains("汉中市总工会"));
+    assert!(printed.contains("password (shown once): "), "{printed}");
+    let again = jiekun(&db, &["admin", "init", "--username", "root"]);
+    assert!(!again.status.success());
+    assert!(text(&again).contains("initialised"));
+    let weak = Command::new(env!("CARGO_BIN_EXE_jiekun"))
+        .args(["admin", "init", "--username", "other"])
+        .env("JIEKUN_DATABASE_URL", &db)
+        .env("JIEKUN_ADMIN_PASSWORD", "short")
+        .output()
+        .unwrap();
+    assert!(!weak.status.success(), "weak passwords are refused");
+}
+
+#[test]
+fn demo_is_idempotent_and_keys_are_issued_once() {
+    let (_dir, db) = sqlite();
+    let first = jiekun(&db, &["demo"]);
+    assert!(first.status.success(), "{}", text(&first));
+    assert!(text(&first).contains("xixiang.admin"));
+    let second = jiekun(&db, &["demo"]);
+    assert!(text(&second).contains("0 new records"), "{}", text(&second));
+
+    let pool = jiekun_store::Pool::open(&db, &jiekun_store::PoolOptions::default()).unwrap();
+    let mut c = pool.get().unwrap();
+    let page = jiekun_store::departments::list(
+        &mut c,
+        &jiekun_store::Scope::All,
+        &Default::default(),
+        &jiekun_store::PageRequest {
+            after: None,
+            limit: 1,
+        },
+    )
+    .unwrap();
+    let dept = &page.items[0].id;
+    let made = jiekun(
+        &db,
+        &[
+            "admin",
+            "api-key",
+            "create",
+            "--department-id",
+            dept,
+            "--name",
+            "核对",
+            "--scope",
+            "directory:read",
+            "--allow",
+            "10.0.0.0/8",
+        ],
+    );
+    assert!(made.status.success(), "{}", text(&made));
+    let printed = text(&made);
+    let key = printed.split("key (shown once): ").nth(1).unwrap().trim();
+    assert!(key.starts_with("jk_") && key.len() == 59, "{key}");
+    let stored = jiekun_store::api_keys::list(
+        &mut c,
+        &jiekun_store::Scope::All,
+        &Default::default(),
+        &jiekun_store::PageRequest {
+            after: None,
+            limit: 10,
+        },
+    )
+    .unwrap();
+    assert_eq!(stored.items.len(), 1);
+    assert!(
+        !stored.items[0].key.secret_hash.contains(&key[16..]),
+        "only a hash is stored"
+    );
+    assert_eq!(
+        stored.items[0].key.allowed_addresses.as_deref(),
+        Some("10.0.0.0/8")
+    );
+    let bad = jiekun(
+        &db,
+        &[
+            "admin",
+            "api-key",
+            "create",
+            "--department-id",
+            "nope",
+            "--name",
+            "x",
+            "--scope",
+            "directory:read",
+        ],
+    );
+    assert!(!bad.status.success());
+    let bad_scope = jiekun(
+        &db,
+        &[
+            "admin",
+            "api-key",
+            "create",
+            "--department-id",
+            "nope",
+            "--name",
+            "x",
+            "--scope",
+            "root",
+        ],
+    );
+    assert!(text(&bad_scope).contains("unknown scope"));
+}
+
+#[test]
+fn audit_verify_reports_an_intact_chain() {
+    let (_dir, db) = sqlite();
+    assert!(jiekun(&db, &["demo"]).status.success());
+    let out = jiekun(&db, &["audit", "verify"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("audit chain intact"));
+}
+
+#[test]
+fn bad_configuration_stops_with_a_clear_message() {
+    let out = jiekun("postgress://u@h/db", &["migrate"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("unsupported database URL scheme"),
+        "{}",
+        text(&out)
+    );
+    let out = jiekun("sqlite:///no/such/folder/j.db", &["migrate"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("does not exist"), "{}", text(&out));
+    let (_dir, db) = sqlite();
+    let out = Command::new(env!("CARGO_BIN_EXE_jiekun"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("JIEKUN_DATABASE_URL", &db)
+        .env_remove("JIEKUN_JWT_SECRET")
+        .env_remove("JIEKUN_JWT_SECRET_FILE")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("JIEKUN_JWT_SECRET"), "{}", text(&out));
+}
+
+#[test]
+fn openapi_prints_the_checked_in_document() {
+    let out = Command::new(env!("CARGO_BIN_EXE_jiekun"))
+        .arg("openapi")
+        .output()
+        .unwrap();
+    let checked_in = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../openapi/openapi.json"
+    ))
+    .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), checked_in);
+}

@@ -1,0 +1,447 @@
+//! The authorisation table, cell by cell: every operation × every role × (own county, another
+//! county), plus no credentials, an expired token, a tampered token, a revoked key and a key with
+//! the wrong scope. Expectations come from the `x-jiekun-access` of each operation in the OpenAPI
+//! document, so the document and the server cannot disagree.
+
+use jiekun_domain::access::Role;
+use jiekun_domain::CreditCode;
+use serde_json::{json, Value};
+
+use super::world::World;
+use crate::common::{token_config, Auth};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Target {
+    Own,
+    Other,
+}
+
+/// A concrete request for an operation.
+struct Call {
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+    /// Read the resource first (as the system admin) and send its ETag.
+    if_match: Option<String>,
+    /// The status when allowed and in scope.
+    success: u16,
+    /// The status when allowed but the target lies outside the caller's scope.
+    outside: u16,
+}
+
+fn call(
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+    success: u16,
+    outside: u16,
+) -> Call {
+    Call {
+        method,
+        path,
+        body,
+        if_match: None,
+        success,
+        outside,
+    }
+}
+
+fn recipe(w: &World, op: &str, t: Target) -> Option<Call> {
+    let own = t == Target::Own;
+    let pick = |a: &str, b: &str| if own { a.to_owned() } else { b.to_owned() };
+    let n = w.next();
+    Some(match op {
+        "who_am_i" => call("GET", "/api/v1/auth/me".into(), None, 200, 200),
+        "list_organisations" => call("GET", "/api/v1/organisations".into(), None, 200, 200),
+        "get_organisation" => call(
+            "GET",
+            format!("/api/v1/organisations/{}", pick(&w.chengguan, &w.bowang)),
+            None,
+            200,
+            404,
+        ),
+        "create_organisation" => call(
+            "POST",
+            "/api/v1/organisations".into(),
+            Some(
+                json!({"kind": "grassroots_union", "union_type": "other", "parent_id": pick(&w.xixiang, &w.chenggu),
+                        "name": format!("工会{n}"), "region_code": pick("610724", "610722")}),
+            ),
+            201,
+            422,
+        ),
+        "update_organisation" => {
+            let path = format!("/api/v1/organisations/{}", pick(&w.chengguan, &w.bowang));
+            Call {
+                if_match: Some(path.clone()),
+                ..call(
+                    "PATCH",
+                    path,
+                    Some(json!({"address": format!("地址{n}")})),
+                    200,
+                    404,
+                )
+            }
+        }
+        "list_departments" => call("GET", "/api/v1/departments".into(), None, 200, 200),
+        "get_department" => call(
+            "GET",
+            format!("/api/v1/departments/{}", pick(&w.dept_xx, &w.dept_cg)),
+            None,
+            200,
+            404,
+        ),
+        "create_department" => {
+            let codes = [
+                "civil_affairs",
+                "public_security",
+                "housing",
+                "market_regulation",
+                "tax",
+                "medical_insurance",
+                "education",
+                "finance",
+                "justice",
+                "health",
+                "disabled_persons",
+                "red_cross",
+                "charity",
+                "civilization_office",
+                "union",
+            ];
+            call(
+                "POST",
+                "/api/v1/departments".into(),
+                Some(
+                    json!({"code": codes[n % codes.len()], "name": format!("部门{n}"), "region_code": pick("610724", "610722")}),
+                ),
+                201,
+                403,
+            )
+        }
+        "update_department" => {
+            let path = format!("/api/v1/departments/{}", pick(&w.dept_xx, &w.dept_cg));
+            Call {
+                if_match: Some(path.clone()),
+                ..call(
+                    "PATCH",
+                    path,
+                    Some(json!({"address": format!("地址{n}")})),
+                    200,
+                    404,
+                )
+            }
+        }
+        "list_enterprises" => call("GET", "/api/v1/enterprises".into(), None, 200, 200),
+        "get_enterprise" => call(
+            "GET",
+            format!("/api/v1/enterprises/{}", pick(&w.ent_xx, &w.ent_cg)),
+            None,
+            200,
+            404,
+        ),
+        "create_enterprise" => {
+            let region = pick("610724", "610722");
+            let code = CreditCode::complete(&format!("91{region}MA7{n:06}")).unwrap();
+            call(
+                "POST",
+                "/api/v1/enterprises".into(),
+                Some(
+                    json!({"name": format!("企业{n}"), "credit_code": code.as_str(), "region_code": region}),
+                ),
+                201,
+                403,
+            )
+        }
+        "update_enterprise" => {
+            let path = format!("/api/v1/enterprises/{}", pick(&w.ent_xx, &w.ent_cg));
+            Call {
+                if_match: Some(path.clone()),
+                ..call(
+                    "PATCH",
+                    path,
+                    Some(json!({"address": format!("地址{n}")})),
+                    200,
+                    404,
+                )
+            }
+        }
+        "list_users" => call("GET", "/api/v1/users".into(), None, 200, 200),
+        "get_user" => call(
+            "GET",
+            format!("/api/v1/users/{}", pick(&w.target_xx.id, &w.target_cg.id)),
+            None,
+            200,
+            404,
+        ),
+        "create_user" => call(
+            "POST",
+            "/api/v1/users".into(),
+            Some(
+                json!({"organisation_id": pick(&w.chengguan, &w.bowang), "username": format!("new.user{n}"),
+                        "display_name": "新用户", "password": "Another-Secret-77", "roles": ["grassroots_officer"]}),
+            ),
+            201,
+            422,
+        ),
+        "update_user" => {
+            let path = format!("/api/v1/users/{}", pick(&w.target_xx.id, &w.target_cg.id));
+            Call {
+                if_match: Some(path.clone()),
+                ..call(
+                    "PATCH",
+                    path,
+                    Some(json!({"display_name": format!("名字{n}")})),
+                    200,
+                    404,
+                )
+            }
+        }
+        "change_password" => call(
+            "POST",
+            format!(
+                "/api/v1/users/{}/password",
+                pick(&w.target_xx.id, &w.target_cg.id)
+            ),
+            Some(json!({"new_password": format!("Reset-Password-{n}")})),
+            204,
+            404,
+        ),
+        "list_api_keys" => call("GET", "/api/v1/api-keys".into(), None, 200, 200),
+        "get_api_key" => call(
+            "GET",
+            format!(
+                "/api/v1/api-keys/{}",
+                pick(&w.key_target_xx, &w.key_target_cg)
+            ),
+            None,
+            200,
+            404,
+        ),
+        "create_api_key" => call(
+            "POST",
+            "/api/v1/api-keys".into(),
+            Some(
+                json!({"department_id": pick(&w.dept_xx, &w.dept_cg), "name": format!("系统{n}"), "scopes": ["referral:read"]}),
+            ),
+            201,
+            422,
+        ),
+        "revoke_api_key" => call(
+            "POST",
+            format!(
+                "/api/v1/api-keys/{}/revoke",
+                pick(&w.key_target_xx, &w.key_target_cg)
+            ),
+            None,
+            200,
+            404,
+        ),
+        "list_audit_events" => call("GET", "/api/v1/audit/events".into(), None, 200, 200),
+        "verify_audit_chain" => call("GET", "/api/v1/audit/verify".into(), None, 200, 200),
+        _ => return None,
+    })
+}
+
+#[derive(Clone, Debug)]
+enum Caller {
+    Role(Role),
+    KeyOk,
+    KeyWrongScope,
+    KeyRevoked,
+    Nobody,
+    Expired,
+    Tampered,
+}
+
+/// Roles held at the city (汉中市总工会), whose subtree includes every county.
+fn city_level(r: Role) -> bool {
+    matches!(r, Role::CityApprover | Role::SystemAdmin)
+}
+
+fn expected(access: &Value, caller: &Caller, target: Target, c: &Call) -> u16 {
+    let in_scope = |sees_other: bool| {
+        if target == Target::Own || sees_other {
+            c.success
+        } else {
+            c.outside
+        }
+    };
+    let key_allowed = access["api_keys"].as_bool().unwrap();
+    let scope = access["api_key_scope"].as_str();
+    match caller {
+        Caller::Nobody | Caller::Expired | Caller::Tampered | Caller::KeyRevoked => 401,
+        Caller::Role(r) => {
+            let allowed = access["roles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v == r.as_str());
+            if allowed {
+                in_scope(city_level(*r))
+            } else {
+                403
+            }
+        }
+        Caller::KeyOk => {
+            if !key_allowed || !(scope.is_none() || scope == Some("directory:read")) {
+                403
+            } else {
+                in_scope(false)
+            }
+        }
+        Caller::KeyWrongScope => {
+            if !key_allowed || !(scope.is_none() || scope == Some("assistance:write")) {
+                403
+            } else {
+                in_scope(false)
+            }
+        }
+    }
+}
+
+fn auth_of(w: &World, caller: &Caller) -> Auth {
+    match caller {
+        Caller::Role(r) => w.person(*r).auth.clone(),
+        Caller::KeyOk => w.key(&w.key_ok),
+        Caller::KeyWrongScope => w.key(&w.key_wrong_scope),
+        Caller::KeyRevoked => w.key(&w.key_revoked),
+        Caller::Nobody => Auth::None,
+        Caller::Expired => {
+            let admin = w.person(Role::SystemAdmin);
+            let stale = chrono::Utc::now().timestamp() - 3600;
+            Auth::Bearer(token_config().issue(&admin.id, 1, stale).unwrap().0)
+        }
+        Caller::Tampered => {
+            let Auth::Bearer(t) = &w.person(Role::GrassrootsOfficer).auth else {
+                unreachable!()
+            };
+            let mut parts: Vec<String> = t.split('.').map(str::to_owned).collect();
+            // Swap the officer's id for the system admin's in the signed claims.
+            let admin_id = &w.person(Role::SystemAdmin).id;
+            let officer_id = &w.person(Role::GrassrootsOfficer).id;
+            use base64::Engine;
+            let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            let claims = String::from_utf8(engine.decode(&parts[1]).unwrap()).unwrap();
+            parts[1] = engine.encode(claims.replace(officer_id.as_str(), admin_id));
+            Auth::Bearer(parts.join("."))
+        }
+    }
+}
+
+fn every_cell_of_the_table(w: &World) {
+    let app = &w.app;
+    let spec: Value = serde_json::from_str(&jiekun_api::openapi_json()).unwrap();
+    let mut callers: Vec<Caller> = Role::ALL.iter().map(|r| Caller::Role(*r)).collect();
+    callers.extend([
+        Caller::KeyOk,
+        Caller::KeyWrongScope,
+        Caller::KeyRevoked,
+        Caller::Nobody,
+        Caller::Expired,
+        Caller::Tampered,
+    ]);
+    let mut cells = 0;
+    let mut failures = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap();
+            let access = &op["x-jiekun-access"];
+            assert!(access.is_object(), "{id} declares who may call it");
+            if access["public"].as_bool().unwrap() {
+                continue;
+            }
+            for target in [Target::Own, Target::Other] {
+                for caller in &callers {
+                    let c = recipe(w, id, target)
+                        .unwrap_or_else(|| panic!("{method} {path} ({id}) has no recipe: add it to the authorisation table"));
+                    let want = expected(access, caller, target, &c);
+                    let m = reqwest::Method::from_bytes(c.method.as_bytes()).unwrap();
+                    let mut req = app.client.request(m, app.url(&c.path));
+                    if let Some(read) = &c.if_match {
+                        req = req.header("If-Match", app.get(read).etag());
+                    }
+                    if let Some(body) = &c.body {
+                        req = req.json(body);
+                    }
+                    let got = app.send_as(&auth_of(w, caller), req);
+                    cells += 1;
+                    if got.status.as_u16() != want {
+                        failures.push(format!(
+                            "{id} {target:?} {caller:?}: want {want}, got {} {}",
+                            got.status, got.text
+                        ));
+                    } else if want >= 400 {
+                        let code = got.body["code"].as_str().unwrap_or_default();
+                        let ok = match want {
+                            401 => code == "unauthenticated",
+                            403 => code == "forbidden",
+                            404 => code == "not_found",
+                            422 => code == "validation_failed",
+                            _ => true,
+                        };
+                        if !ok {
+                            failures.push(format!("{id} {target:?} {caller:?}: code {code}"));
+                        }
+                        if want == 401 && got.header("www-authenticate").is_none() {
+                            failures.push(format!("{id} {caller:?}: 401 without WWW-Authenticate"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {cells} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(cells >= 24 * 2 * 12, "{cells} cells");
+}
+
+/// Scope is applied inside the queries: lists never contain what the caller may not see.
+fn lists_hold_only_the_callers_scope(w: &World) {
+    let app = &w.app;
+    let ids = |auth: &Auth, path: &str| -> Vec<String> {
+        app.get_as(auth, &format!("{path}?limit=200"))
+            .expect(200)
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let county = &w.person(Role::CountyAdmin).auth;
+    let officer = &w.person(Role::GrassrootsOfficer).auth;
+    let city = &w.person(Role::CityApprover).auth;
+    let key = w.key(&w.key_ok);
+    let orgs = ids(county, "/api/v1/organisations");
+    assert!(orgs.contains(&w.xixiang) && orgs.contains(&w.chengguan));
+    assert!(
+        !orgs.contains(&w.chenggu) && !orgs.contains(&w.bowang) && !orgs.contains(&app.root_id)
+    );
+    assert_eq!(
+        ids(officer, "/api/v1/organisations"),
+        vec![w.chengguan.clone()]
+    );
+    let all = ids(city, "/api/v1/organisations");
+    assert!(all.contains(&w.bowang) && all.contains(&app.root_id));
+    let by_key = ids(&key, "/api/v1/organisations");
+    assert!(by_key.contains(&w.xixiang) && !by_key.contains(&w.chenggu));
+    assert_eq!(ids(county, "/api/v1/enterprises"), vec![w.ent_xx.clone()]);
+    assert_eq!(ids(&key, "/api/v1/departments"), vec![w.dept_xx.clone()]);
+    let users = ids(county, "/api/v1/users");
+    assert!(users.contains(&w.target_xx.id) && !users.contains(&w.target_cg.id));
+    // A filter cannot widen the scope.
+    let r = app
+        .get_as(
+            county,
+            &format!("/api/v1/organisations?parent_id={}", w.chenggu),
+        )
+        .expect(200);
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 0);
+}
+
+crate::on_both_backends!(World: every_cell_of_the_table, lists_hold_only_the_callers_scope);

@@ -10,16 +10,21 @@ BIN := ./target/debug/jiekun
 .PHONY: run build test lint fmt openapi clean-data
 
 ## run: build, migrate, load the demo organisation tree and serve on an embedded SQLite database
-run: build data/jwt.key
+run: build data/jwt.key data/data.key
 	$(BIN) migrate
-	$(BIN) demo
+	JIEKUN_DATA_KEY_FILE=data/data.key $(BIN) demo --households 300
 	@echo "Get a token:  curl -s -X POST http://$(JIEKUN_BIND)/api/v1/auth/token -H 'content-type: application/json' -d '{\"username\": \"xixiang.admin\", \"password\": \"Jiekun-demo-2026\"}'"
-	JIEKUN_JWT_SECRET_FILE=data/jwt.key $(BIN) serve
+	JIEKUN_JWT_SECRET_FILE=data/jwt.key JIEKUN_DATA_KEY_FILE=data/data.key $(BIN) serve
 
-## data/jwt.key: a random token-signing secret for the demo server (kept across restarts)
+## data/jwt.key, data/data.key: random secrets for the demo server (kept across restarts; the
+## data key encrypts personal data, so losing it loses that data)
 data/jwt.key:
 	mkdir -p data
 	umask 077 && od -An -N48 -tx1 /dev/urandom | tr -d ' \n' > $@
+
+data/data.key:
+	mkdir -p data
+	umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > $@
 
 build:
 	$(CARGO) build -p jiekun-cli

@@ -139,8 +139,15 @@ pub fn token_config() -> TokenConfig {
         .expect("token config")
 }
 
+/// The personal-data key of every test server.
+pub const TEST_DATA_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+pub fn test_cipher() -> jiekun_store::crypto::FieldCipher {
+    jiekun_store::crypto::FieldCipher::from_key_text(TEST_DATA_KEY).expect("key")
+}
+
 pub fn test_config() -> AppConfig {
-    let mut c = AppConfig::new(token_config());
+    let mut c = AppConfig::new(token_config(), test_cipher());
     c.limits = AuthLimits {
         login_failures_per_user: 3,
         login_failures_per_address: 6,
@@ -392,6 +399,26 @@ impl TestApp {
         self.send_as(auth, self.client.post(self.url(path)).json(body))
     }
 
+    /// A request with `If-Match`.
+    pub fn with_etag(
+        &self,
+        auth: &Auth,
+        method: &str,
+        path: &str,
+        etag: &str,
+        body: Option<&Value>,
+    ) -> Resp {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self
+            .client
+            .request(m, self.url(path))
+            .header("If-Match", etag);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.send_as(auth, req)
+    }
+
     pub fn patch(&self, path: &str, etag: &str, body: &Value) -> Resp {
         self.send(
             self.client
@@ -414,6 +441,11 @@ impl TestApp {
 
     /// Every item of a list, following `next_cursor` with the given page size.
     pub fn list_all(&self, path: &str, limit: u32) -> Vec<Value> {
+        self.list_all_as(&self.admin.auth.clone(), path, limit)
+    }
+
+    /// [`TestApp::list_all`] as another caller.
+    pub fn list_all_as(&self, auth: &Auth, path: &str, limit: u32) -> Vec<Value> {
         let sep = if path.contains('?') { '&' } else { '?' };
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
@@ -422,7 +454,7 @@ impl TestApp {
                 Some(c) => format!("{path}{sep}limit={limit}&cursor={c}"),
                 None => format!("{path}{sep}limit={limit}"),
             };
-            let page = self.get(&url).expect(200);
+            let page = self.get_as(auth, &url).expect(200);
             let batch = page.body["items"].as_array().expect("items").clone();
             assert!(batch.len() <= limit as usize);
             items.extend(batch);

@@ -10,6 +10,7 @@ mod conventions;
 mod departments;
 mod enterprises;
 mod health;
+mod households;
 mod openapi;
 mod organisations;
 mod world;

@@ -10,7 +10,12 @@ use jiekun_domain::{CreditCode, DepartmentCode, OrganisationKind, RegionCode, Un
 use jiekun_store::organisations::{self, NewOrganisation};
 use jiekun_store::{api_keys, departments, enterprises, Scope};
 
-use crate::common::{Auth, Backend, Person, TestApp};
+use crate::common::{test_cipher, Auth, Backend, Person, TestApp};
+use jiekun_domain::household::Relation;
+use jiekun_domain::national_id::complete;
+use jiekun_store::households::{
+    self as hs, ExpenditureInput, HouseholdInput, IncomeInput, MemberInput,
+};
 
 pub struct World {
     pub app: TestApp,
@@ -32,7 +37,19 @@ pub struct World {
     pub key_ok: String,
     pub key_wrong_scope: String,
     pub key_revoked: String,
+    /// A household in 城关镇 and one in 博望镇, each with a worker, an income record and an
+    /// expenditure item.
+    pub hh_xx: Seeded,
+    pub hh_cg: Seeded,
     counter: AtomicUsize,
+}
+
+#[derive(Clone, Debug)]
+pub struct Seeded {
+    pub id: String,
+    pub worker: String,
+    pub income: String,
+    pub expenditure: String,
 }
 
 fn region(s: &str) -> RegionCode {
@@ -160,6 +177,8 @@ impl World {
         let (_, key_revoked) = key(&mut c, &dept_xx, &[KeyScope::DirectoryRead], true);
         let (key_target_xx, _) = key(&mut c, &dept_xx, &[KeyScope::ReferralRead], false);
         let (key_target_cg, _) = key(&mut c, &dept_cg, &[KeyScope::ReferralRead], false);
+        let hh_xx = seed_household(&mut c, &chengguan, "610724", "19600606611");
+        let hh_cg = seed_household(&mut c, &bowang, "610722", "19600606613");
         drop(c);
         let root = app.root_id.clone();
         let people = vec![
@@ -208,6 +227,8 @@ impl World {
             key_ok,
             key_wrong_scope,
             key_revoked,
+            hh_xx,
+            hh_cg,
             counter: AtomicUsize::new(0),
         })
     }
@@ -223,5 +244,153 @@ impl World {
 
     pub fn key(&self, key: &str) -> Auth {
         Auth::ApiKey(key.to_owned())
+    }
+}
+
+fn member_input(relation: Relation, national_id: &str) -> MemberInput {
+    let parsed = jiekun_domain::NationalId::parse(
+        national_id,
+        chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+    )
+    .unwrap();
+    MemberInput {
+        relation,
+        name: "测试".into(),
+        national_id: parsed.as_str().into(),
+        national_id_masked: parsed.masked(),
+        sex: parsed.sex().as_str().into(),
+        birth_date: parsed.birth_date(),
+        health: None,
+        work_status: "employed".into(),
+        schooling_level: None,
+        school: None,
+        school_year: None,
+        included: true,
+        exclusion_reason: None,
+    }
+}
+
+fn seed_household(
+    c: &mut jiekun_store::PooledConnection,
+    union: &str,
+    region: &str,
+    birth_seq: &str,
+) -> Seeded {
+    let cipher = test_cipher();
+    let input = HouseholdInput {
+        organisation_id: union.into(),
+        region_code: region.into(),
+        address: "某地".into(),
+        enterprise_id: None,
+        housing_type: "owned".into(),
+        housing_area_dm2: None,
+        bank_name: None,
+        bank_account: None,
+        main_cause: 3,
+        secondary_causes: String::new(),
+        single_parent: false,
+        disability_household: false,
+        zero_employment: false,
+        homes_count: 0,
+        homes_area_dm2: 0,
+        vehicles_count: 0,
+        vehicle_disability_exempt: false,
+        controlling_shareholder: false,
+        high_fee_schooling: false,
+        refuses_cooperation: false,
+    };
+    let id = complete(&format!("{region}{birth_seq}"));
+    let income = IncomeInput {
+        member_id: None,
+        month: 202601,
+        kind: "wage".into(),
+        source: "declared".into(),
+        amount_fen: 100000,
+        verified: false,
+        note: None,
+    };
+    let spent = ExpenditureInput {
+        member_id: None,
+        kind: "medical".into(),
+        amount_fen: 5000,
+        start_month: 202601,
+        end_month: 202602,
+        description: None,
+        evidence: None,
+        verified: false,
+    };
+    let row = hs::create(
+        c,
+        &cipher,
+        &Scope::All,
+        &input,
+        &[member_input(Relation::Worker, &id)],
+        &[(Some(0), income)],
+        &[(None, spent)],
+    )
+    .unwrap();
+    let worker = hs::members(c, &row.id).unwrap()[0].id.clone();
+    Seeded {
+        income: hs::incomes(c, &row.id, None, None, None).unwrap()[0]
+            .id
+            .clone(),
+        expenditure: hs::expenditure_items(c, &row.id).unwrap()[0].id.clone(),
+        id: row.id,
+        worker,
+    }
+}
+
+impl World {
+    /// Adds a member to a seeded household directly (for tests that remove one).
+    pub fn fresh_member(&self, hh: &Seeded) -> String {
+        let mut c = self.app.db.pool.get().unwrap();
+        let version = hs::get(&mut c, &Scope::All, &hh.id).unwrap().version;
+        let n = self.next();
+        let id = complete(&format!("61072420100101{:03}", n % 1000));
+        let m = hs::add_member(
+            &mut c,
+            &test_cipher(),
+            &Scope::All,
+            &hh.id,
+            version,
+            &member_input(Relation::Child, &id),
+        )
+        .unwrap();
+        m.id
+    }
+
+    pub fn fresh_income(&self, hh: &Seeded) -> String {
+        let mut c = self.app.db.pool.get().unwrap();
+        let version = hs::get(&mut c, &Scope::All, &hh.id).unwrap().version;
+        let r = IncomeInput {
+            member_id: None,
+            month: 202601,
+            kind: "other".into(),
+            source: "declared".into(),
+            amount_fen: 1,
+            verified: false,
+            note: None,
+        };
+        hs::add_incomes(&mut c, &Scope::All, &hh.id, version, &[r]).unwrap()[0]
+            .id
+            .clone()
+    }
+
+    pub fn fresh_expenditure(&self, hh: &Seeded) -> String {
+        let mut c = self.app.db.pool.get().unwrap();
+        let version = hs::get(&mut c, &Scope::All, &hh.id).unwrap().version;
+        let e = ExpenditureInput {
+            member_id: None,
+            kind: "other".into(),
+            amount_fen: 1,
+            start_month: 202601,
+            end_month: 202601,
+            description: None,
+            evidence: None,
+            verified: false,
+        };
+        hs::add_expenditures(&mut c, &Scope::All, &hh.id, version, &[e]).unwrap()[0]
+            .id
+            .clone()
     }
 }

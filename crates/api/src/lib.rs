@@ -17,6 +17,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, App, HttpRequest, HttpResponse};
 use std::sync::Arc;
 
+use jiekun_store::crypto::FieldCipher;
 use jiekun_store::Pool;
 use utoipa_actix_web::{scope, AppExt, UtoipaApp};
 use utoipa_swagger_ui::{Config, SwaggerUi};
@@ -33,6 +34,8 @@ pub const DOCS_PATH: &str = "/docs/";
 pub struct AppState {
     pub pool: Pool,
     pub auth: Arc<AuthState>,
+    /// Encrypts, decrypts and indexes personal data.
+    pub cipher: Arc<FieldCipher>,
     pub body_limit: usize,
 }
 
@@ -46,6 +49,7 @@ impl AppState {
                 &config.limits,
                 config.trust_forwarded,
             )),
+            cipher: config.cipher.clone(),
             body_limit: config.body_limit,
         }
     }
@@ -62,12 +66,15 @@ pub struct AppConfig {
     pub limits: AuthLimits,
     /// Take the client address from `Forwarded` / `X-Forwarded-For` (behind a trusted proxy only).
     pub trust_forwarded: bool,
+    /// The personal-data key.
+    pub cipher: Arc<FieldCipher>,
 }
 
 impl AppConfig {
-    pub fn new(tokens: TokenConfig) -> Self {
+    pub fn new(tokens: TokenConfig, cipher: FieldCipher) -> Self {
         AppConfig {
             body_limit: 256 * 1024,
+            cipher: Arc::new(cipher),
             tokens,
             limits: AuthLimits::default(),
             trust_forwarded: false,
@@ -89,6 +96,7 @@ where
                 .configure(routes::organisations::configure)
                 .configure(routes::departments::configure)
                 .configure(routes::enterprises::configure)
+                .configure(routes::households::configure)
                 .configure(routes::api_keys::configure)
                 .configure(routes::audit::configure),
         )

@@ -59,6 +59,46 @@ pub const ACCESS: &[(&str, Who)] = &[
     ("get_api_key", Who::Users(Action::ApiKeyRead)),
     ("create_api_key", Who::Users(Action::ApiKeyWrite)),
     ("revoke_api_key", Who::Users(Action::ApiKeyWrite)),
+    ("list_households", Who::Users(Action::HouseholdRead)),
+    ("get_household", Who::Users(Action::HouseholdRead)),
+    ("search_households", Who::Users(Action::HouseholdRead)),
+    ("list_household_incomes", Who::Users(Action::HouseholdRead)),
+    (
+        "list_household_expenditures",
+        Who::Users(Action::HouseholdRead),
+    ),
+    ("create_household", Who::Users(Action::HouseholdWrite)),
+    ("update_household", Who::Users(Action::HouseholdWrite)),
+    ("add_household_member", Who::Users(Action::HouseholdWrite)),
+    (
+        "update_household_member",
+        Who::Users(Action::HouseholdWrite),
+    ),
+    (
+        "remove_household_member",
+        Who::Users(Action::HouseholdWrite),
+    ),
+    ("add_household_incomes", Who::Users(Action::HouseholdWrite)),
+    (
+        "update_household_income",
+        Who::Users(Action::HouseholdWrite),
+    ),
+    (
+        "delete_household_income",
+        Who::Users(Action::HouseholdWrite),
+    ),
+    (
+        "add_household_expenditures",
+        Who::Users(Action::HouseholdWrite),
+    ),
+    (
+        "update_household_expenditure",
+        Who::Users(Action::HouseholdWrite),
+    ),
+    (
+        "delete_household_expenditure",
+        Who::Users(Action::HouseholdWrite),
+    ),
     ("list_audit_events", Who::Users(Action::AuditRead)),
     ("verify_audit_chain", Who::Users(Action::AuditRead)),
 ];
@@ -77,6 +117,7 @@ pub const API_KEY: &str = "api_key";
         (name = "organisations", description = "The union hierarchy: city federation → county federation → grassroots unions. 工会组织体系：市总工会 → 县总工会 → 基层工会。"),
         (name = "departments", description = "Partner government departments that lead measures and share data. 牵头落实帮扶措施、共享数据的合作部门。"),
         (name = "enterprises", description = "Employers, with their unified social credit codes. 企业及其统一社会信用代码。"),
+        (name = "households", description = "The household file: households, members, income, rigid expenditure; personal data masked by default. 困难职工家庭档案：户、成员、收入、刚性支出；个人信息默认脱敏。"),
         (name = "auth", description = "Signing in and who the caller is. 登录与当前身份。"),
         (name = "users", description = "People who sign in, their roles and passwords. 用户、角色与密码。"),
         (name = "api-keys", description = "Keys for partner departments' systems. 部门系统的 API 密钥。"),
@@ -196,7 +237,11 @@ fn codes_for(method: &str, path: &str, op: &Operation) -> Vec<ErrorCode> {
     if matches!(method, "post" | "patch") {
         codes.push(ErrorCode::AlreadyExists);
     }
-    if method == "patch" {
+    let takes_if_match = op
+        .parameters
+        .as_ref()
+        .is_some_and(|ps| ps.iter().any(|p| p.name == "If-Match"));
+    if method == "patch" || takes_if_match {
         codes.extend([
             ErrorCode::InvalidParameter,
             ErrorCode::PreconditionFailed,

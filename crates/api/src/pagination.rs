@@ -115,10 +115,15 @@ pub fn seq_page_request(
     }
 }
 
+/// The cursor that resumes after `after`.
+pub fn next_cursor(after: Option<&str>) -> Option<String> {
+    after.map(encode)
+}
+
 pub fn page_of<R, T: ToSchema>(page: Page<R>, map: impl Fn(R) -> T) -> PageOf<T> {
     PageOf {
         items: page.items.into_iter().map(map).collect(),
-        next_cursor: page.next_after.as_deref().map(encode),
+        next_cursor: next_cursor(page.next_after.as_deref()),
     }
 }
 

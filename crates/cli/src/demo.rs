@@ -207,3 +207,371 @@ pub fn load(conn: &mut DbConnection) -> anyhow::Result<String> {
         ))
     })
 }
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
+    "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建华", "文", "华", "红", "玉兰", "志强",
+    "海燕",
+];
+const STREETS: &[&str] = &[
+    "城关镇东大街",
+    "城关镇西大街",
+    "城关镇南环路",
+    "杨河镇新街",
+    "柳树镇中街",
+    "沙河镇老街",
+    "堰口镇河滨路",
+    "私渡镇滨江路",
+];
+
+/// Synthetic households of 西乡县 for demonstrations and load tests. Loading is skipped when the
+/// county already holds that many households.
+pub fn households(
+    conn: &mut DbConnection,
+    cipher: &jiekun_store::crypto::FieldCipher,
+    n: usize,
+    seed: u64,
+) -> anyhow::Result<String> {
+    use chrono::{Datelike, NaiveDate};
+    use jiekun_store::households::{
+        self as hs, ExpenditureRow, HouseholdRow, IncomeRow, MemberRow,
+    };
+    use rand::{Rng, SeedableRng};
+
+    let county = organisations::find_by_name(conn, None, "汉中市总工会")?
+        .and_then(|city| {
+            organisations::find_by_name(conn, Some(&city.id), "西乡县总工会")
+                .ok()
+                .flatten()
+        })
+        .context("run the demo organisation tree first")?;
+    let page = organisations::list(
+        conn,
+        &jiekun_store::Scope::All,
+        &organisations::OrganisationFilter {
+            parent_id: Some(county.id.clone()),
+            ..Default::default()
+        },
+        &jiekun_store::PageRequest {
+            after: None,
+            limit: 50,
+        },
+    )?;
+    let unions: Vec<OrganisationRow> = page.items;
+    anyhow::ensure!(!unions.is_empty(), "西乡县总工会 has no grassroots unions");
+    let existing = hs::list(
+        conn,
+        &jiekun_store::Scope::All,
+        &hs::HouseholdFilter {
+            region: Some(region("610724")?),
+            ..Default::default()
+        },
+        &jiekun_store::PageRequest {
+            after: None,
+            limit: n.min(200_000) as u32,
+        },
+    )?;
+    if existing.items.len() >= n || existing.next_after.is_some() {
+        return Ok(format!("{n} households asked; the county has them already"));
+    }
+    let enterprises_here: Vec<String> = enterprises::list(
+        conn,
+        &jiekun_store::Scope::All,
+        &Default::default(),
+        &jiekun_store::PageRequest {
+            after: None,
+            limit: 50,
+        },
+    )?
+    .items
+    .into_iter()
+    .map(|e| e.id)
+    .collect();
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let today = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive();
+    let this_month = jiekun_domain::household::Month::of(today);
+    let mut seen = std::collections::HashSet::new();
+    let now = jiekun_store::now();
+    let mut made = (0usize, 0usize, 0usize, 0usize);
+    let chunk = 2000;
+    let mut done = 0;
+    while done < n {
+        let take = chunk.min(n - done);
+        let (mut hrows, mut mrows, mut irows, mut erows) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for k in 0..take {
+            let serial = done + k;
+            let union = &unions[rng.random_range(0..unions.len())];
+            let hid = jiekun_store::new_id();
+            let surname = SURNAMES[rng.random_range(0..SURNAMES.len())];
+            let mut people: Vec<(&str, i32, bool, &str)> = Vec::new(); // relation, age, male, work
+            let worker_age = rng.random_range(28..59);
+            let worker_male = rng.random_bool(0.55);
+            people.push((
+                "worker",
+                worker_age,
+                worker_male,
+                if rng.random_bool(0.7) {
+                    "employed"
+                } else {
+                    "unemployed"
+                },
+            ));
+            let single_parent = rng.random_bool(0.08);
+            if !single_parent && rng.random_bool(0.8) {
+                let age = (worker_age + rng.random_range(-4..5)).clamp(22, 62);
+                people.push((
+                    "spouse",
+                    age,
+                    !worker_male,
+                    if rng.random_bool(0.5) {
+                        "employed"
+                    } else {
+                        "unemployed"
+                    },
+                ));
+            }
+            for _ in 0..rng.random_range(0..3) {
+                let age = rng.random_range(0..(worker_age - 20).max(1)).min(25);
+                let work = if age < 6 {
+                    "preschool"
+                } else if age < 23 {
+                    "student"
+                } else {
+                    "employed"
+                };
+                people.push(("child", age, rng.random_bool(0.5), work));
+            }
+            if rng.random_bool(0.15) {
+                let age = (worker_age + rng.random_range(24..32)).min(95);
+                people.push(("parent", age, rng.random_bool(0.5), "retired"));
+            }
+            let disability = rng.random_bool(0.12);
+            let mut worker_name = String::new();
+            for (pos, (relation, age, male, work)) in people.iter().enumerate() {
+                let birth_year = today.year() - age;
+                let birth = loop {
+                    let d = NaiveDate::from_ymd_opt(
+                        birth_year,
+                        rng.random_range(1..13),
+                        rng.random_range(1..29),
+                    )
+                    .unwrap_or(today);
+                    let seq = rng.random_range(0..500) * 2 + u32::from(*male);
+                    let body = format!("610724{}{:03}", d.format("%Y%m%d"), seq);
+                    let id = jiekun_domain::national_id::complete(&body);
+                    if d <= today && seen.insert(id.clone()) {
+                        break (d, id);
+                    }
+                };
+                let name = if *relation == "worker" || *relation == "child" {
+                    format!("{surname}{}", GIVEN[rng.random_range(0..GIVEN.len())])
+                } else {
+                    format!(
+                        "{}{}",
+                        SURNAMES[rng.random_range(0..SURNAMES.len())],
+                        GIVEN[rng.random_range(0..GIVEN.len())]
+                    )
+                };
+                if *relation == "worker" {
+                    worker_name = name.clone();
+                }
+                let parsed = jiekun_domain::NationalId::parse(&birth.1, today)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let health = if disability && pos == people.len() - 1 {
+                    Some(serde_json::json!({"status": "disabled", "illness": null, "disability_type": "physical", "disability_grade": rng.random_range(1..5)}).to_string())
+                } else if rng.random_bool(0.15) {
+                    Some(serde_json::json!({"status": "serious_illness", "illness": "慢性肾功能衰竭", "disability_type": null, "disability_grade": null}).to_string())
+                } else {
+                    None
+                };
+                let mid = jiekun_store::new_id();
+                mrows.push(MemberRow {
+                    national_id_enc: cipher.encrypt(&hs::member_context(&mid), parsed.as_str()),
+                    national_id_index: cipher.blind_index(hs::ID_INDEX, parsed.as_str()),
+                    national_id_masked: parsed.masked(),
+                    health_enc: health.map(|h| cipher.encrypt(&hs::health_context(&mid), &h)),
+                    id: mid.clone(),
+                    household_id: hid.clone(),
+                    position: pos as i64,
+                    relation: (*relation).into(),
+                    name,
+                    sex: parsed.sex().as_str().into(),
+                    birth_date: parsed.birth_date(),
+                    work_status: (*work).into(),
+                    schooling_level: (*work == "student").then(|| {
+                        if *age >= 18 {
+                            "undergraduate"
+                        } else if *age >= 15 {
+                            "senior_secondary"
+                        } else {
+                            "primary"
+                        }
+                        .to_string()
+                    }),
+                    school: None,
+                    school_year: None,
+                    included: true,
+                    exclusion_reason: None,
+                    created_at: now,
+                    updated_at: now,
+                });
+                // Twelve months of income for those who earn.
+                let monthly = match *work {
+                    "employed" => Some(("wage", rng.random_range(80_000..360_000))),
+                    "retired" => Some(("pension", rng.random_range(60_000..220_000))),
+                    _ => None,
+                };
+                if let Some((kind, base)) = monthly {
+                    let mut m = this_month;
+                    for _ in 0..12 {
+                        m = m.prev();
+                        irows.push(IncomeRow {
+                            id: jiekun_store::new_id(),
+                            household_id: hid.clone(),
+                            member_id: Some(mid.clone()),
+                            month: i64::from(m.key()),
+                            kind: kind.into(),
+                            source: if rng.random_bool(0.6) {
+                                "declared".into()
+                            } else {
+                                "hrss".into()
+                            },
+                            amount_fen: base + rng.random_range(-5_000..5_000),
+                            verified: rng.random_bool(0.5),
+                            note: None,
+                            created_at: now,
+                            updated_at: now,
+                        });
+                    }
+                }
+            }
+            let main_cause: i64 =
+                [6, 6, 6, 3, 3, 9, 9, 1, 2, 8, 4, 5, 7, 10][rng.random_range(0..14)];
+            let mut secondary: Vec<i64> = Vec::new();
+            for _ in 0..rng.random_range(0..3) {
+                let c = rng.random_range(1..11);
+                if c != main_cause && !secondary.contains(&c) {
+                    secondary.push(c);
+                }
+            }
+            if rng.random_bool(0.35) {
+                let start = this_month.prev().prev().prev().prev().prev().prev();
+                erows.push(ExpenditureRow {
+                    id: jiekun_store::new_id(),
+                    household_id: hid.clone(),
+                    member_id: None,
+                    kind: if main_cause == 9 {
+                        "schooling".into()
+                    } else {
+                        "medical".into()
+                    },
+                    amount_fen: rng.random_range(200_000..3_000_000),
+                    start_month: i64::from(start.key()),
+                    end_month: i64::from(this_month.prev().key()),
+                    description: None,
+                    evidence: Some(format!("票据{serial:06}")),
+                    verified: rng.random_bool(0.6),
+                    created_at: now,
+                    updated_at: now,
+                });
+            }
+            let roll: f64 = rng.random();
+            let (status, category) = if roll < 0.2 {
+                ("draft", None)
+            } else if roll < 0.95 {
+                (
+                    "filed",
+                    Some(["deep", "relative", "relative", "accident"][rng.random_range(0..4)]),
+                )
+            } else {
+                ("monitoring", None)
+            };
+            let account: String = (0..19)
+                .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+                .collect();
+            let members_count = mrows.iter().filter(|m| m.household_id == hid).count() as i64;
+            hrows.push(HouseholdRow {
+                bank_account_enc: Some(cipher.encrypt(&hs::bank_context(&hid), &account)),
+                bank_account_masked: Some(jiekun_domain::national_id::mask_account(&account)),
+                file_number: (status != "draft")
+                    .then(|| format!("610724{}{:06}", today.year(), serial + 1)),
+                id: hid,
+                organisation_id: union.id.clone(),
+                organisation_path: union.path.clone(),
+                region_code: "610724".into(),
+                address: format!(
+                    "西乡县{}{}号",
+                    STREETS[rng.random_range(0..STREETS.len())],
+                    rng.random_range(1..300)
+                ),
+                enterprise_id: (!enterprises_here.is_empty() && rng.random_bool(0.6))
+                    .then(|| enterprises_here[rng.random_range(0..enterprises_here.len())].clone()),
+                worker_name,
+                housing_type: ["owned", "public_rental", "private_rental", "relatives"]
+                    [rng.random_range(0..4)]
+                .into(),
+                housing_area_dm2: Some(rng.random_range(2_000..12_000)),
+                bank_name: Some("中国农业银行西乡县支行".into()),
+                main_cause,
+                secondary_causes: secondary
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                single_parent,
+                disability_household: disability,
+                zero_employment: false,
+                homes_count: i64::from(rng.random_bool(0.5)),
+                homes_area_dm2: 0,
+                vehicles_count: 0,
+                vehicle_disability_exempt: false,
+                controlling_shareholder: false,
+                high_fee_schooling: false,
+                refuses_cooperation: false,
+                category: category.map(str::to_owned),
+                status: status.into(),
+                members_count,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            });
+        }
+        for h in hrows.iter_mut() {
+            // A household with nobody in work is a zero-employment household (零就业家庭).
+            h.zero_employment = !mrows
+                .iter()
+                .any(|m| m.household_id == h.id && m.work_status == "employed");
+        }
+        made.0 += hrows.len();
+        made.1 += mrows.len();
+        made.2 += irows.len();
+        made.3 += erows.len();
+        jiekun_store::write(conn, |c| -> anyhow::Result<()> {
+            hs::bulk_insert(c, &hrows, &mrows, &irows, &erows)?;
+            Ok(())
+        })?;
+        done += take;
+    }
+    jiekun_store::write(conn, |c| -> anyhow::Result<()> {
+        audit::append(
+            c,
+            system_event(
+                "household.generate",
+                "household",
+                "",
+                serde_json::json!({"households": made.0, "members": made.1, "seed": seed}),
+            ),
+        )?;
+        Ok(())
+    })?;
+    Ok(format!(
+        "generated {} households ({} members, {} income records, {} expenditure items) in 西乡县",
+        made.0, made.1, made.2, made.3
+    ))
+}

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use jiekun_api::auth::{AuthLimits, TokenConfig};
 use jiekun_api::{AppConfig, AppState};
+use jiekun_store::crypto::FieldCipher;
 use jiekun_store::{DatabaseTarget, Pool, PoolOptions};
 
 #[derive(Parser)]
@@ -72,6 +73,35 @@ impl Tokens {
     }
 }
 
+#[derive(Args, Clone)]
+struct DataKey {
+    /// Key that encrypts personal data: 64 hexadecimal characters (32 bytes) or base64.
+    #[arg(
+        long,
+        env = "JIEKUN_DATA_KEY",
+        hide_env_values = true,
+        conflicts_with = "data_key_file"
+    )]
+    data_key: Option<String>,
+    /// File holding the personal-data key.
+    #[arg(long, env = "JIEKUN_DATA_KEY_FILE")]
+    data_key_file: Option<PathBuf>,
+}
+
+impl DataKey {
+    fn cipher(&self) -> anyhow::Result<FieldCipher> {
+        let text = match (&self.data_key, &self.data_key_file) {
+            (Some(k), _) => k.clone(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the data key from {}", path.display()))?,
+            (None, None) => anyhow::bail!(
+                "set JIEKUN_DATA_KEY (64 hex characters) or JIEKUN_DATA_KEY_FILE; `make run` makes data/data.key for you"
+            ),
+        };
+        FieldCipher::from_key_text(&text).map_err(|e| anyhow::anyhow!("data key: {e}"))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Apply pending migrations and serve the API.
@@ -89,6 +119,8 @@ enum Command {
         body_limit: usize,
         #[command(flatten)]
         tokens: Tokens,
+        #[command(flatten)]
+        data_key: DataKey,
         /// Take client addresses from Forwarded / X-Forwarded-For (only behind a trusted proxy).
         #[arg(long, env = "JIEKUN_TRUST_FORWARDED", default_value_t = false)]
         trust_forwarded: bool,
@@ -108,6 +140,15 @@ enum Command {
     Demo {
         #[command(flatten)]
         db: Database,
+        #[command(flatten)]
+        data_key: DataKey,
+        /// Also generate this many synthetic households in 西乡县 (valid identity numbers,
+        /// plausible incomes, family sizes and causes).
+        #[arg(long, default_value_t = 0)]
+        households: usize,
+        /// Seed of the generator, for reproducible data.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
     },
     /// Administration: bootstrap, API keys.
     Admin {
@@ -179,12 +220,23 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Demo { db } => {
+        Command::Demo {
+            db,
+            data_key,
+            households,
+            seed,
+        } => {
             init_logging();
             let pool = open_pool(&db)?;
             let mut conn = pool.get()?;
             let summary = demo::load(&mut conn)?;
             println!("{summary}");
+            if households > 0 {
+                let cipher = data_key.cipher()?;
+                let started = std::time::Instant::now();
+                let made = demo::households(&mut conn, &cipher, households, seed)?;
+                println!("{made} in {:.1} s", started.elapsed().as_secs_f64());
+            }
             Ok(())
         }
         Command::Serve {
@@ -193,15 +245,14 @@ fn main() -> anyhow::Result<()> {
             workers,
             body_limit,
             tokens,
+            data_key,
             trust_forwarded,
         } => {
             init_logging();
-            let config = AppConfig {
-                body_limit,
-                tokens: tokens.config()?,
-                limits: AuthLimits::default(),
-                trust_forwarded,
-            };
+            let mut config = AppConfig::new(tokens.config()?, data_key.cipher()?);
+            config.body_limit = body_limit;
+            config.limits = AuthLimits::default();
+            config.trust_forwarded = trust_forwarded;
             let pool = open_pool(&db)?;
             serve(pool, &bind, workers, config)
         }

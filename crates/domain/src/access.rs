@@ -74,6 +74,9 @@ string_enum! {
         ApiKeyRead = "api_key.read",
         ApiKeyWrite = "api_key.write",
         AuditRead = "audit.read",
+        HouseholdRead = "household.read",
+        HouseholdWrite = "household.write",
+        PersonalDataReveal = "personal_data.reveal",
     }
 }
 
@@ -116,6 +119,14 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         }
         A::UserRead | A::ApiKeyRead => matches!(role, R::SystemAdmin | R::CountyAdmin | R::Auditor),
         A::AuditRead => matches!(role, R::SystemAdmin | R::Auditor),
+        // The people who handle cases; system admins run the system, not cases.
+        A::HouseholdRead => !matches!(role, R::SystemAdmin),
+        A::HouseholdWrite => matches!(role, R::GrassrootsOfficer | R::CountyAdmin),
+        // Those who need the full value to do their work; auditors see masked data.
+        A::PersonalDataReveal => matches!(
+            role,
+            R::GrassrootsOfficer | R::CountyReviewer | R::CountyAdmin | R::CityApprover
+        ),
     }
 }
 
@@ -231,7 +242,7 @@ mod tests {
     #[test]
     fn auditors_only_read() {
         for &a in Action::ALL {
-            let write = a.as_str().ends_with(".write");
+            let write = a.as_str().ends_with(".write") || a == Action::PersonalDataReveal;
             if write {
                 assert!(!role_allows(Role::Auditor, a), "{a}");
             }

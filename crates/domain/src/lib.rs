@@ -7,12 +7,15 @@
 pub mod access;
 pub mod credit_code;
 pub mod department;
+pub mod household;
+pub mod national_id;
 pub mod organisation;
 pub mod region;
 pub mod text;
 
 pub use credit_code::{CreditCode, CreditCodeError};
 pub use department::{DepartmentCode, UnknownDepartmentCode};
+pub use national_id::{NationalId, NationalIdError, Sex};
 pub use organisation::{check_placement, OrganisationKind, PlacementError, UnionType};
 pub use region::{RegionCode, RegionCodeError, RegionLevel};
 pub use text::{Name, NameError};

@@ -4,9 +4,11 @@
 pub mod api_keys;
 pub mod audit;
 pub mod conn;
+pub mod crypto;
 pub mod departments;
 pub mod enterprises;
 pub mod error;
+pub mod households;
 pub mod organisations;
 pub mod page;
 pub mod schema;

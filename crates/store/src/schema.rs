@@ -123,4 +123,114 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_events,
     audit_head,
+    households,
+    household_members,
+    active_persons,
+    income_records,
+    expenditures,
 );
+
+diesel::table! {
+    households (id) {
+        id -> Text,
+        file_number -> Nullable<Text>,
+        organisation_id -> Text,
+        organisation_path -> Text,
+        region_code -> Text,
+        address -> Text,
+        enterprise_id -> Nullable<Text>,
+        worker_name -> Text,
+        housing_type -> Text,
+        housing_area_dm2 -> Nullable<BigInt>,
+        bank_name -> Nullable<Text>,
+        bank_account_enc -> Nullable<Text>,
+        bank_account_masked -> Nullable<Text>,
+        main_cause -> BigInt,
+        secondary_causes -> Text,
+        single_parent -> Bool,
+        disability_household -> Bool,
+        zero_employment -> Bool,
+        homes_count -> BigInt,
+        homes_area_dm2 -> BigInt,
+        vehicles_count -> BigInt,
+        vehicle_disability_exempt -> Bool,
+        controlling_shareholder -> Bool,
+        high_fee_schooling -> Bool,
+        refuses_cooperation -> Bool,
+        category -> Nullable<Text>,
+        status -> Text,
+        members_count -> BigInt,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    household_members (id) {
+        id -> Text,
+        household_id -> Text,
+        position -> BigInt,
+        relation -> Text,
+        name -> Text,
+        national_id_enc -> Text,
+        national_id_index -> Text,
+        national_id_masked -> Text,
+        sex -> Text,
+        birth_date -> Date,
+        health_enc -> Nullable<Text>,
+        work_status -> Text,
+        schooling_level -> Nullable<Text>,
+        school -> Nullable<Text>,
+        school_year -> Nullable<BigInt>,
+        included -> Bool,
+        exclusion_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    active_persons (national_id_index) {
+        national_id_index -> Text,
+        household_id -> Text,
+        member_id -> Text,
+    }
+}
+
+diesel::table! {
+    income_records (id) {
+        id -> Text,
+        household_id -> Text,
+        member_id -> Nullable<Text>,
+        month -> BigInt,
+        kind -> Text,
+        source -> Text,
+        amount_fen -> BigInt,
+        verified -> Bool,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    expenditures (id) {
+        id -> Text,
+        household_id -> Text,
+        member_id -> Nullable<Text>,
+        kind -> Text,
+        amount_fen -> BigInt,
+        start_month -> BigInt,
+        end_month -> BigInt,
+        description -> Nullable<Text>,
+        evidence -> Nullable<Text>,
+        verified -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(household_members -> households (household_id));
+diesel::joinable!(income_records -> households (household_id));
+diesel::joinable!(expenditures -> households (household_id));

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod departments;
 pub mod enterprises;
 pub mod health;
+pub mod households;
 pub mod organisations;
 pub mod users;
 

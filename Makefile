@@ -7,7 +7,7 @@ export JIEKUN_DATABASE_URL JIEKUN_BIND JIEKUN_TEST_POSTGRES_URL
 
 BIN := ./target/debug/jiekun
 
-.PHONY: run build test lint fmt openapi clean-data
+.PHONY: run build test lint fmt openapi clean-data bench load
 
 ## run: build, migrate, load the demo organisation tree and serve on an embedded SQLite database
 run: build data/jwt.key data/data.key
@@ -39,6 +39,11 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+## bench: load tests over HTTP (get-by-id, list filters; 64 connections) on 100,000 households,
+## SQLite and PostgreSQL; see scripts/bench/http.sh for the knobs
+bench load:
+	scripts/bench/http.sh
 
 ## openapi: rewrite openapi/openapi.json from the routes
 openapi:

@@ -814,7 +814,10 @@ fn lists_filter_and_page(w: &World) {
     let outsider = w
         .app
         .person("officer.cg3", &w.bowang, &[Role::GrassrootsOfficer]);
-    let theirs = w.app.get_as(&outsider.auth, "/api/v1/households").expect(200);
+    let theirs = w
+        .app
+        .get_as(&outsider.auth, "/api/v1/households")
+        .expect(200);
     let theirs = theirs.body["items"].as_array().unwrap();
     assert_eq!(theirs.len(), 1);
     assert_eq!(theirs[0]["id"], w.hh_cg.id.as_str());

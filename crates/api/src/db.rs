@@ -1,17 +1,69 @@
 //! Runs store work on the blocking thread pool, off the async workers.
 
+use std::sync::Arc;
+
 use actix_web::web;
 use jiekun_store::{DbConnection, Pool};
+use tokio::sync::Semaphore;
 
 use crate::error::{ApiError, ApiResult};
 
-/// Takes a connection and runs `f` with it on a blocking thread.
-pub async fn run<T, F>(pool: &Pool, f: F) -> ApiResult<T>
+/// The pool, and as many permits as it has connections: requests wait for a permit on the async
+/// side, so that only as many blocking threads run as there are connections to give them (rather
+/// than dozens of threads queueing on the pool's lock and waking each other).
+#[derive(Clone)]
+pub struct Db {
+    pub pool: Pool,
+    permits: Arc<Semaphore>,
+}
+
+impl Db {
+    pub fn new(pool: Pool) -> Db {
+        let permits = Arc::new(Semaphore::new(pool.max_size() as usize));
+        Db { pool, permits }
+    }
+}
+
+/// Takes a connection and runs a short read `f` with it. On SQLite the read runs right here: a
+/// read of an in-process database in WAL mode never waits for a writer and takes microseconds,
+/// less than handing it to another thread would. Everything else runs on a blocking thread.
+pub async fn run<T, F>(db: &Db, f: F) -> ApiResult<T>
 where
     F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
+    let _permit = db
+        .permits
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("database permits closed"))?;
+    if db.pool.backend() == "sqlite" {
+        // The permit guarantees a free connection, so `get` does not wait.
+        let mut conn = db.pool.get()?;
+        return f(&mut conn);
+    }
+    let pool = db.pool.clone();
+    web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Runs `f` on a blocking thread whatever the backend: for writes (which may wait for the
+/// database's write lock) and for long reads.
+pub async fn run_blocking<T, F>(db: &Db, f: F) -> ApiResult<T>
+where
+    F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let _permit = db
+        .permits
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("database permits closed"))?;
+    let pool = db.pool.clone();
     web::block(move || {
         let mut conn = pool.get()?;
         f(&mut conn)
@@ -21,10 +73,10 @@ where
 }
 
 /// Like [`run`], inside one write transaction (all or nothing).
-pub async fn write<T, F>(pool: &Pool, f: F) -> ApiResult<T>
+pub async fn write<T, F>(db: &Db, f: F) -> ApiResult<T>
 where
     F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    run(pool, move |c| jiekun_store::write(c, f)).await
+    run_blocking(db, move |c| jiekun_store::write(c, f)).await
 }

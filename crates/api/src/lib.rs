@@ -32,7 +32,7 @@ pub const DOCS_PATH: &str = "/docs/";
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    pub pool: Pool,
+    pub db: db::Db,
     pub auth: Arc<AuthState>,
     /// Encrypts, decrypts and indexes personal data.
     pub cipher: Arc<FieldCipher>,
@@ -43,7 +43,7 @@ impl AppState {
     /// State for one server: the throttles live here, shared by every worker.
     pub fn new(pool: Pool, config: &AppConfig) -> Self {
         AppState {
-            pool,
+            db: db::Db::new(pool),
             auth: Arc::new(AuthState::new(
                 config.tokens.clone(),
                 &config.limits,

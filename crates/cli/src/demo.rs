@@ -558,6 +558,7 @@ pub fn households(
         })?;
         done += take;
     }
+    jiekun_store::conn::analyze(conn)?;
     jiekun_store::write(conn, |c| -> anyhow::Result<()> {
         audit::append(
             c,

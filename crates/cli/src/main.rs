@@ -291,7 +291,7 @@ async fn serve(
     config: AppConfig,
 ) -> anyhow::Result<()> {
     let state = AppState::new(pool, &config);
-    let backend = state.pool.backend();
+    let backend = state.db.pool.backend();
     let mut server = actix_web::HttpServer::new(move || jiekun_api::app(state.clone()))
         .bind(bind)
         .with_context(|| format!("cannot listen on {bind}"))?;

@@ -168,6 +168,9 @@ impl Pool {
         let inner = r2d2::Pool::builder()
             .max_size(options.max_size.unwrap_or(default_size))
             .min_idle(Some(1))
+            // No `SELECT 1` before every checkout: a broken connection shows itself on use and is
+            // then discarded (`has_broken`), and readiness probes the database explicitly.
+            .test_on_check_out(false)
             .connection_timeout(options.connection_timeout)
             .build(Manager { target })
             .map_err(StoreError::from)?;
@@ -188,6 +191,11 @@ impl Pool {
 
     pub fn get(&self) -> StoreResult<PooledConnection> {
         Ok(self.inner.get()?)
+    }
+
+    /// The largest number of connections the pool opens.
+    pub fn max_size(&self) -> u32 {
+        self.inner.max_size()
     }
 
     pub fn backend(&self) -> &'static str {
@@ -230,4 +238,11 @@ where
             Err(e)
         }
     }
+}
+
+/// Refreshes the planner's statistics (after bulk loads, so that the first queries are planned
+/// with real row counts).
+pub fn analyze(conn: &mut DbConnection) -> StoreResult<()> {
+    conn.batch_execute("ANALYZE")?;
+    Ok(())
 }

@@ -21,6 +21,19 @@ pub use error::{StoreError, StoreResult};
 pub use page::{Page, PageRequest};
 pub use scope::Scope;
 
+/// Runs a diesel expression on the concrete connection (SQLite or PostgreSQL) rather than through
+/// `DbConnection`, for the hottest queries: the concrete connections cache their prepared
+/// statements, which saves parsing and planning the SQL on every request.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::DbConnection::Sqlite($c) => $body,
+            $crate::DbConnection::Postgres($c) => $body,
+        }
+    };
+}
+
 /// A new opaque public id: a UUIDv7, so ids sort by creation and index well, yet are not guessable
 /// counters.
 pub fn new_id() -> String {

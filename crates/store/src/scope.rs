@@ -1,6 +1,23 @@
 //! What part of the registry a caller may see, applied inside the queries.
 
+use diesel::sql_types::{Integer, Text};
 use jiekun_domain::RegionCode;
+
+diesel::define_sql_function! {
+    /// `substr(text, start, length)`, the same in SQLite and PostgreSQL.
+    fn substr(text: Text, start: Integer, length: Integer) -> Text;
+}
+
+/// Rows whose materialised path starts with `prefix`. Written as `substr(path, 1, n) = prefix`
+/// rather than `LIKE 'prefix%'`: SQLite re-prepares a statement whose LIKE pattern is a bound
+/// parameter every time the parameter changes, and neither form can use a plain index anyway.
+#[macro_export]
+macro_rules! path_starts_with {
+    ($column:expr, $prefix:expr) => {{
+        let prefix: String = $prefix;
+        $crate::scope::substr($column, 1i32, prefix.chars().count() as i32).eq(prefix)
+    }};
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {

@@ -37,11 +37,13 @@ CREATE TABLE households (
     updated_at TIMESTAMP NOT NULL
 );
 CREATE UNIQUE INDEX households_file_number_key ON households (file_number);
-CREATE INDEX households_path_idx ON households (organisation_path);
-CREATE INDEX households_region_idx ON households (region_code);
-CREATE INDEX households_status_idx ON households (status);
-CREATE INDEX households_main_cause_idx ON households (main_cause);
-CREATE INDEX households_category_idx ON households (category);
+-- Lists are ordered by id and paged after an id: each filter's index carries the id, so that a
+-- filtered page is an ordered index range that stops after one page, never a sort.
+CREATE INDEX households_path_idx ON households (organisation_path, id);
+CREATE INDEX households_region_idx ON households (region_code, id);
+CREATE INDEX households_status_idx ON households (status, id);
+CREATE INDEX households_main_cause_idx ON households (main_cause, id);
+CREATE INDEX households_category_idx ON households (category, id);
 
 CREATE TABLE household_members (
     id TEXT PRIMARY KEY NOT NULL,

@@ -87,7 +87,7 @@ pub async fn authenticate(
     let (prefix, secret) = parse(&key).ok_or_else(invalid_key)?;
     let presented = hash_secret(secret);
     let prefix = prefix.to_owned();
-    let found = db::run(&state.pool, move |c| {
+    let found = db::run(&state.db, move |c| {
         Ok(jiekun_store::api_keys::find_by_prefix(c, &prefix)?)
     })
     .await?
@@ -123,7 +123,7 @@ pub async fn authenticate(
         .is_none_or(|t| now - t > chrono::TimeDelta::seconds(60));
     if stale {
         let id = k.id.clone();
-        db::run(&state.pool, move |c| {
+        db::run_blocking(&state.db, move |c| {
             Ok(jiekun_store::api_keys::touch(c, &id, now)?)
         })
         .await?;

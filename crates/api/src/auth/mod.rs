@@ -38,6 +38,21 @@ pub struct AuthState {
     pub trust_forwarded: bool,
     /// A hash to verify against when the user does not exist, so that timing does not tell.
     pub dummy_hash: String,
+    /// Signed-in users recently looked up, so that a burst of requests costs one query. Entries
+    /// live a few seconds and are dropped at once when this server changes the user.
+    users: std::sync::RwLock<std::collections::HashMap<String, CachedUser>>,
+}
+
+/// How long a looked-up user is trusted before the database is asked again. A change made by
+/// another server process (a password, a role, a lock) takes at most this long to apply here.
+pub const USER_CACHE_TTL: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+struct CachedUser {
+    at: std::time::Instant,
+    token_version: i64,
+    active: bool,
+    principal: UserPrincipal,
 }
 
 /// Throttle settings.
@@ -73,6 +88,31 @@ impl AuthState {
             key_requests: KeyLimiter::default(),
             trust_forwarded,
             dummy_hash: password::hash("not-a-real-password-0").unwrap_or_default(),
+            users: Default::default(),
+        }
+    }
+
+    /// Forgets what is cached of a user (after their password, roles or status changed).
+    pub fn forget_user(&self, id: &str) {
+        if let Ok(mut users) = self.users.write() {
+            users.remove(id);
+        }
+    }
+
+    fn cached_user(&self, id: &str) -> Option<CachedUser> {
+        let users = self.users.read().ok()?;
+        users
+            .get(id)
+            .filter(|c| c.at.elapsed() < USER_CACHE_TTL)
+            .cloned()
+    }
+
+    fn remember_user(&self, entry: CachedUser) {
+        if let Ok(mut users) = self.users.write() {
+            if users.len() > 50_000 {
+                users.retain(|_, c| c.at.elapsed() < USER_CACHE_TTL);
+            }
+            users.insert(entry.principal.id.clone(), entry);
         }
     }
 }
@@ -238,8 +278,15 @@ fn bad_token() -> ApiError {
 
 async fn authenticate_user(state: &AppState, token: String) -> ApiResult<UserPrincipal> {
     let claims = state.auth.tokens.verify(&token).map_err(|_| bad_token())?;
+    if let Some(hit) = state.auth.cached_user(&claims.sub) {
+        return if hit.active && hit.token_version == claims.tv {
+            Ok(hit.principal)
+        } else {
+            Err(bad_token())
+        };
+    }
     let sub = claims.sub.clone();
-    let found = db::run(&state.pool, move |c| {
+    let found = db::run(&state.db, move |c| {
         match jiekun_store::users::get(c, &Scope::All, &sub) {
             Ok(u) => Ok(Some(u)),
             Err(StoreError::NotFound) => Ok(None),
@@ -248,10 +295,19 @@ async fn authenticate_user(state: &AppState, token: String) -> ApiResult<UserPri
     })
     .await?
     .ok_or_else(bad_token)?;
-    if found.user.status != "active" || found.user.token_version != claims.tv {
+    let active = found.user.status == "active";
+    let token_version = found.user.token_version;
+    let principal = user_principal(found)?;
+    state.auth.remember_user(CachedUser {
+        at: std::time::Instant::now(),
+        token_version,
+        active,
+        principal: principal.clone(),
+    });
+    if !active || token_version != claims.tv {
         return Err(bad_token());
     }
-    user_principal(found)
+    Ok(principal)
 }
 
 pub(crate) fn user_principal(found: jiekun_store::users::UserWithOrg) -> ApiResult<UserPrincipal> {

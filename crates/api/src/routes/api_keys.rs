@@ -173,7 +173,7 @@ async fn list(
         department_id: q.department_id,
         active: q.active,
     };
-    let rows = db::run(&state.pool, move |c| {
+    let rows = db::run(&state.db, move |c| {
         Ok(store::list(c, &scope, &filter, &page)?)
     })
     .await?;
@@ -248,7 +248,7 @@ async fn create(
     let full_key = minted.full.clone();
     let recorded = serde_json::to_value(&body).unwrap_or_default();
     let department_id = body.department_id;
-    let created = db::write(&state.pool, move |c| {
+    let created = db::write(&state.db, move |c| {
         let dept = departments::get(c, &scope, &department_id).map_err(|e| match e {
             StoreError::NotFound => ApiError::validation(vec![FieldError::new(
                 "department_id",
@@ -311,7 +311,7 @@ async fn get_one(
 ) -> ApiResult<web::Json<ApiKey>> {
     let (_, scope) = access.require_user(Action::ApiKeyRead)?;
     let id = id.into_inner();
-    let found = db::run(&state.pool, move |c| Ok(store::get(c, &scope, &id)?))
+    let found = db::run(&state.db, move |c| Ok(store::get(c, &scope, &id)?))
         .await
         .map_err(|e| not_found(e, "API key", "API 密钥"))?;
     Ok(web::Json(ApiKey::from(found)))
@@ -334,7 +334,7 @@ async fn revoke(
 ) -> ApiResult<web::Json<ApiKey>> {
     let (_, scope) = access.require_user(Action::ApiKeyWrite)?;
     let id = id.into_inner();
-    let found = db::write(&state.pool, move |c| {
+    let found = db::write(&state.db, move |c| {
         let before = store::get(c, &scope, &id)?;
         if before.key.revoked_at.is_none() {
             store::revoke(c, &id)?;

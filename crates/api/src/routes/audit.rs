@@ -150,7 +150,7 @@ async fn events(
         from: q.from.map(|t| t.naive_utc()),
         to: q.to.map(|t| t.naive_utc()),
     };
-    let (rows, next) = db::run(&state.pool, move |c| {
+    let (rows, next) = db::run(&state.db, move |c| {
         Ok(store::list(c, &scope, &filter, before, limit)?)
     })
     .await?;
@@ -172,7 +172,7 @@ async fn events(
 #[get("/audit/verify")]
 async fn verify(state: web::Data<AppState>, access: Access) -> ApiResult<web::Json<VerifyReport>> {
     access.require_user(Action::AuditRead)?;
-    let v = db::run(&state.pool, |c| Ok(store::verify(c)?)).await?;
+    let v = db::run_blocking(&state.db, |c| Ok(store::verify(c)?)).await?;
     Ok(web::Json(VerifyReport {
         intact: v.first_broken.is_none(),
         checked: v.checked,

@@ -100,10 +100,7 @@ async fn token(
         .map_err(rate_limited)?;
 
     let lookup = username.clone();
-    let found = db::run(&state.pool, move |c| {
-        Ok(users::find_by_username(c, &lookup)?)
-    })
-    .await?;
+    let found = db::run(&state.db, move |c| Ok(users::find_by_username(c, &lookup)?)).await?;
     let dummy = state.auth.dummy_hash.clone();
     let candidate = found.clone();
     let password = body.password;
@@ -135,7 +132,7 @@ async fn token(
             event.actor.organisation_id = Some(target.user.organisation_id.clone());
             event.actor.organisation_path = Some(target.organisation_path.clone());
         }
-        db::write(&state.pool, move |c| Ok(audit::append(c, event)?)).await?;
+        db::write(&state.db, move |c| Ok(audit::append(c, event)?)).await?;
         return Err(invalid_credentials());
     }
     let Some(found) = found else {
@@ -143,7 +140,7 @@ async fn token(
     };
     if found.user.status != "active" {
         let event = login_event(&meta, &found, "denied");
-        db::write(&state.pool, move |c| Ok(audit::append(c, event)?)).await?;
+        db::write(&state.db, move |c| Ok(audit::append(c, event)?)).await?;
         return Err(ApiError::new(
             ErrorCode::AccountUnavailable,
             format!("the account is {}", found.user.status),
@@ -159,7 +156,7 @@ async fn token(
         .map_err(ApiError::internal)?;
     let event = login_event(&meta, &found, "success");
     let id = found.user.id.clone();
-    db::write(&state.pool, move |c| {
+    db::write(&state.db, move |c| {
         users::record_login(c, &id)?;
         audit::append(c, event)?;
         Ok(())

@@ -222,7 +222,7 @@ async fn list(
         region,
         active: q.active,
     };
-    let rows = db::run(&state.pool, move |c| {
+    let rows = db::run(&state.db, move |c| {
         Ok(store::list(c, &scope, &filter, &page)?)
     })
     .await?;
@@ -254,7 +254,7 @@ async fn create(
     if !scope.covers_region(&new.region_code) {
         return Err(super::outside_region());
     }
-    let row = db::write(&state.pool, move |c| {
+    let row = db::write(&state.db, move |c| {
         let row = store::create(c, &new)?;
         let recorded = serde_json::to_value(Department::from(row.clone())).unwrap_or_default();
         audit::append(
@@ -290,7 +290,7 @@ async fn get_one(
 ) -> ApiResult<HttpResponse> {
     let scope = access.require(Action::DirectoryRead)?;
     let id = id.into_inner();
-    let row = db::run(&state.pool, move |c| Ok(store::get(c, &scope, &id)?))
+    let row = db::run(&state.db, move |c| Ok(store::get(c, &scope, &id)?))
         .await
         .map_err(|e| not_found(e, "department", "部门"))?;
     Ok(ok_with_etag(row.version, Department::from(row)))
@@ -322,7 +322,7 @@ async fn update(
     let recorded = serde_json::to_value(&body).unwrap_or_default();
     let changes = body.parse()?;
     let id = id.into_inner();
-    let row = db::write(&state.pool, move |c| {
+    let row = db::write(&state.db, move |c| {
         let row = store::update(c, &scope, &id, version, &changes)?;
         audit::append(
             c,

@@ -201,7 +201,7 @@ async fn list(
         credit_code,
         name_contains: q.name_contains,
     };
-    let rows = db::run(&state.pool, move |c| {
+    let rows = db::run(&state.db, move |c| {
         Ok(store::list(c, &scope, &filter, &page)?)
     })
     .await?;
@@ -233,7 +233,7 @@ async fn create(
     if !scope.covers_region(&new.region_code) {
         return Err(super::outside_region());
     }
-    let row = db::write(&state.pool, move |c| {
+    let row = db::write(&state.db, move |c| {
         let row = store::create(c, &new)?;
         let recorded = serde_json::to_value(Enterprise::from(row.clone())).unwrap_or_default();
         audit::append(
@@ -269,7 +269,7 @@ async fn get_one(
 ) -> ApiResult<HttpResponse> {
     let scope = access.require(Action::DirectoryRead)?;
     let id = id.into_inner();
-    let row = db::run(&state.pool, move |c| Ok(store::get(c, &scope, &id)?))
+    let row = db::run(&state.db, move |c| Ok(store::get(c, &scope, &id)?))
         .await
         .map_err(|e| not_found(e, "enterprise", "企业"))?;
     Ok(ok_with_etag(row.version, Enterprise::from(row)))
@@ -307,7 +307,7 @@ async fn update(
         }
     }
     let id = id.into_inner();
-    let row = db::write(&state.pool, move |c| {
+    let row = db::write(&state.db, move |c| {
         let row = store::update(c, &scope, &id, version, &changes)?;
         audit::append(
             c,

@@ -46,8 +46,8 @@ async fn healthz() -> HttpResponse {
     operation_id = "readyz",tag = "operations", responses((status = 200, description = "Ready. 就绪。", body = Health)))]
 #[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let backend = state.pool.backend();
-    db::run(&state.pool, |c| Ok(jiekun_store::conn::ping(c)?))
+    let backend = state.db.pool.backend();
+    db::run(&state.db, |c| Ok(jiekun_store::conn::ping(c)?))
         .await
         .map_err(|e| ApiError {
             cause: Some(e.to_string().into()),

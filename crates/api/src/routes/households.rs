@@ -1353,7 +1353,7 @@ async fn list(
         disability_household: q.disability_household,
         zero_employment: q.zero_employment,
     };
-    let rows = db::run(&state.pool, move |c| {
+    let rows = db::run(&state.db, move |c| {
         Ok(store::list(c, &scope, &filter, &page)?)
     })
     .await?;
@@ -1393,7 +1393,7 @@ async fn create(
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
     let (input, members, incomes, spending) = body.parse(today())?;
     let cipher = state.cipher.clone();
-    let (row, ms) = db::write(&state.pool, move |c| {
+    let (row, ms) = db::write(&state.db, move |c| {
         let row = store::create(c, &cipher, &scope, &input, &members, &incomes, &spending).map_err(|e| file_error(e, "members"))?;
         let recorded = serde_json::json!({
             "organisation_id": row.organisation_id, "region_code": row.region_code, "members": row.members_count,
@@ -1436,7 +1436,7 @@ async fn search(
         .map_err(|e| ApiError::validation(vec![id_error("national_id", e)]))?;
     let cipher = state.cipher.clone();
     let masked = id.masked();
-    let rows = db::write(&state.pool, move |c| {
+    let rows = db::write(&state.db, move |c| {
         let rows = store::find_by_national_id(c, &cipher, &scope, id.as_str())?;
         let found: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         audit::append(
@@ -1507,9 +1507,9 @@ async fn get_one(
         };
     // An unmasked read writes its audit event in the same transaction as the read.
     let (h, ms) = if reveal.any() {
-        db::write(&state.pool, read).await
+        db::write(&state.db, read).await
     } else {
-        db::run(&state.pool, read).await
+        db::run(&state.db, read).await
     }
     .map_err(household_not_found)?;
     let version = h.version;
@@ -1576,7 +1576,7 @@ async fn update(
     f.finish()?;
     let cipher = state.cipher.clone();
     let id = id.into_inner();
-    let (row, ms) = db::write(&state.pool, move |c| {
+    let (row, ms) = db::write(&state.db, move |c| {
         let current = store::get(c, &scope, &id).map_err(|e| household_not_found(e.into()))?;
         let (main, secondary) = match &causes {
             Some((m, s)) => {
@@ -1677,7 +1677,7 @@ async fn add_member(
     let parsed = parsed.ok_or_else(|| ApiError::internal("field parsing lost a value"))?;
     let cipher = state.cipher.clone();
     let id = id.into_inner();
-    let (m, v) = db::write(&state.pool, move |c| {
+    let (m, v) = db::write(&state.db, move |c| {
         let m = store::add_member(c, &cipher, &scope, &id, version, &parsed)
             .map_err(|e| file_error(e, "member"))?;
         audit::append(
@@ -1734,7 +1734,7 @@ async fn update_member(
     f.finish()?;
     let (id, member_id) = path.into_inner();
     let cipher = state.cipher.clone();
-    let (m, v) = db::write(&state.pool, move |c| {
+    let (m, v) = db::write(&state.db, move |c| {
         store::get(c, &scope, &id)?;
         let current = store::member(c, &id, &member_id).map_err(|e| file_error(e, "member"))?;
         // The rules look at the member as it will be.
@@ -1827,7 +1827,7 @@ async fn remove_member(
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
     let (id, member_id) = path.into_inner();
-    let v = db::write(&state.pool, move |c| {
+    let v = db::write(&state.db, move |c| {
         store::remove_member(c, &scope, &id, &member_id, version)
             .map_err(|e| file_error(e, "member"))?;
         audit::append(
@@ -1886,7 +1886,7 @@ async fn list_incomes(
     let from = parse_month_query("from", &q.from)?;
     let to = parse_month_query("to", &q.to)?;
     let id = id.into_inner();
-    let rows = db::run(&state.pool, move |c| {
+    let rows = db::run(&state.db, move |c| {
         store::get(c, &scope, &id)?;
         Ok(store::incomes(c, &id, from, to, q.member_id.as_deref())?)
     })
@@ -1946,7 +1946,7 @@ async fn add_incomes(
         .collect::<Option<_>>()
         .ok_or_else(|| ApiError::internal("lost"))?;
     let id = id.into_inner();
-    let (rows, v) = db::write(&state.pool, move |c| {
+    let (rows, v) = db::write(&state.db, move |c| {
         let rows = store::add_incomes(c, &scope, &id, version, &records)
             .map_err(|e| file_error(e, "records"))?;
         let total: i64 = rows.iter().map(|r| r.amount_fen).sum();
@@ -2017,7 +2017,7 @@ async fn update_income(
         note,
     };
     let (id, income_id) = path.into_inner();
-    let (row, v) = db::write(&state.pool, move |c| {
+    let (row, v) = db::write(&state.db, move |c| {
         let row = store::update_income(c, &scope, &id, &income_id, version, &changes)
             .map_err(|e| file_error(e, "records"))?;
         audit::append(
@@ -2058,7 +2058,7 @@ async fn delete_income(
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
     let (id, income_id) = path.into_inner();
-    let v = db::write(&state.pool, move |c| {
+    let v = db::write(&state.db, move |c| {
         store::delete_income(c, &scope, &id, &income_id, version)
             .map_err(|e| file_error(e, "records"))?;
         audit::append(
@@ -2095,7 +2095,7 @@ async fn list_expenditures(
 ) -> ApiResult<web::Json<Vec<Expenditure>>> {
     let (_, scope) = access.require_user(Action::HouseholdRead)?;
     let id = id.into_inner();
-    let rows = db::run(&state.pool, move |c| {
+    let rows = db::run(&state.db, move |c| {
         store::get(c, &scope, &id)?;
         Ok(store::expenditure_items(c, &id)?)
     })
@@ -2144,7 +2144,7 @@ async fn add_expenditures(
         .collect::<Option<_>>()
         .ok_or_else(|| ApiError::internal("lost"))?;
     let id = id.into_inner();
-    let (rows, v) = db::write(&state.pool, move |c| {
+    let (rows, v) = db::write(&state.db, move |c| {
         let rows = store::add_expenditures(c, &scope, &id, version, &items)
             .map_err(|e| file_error(e, "items"))?;
         audit::append(
@@ -2219,7 +2219,7 @@ async fn update_expenditure(
         verified: body.verified,
     };
     let (id, item_id) = path.into_inner();
-    let (row, v) = db::write(&state.pool, move |c| {
+    let (row, v) = db::write(&state.db, move |c| {
         let row = store::update_expenditure(c, &scope, &id, &item_id, version, &changes).map_err(
             |e| match e {
                 FileError::Store(jiekun_store::StoreError::Config(_)) => {
@@ -2271,7 +2271,7 @@ async fn delete_expenditure(
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
     let (id, item_id) = path.into_inner();
-    let v = db::write(&state.pool, move |c| {
+    let v = db::write(&state.db, move |c| {
         store::delete_expenditure(c, &scope, &id, &item_id, version)
             .map_err(|e| file_error(e, "items"))?;
         audit::append(

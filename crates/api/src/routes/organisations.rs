@@ -319,7 +319,7 @@ async fn list(
     let scope = access.require(Action::DirectoryRead)?;
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
-    let rows = db::run(&state.pool, move |c| {
+    let rows = db::run(&state.db, move |c| {
         Ok(store::list(c, &scope, &filter, &page)?)
     })
     .await?;
@@ -349,7 +349,7 @@ async fn create(
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::OrganisationWrite)?;
     let new = body.parse()?;
-    let row = db::write(&state.pool, move |c| {
+    let row = db::write(&state.db, move |c| {
         let row = store::create(c, &scope, &new).map_err(placement_error)?;
         let recorded = serde_json::to_value(Organisation::from(row.clone())).unwrap_or_default();
         audit::append(
@@ -385,7 +385,7 @@ async fn get_one(
 ) -> ApiResult<HttpResponse> {
     let scope = access.require(Action::DirectoryRead)?;
     let id = id.into_inner();
-    let row = db::run(&state.pool, move |c| Ok(store::get(c, &scope, &id)?))
+    let row = db::run(&state.db, move |c| Ok(store::get(c, &scope, &id)?))
         .await
         .map_err(|e| not_found(e, "organisation", "组织"))?;
     Ok(ok_with_etag(row.version, Organisation::from(row)))
@@ -418,7 +418,7 @@ async fn update(
     let recorded = serde_json::to_value(&body).unwrap_or_default();
     let changes = body.parse()?;
     let id = id.into_inner();
-    let row = db::write(&state.pool, move |c| {
+    let row = db::write(&state.db, move |c| {
         let row = store::update(c, &scope, &id, version, &changes)?;
         audit::append(
             c,

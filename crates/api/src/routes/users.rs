@@ -276,7 +276,7 @@ async fn list(
         status: q.status.map(|s| s.as_str().to_owned()),
         role: q.role.map(|r| Role::from(r).as_str().to_owned()),
     };
-    let rows = db::run(&state.pool, move |c| {
+    let rows = db::run(&state.db, move |c| {
         Ok(store::list(c, &scope, &filter, &page)?)
     })
     .await?;
@@ -318,7 +318,7 @@ async fn create(
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     let organisation_id = body.organisation_id;
-    let row = db::write(&state.pool, move |c| {
+    let row = db::write(&state.db, move |c| {
         let kind = organisation_kind(c, &scope, &organisation_id)?;
         check_roles(&actor, &roles, kind)?;
         let row = store::create(
@@ -374,7 +374,7 @@ async fn get_one(
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::UserRead)?;
     let id = id.into_inner();
-    let found = db::run(&state.pool, move |c| Ok(store::get(c, &scope, &id)?))
+    let found = db::run(&state.db, move |c| Ok(store::get(c, &scope, &id)?))
         .await
         .map_err(|e| not_found(e, "user", "用户"))?;
     Ok(ok_with_etag(found.user.version, User::from(found.user)))
@@ -416,7 +416,7 @@ async fn update(
         .map(|rs| rs.into_iter().map(Role::from).collect());
     let status = body.status;
     let id = id.into_inner();
-    let row = db::write(&state.pool, move |c| {
+    let row = db::write(&state.db, move |c| {
         let target = store::get(c, &scope, &id).map_err(|e| not_found(e.into(), "user", "用户"))?;
         let current = parse_list::<Role>(&target.user.roles).unwrap_or_default();
         check_may_manage(&actor, &current)?;
@@ -445,6 +445,7 @@ async fn update(
         Ok(row)
     })
     .await?;
+    state.auth.forget_user(&row.id);
     Ok(ok_with_etag(row.version, User::from(row)))
 }
 
@@ -497,7 +498,7 @@ async fn change_password(
     }
     f.finish()?;
     let lookup = id.clone();
-    let target = db::run(&state.pool, move |c| Ok(store::get(c, &scope, &lookup)?))
+    let target = db::run(&state.db, move |c| Ok(store::get(c, &scope, &lookup)?))
         .await
         .map_err(|e| not_found(e, "user", "用户"))?;
     if own {
@@ -523,7 +524,9 @@ async fn change_password(
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
-    db::write(&state.pool, move |c| {
+    state.auth.forget_user(&id);
+    let forget = id.clone();
+    db::write(&state.db, move |c| {
         store::set_password(c, &id, &hash)?;
         let action = if own {
             "user.password_change"
@@ -542,5 +545,6 @@ async fn change_password(
         Ok(())
     })
     .await?;
+    state.auth.forget_user(&forget);
     Ok(HttpResponse::NoContent().finish())
 }

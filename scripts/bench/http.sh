@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Load test over HTTP: get-by-id and the household list filters, with 64 connections from wrk on
+# this same machine, against a release build serving 100,000 synthetic households, on SQLite and
+# on PostgreSQL. Set BENCH_HOUSEHOLDS, BENCH_DURATION, BENCH_BACKENDS ("sqlite postgres") or
+# JIEKUN_BENCH_POSTGRES_URL to change what runs.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+N=${BENCH_HOUSEHOLDS:-100000}
+DURATION=${BENCH_DURATION:-20s}
+BACKENDS=${BENCH_BACKENDS:-"sqlite postgres"}
+PG_URL=${JIEKUN_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/jiekun_bench}
+PORT=${BENCH_PORT:-18080}
+WORK=target/bench
+BIN=target/release/jiekun
+
+if ! command -v wrk >/dev/null; then
+  echo "wrk is needed (Debian: apt-get install wrk)" >&2
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get install -y wrk >/dev/null; else exit 1; fi
+fi
+cargo build --release -q -p jiekun-cli
+mkdir -p "$WORK"
+export JIEKUN_JWT_SECRET=bench-secret-bench-secret-bench-secret-42
+export JIEKUN_DATA_KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
+export JIEKUN_LOG=warn
+
+run_backend() {
+  local backend=$1 url=$2
+  echo "== $backend: $N households"
+  export JIEKUN_DATABASE_URL=$url
+  "$BIN" migrate >/dev/null
+  "$BIN" demo --households "$N" | tail -1
+  "$BIN" serve --bind "127.0.0.1:$PORT" >"$WORK/serve-$backend.log" 2>&1 &
+  local pid=$!
+  trap 'kill $pid 2>/dev/null || true' RETURN
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+  local token
+  token=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/v1/auth/token" -H 'content-type: application/json' \
+    -d '{"username": "xixiang.admin", "password": "Jiekun-demo-2026"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  python3 - "$PORT" "$token" "$WORK/ids-$backend.txt" <<'PY'
+import json, sys, urllib.request
+port, token, out = sys.argv[1:4]
+ids, cursor = [], None
+while len(ids) < 20000:
+    url = f"http://127.0.0.1:{port}/api/v1/households?limit=200" + (f"&cursor={cursor}" if cursor else "")
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    page = json.load(urllib.request.urlopen(req))
+    ids += [h["id"] for h in page["items"]]
+    cursor = page.get("next_cursor")
+    if not cursor:
+        break
+open(out, "w").write("\n".join(ids) + "\n")
+print(f"{len(ids)} household ids sampled")
+PY
+  export TOKEN=$token IDS_FILE=$WORK/ids-$backend.txt
+  echo "-- get-by-id ($backend)"
+  wrk -t2 -c64 -d"$DURATION" --latency -s scripts/bench/get_by_id.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|99%|RESULT"
+  echo "-- list with filters ($backend)"
+  wrk -t2 -c64 -d"$DURATION" --latency -s scripts/bench/list.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|99%|RESULT"
+  kill $pid; wait $pid 2>/dev/null || true
+}
+
+for b in $BACKENDS; do
+  case $b in
+    sqlite) run_backend sqlite "sqlite://$WORK/bench.db" ;;
+    postgres)
+      base=${PG_URL%/*}
+      db=${PG_URL##*/}
+      psql "$base/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
+        || psql "$base/postgres" -qc "CREATE DATABASE $db"
+      run_backend postgres "$PG_URL" ;;
+  esac
+done

@@ -15,10 +15,15 @@ use crate::schema::{
 use crate::scope::Scope;
 use crate::DbConnection;
 
+type Backend = <DbConnection as diesel::Connection>::Backend;
+type HouseholdSelection = diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<HouseholdRow, Backend>>;
+
 /// Blind-index kind for identity numbers.
 pub const ID_INDEX: &str = "national_id";
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Insertable)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Identifiable, Insertable,
+)]
 #[diesel(table_name = households)]
 pub struct HouseholdRow {
     pub id: String,
@@ -245,15 +250,21 @@ pub fn get(conn: &mut DbConnection, scope: &Scope, id: &str) -> StoreResult<Hous
         // Department keys do not read household files.
         Scope::Region(_) => return Err(StoreError::NotFound),
     };
-    let q = households::table
-        .filter(households::id.eq(id))
-        .filter(crate::path_starts_with!(
-            households::organisation_path,
-            prefix
-        ));
-    Ok(crate::on_backend!(conn, |c| q
-        .select(HouseholdRow::as_select())
-        .first(c))?)
+    let by_id = households::table.filter(households::id.eq(id));
+    let found = match conn {
+        DbConnection::Sqlite(c) => by_id
+            .filter(crate::path_starts_with!(
+                households::organisation_path,
+                prefix
+            ))
+            .select(HouseholdRow::as_select())
+            .first(c),
+        DbConnection::Postgres(c) => by_id
+            .filter(households::organisation_path.like(format!("{prefix}%")))
+            .select(HouseholdRow::as_select())
+            .first(c),
+    };
+    Ok(found?)
 }
 
 pub fn members(conn: &mut DbConnection, household_id: &str) -> StoreResult<Vec<MemberRow>> {
@@ -1027,6 +1038,57 @@ pub struct HouseholdFilter {
     pub zero_employment: Option<bool>,
 }
 
+/// The PostgreSQL list query: one fixed statement whose optional filters are `$n IS NULL OR …`,
+/// so that it is prepared once and planned as an ordered primary-key scan that stops after a
+/// page, instead of being parsed and planned anew for every combination of filters.
+const PG_LIST: &str =
+    "SELECT id, file_number, organisation_id, organisation_path, region_code, address, \
+    enterprise_id, worker_name, housing_type, housing_area_dm2, bank_name, bank_account_enc, \
+    bank_account_masked, main_cause, secondary_causes, single_parent, disability_household, \
+    zero_employment, homes_count, homes_area_dm2, vehicles_count, vehicle_disability_exempt, \
+    controlling_shareholder, high_fee_schooling, refuses_cooperation, category, status, \
+    members_count, version, created_at, updated_at \
+    FROM households \
+    WHERE organisation_path LIKE $1 \
+    AND ($2::text IS NULL OR organisation_path LIKE $2) \
+    AND ($3::text IS NULL OR region_code LIKE $3) \
+    AND ($4::text IS NULL OR category = $4) \
+    AND ($5::text IS NULL OR status = $5) \
+    AND ($6::bigint IS NULL OR main_cause = $6) \
+    AND ($7::boolean IS NULL OR single_parent = $7) \
+    AND ($8::boolean IS NULL OR disability_household = $8) \
+    AND ($9::boolean IS NULL OR zero_employment = $9) \
+    AND ($10::text IS NULL OR id > $10) \
+    ORDER BY id LIMIT $11";
+
+fn list_postgres(
+    c: &mut diesel::PgConnection,
+    scope_prefix: &str,
+    organisation_prefix: Option<String>,
+    filter: &HouseholdFilter,
+    page: &PageRequest,
+) -> StoreResult<Vec<HouseholdRow>> {
+    use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+    Ok(diesel::sql_query(PG_LIST)
+        .bind::<Text, _>(format!("{scope_prefix}%"))
+        .bind::<Nullable<Text>, _>(organisation_prefix.map(|p| format!("{p}%")))
+        .bind::<Nullable<Text>, _>(
+            filter
+                .region
+                .as_ref()
+                .map(|r| crate::like_prefix(r.prefix())),
+        )
+        .bind::<Nullable<Text>, _>(filter.category.clone())
+        .bind::<Nullable<Text>, _>(filter.status.clone())
+        .bind::<Nullable<BigInt>, _>(filter.main_cause)
+        .bind::<Nullable<Bool>, _>(filter.single_parent)
+        .bind::<Nullable<Bool>, _>(filter.disability_household)
+        .bind::<Nullable<Bool>, _>(filter.zero_employment)
+        .bind::<Nullable<Text>, _>(page.after.clone())
+        .bind::<BigInt, _>(page.fetch_limit())
+        .load(c)?)
+}
+
 pub fn list(
     conn: &mut DbConnection,
     scope: &Scope,
@@ -1034,11 +1096,39 @@ pub fn list(
     page: &PageRequest,
 ) -> StoreResult<Page<HouseholdRow>> {
     use households::dsl as h;
+    if let DbConnection::Postgres(c) = conn {
+        let scope_prefix = match scope {
+            Scope::Subtree { path, .. } => path.clone(),
+            Scope::Region(_) => return Ok(page.finish(Vec::new(), |r: &HouseholdRow| &r.id)),
+            Scope::All => String::new(),
+        };
+        let organisation_prefix = match &filter.organisation_id {
+            Some(org) => match organisations::table
+                .filter(organisations::id.eq(org))
+                .select(organisations::path)
+                .first::<String>(c)
+                .optional()?
+            {
+                Some(p) => Some(p),
+                None => return Ok(page.finish(Vec::new(), |r: &HouseholdRow| &r.id)),
+            },
+            None => None,
+        };
+        let rows = list_postgres(c, &scope_prefix, organisation_prefix, filter, page)?;
+        return Ok(page.finish(rows, |r| &r.id));
+    }
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
     let mut q = h::households.select(HouseholdRow::as_select()).into_boxed();
-    match scope {
-        Scope::Subtree { path, .. } => {
-            q = q.filter(crate::path_starts_with!(h::organisation_path, path.clone()))
+    let under = |q: households::BoxedQuery<'static, Backend, HouseholdSelection>,
+                 prefix: String| {
+        if sqlite {
+            q.filter(crate::path_starts_with!(h::organisation_path, prefix))
+        } else {
+            q.filter(h::organisation_path.like(format!("{prefix}%")))
         }
+    };
+    match scope {
+        Scope::Subtree { path, .. } => q = under(q, path.clone()),
         Scope::Region(_) => return Ok(page.finish(Vec::new(), |r: &HouseholdRow| &r.id)),
         Scope::All => {}
     }
@@ -1049,7 +1139,7 @@ pub fn list(
             .first(conn)
             .optional()?;
         match path {
-            Some(p) => q = q.filter(crate::path_starts_with!(h::organisation_path, p)),
+            Some(p) => q = under(q, p),
             None => return Ok(page.finish(Vec::new(), |r: &HouseholdRow| &r.id)),
         }
     }

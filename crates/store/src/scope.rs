@@ -8,9 +8,11 @@ diesel::define_sql_function! {
     fn substr(text: Text, start: Integer, length: Integer) -> Text;
 }
 
-/// Rows whose materialised path starts with `prefix`. Written as `substr(path, 1, n) = prefix`
-/// rather than `LIKE 'prefix%'`: SQLite re-prepares a statement whose LIKE pattern is a bound
-/// parameter every time the parameter changes, and neither form can use a plain index anyway.
+/// Rows whose materialised path starts with `prefix`, for SQLite: `substr(path, 1, n) = prefix`
+/// rather than `LIKE 'prefix%'`, because SQLite re-prepares a statement whose LIKE pattern is a
+/// bound parameter every time the parameter changes (and cannot use a plain index for either).
+/// PostgreSQL keeps `LIKE`, whose selectivity it estimates from column statistics, where it would
+/// guess for a function call and pick poor plans.
 #[macro_export]
 macro_rules! path_starts_with {
     ($column:expr, $prefix:expr) => {{

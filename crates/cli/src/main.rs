@@ -32,7 +32,7 @@ struct Database {
         default_value = "sqlite://./data/jiekun.db"
     )]
     database_url: String,
-    /// Largest number of pooled connections (default 8 on SQLite, 16 on PostgreSQL).
+    /// Largest number of pooled connections (default 8 on SQLite, 2 × cores + 4 on PostgreSQL).
     #[arg(long, env = "JIEKUN_DB_POOL_SIZE")]
     pool_size: Option<u32>,
 }

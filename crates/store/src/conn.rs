@@ -161,9 +161,12 @@ impl Pool {
     /// Opens a pool without touching the schema.
     pub fn open_migrated(target: DatabaseTarget, options: &PoolOptions) -> StoreResult<Pool> {
         let backend = target.backend_name();
+        // PostgreSQL: about two connections per core plus a few for waits on I/O (more only adds
+        // server processes competing for the same cores); SQLite: readers are cheap, one writer.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
         let default_size = match target {
             DatabaseTarget::Sqlite(_) => 8,
-            DatabaseTarget::Postgres(_) => 16,
+            DatabaseTarget::Postgres(_) => (2 * cores + 4).min(32),
         };
         let inner = r2d2::Pool::builder()
             .max_size(options.max_size.unwrap_or(default_size))

@@ -40,9 +40,13 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## bench: load tests over HTTP (get-by-id, list filters; 64 connections) on 100,000 households,
-## SQLite and PostgreSQL; see scripts/bench/http.sh for the knobs
-bench load:
+## bench: the rules over 1,000,000 generated households (criterion), then load tests over HTTP (get-by-id, list filters; 64 connections) on 100,000 households,
+## SQLite and PostgreSQL; see scripts/bench/http.sh for the knobs (`make load` runs only those)
+bench:
+	$(CARGO) bench -p jiekun-domain --bench rules
+	scripts/bench/http.sh
+
+load:
 	scripts/bench/http.sh
 
 ## openapi: rewrite openapi/openapi.json from the routes

@@ -294,6 +294,24 @@ impl Month {
         (1..=12).contains(&m.month).then_some(m)
     }
 
+    pub fn first_day(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1).unwrap_or_default()
+    }
+
+    pub fn next(self) -> Month {
+        if self.month == 12 {
+            Month {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month + 1,
+            }
+        }
+    }
+
     pub fn prev(self) -> Month {
         if self.month == 1 {
             Month {

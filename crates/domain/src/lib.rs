@@ -11,6 +11,7 @@ pub mod household;
 pub mod national_id;
 pub mod organisation;
 pub mod region;
+pub mod rules;
 pub mod text;
 
 pub use credit_code::{CreditCode, CreditCodeError};

@@ -1,0 +1,18 @@
+//! The rules of identification, category and exit (DESIGN §3, seed §2): pure functions over a
+//! snapshot of a household and resolved policy parameters, each returning its verdict with the
+//! figures and tests that led to it. Money is integer fen; per-capita comparisons are made by
+//! cross-multiplication, never by division.
+
+pub mod exit;
+pub mod identify;
+pub mod policy;
+pub mod snapshot;
+
+pub use exit::{assess_exit, ExitDecision, ExitPolicy, ExitVerdict};
+pub use identify::{identify, Decision, Figures, Rule, Test, Verdict};
+pub use policy::{
+    default_book, Comparator, ParamKey, ParamValue, Parameter, PolicyBook, PolicyError, Resolved,
+};
+pub use snapshot::{
+    AccidentSnap, AssetsSnap, AssistanceSnap, ExpenditureSnap, IncomeSnap, MemberSnap, Snapshot,
+};

@@ -1,0 +1,490 @@
+//! The policy book (政策参数): effective-dated, region-scoped parameters, each with the document
+//! that set it. A lookup picks, among the versions in force on a date, the one of the most
+//! specific region prefix; the past is never rewritten, a change is a new dated version.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::household::{IncomeKind, Month};
+
+/// How a bound compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Comparator {
+    /// at most (≤)
+    Le,
+    /// below (<)
+    Lt,
+}
+
+impl Comparator {
+    pub fn holds(self, lhs: i128, rhs: i128) -> bool {
+        match self {
+            Comparator::Le => lhs <= rhs,
+            Comparator::Lt => lhs < rhs,
+        }
+    }
+
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Comparator::Le => "≤",
+            Comparator::Lt => "<",
+        }
+    }
+}
+
+macro_rules! keys {
+    ($($variant:ident = $s:literal, $zh:literal;)*) => {
+        /// Every parameter of the book.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum ParamKey { $(#[serde(rename = $s)] $variant,)* }
+
+        impl ParamKey {
+            pub const ALL: &'static [ParamKey] = &[$(ParamKey::$variant,)*];
+            pub fn as_str(self) -> &'static str { match self { $(ParamKey::$variant => $s,)* } }
+            pub fn name_zh(self) -> &'static str { match self { $(ParamKey::$variant => $zh,)* } }
+            pub fn parse(s: &str) -> Option<ParamKey> { match s { $($s => Some(ParamKey::$variant),)* _ => None } }
+        }
+    };
+}
+
+keys! {
+    DibaoStandardFen = "dibao_standard_fen", "城市低保标准（分/人/月）";
+    DeepMultiplierBp = "deep_multiplier_bp", "深度困难倍数（基点）";
+    DeepComparator = "deep_comparator", "深度困难比较方式";
+    RelativeMultiplierBp = "relative_multiplier_bp", "相对困难倍数（基点）";
+    RelativeComparator = "relative_comparator", "相对困难比较方式";
+    LookbackMonths = "lookback_months", "收入计算月数";
+    ExcludedIncomeKinds = "excluded_income_kinds", "不计入收入的类别";
+    ImputeUnemployed = "impute_unemployed", "无业有劳动能力成员按最低工资计收入";
+    MinimumWageFen = "minimum_wage_fen", "最低工资标准（分/月）";
+    WorkingAgeFrom = "working_age_from", "劳动年龄起";
+    RetirementAgeMale = "retirement_age_male", "男性退休年龄";
+    RetirementAgeFemale = "retirement_age_female", "女性退休年龄";
+    AccidentThresholdBp = "accident_threshold_bp", "意外致困支出占年收入比例（基点）";
+    RelativeCauses = "relative_causes", "相对困难认可的致困原因";
+    ExcludeHomesOver = "exclude_homes_over", "住房套数上限（超过则排除）";
+    ExcludeHomesAreaPerCapitaDm2 = "exclude_homes_area_per_capita_dm2", "人均住房面积上限（0.01平方米）";
+    ExcludeVehicles = "exclude_vehicles", "有机动车排除（残疾人代步车除外）";
+    ExcludeControllingShareholder = "exclude_controlling_shareholder", "控股股东排除";
+    ExcludeHighFeeSchooling = "exclude_high_fee_schooling", "高收费择校排除";
+    ExcludeRefusal = "exclude_refusal", "拒不配合核查排除";
+    ExitMonths = "exit_months", "脱困须连续超过标准的月数";
+    NoticeDays = "notice_days", "公示天数";
+    NoticeWorkingDays = "notice_working_days", "公示按工作日计";
+    ReviewIntervalMonths = "review_interval_months", "年度复核间隔（月）";
+    MonitoringMonths = "monitoring_months", "退出后监测期（月）";
+}
+
+/// A parameter's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    Int(i64),
+    Bool(bool),
+    Comparator(Comparator),
+    Kinds(Vec<IncomeKind>),
+    Causes(Vec<u8>),
+}
+
+/// One dated version of one parameter for one region prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parameter {
+    /// Stable id of this version (the store's id), quoted in explanations.
+    pub id: String,
+    pub key: ParamKey,
+    /// GB/T 2260 prefix: "" (everywhere), "61", "6107", "610724".
+    pub region_prefix: String,
+    pub effective_from: NaiveDate,
+    /// Exclusive end; `None` while in force.
+    pub effective_to: Option<NaiveDate>,
+    pub value: ParamValue,
+    /// The document that set it (文号), e.g. 西民发〔2025〕12号.
+    pub document: String,
+}
+
+impl Parameter {
+    pub fn in_force(&self, on: NaiveDate) -> bool {
+        self.effective_from <= on && self.effective_to.is_none_or(|t| on < t)
+    }
+
+    pub fn applies_to(&self, region: &str) -> bool {
+        region.starts_with(&self.region_prefix)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("no version of {key} is in force for region {region} on {date}")]
+    Missing {
+        key: &'static str,
+        region: String,
+        date: NaiveDate,
+    },
+    #[error("{key} has a value of the wrong type")]
+    WrongType { key: &'static str },
+}
+
+/// All parameter versions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyBook {
+    pub parameters: Vec<Parameter>,
+}
+
+impl PolicyBook {
+    /// The version of `key` for `region` on `date`: the longest matching prefix wins; among
+    /// versions of the same prefix, the latest start.
+    pub fn lookup(
+        &self,
+        key: ParamKey,
+        region: &str,
+        date: NaiveDate,
+    ) -> Result<&Parameter, PolicyError> {
+        self.parameters
+            .iter()
+            .filter(|p| p.key == key && p.applies_to(region) && p.in_force(date))
+            .max_by_key(|p| (p.region_prefix.len(), p.effective_from))
+            .ok_or_else(|| PolicyError::Missing {
+                key: key.as_str(),
+                region: region.to_owned(),
+                date,
+            })
+    }
+
+    /// Everything the rules need for one region on one date, resolved once.
+    pub fn resolve(&self, region: &str, date: NaiveDate) -> Result<Resolved, PolicyError> {
+        let int = |k: ParamKey| -> Result<(i64, u16), PolicyError> {
+            let p = self.lookup(k, region, date)?;
+            match &p.value {
+                ParamValue::Int(v) => Ok((*v, self.index_of(p))),
+                _ => Err(PolicyError::WrongType { key: k.as_str() }),
+            }
+        };
+        let flag = |k: ParamKey| -> Result<(bool, u16), PolicyError> {
+            let p = self.lookup(k, region, date)?;
+            match &p.value {
+                ParamValue::Bool(v) => Ok((*v, self.index_of(p))),
+                _ => Err(PolicyError::WrongType { key: k.as_str() }),
+            }
+        };
+        let cmp = |k: ParamKey| -> Result<(Comparator, u16), PolicyError> {
+            let p = self.lookup(k, region, date)?;
+            match &p.value {
+                ParamValue::Comparator(v) => Ok((*v, self.index_of(p))),
+                _ => Err(PolicyError::WrongType { key: k.as_str() }),
+            }
+        };
+        let kinds = {
+            let p = self.lookup(ParamKey::ExcludedIncomeKinds, region, date)?;
+            match &p.value {
+                ParamValue::Kinds(v) => (v.clone(), self.index_of(p)),
+                _ => {
+                    return Err(PolicyError::WrongType {
+                        key: "excluded_income_kinds",
+                    })
+                }
+            }
+        };
+        let causes = {
+            let p = self.lookup(ParamKey::RelativeCauses, region, date)?;
+            match &p.value {
+                ParamValue::Causes(v) => (v.clone(), self.index_of(p)),
+                _ => {
+                    return Err(PolicyError::WrongType {
+                        key: "relative_causes",
+                    })
+                }
+            }
+        };
+        let lookback = int(ParamKey::LookbackMonths)?;
+        let month = Month::of(date);
+        // The minimum wage is dated too: imputation takes it month by month over the window.
+        let mut minimum_wage = Vec::with_capacity(lookback.0.max(0) as usize);
+        let mut m = month;
+        for _ in 0..lookback.0.max(0) {
+            m = m.prev();
+            let p = self.lookup(ParamKey::MinimumWageFen, region, m.first_day())?;
+            match &p.value {
+                ParamValue::Int(v) => minimum_wage.push((m, *v, self.index_of(p))),
+                _ => {
+                    return Err(PolicyError::WrongType {
+                        key: "minimum_wage_fen",
+                    })
+                }
+            }
+        }
+        minimum_wage.reverse();
+        Ok(Resolved {
+            region: region.to_owned(),
+            date,
+            dibao_standard_fen: int(ParamKey::DibaoStandardFen)?,
+            deep_multiplier_bp: int(ParamKey::DeepMultiplierBp)?,
+            deep_comparator: cmp(ParamKey::DeepComparator)?,
+            relative_multiplier_bp: int(ParamKey::RelativeMultiplierBp)?,
+            relative_comparator: cmp(ParamKey::RelativeComparator)?,
+            lookback_months: lookback,
+            excluded_income_kinds: kinds,
+            impute_unemployed: flag(ParamKey::ImputeUnemployed)?,
+            minimum_wage,
+            working_age_from: int(ParamKey::WorkingAgeFrom)?,
+            retirement_age_male: int(ParamKey::RetirementAgeMale)?,
+            retirement_age_female: int(ParamKey::RetirementAgeFemale)?,
+            accident_threshold_bp: int(ParamKey::AccidentThresholdBp)?,
+            relative_causes: causes,
+            exclude_homes_over: int(ParamKey::ExcludeHomesOver)?,
+            exclude_homes_area_per_capita_dm2: int(ParamKey::ExcludeHomesAreaPerCapitaDm2)?,
+            exclude_vehicles: flag(ParamKey::ExcludeVehicles)?,
+            exclude_controlling_shareholder: flag(ParamKey::ExcludeControllingShareholder)?,
+            exclude_high_fee_schooling: flag(ParamKey::ExcludeHighFeeSchooling)?,
+            exclude_refusal: flag(ParamKey::ExcludeRefusal)?,
+            exit_months: int(ParamKey::ExitMonths)?,
+        })
+    }
+
+    fn index_of(&self, p: &Parameter) -> u16 {
+        self.parameters
+            .iter()
+            .position(|q| std::ptr::eq(q, p))
+            .unwrap_or(0) as u16
+    }
+
+    /// The dibao standard in force in each month (first day of the month), for exit windows.
+    pub fn standard_in(
+        &self,
+        region: &str,
+        month: Month,
+    ) -> Result<(i64, &Parameter), PolicyError> {
+        let p = self.lookup(ParamKey::DibaoStandardFen, region, month.first_day())?;
+        match &p.value {
+            ParamValue::Int(v) => Ok((*v, p)),
+            _ => Err(PolicyError::WrongType {
+                key: "dibao_standard_fen",
+            }),
+        }
+    }
+}
+
+/// The parameters for one region and date, each with the index of its version in the book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub region: String,
+    pub date: NaiveDate,
+    pub dibao_standard_fen: (i64, u16),
+    pub deep_multiplier_bp: (i64, u16),
+    pub deep_comparator: (Comparator, u16),
+    pub relative_multiplier_bp: (i64, u16),
+    pub relative_comparator: (Comparator, u16),
+    pub lookback_months: (i64, u16),
+    pub excluded_income_kinds: (Vec<IncomeKind>, u16),
+    pub impute_unemployed: (bool, u16),
+    /// (month, minimum wage in fen, version) over the look-back window, oldest first.
+    pub minimum_wage: Vec<(Month, i64, u16)>,
+    pub working_age_from: (i64, u16),
+    pub retirement_age_male: (i64, u16),
+    pub retirement_age_female: (i64, u16),
+    pub accident_threshold_bp: (i64, u16),
+    pub relative_causes: (Vec<u8>, u16),
+    pub exclude_homes_over: (i64, u16),
+    pub exclude_homes_area_per_capita_dm2: (i64, u16),
+    pub exclude_vehicles: (bool, u16),
+    pub exclude_controlling_shareholder: (bool, u16),
+    pub exclude_high_fee_schooling: (bool, u16),
+    pub exclude_refusal: (bool, u16),
+    pub exit_months: (i64, u16),
+}
+
+/// The national defaults of the programme plus demonstration figures for 西乡县. The dibao
+/// standard and minimum wage here are examples, not the county's official figures, which are
+/// entered as dated versions with their documents.
+pub fn default_book() -> PolicyBook {
+    let from = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default();
+    let national = "全国总工会困难职工帮扶办法（默认值）";
+    let mut ps = Vec::new();
+    let mut add = |key: ParamKey, prefix: &str, from: NaiveDate, value: ParamValue, doc: &str| {
+        ps.push(Parameter {
+            id: format!("default-{}-{prefix}-{from}", key.as_str()),
+            key,
+            region_prefix: prefix.to_owned(),
+            effective_from: from,
+            effective_to: None,
+            value,
+            document: doc.to_owned(),
+        });
+    };
+    use ParamValue::*;
+    add(ParamKey::DeepMultiplierBp, "", from, Int(10_000), national);
+    add(
+        ParamKey::DeepComparator,
+        "",
+        from,
+        Comparator(self::Comparator::Le),
+        national,
+    );
+    add(
+        ParamKey::RelativeMultiplierBp,
+        "",
+        from,
+        Int(20_000),
+        national,
+    );
+    add(
+        ParamKey::RelativeComparator,
+        "",
+        from,
+        Comparator(self::Comparator::Le),
+        national,
+    );
+    add(ParamKey::LookbackMonths, "", from, Int(12), national);
+    add(
+        ParamKey::ExcludedIncomeKinds,
+        "",
+        from,
+        Kinds(vec![
+            IncomeKind::Award,
+            IncomeKind::Scholarship,
+            IncomeKind::ResidentsBasicPension,
+        ]),
+        national,
+    );
+    add(ParamKey::ImputeUnemployed, "", from, Bool(true), national);
+    add(ParamKey::WorkingAgeFrom, "", from, Int(16), national);
+    add(ParamKey::RetirementAgeMale, "", from, Int(60), national);
+    add(ParamKey::RetirementAgeFemale, "", from, Int(50), national);
+    add(
+        ParamKey::AccidentThresholdBp,
+        "",
+        from,
+        Int(8_000),
+        national,
+    );
+    add(
+        ParamKey::RelativeCauses,
+        "",
+        from,
+        Causes(vec![6, 7, 8, 9]),
+        national,
+    );
+    add(ParamKey::ExcludeHomesOver, "", from, Int(1), national);
+    add(
+        ParamKey::ExcludeHomesAreaPerCapitaDm2,
+        "",
+        from,
+        Int(4_000),
+        national,
+    );
+    add(ParamKey::ExcludeVehicles, "", from, Bool(true), national);
+    add(
+        ParamKey::ExcludeControllingShareholder,
+        "",
+        from,
+        Bool(true),
+        national,
+    );
+    add(
+        ParamKey::ExcludeHighFeeSchooling,
+        "",
+        from,
+        Bool(true),
+        national,
+    );
+    add(ParamKey::ExcludeRefusal, "", from, Bool(true), national);
+    add(ParamKey::ExitMonths, "", from, Int(6), national);
+    add(ParamKey::NoticeDays, "", from, Int(7), national);
+    add(ParamKey::NoticeWorkingDays, "", from, Bool(false), national);
+    add(ParamKey::ReviewIntervalMonths, "", from, Int(12), national);
+    add(ParamKey::MonitoringMonths, "", from, Int(24), national);
+    let demo = "示例参数，非官方标准（demonstration value）";
+    add(ParamKey::DibaoStandardFen, "61", from, Int(60_000), demo);
+    add(
+        ParamKey::DibaoStandardFen,
+        "6107",
+        NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or_default(),
+        Int(68_000),
+        demo,
+    );
+    add(
+        ParamKey::DibaoStandardFen,
+        "6107",
+        NaiveDate::from_ymd_opt(2026, 7, 1).unwrap_or_default(),
+        Int(72_000),
+        demo,
+    );
+    add(ParamKey::MinimumWageFen, "61", from, Int(195_000), demo);
+    add(
+        ParamKey::MinimumWageFen,
+        "61",
+        NaiveDate::from_ymd_opt(2025, 5, 1).unwrap_or_default(),
+        Int(205_000),
+        demo,
+    );
+    PolicyBook {
+        parameters: close_superseded(ps),
+    }
+}
+
+/// Ends each version where the next version of the same key and prefix begins.
+pub fn close_superseded(mut ps: Vec<Parameter>) -> Vec<Parameter> {
+    let starts: Vec<(ParamKey, String, NaiveDate)> = ps
+        .iter()
+        .map(|p| (p.key, p.region_prefix.clone(), p.effective_from))
+        .collect();
+    for p in ps.iter_mut() {
+        if p.effective_to.is_none() {
+            p.effective_to = starts
+                .iter()
+                .filter(|(k, r, f)| *k == p.key && *r == p.region_prefix && *f > p.effective_from)
+                .map(|(_, _, f)| *f)
+                .min();
+        }
+    }
+    ps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn most_specific_region_and_latest_version_win() {
+        let book = default_book();
+        let p = book
+            .lookup(ParamKey::DibaoStandardFen, "610724", d(2026, 8, 1))
+            .unwrap();
+        assert_eq!(p.value, ParamValue::Int(72_000));
+        let p = book
+            .lookup(ParamKey::DibaoStandardFen, "610724", d(2026, 6, 30))
+            .unwrap();
+        assert_eq!(
+            p.value,
+            ParamValue::Int(68_000),
+            "the version in force on the date"
+        );
+        let p = book
+            .lookup(ParamKey::DibaoStandardFen, "610124", d(2026, 8, 1))
+            .unwrap();
+        assert_eq!(
+            p.value,
+            ParamValue::Int(60_000),
+            "another city of the province"
+        );
+        assert!(book
+            .lookup(ParamKey::DibaoStandardFen, "110101", d(2026, 8, 1))
+            .is_err());
+        assert!(book
+            .lookup(ParamKey::DibaoStandardFen, "610724", d(2019, 8, 1))
+            .is_err());
+    }
+
+    #[test]
+    fn resolves_everything_for_a_county() {
+        let r = default_book().resolve("610724", d(2026, 11, 29)).unwrap();
+        assert_eq!(r.dibao_standard_fen.0, 72_000);
+        assert_eq!(r.minimum_wage.len(), 12);
+        assert_eq!(r.minimum_wage[0].0.to_string(), "2025-11");
+        assert_eq!(r.minimum_wage[11].0.to_string(), "2026-10");
+    }
+}

@@ -1,0 +1,8 @@
+//! The rules against hand-worked cases kept as data (`tests/rules/cases/*.json`), and property
+//! tests of their invariants.
+//!
+//! A case gives the policy (the defaults, with overrides), the household in a compact form and
+//! what the rules must conclude. Every case is worked out by hand in its `worked` text.
+
+mod cases;
+mod properties;

@@ -831,7 +831,14 @@ fn nothing_personal_is_stored_in_clear(w: &World) {
     let worker = id("19800101", 123);
     let made = file(w, &family(w, &worker)).expect(201);
     let hid = made.body["id"].as_str().unwrap();
-    // Touch the audit log too: an unmasked read and a search.
+    // Touch the audit log and the assessments too: an unmasked read, a search, an assessment.
+    w.app
+        .post_as(
+            officer(w),
+            &format!("/api/v1/households/{hid}/assessments"),
+            &json!({"kind": "identify"}),
+        )
+        .expect(201);
     w.app
         .get_as(officer(w), &format!("/api/v1/households/{hid}?reveal=all"))
         .expect(200);
@@ -874,6 +881,7 @@ fn nothing_personal_is_stored_in_clear(w: &World) {
                 "income_records",
                 "expenditures",
                 "active_persons",
+                "assessments",
                 "audit_events",
                 "users",
             ] {

@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod assessments;
 mod audit;
 mod authn;
 mod authz;

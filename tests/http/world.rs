@@ -359,6 +359,41 @@ impl World {
         m.id
     }
 
+    /// A stored assessment of a seeded household (made directly, for tests that read one).
+    pub fn assessment(&self, hh: &Seeded) -> String {
+        let mut c = self.app.db.pool.get().unwrap();
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
+        let snapshot =
+            jiekun_store::rules::snapshot(&mut c, &test_cipher(), &Scope::All, &hh.id, date)
+                .unwrap();
+        let book = jiekun_domain::rules::default_book();
+        let decision = jiekun_domain::rules::identify(
+            &snapshot,
+            &book.resolve(&snapshot.region_code, date).unwrap(),
+        );
+        let parameters: Vec<_> = book
+            .parameters
+            .iter()
+            .filter(|p| p.applies_to(&snapshot.region_code))
+            .collect();
+        let stored =
+            serde_json::json!({"snapshot": snapshot, "parameters": parameters}).to_string();
+        let decision_json = serde_json::to_value(&decision).unwrap().to_string();
+        jiekun_store::rules::insert_assessment(
+            &mut c,
+            &test_cipher(),
+            &hh.id,
+            "identify",
+            date,
+            decision.verdict.as_str(),
+            &stored,
+            &decision_json,
+            "test",
+        )
+        .unwrap()
+        .id
+    }
+
     pub fn fresh_income(&self, hh: &Seeded) -> String {
         let mut c = self.app.db.pool.get().unwrap();
         let version = hs::get(&mut c, &Scope::All, &hh.id).unwrap().version;

@@ -97,6 +97,7 @@ where
                 .configure(routes::departments::configure)
                 .configure(routes::enterprises::configure)
                 .configure(routes::households::configure)
+                .configure(routes::rules::configure)
                 .configure(routes::api_keys::configure)
                 .configure(routes::audit::configure),
         )

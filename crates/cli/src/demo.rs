@@ -540,6 +540,7 @@ pub fn households(
                 version: 1,
                 created_at: now,
                 updated_at: now,
+                resolved_causes: String::new(),
             });
         }
         for h in hrows.iter_mut() {

@@ -77,6 +77,9 @@ string_enum! {
         HouseholdRead = "household.read",
         HouseholdWrite = "household.write",
         PersonalDataReveal = "personal_data.reveal",
+        PolicyRead = "policy.read",
+        PolicyWrite = "policy.write",
+        HouseholdAssess = "household.assess",
     }
 }
 
@@ -124,6 +127,13 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         A::HouseholdWrite => matches!(role, R::GrassrootsOfficer | R::CountyAdmin),
         // Those who need the full value to do their work; auditors see masked data.
         A::PersonalDataReveal => matches!(
+            role,
+            R::GrassrootsOfficer | R::CountyReviewer | R::CountyAdmin | R::CityApprover
+        ),
+        A::PolicyRead => true,
+        // County admins set their region's parameters (seed: 县总工会 runs the programme).
+        A::PolicyWrite => matches!(role, R::CountyAdmin | R::SystemAdmin),
+        A::HouseholdAssess => matches!(
             role,
             R::GrassrootsOfficer | R::CountyReviewer | R::CountyAdmin | R::CityApprover
         ),

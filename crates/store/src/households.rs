@@ -57,6 +57,8 @@ pub struct HouseholdRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Causes marked resolved, comma-separated.
+    pub resolved_causes: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Insertable)]
@@ -486,6 +488,7 @@ pub fn create(
         version: 1,
         created_at: now,
         updated_at: now,
+        resolved_causes: String::new(),
     };
     diesel::insert_into(households::table)
         .values(&row)
@@ -549,6 +552,7 @@ pub struct HouseholdChanges {
     pub controlling_shareholder: Option<bool>,
     pub high_fee_schooling: Option<bool>,
     pub refuses_cooperation: Option<bool>,
+    pub resolved_causes: Option<String>,
 }
 
 #[derive(AsChangeset, Default)]
@@ -576,6 +580,7 @@ struct HouseholdChangeset {
     controlling_shareholder: Option<bool>,
     high_fee_schooling: Option<bool>,
     refuses_cooperation: Option<bool>,
+    resolved_causes: Option<String>,
 }
 
 pub fn update(
@@ -629,6 +634,7 @@ pub fn update(
         controlling_shareholder: c.controlling_shareholder,
         high_fee_schooling: c.high_fee_schooling,
         refuses_cooperation: c.refuses_cooperation,
+        resolved_causes: c.resolved_causes.clone(),
     };
     diesel::update(households::table.filter(households::id.eq(id)))
         .set((&changes, households::updated_at.eq(crate::now())))
@@ -1047,7 +1053,7 @@ const PG_LIST: &str =
     bank_account_masked, main_cause, secondary_causes, single_parent, disability_household, \
     zero_employment, homes_count, homes_area_dm2, vehicles_count, vehicle_disability_exempt, \
     controlling_shareholder, high_fee_schooling, refuses_cooperation, category, status, \
-    members_count, version, created_at, updated_at \
+    members_count, version, created_at, updated_at, resolved_causes \
     FROM households \
     WHERE organisation_path LIKE $1 \
     AND ($2::text IS NULL OR organisation_path LIKE $2) \

@@ -11,6 +11,7 @@ pub mod error;
 pub mod households;
 pub mod organisations;
 pub mod page;
+pub mod rules;
 pub mod schema;
 pub mod scope;
 pub mod users;

@@ -128,6 +128,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     active_persons,
     income_records,
     expenditures,
+    policy_parameters,
+    assessments,
 );
 
 diesel::table! {
@@ -163,6 +165,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        resolved_causes -> Text,
     }
 }
 
@@ -234,3 +237,31 @@ diesel::table! {
 diesel::joinable!(household_members -> households (household_id));
 diesel::joinable!(income_records -> households (household_id));
 diesel::joinable!(expenditures -> households (household_id));
+
+diesel::table! {
+    policy_parameters (id) {
+        id -> Text,
+        key -> Text,
+        region_prefix -> Text,
+        effective_from -> Date,
+        value -> Text,
+        document -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assessments (id) {
+        id -> Text,
+        household_id -> Text,
+        kind -> Text,
+        assessment_date -> Date,
+        verdict -> Text,
+        snapshot_enc -> Text,
+        decision -> Text,
+        hash -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}

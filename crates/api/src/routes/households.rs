@@ -251,6 +251,10 @@ pub struct UpdateHousehold {
     pub zero_employment: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assets: Option<Assets>,
+    /// Causes now resolved (each must be the main or a secondary cause); exit needs all of them.
+    /// 已消除的致困原因（须为主要或次要原因）；退出须全部消除。
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_causes: Option<Vec<u8>>,
 }
 
 /// A household file; personal data masked unless revealed. 困难职工家庭档案（默认脱敏）。
@@ -273,6 +277,8 @@ pub struct Household {
     pub bank_account: Option<String>,
     pub main_cause: i64,
     pub secondary_causes: Vec<i64>,
+    /// Causes marked resolved. 已消除的致困原因。
+    pub resolved_causes: Vec<i64>,
     pub single_parent: bool,
     pub disability_household: bool,
     pub zero_employment: bool,
@@ -1078,6 +1084,7 @@ impl Shown<'_> {
             bank_account,
             housing_area_m2: h.housing_area_dm2.map(|a| a as f64 / 100.0),
             secondary_causes: causes_of(&h.secondary_causes),
+            resolved_causes: causes_of(&h.resolved_causes),
             assets: Assets {
                 homes_count: h.homes_count,
                 homes_area_m2: h.homes_area_dm2 as f64 / 100.0,
@@ -1594,6 +1601,33 @@ async fn update(
             }
             None => (None, None),
         };
+        let resolved = match &body.resolved_causes {
+            Some(r) => {
+                let all: Vec<i64> = std::iter::once(main.unwrap_or(current.main_cause))
+                    .chain(causes_of(
+                        secondary.as_deref().unwrap_or(&current.secondary_causes),
+                    ))
+                    .collect();
+                if let Some(bad) = r.iter().find(|c| !all.contains(&i64::from(**c))) {
+                    return Err(ApiError::validation(vec![FieldError::new(
+                        "resolved_causes",
+                        "not_a_cause",
+                        format!("{bad} is not one of this household's causes"),
+                        "只能标记本户的致困原因为已消除",
+                    )]));
+                }
+                let mut r = r.clone();
+                r.sort_unstable();
+                r.dedup();
+                Some(
+                    r.iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                )
+            }
+            None => None,
+        };
         let a = body.assets.as_ref();
         let (homes, homes_area, vehicles) = match assets.flatten() {
             Some((h, ar, v)) => (Some(h), Some(ar), Some(v)),
@@ -1620,6 +1654,7 @@ async fn update(
             controlling_shareholder: a.map(|a| a.controlling_shareholder),
             high_fee_schooling: a.map(|a| a.high_fee_schooling),
             refuses_cooperation: a.map(|a| a.refuses_cooperation),
+            resolved_causes: resolved,
         };
         let row = store::update(c, &cipher, &scope, &id, version, &changes)
             .map_err(|e| file_error(e, "members"))?;

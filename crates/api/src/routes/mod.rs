@@ -8,6 +8,7 @@ pub mod enterprises;
 pub mod health;
 pub mod households;
 pub mod organisations;
+pub mod rules;
 pub mod users;
 
 use actix_web::HttpResponse;

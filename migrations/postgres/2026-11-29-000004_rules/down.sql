@@ -1,0 +1,3 @@
+DROP TABLE assessments;
+DROP TABLE policy_parameters;
+ALTER TABLE households DROP COLUMN resolved_causes;

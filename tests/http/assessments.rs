@@ -1,0 +1,392 @@
+//! The rules through the API: the policy book, stored and replayable assessments, exit
+//! candidates and simulations.
+
+use diesel::connection::SimpleConnection;
+use jiekun_domain::access::Role;
+use jiekun_domain::household::Month;
+use serde_json::{json, Value};
+
+use super::households::family;
+use super::world::World;
+use crate::common::Auth;
+
+fn officer(w: &World) -> &Auth {
+    &w.person(Role::GrassrootsOfficer).auth
+}
+
+fn today() -> chrono::NaiveDate {
+    jiekun_api::routes::households::today()
+}
+
+/// The last `n` complete months, oldest first, as `YYYY-MM`.
+fn last_months(n: usize) -> Vec<String> {
+    let mut m = Month::of(today());
+    let mut out = Vec::new();
+    for _ in 0..n {
+        m = m.prev();
+        out.push(m.to_string());
+    }
+    out.reverse();
+    out
+}
+
+/// Files a two-person household whose worker earns `wage` fen in each of the last twelve months.
+fn household_with_wage(w: &World, seq: u32, wage: i64) -> String {
+    let worker = jiekun_domain::national_id::complete(&format!("610724197505{seq:02}115"));
+    let mut body = family(w, &worker);
+    body["members"] = json!([
+        {"relation": "worker", "name": "周某", "national_id": worker, "work_status": "employed"},
+        {"relation": "spouse", "name": "吴某", "national_id": jiekun_domain::national_id::complete(&format!("610724197806{seq:02}126")), "work_status": "unable_to_work"},
+    ]);
+    body["incomes"] = Value::Array(
+        last_months(12)
+            .iter()
+            .map(|m| json!({"member_index": 0, "month": m, "kind": "wage", "amount_fen": wage}))
+            .collect(),
+    );
+    body["expenditures"] = json!([]);
+    body["secondary_causes"] = json!([]);
+    w.app
+        .post_as(officer(w), "/api/v1/households", &body)
+        .expect(201)
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn assessments_are_explained_stored_and_replayable(w: &World) {
+    // 72000 fen a person a month (the demo standard for 6107 from 2026-07): two people, twelve
+    // months: 1,728,000. A wage of 100000 a month (1,200,000 a year) is deep hardship.
+    let hid = household_with_wage(w, 1, 100_000);
+    let r = w
+        .app
+        .post_as(
+            officer(w),
+            &format!("/api/v1/households/{hid}/assessments"),
+            &json!({"kind": "identify"}),
+        )
+        .expect(201);
+    let a = &r.body;
+    assert_eq!(a["verdict"], "deep");
+    assert_eq!(a["decision"]["figures"]["income_counted_fen"], 1_200_000);
+    assert_eq!(a["decision"]["figures"]["members_counted"], 2);
+    assert!(a["explanation"]["zh"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l.as_str().unwrap().contains("深度困难")));
+    assert!(a["explanation"]["en"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l.as_str().unwrap().contains("deep hardship")));
+    let standard = a["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["key"] == "dibao_standard_fen")
+        .unwrap();
+    assert!(standard["document"].is_string());
+    assert_eq!(a["hash"].as_str().unwrap().len(), 64);
+
+    // A policy change after the fact does not change the replay: the versions used are stored.
+    let admin = &w.person(Role::CountyAdmin).auth;
+    let tomorrow = today().succ_opt().unwrap();
+    w.app.post_as(admin, "/api/v1/policy/parameters", &json!({"key": "dibao_standard_fen", "region_code": "610724", "effective_from": tomorrow, "value": 50000, "document": "西民发〔2026〕99号"})).expect(201);
+    let aid = a["id"].as_str().unwrap();
+    let replay = w
+        .app
+        .get_as(officer(w), &format!("/api/v1/assessments/{aid}/replay"))
+        .expect(200);
+    assert_eq!(replay.body["identical"], true);
+    assert_eq!(replay.body["hash_matches"], true);
+    assert_eq!(replay.body["replayed_verdict"], "deep");
+
+    let exit = w
+        .app
+        .post_as(
+            officer(w),
+            &format!("/api/v1/households/{hid}/assessments"),
+            &json!({"kind": "exit"}),
+        )
+        .expect(201);
+    assert_eq!(exit.body["verdict"], "stay");
+    assert_eq!(exit.body["decision"]["months"].as_array().unwrap().len(), 6);
+    let listed = w
+        .app
+        .get_as(officer(w), &format!("/api/v1/households/{hid}/assessments"))
+        .expect(200);
+    assert_eq!(listed.body.as_array().unwrap().len(), 2);
+    assert_eq!(listed.body[0]["kind"], "exit", "newest first");
+
+    // Refusals.
+    w.app
+        .post_as(
+            officer(w),
+            &format!("/api/v1/households/{hid}/assessments"),
+            &json!({"kind": "identify", "date": "2099-01-01"}),
+        )
+        .problem(422, "validation_failed")
+        .has_field_error("date", "in_the_future");
+    w.app
+        .post_as(
+            &w.person(Role::Auditor).auth,
+            &format!("/api/v1/households/{hid}/assessments"),
+            &json!({"kind": "identify"}),
+        )
+        .problem(403, "forbidden");
+    let outsider = w
+        .app
+        .person("officer.cg9", &w.bowang, &[Role::GrassrootsOfficer]);
+    w.app
+        .get_as(&outsider.auth, &format!("/api/v1/assessments/{aid}/replay"))
+        .problem(404, "not_found");
+}
+
+fn tampering_with_a_stored_decision_shows_in_the_replay(w: &World) {
+    let hid = household_with_wage(w, 2, 100_000);
+    let a = w
+        .app
+        .post_as(
+            officer(w),
+            &format!("/api/v1/households/{hid}/assessments"),
+            &json!({"kind": "identify"}),
+        )
+        .expect(201);
+    let aid = a.body["id"].as_str().unwrap();
+    let mut c = w.app.db.pool.get().unwrap();
+    c.batch_execute(&format!("UPDATE assessments SET decision = replace(decision, '\"deep\"', '\"relative\"'), verdict = 'relative' WHERE id = '{aid}'")).unwrap();
+    let replay = w
+        .app
+        .get_as(officer(w), &format!("/api/v1/assessments/{aid}/replay"))
+        .expect(200);
+    assert_eq!(replay.body["hash_matches"], false);
+    assert_eq!(replay.body["identical"], false);
+    assert_eq!(replay.body["replayed_verdict"], "deep");
+}
+
+fn the_policy_book_takes_new_versions_only(w: &World) {
+    let admin = &w.person(Role::CountyAdmin).auth;
+    let tomorrow = today().succ_opt().unwrap();
+    let body = |region: &str, from: chrono::NaiveDate, value: Value| json!({"key": "dibao_standard_fen", "region_code": region, "effective_from": from, "value": value, "document": "西民发〔2026〕12号"});
+    let made = w
+        .app
+        .post_as(
+            admin,
+            "/api/v1/policy/parameters",
+            &body("610724", tomorrow, json!(75000)),
+        )
+        .expect(201);
+    assert_eq!(made.body["region_prefix"], "610724");
+    assert_eq!(made.body["value"], 75000);
+    w.app
+        .post_as(
+            admin,
+            "/api/v1/policy/parameters",
+            &body("610724", today().pred_opt().unwrap(), json!(75000)),
+        )
+        .problem(422, "validation_failed")
+        .has_field_error("effective_from", "in_the_past");
+    w.app
+        .post_as(
+            admin,
+            "/api/v1/policy/parameters",
+            &body("610724", tomorrow, json!("lots")),
+        )
+        .problem(422, "validation_failed")
+        .has_field_error("value", "invalid_type");
+    w.app.post_as(admin, "/api/v1/policy/parameters", &json!({"key": "happiness", "region_code": "610724", "effective_from": tomorrow, "value": 1, "document": "x"}))
+        .problem(422, "validation_failed").has_field_error("key", "invalid_value");
+    w.app
+        .post_as(
+            admin,
+            "/api/v1/policy/parameters",
+            &body("610722", tomorrow, json!(75000)),
+        )
+        .problem(403, "forbidden");
+    w.app
+        .post_as(
+            officer(w),
+            "/api/v1/policy/parameters",
+            &body("610724", tomorrow, json!(75000)),
+        )
+        .problem(403, "forbidden");
+    // Today's figure is unchanged; tomorrow's is the new version.
+    let now = w
+        .app
+        .get_as(officer(w), "/api/v1/policy/resolved?region_code=610724")
+        .expect(200);
+    let standard = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["key"] == "dibao_standard_fen")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(standard(&now.body)["value"], 72000);
+    let later = w
+        .app
+        .get_as(
+            officer(w),
+            &format!("/api/v1/policy/resolved?region_code=610724&date={tomorrow}"),
+        )
+        .expect(200);
+    assert_eq!(standard(&later.body)["value"], 75000);
+    assert_eq!(standard(&later.body)["document"], "西民发〔2026〕12号");
+    // A later version for the county ends the county's version before it; the city's version
+    // (6107) stays for the other counties.
+    let after = tomorrow.succ_opt().unwrap();
+    w.app
+        .post_as(
+            admin,
+            "/api/v1/policy/parameters",
+            &body("610724", after, json!(76000)),
+        )
+        .expect(201);
+    let versions = w
+        .app
+        .get_as(
+            &w.person(Role::Auditor).auth,
+            "/api/v1/policy/parameters?region_code=610724&key=dibao_standard_fen",
+        )
+        .expect(200);
+    let versions = versions.body.as_array().unwrap();
+    assert!(versions.len() >= 5, "every version is kept");
+    let first = versions
+        .iter()
+        .find(|v| v["id"] == made.body["id"])
+        .unwrap();
+    assert_eq!(
+        first["effective_to"],
+        after.to_string(),
+        "the version before ends where the new one begins"
+    );
+    let events = w
+        .app
+        .get_as(
+            &w.person(Role::Auditor).auth,
+            "/api/v1/audit/events?action=policy.parameter_add",
+        )
+        .expect(200);
+    assert_eq!(events.body["items"].as_array().unwrap().len(), 2);
+}
+
+fn exit_candidates_and_simulations(w: &World) {
+    // Six months at 150000 for two people (144000) with the cause resolved: 脱困.
+    let ready = household_with_wage(w, 3, 150_000);
+    let not_resolved = household_with_wage(w, 4, 150_000);
+    let poor = household_with_wage(w, 5, 100_000);
+    let mut c = w.app.db.pool.get().unwrap();
+    c.batch_execute(&format!("UPDATE households SET status = 'filed' WHERE id IN ('{ready}', '{not_resolved}', '{poor}')")).unwrap();
+    drop(c);
+    let etag = w
+        .app
+        .get_as(officer(w), &format!("/api/v1/households/{ready}"))
+        .expect(200)
+        .etag();
+    let resolved = w
+        .app
+        .with_etag(
+            officer(w),
+            "PATCH",
+            &format!("/api/v1/households/{ready}"),
+            &etag,
+            Some(&json!({"resolved_causes": [6]})),
+        )
+        .expect(200);
+    assert_eq!(resolved.body["resolved_causes"], json!([6]));
+    w.app
+        .with_etag(
+            officer(w),
+            "PATCH",
+            &format!("/api/v1/households/{ready}"),
+            &resolved.etag(),
+            Some(&json!({"resolved_causes": [9]})),
+        )
+        .problem(422, "validation_failed")
+        .has_field_error("resolved_causes", "not_a_cause");
+    let found = w
+        .app
+        .get_as(
+            &w.person(Role::CountyReviewer).auth,
+            "/api/v1/exit-candidates",
+        )
+        .expect(200);
+    let ids: Vec<&str> = found
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["household_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![ready.as_str()]);
+    assert_eq!(found.body[0]["verdict"], "out_of_hardship");
+    assert_eq!(found.body[0]["consecutive_months_above"], 6);
+
+    // What if the standard were 50000? The poor household (1,200,000 a year, bound 1,200,000)
+    // stays deep at the bound; the 150000 ones (1,800,000 ≤ 2,400,000) stay relative.
+    let sim = w
+        .app
+        .post_as(
+            &w.person(Role::CountyAdmin).auth,
+            "/api/v1/policy/simulations",
+            &json!({"parameters": {"dibao_standard_fen": 50000}}),
+        )
+        .expect(200);
+    let r = &sim.body["by_region"]["610724"];
+    assert_eq!(
+        sim.body["households"].as_u64().unwrap(),
+        r["current"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum::<u64>()
+    );
+    // What if it were 40000? Then 1,200,000 > 960,000: deep becomes relative (cause 6).
+    let sim = w
+        .app
+        .post_as(
+            &w.person(Role::CountyAdmin).auth,
+            "/api/v1/policy/simulations",
+            &json!({"parameters": {"dibao_standard_fen": 40000}}),
+        )
+        .expect(200);
+    let changes = sim.body["changes"].as_array().unwrap();
+    let poor_change = changes
+        .iter()
+        .find(|c| c["household_id"] == poor.as_str())
+        .expect("the poor household changes");
+    assert_eq!(poor_change["current"], "deep");
+    assert_eq!(poor_change["proposed"], "relative");
+    assert!(
+        sim.body["by_region"]["610724"]["would_change_category"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    w.app
+        .post_as(
+            &w.person(Role::CountyAdmin).auth,
+            "/api/v1/policy/simulations",
+            &json!({"parameters": {"dibao_standard_fen": "x"}}),
+        )
+        .problem(422, "validation_failed")
+        .has_field_error("parameters.dibao_standard_fen", "invalid_type");
+    w.app
+        .post_as(
+            &w.person(Role::CountyAdmin).auth,
+            "/api/v1/policy/simulations",
+            &json!({"parameters": {}}),
+        )
+        .problem(422, "validation_failed");
+}
+
+crate::on_both_backends!(World:
+    assessments_are_explained_stored_and_replayable,
+    tampering_with_a_stored_decision_shows_in_the_replay,
+    the_policy_book_takes_new_versions_only,
+    exit_candidates_and_simulations,
+);

@@ -384,7 +384,44 @@ fn exit_candidates_and_simulations(w: &World) {
         .problem(422, "validation_failed");
 }
 
+fn monitored_households_that_fall_back_are_flagged(w: &World) {
+    let fell_back = household_with_wage(w, 6, 90_000);
+    let doing_well = household_with_wage(w, 7, 500_000);
+    let mut c = w.app.db.pool.get().unwrap();
+    c.batch_execute(&format!(
+        "UPDATE households SET status = 'monitoring' WHERE id IN ('{fell_back}', '{doing_well}')"
+    ))
+    .unwrap();
+    drop(c);
+    let warnings = w
+        .app
+        .get_as(
+            &w.person(Role::CountyReviewer).auth,
+            "/api/v1/return-to-hardship",
+        )
+        .expect(200);
+    let warnings = warnings.body.as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["household_id"], fell_back.as_str());
+    assert_eq!(warnings[0]["verdict"], "deep");
+    // Another county sees none of it.
+    let outsider = w
+        .app
+        .person("reviewer.cg", &w.chenggu, &[Role::CountyReviewer]);
+    assert_eq!(
+        w.app
+            .get_as(&outsider.auth, "/api/v1/return-to-hardship")
+            .expect(200)
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
 crate::on_both_backends!(World:
+    monitored_households_that_fall_back_are_flagged,
     assessments_are_explained_stored_and_replayable,
     tampering_with_a_stored_decision_shows_in_the_replay,
     the_policy_book_takes_new_versions_only,

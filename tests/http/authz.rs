@@ -462,6 +462,7 @@ fn recipe(w: &World, op: &str, t: Target) -> Option<Call> {
             404,
         ),
         "list_exit_candidates" => call("GET", "/api/v1/exit-candidates".into(), None, 200, 200),
+        "list_return_warnings" => call("GET", "/api/v1/return-to-hardship".into(), None, 200, 200),
         "list_audit_events" => call("GET", "/api/v1/audit/events".into(), None, 200, 200),
         "verify_audit_chain" => call("GET", "/api/v1/audit/verify".into(), None, 200, 200),
         _ => return None,

@@ -110,6 +110,7 @@ pub const ACCESS: &[(&str, Who)] = &[
     ),
     ("replay_assessment", Who::Users(Action::HouseholdRead)),
     ("list_exit_candidates", Who::Users(Action::HouseholdRead)),
+    ("list_return_warnings", Who::Users(Action::HouseholdRead)),
     ("list_audit_events", Who::Users(Action::AuditRead)),
     ("verify_audit_chain", Who::Users(Action::AuditRead)),
 ];

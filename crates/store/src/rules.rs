@@ -81,101 +81,166 @@ pub fn snapshot(
     date: NaiveDate,
 ) -> StoreResult<Snapshot> {
     let h = households::get(conn, scope, household_id)?;
-    let members = households::members(conn, household_id)?;
+    snapshots_of(conn, cipher, vec![h], date)?
+        .pop()
+        .ok_or(StoreError::NotFound)
+}
+
+/// Snapshots of the households of `ids` (a batch): four queries whatever the batch size.
+pub fn snapshots(
+    conn: &mut DbConnection,
+    cipher: &FieldCipher,
+    ids: &[String],
+    date: NaiveDate,
+) -> StoreResult<Vec<Snapshot>> {
+    use crate::schema::households::dsl as hh;
+    let rows: Vec<households::HouseholdRow> = hh::households
+        .select(households::HouseholdRow::as_select())
+        .filter(hh::id.eq_any(ids))
+        .order(hh::id.asc())
+        .load(conn)?;
+    snapshots_of(conn, cipher, rows, date)
+}
+
+fn snapshots_of(
+    conn: &mut DbConnection,
+    cipher: &FieldCipher,
+    rows: Vec<households::HouseholdRow>,
+    date: NaiveDate,
+) -> StoreResult<Vec<Snapshot>> {
+    use crate::schema::household_members::dsl as hm;
+    let ids: Vec<String> = rows.iter().map(|h| h.id.clone()).collect();
     let mut from = Month::of(date);
     for _ in 0..24 {
         from = from.prev();
     }
+    let members: Vec<households::MemberRow> = hm::household_members
+        .select(households::MemberRow::as_select())
+        .filter(hm::household_id.eq_any(&ids))
+        .order((hm::household_id.asc(), hm::position.asc()))
+        .load(conn)?;
     let incomes: Vec<households::IncomeRow> = income_records::table
         .select(households::IncomeRow::as_select())
-        .filter(income_records::household_id.eq(household_id))
+        .filter(income_records::household_id.eq_any(&ids))
         .filter(income_records::month.ge(i64::from(from.key())))
-        .order(income_records::id.asc())
+        .order((income_records::household_id.asc(), income_records::id.asc()))
         .load(conn)?;
     let spent: Vec<households::ExpenditureRow> = expenditures::table
         .select(households::ExpenditureRow::as_select())
-        .filter(expenditures::household_id.eq(household_id))
+        .filter(expenditures::household_id.eq_any(&ids))
         .filter(expenditures::end_month.ge(i64::from(from.key())))
-        .order(expenditures::id.asc())
+        .order((expenditures::household_id.asc(), expenditures::id.asc()))
         .load(conn)?;
     let causes = |s: &str| -> Vec<u8> { s.split(',').filter_map(|c| c.parse().ok()).collect() };
     let bad = |what: &str| StoreError::Config(format!("stored {what} unreadable"));
-    let mut member_snaps = Vec::with_capacity(members.len());
+    let latest = Month::of(date).prev().key() as i64;
+    // Group the batch's rows by household once.
+    let mut members_of: std::collections::HashMap<&str, Vec<&households::MemberRow>> =
+        std::collections::HashMap::new();
     for m in &members {
-        let health = match &m.health_enc {
-            Some(enc) => {
-                let text = cipher
-                    .decrypt(&health_context(&m.id), enc)
-                    .map_err(|_| bad("health"))?;
-                let v: serde_json::Value =
-                    serde_json::from_str(&text).map_err(|_| bad("health"))?;
-                v["status"].as_str().and_then(|s| s.parse().ok())
-            }
-            None => None,
-        };
-        member_snaps.push(MemberSnap {
-            id: m.id.clone(),
-            relation: m.relation.parse().map_err(|_| bad("relation"))?,
-            included: m.included,
-            birth_date: m.birth_date,
-            sex: jiekun_domain::Sex::parse(&m.sex).ok_or_else(|| bad("sex"))?,
-            work_status: m.work_status.parse().map_err(|_| bad("work status"))?,
-            health,
+        members_of
+            .entry(m.household_id.as_str())
+            .or_default()
+            .push(m);
+    }
+    let mut incomes_of: std::collections::HashMap<&str, Vec<&households::IncomeRow>> =
+        std::collections::HashMap::new();
+    for i in &incomes {
+        incomes_of
+            .entry(i.household_id.as_str())
+            .or_default()
+            .push(i);
+    }
+    let mut spent_of: std::collections::HashMap<&str, Vec<&households::ExpenditureRow>> =
+        std::collections::HashMap::new();
+    for e in &spent {
+        spent_of.entry(e.household_id.as_str()).or_default().push(e);
+    }
+    let none = Vec::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for h in rows {
+        let mut member_snaps = Vec::new();
+        for m in members_of.get(h.id.as_str()).unwrap_or(&Vec::new()).iter() {
+            let health = match &m.health_enc {
+                Some(enc) => {
+                    let text = cipher
+                        .decrypt(&health_context(&m.id), enc)
+                        .map_err(|_| bad("health"))?;
+                    let v: serde_json::Value =
+                        serde_json::from_str(&text).map_err(|_| bad("health"))?;
+                    v["status"].as_str().and_then(|s| s.parse().ok())
+                }
+                None => None,
+            };
+            member_snaps.push(MemberSnap {
+                id: m.id.clone(),
+                relation: m.relation.parse().map_err(|_| bad("relation"))?,
+                included: m.included,
+                birth_date: m.birth_date,
+                sex: jiekun_domain::Sex::parse(&m.sex).ok_or_else(|| bad("sex"))?,
+                work_status: m.work_status.parse().map_err(|_| bad("work status"))?,
+                health,
+            });
+        }
+        let mine: &Vec<&households::IncomeRow> = incomes_of.get(h.id.as_str()).unwrap_or(&none);
+        let received = |kind: &str| mine.iter().any(|i| i.kind == kind && i.month == latest);
+        out.push(Snapshot {
+            household_id: h.id.clone(),
+            region_code: h.region_code.clone(),
+            assessment_date: date,
+            members: member_snaps,
+            incomes: mine
+                .iter()
+                .map(|i| {
+                    Ok(IncomeSnap {
+                        member_id: i.member_id.clone(),
+                        month: i.month as i32,
+                        kind: i.kind.parse().map_err(|_| bad("income kind"))?,
+                        amount_fen: i.amount_fen,
+                        // Figures reported by a department count as verified.
+                        verified: i.verified || i.source != "declared",
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?,
+            expenditures: spent_of
+                .get(h.id.as_str())
+                .map(|v| v.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .map(|e| {
+                    Ok(ExpenditureSnap {
+                        kind: e.kind.parse().map_err(|_| bad("expenditure kind"))?,
+                        amount_fen: e.amount_fen,
+                        start_month: e.start_month as i32,
+                        end_month: e.end_month as i32,
+                        verified: e.verified,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?,
+            assets: AssetsSnap {
+                homes_count: h.homes_count,
+                homes_area_dm2: h.homes_area_dm2,
+                vehicles_count: h.vehicles_count,
+                vehicle_disability_exempt: h.vehicle_disability_exempt,
+                controlling_shareholder: h.controlling_shareholder,
+                high_fee_schooling: h.high_fee_schooling,
+                refuses_cooperation: h.refuses_cooperation,
+            },
+            main_cause: h.main_cause as u8,
+            secondary_causes: causes(&h.secondary_causes),
+            resolved_causes: causes(&h.resolved_causes),
+            single_parent: h.single_parent,
+            disability_household: h.disability_household,
+            accident: None,
+            assistance: AssistanceSnap {
+                dibao: received("dibao"),
+                special_hardship: received("special_hardship"),
+                // Union help is recorded with the measures (assistance records), not yet here.
+                union_help: false,
+            },
         });
     }
-    let latest = Month::of(date).prev().key() as i64;
-    let received = |kind: &str| incomes.iter().any(|i| i.kind == kind && i.month == latest);
-    Ok(Snapshot {
-        household_id: h.id.clone(),
-        region_code: h.region_code.clone(),
-        assessment_date: date,
-        members: member_snaps,
-        incomes: incomes
-            .iter()
-            .map(|i| {
-                Ok(IncomeSnap {
-                    member_id: i.member_id.clone(),
-                    month: i.month as i32,
-                    kind: i.kind.parse().map_err(|_| bad("income kind"))?,
-                    amount_fen: i.amount_fen,
-                    verified: i.verified || i.source != "declared",
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?,
-        expenditures: spent
-            .iter()
-            .map(|e| {
-                Ok(ExpenditureSnap {
-                    kind: e.kind.parse().map_err(|_| bad("expenditure kind"))?,
-                    amount_fen: e.amount_fen,
-                    start_month: e.start_month as i32,
-                    end_month: e.end_month as i32,
-                    verified: e.verified,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?,
-        assets: AssetsSnap {
-            homes_count: h.homes_count,
-            homes_area_dm2: h.homes_area_dm2,
-            vehicles_count: h.vehicles_count,
-            vehicle_disability_exempt: h.vehicle_disability_exempt,
-            controlling_shareholder: h.controlling_shareholder,
-            high_fee_schooling: h.high_fee_schooling,
-            refuses_cooperation: h.refuses_cooperation,
-        },
-        main_cause: h.main_cause as u8,
-        secondary_causes: causes(&h.secondary_causes),
-        resolved_causes: causes(&h.resolved_causes),
-        single_parent: h.single_parent,
-        disability_household: h.disability_household,
-        accident: None,
-        assistance: AssistanceSnap {
-            dibao: received("dibao"),
-            special_hardship: received("special_hardship"),
-            // Union help is recorded with the measures (assistance records), not yet here.
-            union_help: false,
-        },
-    })
+    Ok(out)
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

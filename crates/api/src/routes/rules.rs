@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(list_assessments)
         .service(replay)
         .service(exit_candidates)
+        .service(return_watch)
         .service(simulate);
 }
 
@@ -726,11 +727,92 @@ async fn replay(
     let (verdict, decision, _) = decide(kind_of(&row.kind), &stored.snapshot, &book)?;
     Ok(web::Json(Replay {
         hash_matches: store::assessment_hash(&json, &row.decision) == row.hash,
-        identical: serde_json::from_str::<serde_json::Value>(&row.decision).is_ok_and(|stored| stored == decision),
+        identical: serde_json::from_str::<serde_json::Value>(&row.decision)
+            .is_ok_and(|stored| stored == decision),
         assessment_id: row.id,
         stored_verdict: row.verdict,
         replayed_verdict: verdict,
     }))
+}
+
+/// Runs `f` over snapshots of the households of `scope` with one of `statuses`, a batch at a
+/// time (500 households, four queries a batch): the registry is never held in memory at once.
+fn for_each_batch(
+    c: &mut jiekun_store::DbConnection,
+    cipher: &jiekun_store::crypto::FieldCipher,
+    scope: &Scope,
+    statuses: &[&str],
+    date: NaiveDate,
+    mut f: impl FnMut(Vec<Snapshot>),
+) -> ApiResult<()> {
+    let mut after: Option<String> = None;
+    loop {
+        let ids = store::household_ids(c, scope, statuses, after.as_deref(), 500)?;
+        let Some(last) = ids.last().cloned() else {
+            break;
+        };
+        f(store::snapshots(c, cipher, &ids, date)?);
+        after = Some(last);
+    }
+    Ok(())
+}
+
+/// A monitored household that looks like hardship again. 疑似返困的家庭。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnWarning {
+    pub household_id: String,
+    /// What identification finds now: `deep`, `relative` or `accident`. 当前识别结果。
+    pub verdict: String,
+    pub net_income_fen: i64,
+    pub members_counted: i64,
+}
+
+/// Watch for return to hardship · 返困监测
+///
+/// Exited households still in their monitoring period whose identification today finds hardship
+/// again, so that the union can reopen their file in time. Computed in batches.
+///
+/// 退出后仍在监测期的家庭中，按今日识别规则再次符合困难条件者，便于及时重新纳入帮扶。分批计算。
+#[utoipa::path(operation_id = "list_return_warnings", tag = "assessments",
+    responses((status = 200, description = "Warnings. 返困预警。", body = Vec<ReturnWarning>)))]
+#[get("/return-to-hardship")]
+async fn return_watch(
+    state: web::Data<AppState>,
+    access: Access,
+) -> ApiResult<web::Json<Vec<ReturnWarning>>> {
+    let (_, scope) = access.require_user(Action::HouseholdRead)?;
+    let cipher = state.cipher.clone();
+    let date = today();
+    let found = db::run_blocking(&state.db, move |c| {
+        let book = store::policy_book(c)?;
+        let mut resolved = BTreeMap::new();
+        let mut out = Vec::new();
+        for_each_batch(c, &cipher, &scope, &["monitoring"], date, |batch| {
+            for s in batch {
+                if !resolved.contains_key(&s.region_code) {
+                    let Ok(p) = book.resolve(&s.region_code, date) else {
+                        continue;
+                    };
+                    resolved.insert(s.region_code.clone(), p);
+                }
+                let Some(p) = resolved.get(&s.region_code) else {
+                    continue;
+                };
+                let d = identify(&s, p);
+                if d.verdict != Verdict::NotEligible {
+                    out.push(ReturnWarning {
+                        household_id: s.household_id.clone(),
+                        verdict: d.verdict.as_str().into(),
+                        net_income_fen: d.figures.net_income_fen,
+                        members_counted: d.figures.members_counted,
+                    });
+                }
+            }
+        })?;
+        Ok(out)
+    })
+    .await?;
+    Ok(web::Json(found))
 }
 
 /// A household that may exit. 可退出的家庭。

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load test over HTTP: get-by-id and the household list filters, with 64 connections from wrk on
 # this same machine, against a release build serving 100,000 synthetic households, on SQLite and
-# on PostgreSQL. Set BENCH_HOUSEHOLDS, BENCH_DURATION, BENCH_BACKENDS ("sqlite postgres") or
+# on PostgreSQL; then one what-if simulation over all of them. Set BENCH_HOUSEHOLDS, BENCH_DURATION, BENCH_BACKENDS ("sqlite postgres") or
 # JIEKUN_BENCH_POSTGRES_URL to change what runs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -57,6 +57,10 @@ PY
   wrk -t2 -c64 -d"$DURATION" --latency -s scripts/bench/get_by_id.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|99%|RESULT"
   echo "-- list with filters ($backend)"
   wrk -t2 -c64 -d"$DURATION" --latency -s scripts/bench/list.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|99%|RESULT"
+  echo "-- what-if simulation over every household ($backend)"
+  curl -sf -o "$WORK/simulation-$backend.json" -w "simulation took %{time_total} s\n" -X POST "http://127.0.0.1:$PORT/api/v1/policy/simulations" \
+    -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"parameters": {"dibao_standard_fen": 80000}, "sample": 5}'
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print('households simulated:', r['households'])" "$WORK/simulation-$backend.json"
   kill $pid; wait $pid 2>/dev/null || true
 }
 

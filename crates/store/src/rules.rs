@@ -86,48 +86,74 @@ pub fn snapshot(
         .ok_or(StoreError::NotFound)
 }
 
-/// Snapshots of the households of `ids` (a batch): four queries whatever the batch size.
-pub fn snapshots(
+/// The next batch of households in `scope` with one of `statuses`, after `after`, in id order.
+pub fn household_batch(
     conn: &mut DbConnection,
-    cipher: &FieldCipher,
-    ids: &[String],
-    date: NaiveDate,
-) -> StoreResult<Vec<Snapshot>> {
-    use crate::schema::households::dsl as hh;
-    let rows: Vec<households::HouseholdRow> = hh::households
+    scope: &Scope,
+    statuses: &[&str],
+    after: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<households::HouseholdRow>> {
+    use crate::schema::households::dsl as h;
+    let mut q = h::households
         .select(households::HouseholdRow::as_select())
-        .filter(hh::id.eq_any(ids))
-        .order(hh::id.asc())
-        .load(conn)?;
-    snapshots_of(conn, cipher, rows, date)
+        .into_boxed();
+    match scope {
+        Scope::Subtree { path, .. } => q = q.filter(h::organisation_path.like(format!("{path}%"))),
+        Scope::Region(_) => return Ok(Vec::new()),
+        Scope::All => {}
+    }
+    if !statuses.is_empty() {
+        q = q.filter(h::status.eq_any(statuses.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
+    }
+    if let Some(a) = after {
+        q = q.filter(h::id.gt(a.to_owned()));
+    }
+    Ok(q.order(h::id.asc()).limit(limit).load(conn)?)
 }
 
-fn snapshots_of(
+/// Snapshots of a batch of households given in id order: three more queries, each a range scan
+/// over the household ids of the batch (rows of households between them but outside the batch
+/// are read and dropped, which is cheaper than a list of hundreds of ids).
+pub fn snapshots_of(
     conn: &mut DbConnection,
     cipher: &FieldCipher,
     rows: Vec<households::HouseholdRow>,
     date: NaiveDate,
 ) -> StoreResult<Vec<Snapshot>> {
     use crate::schema::household_members::dsl as hm;
-    let ids: Vec<String> = rows.iter().map(|h| h.id.clone()).collect();
+    let (Some(first), Some(last)) = (
+        rows.iter().map(|h| h.id.clone()).min(),
+        rows.iter().map(|h| h.id.clone()).max(),
+    ) else {
+        return Ok(Vec::new());
+    };
     let mut from = Month::of(date);
     for _ in 0..24 {
         from = from.prev();
     }
     let members: Vec<households::MemberRow> = hm::household_members
         .select(households::MemberRow::as_select())
-        .filter(hm::household_id.eq_any(&ids))
+        .filter(hm::household_id.ge(&first).and(hm::household_id.le(&last)))
         .order((hm::household_id.asc(), hm::position.asc()))
         .load(conn)?;
     let incomes: Vec<households::IncomeRow> = income_records::table
         .select(households::IncomeRow::as_select())
-        .filter(income_records::household_id.eq_any(&ids))
+        .filter(
+            income_records::household_id
+                .ge(&first)
+                .and(income_records::household_id.le(&last)),
+        )
         .filter(income_records::month.ge(i64::from(from.key())))
         .order((income_records::household_id.asc(), income_records::id.asc()))
         .load(conn)?;
     let spent: Vec<households::ExpenditureRow> = expenditures::table
         .select(households::ExpenditureRow::as_select())
-        .filter(expenditures::household_id.eq_any(&ids))
+        .filter(
+            expenditures::household_id
+                .ge(&first)
+                .and(expenditures::household_id.le(&last)),
+        )
         .filter(expenditures::end_month.ge(i64::from(from.key())))
         .order((expenditures::household_id.asc(), expenditures::id.asc()))
         .load(conn)?;
@@ -321,28 +347,4 @@ pub fn assessment(conn: &mut DbConnection, scope: &Scope, id: &str) -> StoreResu
         .first(conn)?;
     households::get(conn, scope, &row.household_id)?;
     Ok(row)
-}
-
-/// Ids of households in `scope` with one of `statuses`, a page after `after` (for batch work).
-pub fn household_ids(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    statuses: &[&str],
-    after: Option<&str>,
-    limit: i64,
-) -> StoreResult<Vec<String>> {
-    use crate::schema::households::dsl as h;
-    let mut q = h::households.select(h::id).into_boxed();
-    match scope {
-        Scope::Subtree { path, .. } => q = q.filter(h::organisation_path.like(format!("{path}%"))),
-        Scope::Region(_) => return Ok(Vec::new()),
-        Scope::All => {}
-    }
-    if !statuses.is_empty() {
-        q = q.filter(h::status.eq_any(statuses.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
-    }
-    if let Some(a) = after {
-        q = q.filter(h::id.gt(a.to_owned()));
-    }
-    Ok(q.order(h::id.asc()).limit(limit).load(conn)?)
 }

@@ -747,11 +747,11 @@ fn for_each_batch(
 ) -> ApiResult<()> {
     let mut after: Option<String> = None;
     loop {
-        let ids = store::household_ids(c, scope, statuses, after.as_deref(), 500)?;
-        let Some(last) = ids.last().cloned() else {
+        let rows = store::household_batch(c, scope, statuses, after.as_deref(), 500)?;
+        let Some(last) = rows.last().map(|h| h.id.clone()) else {
             break;
         };
-        f(store::snapshots(c, cipher, &ids, date)?);
+        f(store::snapshots_of(c, cipher, rows, date)?);
         after = Some(last);
     }
     Ok(())
@@ -845,14 +845,8 @@ async fn exit_candidates(
         let book = store::policy_book(c)?;
         let mut policies: BTreeMap<String, ExitPolicy> = BTreeMap::new();
         let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let ids = store::household_ids(c, &scope, &["filed"], after.as_deref(), 200)?;
-            let Some(last) = ids.last().cloned() else {
-                break;
-            };
-            for id in ids {
-                let s = store::snapshot(c, &cipher, &Scope::All, &id, date)?;
+        for_each_batch(c, &cipher, &scope, &["filed"], date, |batch| {
+            for s in batch {
                 if !policies.contains_key(&s.region_code) {
                     match ExitPolicy::resolve(&book, &s.region_code, date) {
                         Ok(p) => {
@@ -867,7 +861,7 @@ async fn exit_candidates(
                 let d = assess_exit(&s, p);
                 if d.verdict != ExitVerdict::Stay {
                     out.push(ExitCandidate {
-                        household_id: id,
+                        household_id: s.household_id.clone(),
                         verdict: serde_json::to_value(d.verdict)
                             .unwrap_or_default()
                             .as_str()
@@ -877,8 +871,7 @@ async fn exit_candidates(
                     });
                 }
             }
-            after = Some(last);
-        }
+        })?;
         Ok(out)
     })
     .await?;
@@ -993,55 +986,49 @@ async fn simulate(
             changes: Vec::new(),
         };
         let mut resolved = BTreeMap::new();
-        let mut after: Option<String> = None;
-        loop {
-            let ids = store::household_ids(
-                c,
-                &scope,
-                &["draft", "filed", "monitoring"],
-                after.as_deref(),
-                500,
-            )?;
-            let Some(last) = ids.last().cloned() else {
-                break;
-            };
-            for id in ids {
-                let s = store::snapshot(c, &cipher, &Scope::All, &id, date)?;
-                if !resolved.contains_key(&s.region_code) {
-                    let (Ok(a), Ok(b)) = (
-                        current.resolve(&s.region_code, date),
-                        proposed.resolve(&s.region_code, date),
-                    ) else {
+        for_each_batch(
+            c,
+            &cipher,
+            &scope,
+            &["draft", "filed", "monitoring"],
+            date,
+            |batch| {
+                for s in batch {
+                    if !resolved.contains_key(&s.region_code) {
+                        let (Ok(a), Ok(b)) = (
+                            current.resolve(&s.region_code, date),
+                            proposed.resolve(&s.region_code, date),
+                        ) else {
+                            continue;
+                        };
+                        resolved.insert(s.region_code.clone(), (a, b));
+                    }
+                    let Some((now_p, then_p)) = resolved.get(&s.region_code) else {
                         continue;
                     };
-                    resolved.insert(s.region_code.clone(), (a, b));
-                }
-                let Some((now_p, then_p)) = resolved.get(&s.region_code) else {
-                    continue;
-                };
-                let (now, then) = (identify(&s, now_p).verdict, identify(&s, then_p).verdict);
-                result.households += 1;
-                let r = result.by_region.entry(s.region_code.clone()).or_default();
-                *r.current.entry(now.as_str().into()).or_default() += 1;
-                *r.proposed.entry(then.as_str().into()).or_default() += 1;
-                if now != then {
-                    match (now, then) {
-                        (Verdict::NotEligible, _) => r.would_enter += 1,
-                        (_, Verdict::NotEligible) => r.would_leave += 1,
-                        _ => r.would_change_category += 1,
-                    }
-                    if result.changes.len() < sample {
-                        result.changes.push(SimulatedChange {
-                            household_id: id,
-                            region_code: s.region_code.clone(),
-                            current: now.as_str().into(),
-                            proposed: then.as_str().into(),
-                        });
+                    let (now, then) = (identify(&s, now_p).verdict, identify(&s, then_p).verdict);
+                    result.households += 1;
+                    let r = result.by_region.entry(s.region_code.clone()).or_default();
+                    *r.current.entry(now.as_str().into()).or_default() += 1;
+                    *r.proposed.entry(then.as_str().into()).or_default() += 1;
+                    if now != then {
+                        match (now, then) {
+                            (Verdict::NotEligible, _) => r.would_enter += 1,
+                            (_, Verdict::NotEligible) => r.would_leave += 1,
+                            _ => r.would_change_category += 1,
+                        }
+                        if result.changes.len() < sample {
+                            result.changes.push(SimulatedChange {
+                                household_id: s.household_id.clone(),
+                                region_code: s.region_code.clone(),
+                                current: now.as_str().into(),
+                                proposed: then.as_str().into(),
+                            });
+                        }
                     }
                 }
-            }
-            after = Some(last);
-        }
+            },
+        )?;
         Ok(result)
     })
     .await?;

@@ -420,7 +420,66 @@ fn monitored_households_that_fall_back_are_flagged(w: &World) {
     );
 }
 
+fn accidents_make_accident_caused_households(w: &World) {
+    // 400000 a month for two (4,800,000 a year) is far above twice the standard; an accident
+    // costing more than 80% of that (3,840,000) makes the household accident-caused.
+    let hid = household_with_wage(w, 8, 400_000);
+    let path = format!("/api/v1/households/{hid}");
+    let o = officer(w);
+    w.app
+        .get_as(o, &format!("{path}/accident"))
+        .problem(404, "not_found");
+    let etag = w.app.get_as(o, &path).expect(200).etag();
+    let bad = w.app.with_etag(
+        o,
+        "PUT",
+        &format!("{path}/accident"),
+        &etag,
+        Some(&json!({"description": " ", "occurred_on": "2099-01-01", "costs_fen": -1})),
+    );
+    bad.problem(422, "validation_failed")
+        .has_field_error("occurred_on", "in_the_future")
+        .has_field_error("costs_fen", "out_of_range")
+        .has_field_error("description", "empty");
+    let set = w.app.with_etag(o, "PUT", &format!("{path}/accident"), &etag, Some(&json!({"description": "2026年7月洪灾，住房受损", "occurred_on": "2026-07-20", "costs_fen": 3_900_000}))).expect(200);
+    assert_ne!(set.etag(), etag, "the household's version moved");
+    assert_eq!(
+        w.app
+            .get_as(o, &format!("{path}/accident"))
+            .expect(200)
+            .body["costs_fen"],
+        3_900_000
+    );
+    let a = w
+        .app
+        .post_as(
+            o,
+            &format!("{path}/assessments"),
+            &json!({"kind": "identify"}),
+        )
+        .expect(201);
+    assert_eq!(a.body["verdict"], "accident");
+    assert!(a.body["explanation"]["zh"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l.as_str().unwrap().contains("意外致困")));
+    w.app
+        .with_etag(o, "DELETE", &format!("{path}/accident"), &set.etag(), None)
+        .expect(204);
+    let a = w
+        .app
+        .post_as(
+            o,
+            &format!("{path}/assessments"),
+            &json!({"kind": "identify"}),
+        )
+        .expect(201);
+    assert_eq!(a.body["verdict"], "not_eligible");
+}
+
 crate::on_both_backends!(World:
+    accidents_make_accident_caused_households,
     monitored_households_that_fall_back_are_flagged,
     assessments_are_explained_stored_and_replayable,
     tampering_with_a_stored_decision_shows_in_the_replay,

@@ -463,6 +463,36 @@ fn recipe(w: &World, op: &str, t: Target) -> Option<Call> {
         ),
         "list_exit_candidates" => call("GET", "/api/v1/exit-candidates".into(), None, 200, 200),
         "list_return_warnings" => call("GET", "/api/v1/return-to-hardship".into(), None, 200, 200),
+        "get_household_accident" => {
+            w.ensure_accident(hh);
+            call(
+                "GET",
+                format!("/api/v1/households/{}/accident", hh.id),
+                None,
+                200,
+                404,
+            )
+        }
+        "set_household_accident" => Call {
+            if_match: Some(format!("/api/v1/households/{}", hh.id)),
+            ..call(
+                "PUT",
+                format!("/api/v1/households/{}/accident", hh.id),
+                Some(json!({"description": "事故", "occurred_on": "2026-01-02", "costs_fen": n})),
+                200,
+                404,
+            )
+        },
+        "delete_household_accident" => Call {
+            if_match: Some(format!("/api/v1/households/{}", hh.id)),
+            ..call(
+                "DELETE",
+                format!("/api/v1/households/{}/accident", hh.id),
+                None,
+                204,
+                404,
+            )
+        },
         "list_audit_events" => call("GET", "/api/v1/audit/events".into(), None, 200, 200),
         "verify_audit_chain" => call("GET", "/api/v1/audit/verify".into(), None, 200, 200),
         _ => return None,

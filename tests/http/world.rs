@@ -330,6 +330,14 @@ fn seed_household(
     )
     .unwrap();
     let worker = hs::members(c, &row.id).unwrap()[0].id.clone();
+    let accident = jiekun_store::rules::AccidentRow {
+        household_id: row.id.clone(),
+        description: "事故".into(),
+        occurred_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+        costs_fen: 1,
+        updated_at: jiekun_store::now(),
+    };
+    jiekun_store::rules::set_accident(c, &row.id, Some(&accident)).unwrap();
     Seeded {
         income: hs::incomes(c, &row.id, None, None, None).unwrap()[0]
             .id
@@ -392,6 +400,19 @@ impl World {
         )
         .unwrap()
         .id
+    }
+
+    /// Makes sure the household has an accident on file.
+    pub fn ensure_accident(&self, hh: &Seeded) {
+        let mut c = self.app.db.pool.get().unwrap();
+        let accident = jiekun_store::rules::AccidentRow {
+            household_id: hh.id.clone(),
+            description: "事故".into(),
+            occurred_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+            costs_fen: 1,
+            updated_at: jiekun_store::now(),
+        };
+        jiekun_store::rules::set_accident(&mut c, &hh.id, Some(&accident)).unwrap();
     }
 
     pub fn fresh_income(&self, hh: &Seeded) -> String {

@@ -111,6 +111,12 @@ pub const ACCESS: &[(&str, Who)] = &[
     ("replay_assessment", Who::Users(Action::HouseholdRead)),
     ("list_exit_candidates", Who::Users(Action::HouseholdRead)),
     ("list_return_warnings", Who::Users(Action::HouseholdRead)),
+    ("get_household_accident", Who::Users(Action::HouseholdRead)),
+    ("set_household_accident", Who::Users(Action::HouseholdWrite)),
+    (
+        "delete_household_accident",
+        Who::Users(Action::HouseholdWrite),
+    ),
     ("list_audit_events", Who::Users(Action::AuditRead)),
     ("verify_audit_chain", Who::Users(Action::AuditRead)),
 ];
@@ -255,7 +261,7 @@ fn codes_for(method: &str, path: &str, op: &Operation) -> Vec<ErrorCode> {
         .parameters
         .as_ref()
         .is_some_and(|ps| ps.iter().any(|p| p.name == "If-Match"));
-    if method == "patch" || takes_if_match {
+    if matches!(method, "patch" | "put") || takes_if_match {
         codes.extend([
             ErrorCode::InvalidParameter,
             ErrorCode::PreconditionFailed,

@@ -14,7 +14,9 @@ use sha2::{Digest, Sha256};
 use crate::crypto::FieldCipher;
 use crate::error::{StoreError, StoreResult};
 use crate::households::{self, health_context};
-use crate::schema::{assessments, expenditures, income_records, policy_parameters};
+use crate::schema::{
+    assessments, expenditures, household_accidents, income_records, policy_parameters,
+};
 use crate::scope::Scope;
 use crate::DbConnection;
 
@@ -157,6 +159,14 @@ pub fn snapshots_of(
         .filter(expenditures::end_month.ge(i64::from(from.key())))
         .order((expenditures::household_id.asc(), expenditures::id.asc()))
         .load(conn)?;
+    let accidents: Vec<AccidentRow> = household_accidents::table
+        .select(AccidentRow::as_select())
+        .filter(
+            household_accidents::household_id
+                .ge(&first)
+                .and(household_accidents::household_id.le(&last)),
+        )
+        .load(conn)?;
     let causes = |s: &str| -> Vec<u8> { s.split(',').filter_map(|c| c.parse().ok()).collect() };
     let bad = |what: &str| StoreError::Config(format!("stored {what} unreadable"));
     let latest = Month::of(date).prev().key() as i64;
@@ -257,7 +267,13 @@ pub fn snapshots_of(
             resolved_causes: causes(&h.resolved_causes),
             single_parent: h.single_parent,
             disability_household: h.disability_household,
-            accident: None,
+            accident: accidents.iter().find(|a| a.household_id == h.id).map(|a| {
+                jiekun_domain::rules::AccidentSnap {
+                    description: a.description.clone(),
+                    date: a.occurred_on,
+                    costs_fen: a.costs_fen,
+                }
+            }),
             assistance: AssistanceSnap {
                 dibao: received("dibao"),
                 special_hardship: received("special_hardship"),
@@ -347,4 +363,41 @@ pub fn assessment(conn: &mut DbConnection, scope: &Scope, id: &str) -> StoreResu
         .first(conn)?;
     households::get(conn, scope, &row.household_id)?;
     Ok(row)
+}
+
+/// The accident on file for a household (意外事件).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = household_accidents)]
+pub struct AccidentRow {
+    pub household_id: String,
+    pub description: String,
+    pub occurred_on: NaiveDate,
+    pub costs_fen: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn accident(conn: &mut DbConnection, household_id: &str) -> StoreResult<Option<AccidentRow>> {
+    Ok(household_accidents::table
+        .select(AccidentRow::as_select())
+        .filter(household_accidents::household_id.eq(household_id))
+        .first(conn)
+        .optional()?)
+}
+
+/// Records (or replaces, or with `None` clears) the accident of a household.
+pub fn set_accident(
+    conn: &mut DbConnection,
+    household_id: &str,
+    row: Option<&AccidentRow>,
+) -> StoreResult<()> {
+    diesel::delete(
+        household_accidents::table.filter(household_accidents::household_id.eq(household_id)),
+    )
+    .execute(conn)?;
+    if let Some(r) = row {
+        diesel::insert_into(household_accidents::table)
+            .values(r)
+            .execute(conn)?;
+    }
+    Ok(())
 }

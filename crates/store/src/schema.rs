@@ -130,6 +130,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     expenditures,
     policy_parameters,
     assessments,
+    household_accidents,
 );
 
 diesel::table! {
@@ -263,5 +264,15 @@ diesel::table! {
         hash -> Text,
         created_by -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    household_accidents (household_id) {
+        household_id -> Text,
+        description -> Text,
+        occurred_on -> Date,
+        costs_fen -> BigInt,
+        updated_at -> Timestamp,
     }
 }

@@ -1,3 +1,4 @@
+DROP TABLE household_accidents;
 DROP TABLE assessments;
 DROP TABLE policy_parameters;
 ALTER TABLE households DROP COLUMN resolved_causes;

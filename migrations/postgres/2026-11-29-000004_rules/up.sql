@@ -33,3 +33,13 @@ CREATE INDEX assessments_household_idx ON assessments (household_id, created_at)
 
 -- Causes marked resolved (comma-separated codes): exit needs every cause resolved.
 ALTER TABLE households ADD COLUMN resolved_causes TEXT NOT NULL DEFAULT '';
+
+-- A sudden event (意外) and what it cost the household after compensation and insurance: the
+-- facts of the accident-caused category.
+CREATE TABLE household_accidents (
+    household_id TEXT PRIMARY KEY NOT NULL REFERENCES households (id),
+    description TEXT NOT NULL,
+    occurred_on DATE NOT NULL,
+    costs_fen BIGINT NOT NULL CHECK (costs_fen >= 0),
+    updated_at TIMESTAMP NOT NULL
+);

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{delete, get, post, put, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use jiekun_domain::access::Action;
 use jiekun_domain::rules::{
@@ -33,6 +33,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(replay)
         .service(exit_candidates)
         .service(return_watch)
+        .service(get_accident)
+        .service(set_accident)
+        .service(delete_accident)
         .service(simulate);
 }
 
@@ -1033,4 +1036,161 @@ async fn simulate(
     })
     .await?;
     Ok(web::Json(result))
+}
+
+/// A sudden event and its cost to the household. 意外事件及其造成的支出或损失。
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Accident {
+    /// What happened. 事件经过。
+    #[schema(example = "2026年7月洪灾，住房受损")]
+    pub description: String,
+    /// Not in the future. 发生日期。
+    pub occurred_on: NaiveDate,
+    /// Costs or losses left after compensation, insurance and relief, in fen. 扣除赔偿、保险、救助后的支出或损失（分）。
+    pub costs_fen: i64,
+}
+
+/// The accident on file · 查看意外事件
+///
+/// The sudden event recorded for the household, which the accident-caused category looks at.
+///
+/// 查看该户登记的意外事件，意外致困类别据此认定。
+#[utoipa::path(operation_id = "get_household_accident", tag = "assessments",
+    params(("id" = String, Path, description = "Household id. 档案标识。")),
+    responses((status = 200, description = "The accident. 意外事件。", body = Accident)))]
+#[get("/households/{id}/accident")]
+async fn get_accident(
+    state: web::Data<AppState>,
+    access: Access,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<Accident>> {
+    let (_, scope) = access.require_user(Action::HouseholdRead)?;
+    let id = id.into_inner();
+    let row = db::run(&state.db, move |c| {
+        jiekun_store::households::get(c, &scope, &id)
+            .map_err(|e| not_found(e.into(), "household", "档案"))?;
+        store::accident(c, &id)?.ok_or_else(|| ApiError::not_found("accident", "意外事件"))
+    })
+    .await?;
+    Ok(web::Json(Accident {
+        description: row.description,
+        occurred_on: row.occurred_on,
+        costs_fen: row.costs_fen,
+    }))
+}
+
+/// Record the accident · 登记意外事件
+///
+/// Records or replaces the household's sudden event and its net cost. Requires the household's
+/// `If-Match`; audited.
+///
+/// 登记或更新该户的意外事件及净支出，须携带户档案的 If-Match，记入审计。
+#[utoipa::path(operation_id = "set_household_accident", tag = "assessments",
+    params(("id" = String, Path, description = "Household id. 档案标识。"), ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
+    request_body = Accident,
+    responses((status = 200, description = "Recorded. 已登记。", body = Accident, headers(("ETag" = String, description = "The household's new version. 户档案新版本。")))))]
+#[put("/households/{id}/accident")]
+async fn set_accident(
+    state: web::Data<AppState>,
+    access: Access,
+    id: web::Path<String>,
+    crate::extract::IfMatch(version): crate::extract::IfMatch,
+    ApiJson(body): ApiJson<Accident>,
+) -> ApiResult<HttpResponse> {
+    let (_, scope) = access.require_user(Action::HouseholdWrite)?;
+    let mut errors = Vec::new();
+    let description = crate::fields::name("description", &body.description, 500)
+        .map_err(|e| errors.push(e))
+        .ok();
+    if body.occurred_on > today() {
+        errors.push(FieldError::new(
+            "occurred_on",
+            "in_the_future",
+            "not in the future",
+            "发生日期不能晚于今天",
+        ));
+    }
+    if body.costs_fen < 0 {
+        errors.push(FieldError::new(
+            "costs_fen",
+            "out_of_range",
+            "amounts are never negative",
+            "金额不能为负数",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let description = description.ok_or_else(|| ApiError::internal("lost"))?;
+    let id = id.into_inner();
+    let row = store::AccidentRow {
+        household_id: id.clone(),
+        description,
+        occurred_on: body.occurred_on,
+        costs_fen: body.costs_fen,
+        updated_at: jiekun_store::now(),
+    };
+    let answer = Accident {
+        description: row.description.clone(),
+        occurred_on: row.occurred_on,
+        costs_fen: row.costs_fen,
+    };
+    let v = db::write(&state.db, move |c| {
+        let h = jiekun_store::households::touch(c, &scope, &id, version)
+            .map_err(|e| not_found(e.into(), "household", "档案"))?;
+        store::set_accident(c, &id, Some(&row))?;
+        audit::append(
+            c,
+            access.event(
+                "household.accident_set",
+                "household",
+                &id,
+                serde_json::json!({"occurred_on": row.occurred_on, "costs_fen": row.costs_fen}),
+            ),
+        )?;
+        Ok(h.version)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(actix_web::http::header::ETag(crate::extract::etag(v)))
+        .json(answer))
+}
+
+/// Clear the accident · 删除意外事件
+///
+/// Removes the household's accident record. Requires the household's `If-Match`; audited.
+///
+/// 删除该户的意外事件记录，须携带户档案的 If-Match，记入审计。
+#[utoipa::path(operation_id = "delete_household_accident", tag = "assessments",
+    params(("id" = String, Path, description = "Household id. 档案标识。"), ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
+    responses((status = 204, description = "Removed. 已删除。", headers(("ETag" = String, description = "The household's new version. 户档案新版本。")))))]
+#[delete("/households/{id}/accident")]
+async fn delete_accident(
+    state: web::Data<AppState>,
+    access: Access,
+    id: web::Path<String>,
+    crate::extract::IfMatch(version): crate::extract::IfMatch,
+) -> ApiResult<HttpResponse> {
+    let (_, scope) = access.require_user(Action::HouseholdWrite)?;
+    let id = id.into_inner();
+    let v = db::write(&state.db, move |c| {
+        let h = jiekun_store::households::touch(c, &scope, &id, version)
+            .map_err(|e| not_found(e.into(), "household", "档案"))?;
+        store::set_accident(c, &id, None)?;
+        audit::append(
+            c,
+            access.event(
+                "household.accident_clear",
+                "household",
+                &id,
+                serde_json::json!({}),
+            ),
+        )?;
+        Ok(h.version)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent()
+        .insert_header(actix_web::http::header::ETag(crate::extract::etag(v)))
+        .finish())
 }

@@ -32,12 +32,39 @@ where
     F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
     T: Send + 'static,
 {
+    on_connection(db, db.pool.backend() == "sqlite", f).await
+}
+
+/// Runs `f` on a blocking thread whatever the backend: for writes (which may wait for the
+/// database's write lock) and for long reads.
+pub async fn run_blocking<T, F>(db: &Db, f: F) -> ApiResult<T>
+where
+    F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    on_connection(db, false, f).await
+}
+
+/// Like [`run`], inside one write transaction (all or nothing).
+pub async fn write<T, F>(db: &Db, f: F) -> ApiResult<T>
+where
+    F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    run_blocking(db, move |c| jiekun_store::write(c, f)).await
+}
+
+async fn on_connection<T, F>(db: &Db, inline: bool, f: F) -> ApiResult<T>
+where
+    F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+    T: Send + 'static,
+{
     let _permit = db
         .permits
         .acquire()
         .await
         .map_err(|_| ApiError::internal("database permits closed"))?;
-    if db.pool.backend() == "sqlite" {
+    if inline {
         // The permit guarantees a free connection, so `get` does not wait.
         let mut conn = db.pool.get()?;
         return f(&mut conn);
@@ -49,34 +76,4 @@ where
     })
     .await
     .map_err(ApiError::internal)?
-}
-
-/// Runs `f` on a blocking thread whatever the backend: for writes (which may wait for the
-/// database's write lock) and for long reads.
-pub async fn run_blocking<T, F>(db: &Db, f: F) -> ApiResult<T>
-where
-    F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    let _permit = db
-        .permits
-        .acquire()
-        .await
-        .map_err(|_| ApiError::internal("database permits closed"))?;
-    let pool = db.pool.clone();
-    web::block(move || {
-        let mut conn = pool.get()?;
-        f(&mut conn)
-    })
-    .await
-    .map_err(ApiError::internal)?
-}
-
-/// Like [`run`], inside one write transaction (all or nothing).
-pub async fn write<T, F>(db: &Db, f: F) -> ApiResult<T>
-where
-    F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    run_blocking(db, move |c| jiekun_store::write(c, f)).await
 }

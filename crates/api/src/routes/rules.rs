@@ -384,6 +384,12 @@ fn yuan(fen: i64) -> String {
     format!("{sign}{}.{:02}", fen.abs() / 100, fen.abs() % 100)
 }
 
+/// Net income per person per month, rounded down to the fen — shown to readers, never used to decide.
+fn per_capita_month(f: &jiekun_domain::rules::Figures) -> i64 {
+    let divisor = f.members_counted.max(1) * f.window_months.max(1);
+    f.net_income_fen.div_euclid(divisor)
+}
+
 fn explain_identify(d: &Decision) -> Explanation {
     let f = &d.figures;
     let window = format!("{}–{}", month_text(f.window_from), month_text(f.window_to));
@@ -395,6 +401,10 @@ fn explain_identify(d: &Decision) -> Explanation {
         ),
         format!("扣除已核实刚性支出 {} 元（未核实 {} 元不扣除），家庭净收入 {} 元。", yuan(f.expenditure_fen), yuan(f.expenditure_unverified_fen), yuan(f.net_income_fen)),
         format!("低保标准 {} 元/人/月。", yuan(f.standard_fen)),
+        format!(
+            "人均月净收入约 {} 元（仅供阅读；认定按下列整数交叉相乘比较，不做除法）。",
+            yuan(per_capita_month(f))
+        ),
     ];
     let mut en = vec![
         format!("Window {window} ({} months), {} members counted.", f.window_months, f.members_counted),
@@ -404,6 +414,10 @@ fn explain_identify(d: &Decision) -> Explanation {
         ),
         format!("Verified rigid expenditure deducted {} yuan (unverified {} not deducted); net household income {} yuan.", yuan(f.expenditure_fen), yuan(f.expenditure_unverified_fen), yuan(f.net_income_fen)),
         format!("Dibao standard {} yuan per person per month.", yuan(f.standard_fen)),
+        format!(
+            "Net income per person per month about {} yuan (for reading only; the tests below compare whole numbers by cross-multiplication).",
+            yuan(per_capita_month(f))
+        ),
     ];
     for t in &d.tests {
         let mark_zh = if t.passed { "通过" } else { "未通过" };

@@ -86,25 +86,7 @@ pub fn update(
     expected_version: i64,
     changes: &DepartmentChanges,
 ) -> StoreResult<DepartmentRow> {
-    use departments::dsl as d;
-    // Outside the caller's scope is as good as absent.
-    get(conn, scope, id)?;
-    let n =
-        diesel::update(d::departments.filter(d::id.eq(id).and(d::version.eq(expected_version))))
-            .set((
-                changes,
-                d::version.eq(d::version + 1),
-                d::updated_at.eq(crate::now()),
-            ))
-            .execute(conn)?;
-    let row = get(conn, &Scope::All, id)?;
-    if n == 0 {
-        return Err(StoreError::VersionMismatch {
-            expected: expected_version,
-            actual: row.version,
-        });
-    }
-    Ok(row)
+    crate::versioned_update!(conn, scope, departments, id, expected_version, changes)
 }
 
 pub fn list(

@@ -90,25 +90,7 @@ pub fn update(
     expected_version: i64,
     changes: &EnterpriseChanges,
 ) -> StoreResult<EnterpriseRow> {
-    use enterprises::dsl as e;
-    // Outside the caller's scope is as good as absent.
-    get(conn, scope, id)?;
-    let n =
-        diesel::update(e::enterprises.filter(e::id.eq(id).and(e::version.eq(expected_version))))
-            .set((
-                changes,
-                e::version.eq(e::version + 1),
-                e::updated_at.eq(crate::now()),
-            ))
-            .execute(conn)?;
-    let row = get(conn, &Scope::All, id)?;
-    if n == 0 {
-        return Err(StoreError::VersionMismatch {
-            expected: expected_version,
-            actual: row.version,
-        });
-    }
-    Ok(row)
+    crate::versioned_update!(conn, scope, enterprises, id, expected_version, changes)
 }
 
 pub fn list(

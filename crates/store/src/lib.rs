@@ -35,6 +35,33 @@ macro_rules! on_backend {
     };
 }
 
+/// Applies `changes` to the row `id` of `table` if its stored version is `expected` (and the row
+/// lies inside `scope`, checked with the module's own `get`), bumping the version; otherwise
+/// `NotFound` or `VersionMismatch`. Expands inside a function returning `StoreResult<Row>`.
+macro_rules! versioned_update {
+    ($conn:expr, $scope:expr, $table:ident, $id:expr, $expected:expr, $changes:expr) => {{
+        use $crate::schema::$table::dsl as t;
+        // Outside the caller's scope is as good as absent.
+        get($conn, $scope, $id)?;
+        let n = diesel::update(t::$table.filter(t::id.eq($id).and(t::version.eq($expected))))
+            .set((
+                $changes,
+                t::version.eq(t::version + 1),
+                t::updated_at.eq($crate::now()),
+            ))
+            .execute($conn)?;
+        let row = get($conn, &Scope::All, $id)?;
+        if n == 0 {
+            return Err(StoreError::VersionMismatch {
+                expected: $expected,
+                actual: row.version,
+            });
+        }
+        Ok(row)
+    }};
+}
+pub(crate) use versioned_update;
+
 /// A new opaque public id: a UUIDv7, so ids sort by creation and index well, yet are not guessable
 /// counters.
 pub fn new_id() -> String {

@@ -188,25 +188,7 @@ pub fn update(
     expected_version: i64,
     changes: &OrganisationChanges,
 ) -> StoreResult<OrganisationRow> {
-    use organisations::dsl as o;
-    // Outside the caller's scope is as good as absent.
-    get(conn, scope, id)?;
-    let n =
-        diesel::update(o::organisations.filter(o::id.eq(id).and(o::version.eq(expected_version))))
-            .set((
-                changes,
-                o::version.eq(o::version + 1),
-                o::updated_at.eq(crate::now()),
-            ))
-            .execute(conn)?;
-    let row = get(conn, &Scope::All, id)?;
-    if n == 0 {
-        return Err(StoreError::VersionMismatch {
-            expected: expected_version,
-            actual: row.version,
-        });
-    }
-    Ok(row)
+    crate::versioned_update!(conn, scope, organisations, id, expected_version, changes)
 }
 
 pub fn list(

@@ -217,6 +217,8 @@ pub enum FileError {
     DuplicatePerson { first: usize, second: usize },
     #[error("a household has exactly one worker")]
     WorkerCount,
+    #[error("the period ends before it starts")]
+    PeriodReversed,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -1004,7 +1006,7 @@ pub fn update_expenditure(
         .first(conn)?;
     if row.end_month < row.start_month {
         // Rolled back by the caller's transaction.
-        return Err(StoreError::Config("end_month before start_month".into()).into());
+        return Err(FileError::PeriodReversed);
     }
     Ok(row)
 }

@@ -1260,6 +1260,12 @@ fn file_error(e: FileError, items: &str) -> ApiError {
             format!("the same person as members[{first}]"),
             "同一人在本户中重复出现",
         ),
+        FileError::PeriodReversed => v(
+            "end_month".into(),
+            "out_of_range",
+            "not before start_month".into(),
+            "截止月份不能早于起始月份",
+        ),
         FileError::WorkerCount => v(
             "members".into(),
             "one_worker",
@@ -2255,19 +2261,8 @@ async fn update_expenditure(
     };
     let (id, item_id) = path.into_inner();
     let (row, v) = db::write(&state.db, move |c| {
-        let row = store::update_expenditure(c, &scope, &id, &item_id, version, &changes).map_err(
-            |e| match e {
-                FileError::Store(jiekun_store::StoreError::Config(_)) => {
-                    ApiError::validation(vec![FieldError::new(
-                        "end_month",
-                        "out_of_range",
-                        "not before start_month",
-                        "截止月份不能早于起始月份",
-                    )])
-                }
-                e => file_error(e, "items"),
-            },
-        )?;
+        let row = store::update_expenditure(c, &scope, &id, &item_id, version, &changes)
+            .map_err(|e| file_error(e, "items"))?;
         audit::append(
             c,
             access.event(

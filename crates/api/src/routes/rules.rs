@@ -574,7 +574,7 @@ fn answer(row: AssessmentRow, stored: &Stored) -> ApiResult<Assessment> {
             explain_exit(&serde_json::from_value(decision.clone()).map_err(ApiError::internal)?)
         }
     };
-    let used = used_parameters(kind, &decision, stored);
+    let used = used_parameters(stored);
     Ok(Assessment {
         id: row.id,
         household_id: row.household_id,
@@ -591,11 +591,7 @@ fn answer(row: AssessmentRow, stored: &Stored) -> ApiResult<Assessment> {
 }
 
 /// The versions in force on the assessment date among those stored with it.
-fn used_parameters(
-    _kind: AssessmentKind,
-    _decision: &serde_json::Value,
-    stored: &Stored,
-) -> Vec<PolicyParameter> {
+fn used_parameters(stored: &Stored) -> Vec<PolicyParameter> {
     let book = PolicyBook {
         parameters: stored.parameters.clone(),
     };

@@ -13,6 +13,7 @@ pub mod organisation;
 pub mod region;
 pub mod rules;
 pub mod text;
+pub mod workflow;
 
 pub use credit_code::{CreditCode, CreditCodeError};
 pub use department::{DepartmentCode, UnknownDepartmentCode};

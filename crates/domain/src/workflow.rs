@@ -1,0 +1,406 @@
+//! Filing and exit as state machines (DESIGN §4; seed §2(1), §2(2)): which role may take which
+//! action in which state, and what follows — or, when not, a typed refusal that says why.
+//! Pure: the store records the timeline; this only decides.
+
+use serde::{Deserialize, Serialize};
+
+use crate::access::Role;
+
+macro_rules! names {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $s:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $($(#[$vm])* #[serde(rename = $s)] $variant,)* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $s,)* } }
+        }
+    };
+}
+
+names! {
+    /// States of a filing application (建档申请).
+    FilingState {
+        Draft = "draft",
+        Submitted = "submitted",
+        CountyReview = "county_review",
+        Verification = "verification",
+        PublicNotice = "public_notice",
+        CityApproval = "city_approval",
+        Filed = "filed",
+        Returned = "returned",
+        Rejected = "rejected",
+        Withdrawn = "withdrawn",
+    }
+}
+
+names! {
+    FilingAction {
+        /// The grassroots union submits the worker's application (基层工会申报).
+        Submit = "submit",
+        /// The county union takes it up for review (县总工会审核).
+        StartReview = "start_review",
+        /// The county union approves its review; verification with departments follows.
+        ApproveReview = "approve_review",
+        /// Verification is done; public notice starts (公示).
+        StartNotice = "start_notice",
+        /// The notice has run its course with no open objection; to the city union.
+        EndNotice = "end_notice",
+        /// The city union approves (市总工会审批): the household is filed (建档立卡).
+        CityApprove = "city_approve",
+        /// Back to the grassroots union for correction, with a reason.
+        Return = "return",
+        /// Refused, with an opinion.
+        Reject = "reject",
+        /// Withdrawn by the grassroots union before a decision.
+        Withdraw = "withdraw",
+    }
+}
+
+names! {
+    /// States of an exit case (退出).
+    ExitState {
+        Proposed = "proposed",
+        CountyRecheck = "county_recheck",
+        CityReview = "city_review",
+        PublicNotice = "public_notice",
+        Exited = "exited",
+        Cancelled = "cancelled",
+    }
+}
+
+names! {
+    ExitAction {
+        /// The county union re-checks (县总工会复核).
+        StartRecheck = "start_recheck",
+        /// The re-check confirms; to the city union.
+        ConfirmRecheck = "confirm_recheck",
+        /// The city union reviews and publishes notice (市总工会审核公示).
+        StartNotice = "start_notice",
+        /// Notice over with no open objection: the household exits.
+        CompleteExit = "complete_exit",
+        /// Death or transfer: the city union closes the case without notice.
+        FastExit = "fast_exit",
+        /// The case is dropped (the household stays).
+        Cancel = "cancel",
+    }
+}
+
+/// Why a transition is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    #[error("this action cannot be taken in the current state")]
+    WrongState,
+    #[error("this role cannot take this action")]
+    WrongRole,
+    #[error("the public notice is still running")]
+    NoticeRunning,
+    #[error("an objection raised during the notice is still open")]
+    OpenObjection,
+    #[error("a reason or opinion is required")]
+    ReasonRequired,
+    #[error("the fast path is only for death or transfer")]
+    NotFastPath,
+}
+
+/// The facts a transition may depend on, beyond state and role.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Facts {
+    pub reason_given: bool,
+    pub notice_ended: bool,
+    pub open_objections: u32,
+    /// Death or transfer (exit fast path).
+    pub death_or_transfer: bool,
+}
+
+fn role_for_filing(a: FilingAction) -> &'static [Role] {
+    use FilingAction as A;
+    match a {
+        A::Submit | A::Withdraw => &[Role::GrassrootsOfficer],
+        A::StartReview | A::ApproveReview | A::StartNotice | A::EndNotice => {
+            &[Role::CountyReviewer, Role::CountyAdmin]
+        }
+        A::CityApprove => &[Role::CityApprover],
+        A::Return | A::Reject => &[Role::CountyReviewer, Role::CountyAdmin, Role::CityApprover],
+    }
+}
+
+/// The next state of a filing application, or why not.
+pub fn filing_transition(
+    state: FilingState,
+    action: FilingAction,
+    role: Role,
+    facts: Facts,
+) -> Result<FilingState, Refusal> {
+    use FilingAction as A;
+    use FilingState as S;
+    let next = match (state, action) {
+        (S::Draft | S::Returned, A::Submit) => S::Submitted,
+        (S::Submitted, A::StartReview) => S::CountyReview,
+        (S::CountyReview, A::ApproveReview) => S::Verification,
+        (S::Verification, A::StartNotice) => S::PublicNotice,
+        (S::PublicNotice, A::EndNotice) => S::CityApproval,
+        (S::CityApproval, A::CityApprove) => S::Filed,
+        (S::Submitted | S::CountyReview | S::Verification | S::CityApproval, A::Return) => {
+            S::Returned
+        }
+        (S::CountyReview | S::Verification | S::PublicNotice | S::CityApproval, A::Reject) => {
+            S::Rejected
+        }
+        (S::Draft | S::Submitted | S::Returned, A::Withdraw) => S::Withdrawn,
+        _ => return Err(Refusal::WrongState),
+    };
+    // The city decides what is at the city; the county what is at the county.
+    let allowed = role_for_filing(action).contains(&role)
+        && !(matches!(action, A::Return | A::Reject)
+            && ((state == S::CityApproval) != (role == Role::CityApprover)));
+    if !allowed {
+        return Err(Refusal::WrongRole);
+    }
+    if matches!(action, A::Return | A::Reject) && !facts.reason_given {
+        return Err(Refusal::ReasonRequired);
+    }
+    if action == A::EndNotice {
+        if !facts.notice_ended {
+            return Err(Refusal::NoticeRunning);
+        }
+        if facts.open_objections > 0 {
+            return Err(Refusal::OpenObjection);
+        }
+    }
+    Ok(next)
+}
+
+/// The next state of an exit case, or why not.
+pub fn exit_transition(
+    state: ExitState,
+    action: ExitAction,
+    role: Role,
+    facts: Facts,
+) -> Result<ExitState, Refusal> {
+    use ExitAction as A;
+    use ExitState as S;
+    let next = match (state, action) {
+        (S::Proposed, A::StartRecheck) => S::CountyRecheck,
+        (S::CountyRecheck, A::ConfirmRecheck) => S::CityReview,
+        (S::CityReview, A::StartNotice) => S::PublicNotice,
+        (S::PublicNotice, A::CompleteExit) => S::Exited,
+        (S::CityReview, A::FastExit) => S::Exited,
+        (S::Proposed | S::CountyRecheck | S::CityReview | S::PublicNotice, A::Cancel) => {
+            S::Cancelled
+        }
+        _ => return Err(Refusal::WrongState),
+    };
+    let roles: &[Role] = match (action, state) {
+        (A::StartRecheck | A::ConfirmRecheck, _) => &[Role::CountyReviewer, Role::CountyAdmin],
+        (A::StartNotice | A::CompleteExit | A::FastExit, _) => &[Role::CityApprover],
+        (A::Cancel, S::Proposed) => &[
+            Role::GrassrootsOfficer,
+            Role::CountyReviewer,
+            Role::CountyAdmin,
+        ],
+        (A::Cancel, S::CountyRecheck) => &[Role::CountyReviewer, Role::CountyAdmin],
+        (A::Cancel, _) => &[Role::CityApprover],
+    };
+    if !roles.contains(&role) {
+        return Err(Refusal::WrongRole);
+    }
+    match action {
+        A::Cancel if !facts.reason_given => Err(Refusal::ReasonRequired),
+        A::FastExit if !facts.death_or_transfer => Err(Refusal::NotFastPath),
+        A::CompleteExit if !facts.notice_ended => Err(Refusal::NoticeRunning),
+        A::CompleteExit if facts.open_objections > 0 => Err(Refusal::OpenObjection),
+        _ => Ok(next),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use FilingAction as A;
+    use FilingState as S;
+    use Role as R;
+
+    fn ok() -> Facts {
+        Facts {
+            reason_given: true,
+            notice_ended: true,
+            open_objections: 0,
+            death_or_transfer: false,
+        }
+    }
+
+    #[test]
+    fn the_filing_chain_of_seed_2_1() {
+        let steps = [
+            (S::Draft, A::Submit, R::GrassrootsOfficer, S::Submitted),
+            (
+                S::Submitted,
+                A::StartReview,
+                R::CountyReviewer,
+                S::CountyReview,
+            ),
+            (
+                S::CountyReview,
+                A::ApproveReview,
+                R::CountyReviewer,
+                S::Verification,
+            ),
+            (
+                S::Verification,
+                A::StartNotice,
+                R::CountyAdmin,
+                S::PublicNotice,
+            ),
+            (
+                S::PublicNotice,
+                A::EndNotice,
+                R::CountyReviewer,
+                S::CityApproval,
+            ),
+            (S::CityApproval, A::CityApprove, R::CityApprover, S::Filed),
+        ];
+        for (from, action, role, to) in steps {
+            assert_eq!(
+                filing_transition(from, action, role, ok()),
+                Ok(to),
+                "{from:?} {action:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_refusal_says_why() {
+        assert_eq!(
+            filing_transition(S::Filed, A::Submit, R::GrassrootsOfficer, ok()),
+            Err(Refusal::WrongState)
+        );
+        assert_eq!(
+            filing_transition(S::Draft, A::Submit, R::CountyAdmin, ok()),
+            Err(Refusal::WrongRole)
+        );
+        assert_eq!(
+            filing_transition(S::CityApproval, A::CityApprove, R::CountyAdmin, ok()),
+            Err(Refusal::WrongRole)
+        );
+        assert_eq!(
+            filing_transition(S::CityApproval, A::Return, R::CountyReviewer, ok()),
+            Err(Refusal::WrongRole),
+            "the city returns what is at the city"
+        );
+        assert_eq!(
+            filing_transition(S::CountyReview, A::Return, R::CityApprover, ok()),
+            Err(Refusal::WrongRole)
+        );
+        let no_reason = Facts {
+            reason_given: false,
+            ..ok()
+        };
+        assert_eq!(
+            filing_transition(S::CountyReview, A::Reject, R::CountyReviewer, no_reason),
+            Err(Refusal::ReasonRequired)
+        );
+        let running = Facts {
+            notice_ended: false,
+            ..ok()
+        };
+        assert_eq!(
+            filing_transition(S::PublicNotice, A::EndNotice, R::CountyReviewer, running),
+            Err(Refusal::NoticeRunning)
+        );
+        let objection = Facts {
+            open_objections: 1,
+            ..ok()
+        };
+        assert_eq!(
+            filing_transition(S::PublicNotice, A::EndNotice, R::CountyReviewer, objection),
+            Err(Refusal::OpenObjection)
+        );
+        assert_eq!(
+            filing_transition(S::Returned, A::Submit, R::GrassrootsOfficer, ok()),
+            Ok(S::Submitted),
+            "corrected and resubmitted"
+        );
+    }
+
+    #[test]
+    fn no_state_is_left_by_an_unknown_road() {
+        // Terminal states accept nothing.
+        for &state in &[S::Filed, S::Rejected, S::Withdrawn] {
+            for &action in FilingAction::ALL {
+                for &role in Role::ALL {
+                    assert!(
+                        filing_transition(state, action, role, ok()).is_err(),
+                        "{state:?} {action:?} {role:?}"
+                    );
+                }
+            }
+        }
+        for &action in ExitAction::ALL {
+            for &role in Role::ALL {
+                assert!(exit_transition(ExitState::Exited, action, role, ok()).is_err());
+                assert!(exit_transition(ExitState::Cancelled, action, role, ok()).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn the_exit_chain_of_seed_2_2_and_its_fast_path() {
+        use ExitAction as X;
+        use ExitState as E;
+        let steps = [
+            (
+                E::Proposed,
+                X::StartRecheck,
+                R::CountyReviewer,
+                E::CountyRecheck,
+            ),
+            (
+                E::CountyRecheck,
+                X::ConfirmRecheck,
+                R::CountyAdmin,
+                E::CityReview,
+            ),
+            (
+                E::CityReview,
+                X::StartNotice,
+                R::CityApprover,
+                E::PublicNotice,
+            ),
+            (E::PublicNotice, X::CompleteExit, R::CityApprover, E::Exited),
+        ];
+        for (from, action, role, to) in steps {
+            assert_eq!(exit_transition(from, action, role, ok()), Ok(to));
+        }
+        assert_eq!(
+            exit_transition(E::CityReview, X::FastExit, R::CityApprover, ok()),
+            Err(Refusal::NotFastPath)
+        );
+        let death = Facts {
+            death_or_transfer: true,
+            ..ok()
+        };
+        assert_eq!(
+            exit_transition(E::CityReview, X::FastExit, R::CityApprover, death),
+            Ok(E::Exited)
+        );
+        assert_eq!(
+            exit_transition(
+                E::PublicNotice,
+                X::CompleteExit,
+                R::CityApprover,
+                Facts {
+                    open_objections: 2,
+                    ..ok()
+                }
+            ),
+            Err(Refusal::OpenObjection)
+        );
+        assert_eq!(
+            exit_transition(E::Proposed, X::StartRecheck, R::GrassrootsOfficer, ok()),
+            Err(Refusal::WrongRole)
+        );
+    }
+}

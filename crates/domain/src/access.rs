@@ -80,6 +80,9 @@ string_enum! {
         PolicyRead = "policy.read",
         PolicyWrite = "policy.write",
         HouseholdAssess = "household.assess",
+        WorkflowAct = "workflow.act",
+        ObjectionRaise = "objection.raise",
+        CalendarWrite = "calendar.write",
     }
 }
 
@@ -137,6 +140,15 @@ pub fn role_allows(role: Role, action: Action) -> bool {
             role,
             R::GrassrootsOfficer | R::CountyReviewer | R::CountyAdmin | R::CityApprover
         ),
+        // The case handlers of the union hierarchy; which step each takes is the workflow's.
+        A::WorkflowAct => matches!(
+            role,
+            R::GrassrootsOfficer | R::CountyReviewer | R::CountyAdmin | R::CityApprover
+        ),
+        // Anyone signed in may object to a public notice.
+        A::ObjectionRaise => true,
+        // The holiday list is national; county admins keep local swaps.
+        A::CalendarWrite => matches!(role, R::SystemAdmin | R::CountyAdmin),
     }
 }
 

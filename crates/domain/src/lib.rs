@@ -5,6 +5,7 @@
 //! by construction.
 
 pub mod access;
+pub mod calendar;
 pub mod credit_code;
 pub mod department;
 pub mod household;

@@ -143,9 +143,10 @@ pub fn filing_transition(
         (S::Verification, A::StartNotice) => S::PublicNotice,
         (S::PublicNotice, A::EndNotice) => S::CityApproval,
         (S::CityApproval, A::CityApprove) => S::Filed,
-        (S::Submitted | S::CountyReview | S::Verification | S::CityApproval, A::Return) => {
-            S::Returned
-        }
+        (
+            S::Submitted | S::CountyReview | S::Verification | S::PublicNotice | S::CityApproval,
+            A::Return,
+        ) => S::Returned,
         (S::CountyReview | S::Verification | S::PublicNotice | S::CityApproval, A::Reject) => {
             S::Rejected
         }
@@ -214,6 +215,174 @@ pub fn exit_transition(
         A::CompleteExit if facts.open_objections > 0 => Err(Refusal::OpenObjection),
         _ => Ok(next),
     }
+}
+
+names! {
+    /// Why a household leaves the programme (退出类型).
+    ExitGrounds {
+        /// 脱困: income above the standard for the required months, causes resolved.
+        OutOfHardship = "out_of_hardship",
+        /// 解困: the safety net (dibao or special hardship) and union help are in place.
+        SafetyNet = "safety_net",
+        /// The worker died (死亡): fast path, no notice.
+        Death = "death",
+        /// The household moved away or to another programme (迁出/转出): fast path, no notice.
+        Transfer = "transfer",
+    }
+}
+
+impl ExitGrounds {
+    /// Death and transfer skip the notice and the monitoring period.
+    pub fn is_fast_path(self) -> bool {
+        matches!(self, ExitGrounds::Death | ExitGrounds::Transfer)
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            ExitGrounds::OutOfHardship => "脱困",
+            ExitGrounds::SafetyNet => "解困",
+            ExitGrounds::Death => "死亡",
+            ExitGrounds::Transfer => "迁出或转出",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|g| g.as_str() == s)
+    }
+}
+
+impl FilingState {
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|g| g.as_str() == s)
+    }
+
+    /// Still on its way: not filed, rejected or withdrawn.
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            FilingState::Filed | FilingState::Rejected | FilingState::Withdrawn
+        )
+    }
+
+    /// Who the application waits on in this state.
+    pub fn waits_on(self) -> &'static [Role] {
+        match self {
+            FilingState::Draft | FilingState::Returned => &[Role::GrassrootsOfficer],
+            FilingState::Submitted
+            | FilingState::CountyReview
+            | FilingState::Verification
+            | FilingState::PublicNotice => &[Role::CountyReviewer, Role::CountyAdmin],
+            FilingState::CityApproval => &[Role::CityApprover],
+            _ => &[],
+        }
+    }
+}
+
+impl ExitState {
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|g| g.as_str() == s)
+    }
+
+    pub fn is_open(self) -> bool {
+        !matches!(self, ExitState::Exited | ExitState::Cancelled)
+    }
+
+    pub fn waits_on(self) -> &'static [Role] {
+        match self {
+            ExitState::Proposed | ExitState::CountyRecheck => {
+                &[Role::CountyReviewer, Role::CountyAdmin]
+            }
+            ExitState::CityReview | ExitState::PublicNotice => &[Role::CityApprover],
+            _ => &[],
+        }
+    }
+}
+
+impl FilingAction {
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|g| g.as_str() == s)
+    }
+}
+
+impl ExitAction {
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|g| g.as_str() == s)
+    }
+}
+
+/// Runs a transition for someone holding several roles: allowed if any role allows it. A refusal
+/// that is not about the role (state, notice, objection, reason) wins over `WrongRole`.
+fn for_roles<S: Copy>(
+    roles: &[Role],
+    one: impl Fn(Role) -> Result<S, Refusal>,
+) -> Result<S, Refusal> {
+    let mut refusal = Refusal::WrongRole;
+    for &role in roles {
+        match one(role) {
+            Ok(next) => return Ok(next),
+            Err(Refusal::WrongRole) => {}
+            Err(other) => refusal = other,
+        }
+    }
+    Err(refusal)
+}
+
+/// [`filing_transition`] for a caller holding `roles`.
+pub fn filing_transition_for(
+    state: FilingState,
+    action: FilingAction,
+    roles: &[Role],
+    facts: Facts,
+) -> Result<FilingState, Refusal> {
+    if roles.is_empty() {
+        return filing_transition(state, action, Role::Auditor, facts);
+    }
+    for_roles(roles, |r| filing_transition(state, action, r, facts))
+}
+
+/// [`exit_transition`] for a caller holding `roles`.
+pub fn exit_transition_for(
+    state: ExitState,
+    action: ExitAction,
+    roles: &[Role],
+    facts: Facts,
+) -> Result<ExitState, Refusal> {
+    if roles.is_empty() {
+        return exit_transition(state, action, Role::Auditor, facts);
+    }
+    for_roles(roles, |r| exit_transition(state, action, r, facts))
+}
+
+/// Facts under which only state and role decide: what a caller may try next.
+const ANY_FACTS: Facts = Facts {
+    reason_given: true,
+    notice_ended: true,
+    open_objections: 0,
+    death_or_transfer: true,
+};
+
+/// The filing actions a caller with `roles` may take in `state` (the facts may still refuse).
+pub fn filing_actions(state: FilingState, roles: &[Role]) -> Vec<FilingAction> {
+    FilingAction::ALL
+        .iter()
+        .copied()
+        .filter(|&a| filing_transition_for(state, a, roles, ANY_FACTS).is_ok())
+        .collect()
+}
+
+/// The exit actions a caller with `roles` may take in `state` (the facts may still refuse).
+pub fn exit_actions(state: ExitState, roles: &[Role]) -> Vec<ExitAction> {
+    ExitAction::ALL
+        .iter()
+        .copied()
+        .filter(|&a| exit_transition_for(state, a, roles, ANY_FACTS).is_ok())
+        .collect()
+}
+
+/// The file number of a household filed in `region` in `year`, the `sequence`-th of that region
+/// and year (建档编号): `610724-2026-00017`.
+pub fn file_number(region: &str, year: i32, sequence: i64) -> String {
+    format!("{region}-{year}-{sequence:05}")
 }
 
 #[cfg(test)]
@@ -402,5 +571,79 @@ mod tests {
             exit_transition(E::Proposed, X::StartRecheck, R::GrassrootsOfficer, ok()),
             Err(Refusal::WrongRole)
         );
+    }
+
+    #[test]
+    fn several_roles_take_the_first_that_fits() {
+        let roles = [R::GrassrootsOfficer, R::CountyReviewer];
+        assert_eq!(
+            filing_transition_for(S::Submitted, A::StartReview, &roles, ok()),
+            Ok(S::CountyReview)
+        );
+        assert_eq!(
+            filing_transition_for(S::Draft, A::Submit, &roles, ok()),
+            Ok(S::Submitted)
+        );
+        assert_eq!(
+            filing_transition_for(S::CityApproval, A::CityApprove, &roles, ok()),
+            Err(Refusal::WrongRole)
+        );
+        assert_eq!(
+            filing_transition_for(S::Draft, A::CityApprove, &roles, ok()),
+            Err(Refusal::WrongState)
+        );
+        assert_eq!(
+            filing_transition_for(S::Draft, A::Submit, &[], ok()),
+            Err(Refusal::WrongRole)
+        );
+    }
+
+    #[test]
+    fn the_actions_offered_are_the_ones_that_succeed() {
+        assert_eq!(
+            filing_actions(S::Draft, &[R::GrassrootsOfficer]),
+            vec![A::Submit, A::Withdraw]
+        );
+        assert_eq!(
+            filing_actions(S::PublicNotice, &[R::CountyReviewer]),
+            vec![A::EndNotice, A::Return, A::Reject]
+        );
+        assert_eq!(
+            filing_actions(S::CityApproval, &[R::CityApprover]),
+            vec![A::CityApprove, A::Return, A::Reject]
+        );
+        assert!(filing_actions(S::Filed, Role::ALL).is_empty());
+        assert!(filing_actions(S::Submitted, &[R::Auditor]).is_empty());
+        assert_eq!(
+            exit_actions(ExitState::CityReview, &[R::CityApprover]),
+            vec![
+                ExitAction::StartNotice,
+                ExitAction::FastExit,
+                ExitAction::Cancel
+            ]
+        );
+        // Every state that waits on someone offers them something.
+        for &state in FilingState::ALL {
+            if state.is_open() {
+                assert!(
+                    !filing_actions(state, state.waits_on()).is_empty(),
+                    "{state:?}"
+                );
+            }
+        }
+        for &state in ExitState::ALL {
+            if state.is_open() {
+                assert!(
+                    !exit_actions(state, state.waits_on()).is_empty(),
+                    "{state:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn file_numbers_carry_region_year_and_sequence() {
+        assert_eq!(file_number("610724", 2026, 17), "610724-2026-00017");
+        assert_eq!(file_number("610724", 2027, 123456), "610724-2027-123456");
     }
 }

@@ -248,6 +248,34 @@ impl PolicyBook {
             .unwrap_or(0) as u16
     }
 
+    /// The workflow parameters for one region on one date: notice length and how it is counted,
+    /// the annual review interval and the monitoring period after exit.
+    pub fn workflow(&self, region: &str, date: NaiveDate) -> Result<WorkflowPolicy, PolicyError> {
+        let int = |k: ParamKey| -> Result<i64, PolicyError> {
+            match &self.lookup(k, region, date)?.value {
+                ParamValue::Int(v) => Ok(*v),
+                _ => Err(PolicyError::WrongType { key: k.as_str() }),
+            }
+        };
+        let working = match &self
+            .lookup(ParamKey::NoticeWorkingDays, region, date)?
+            .value
+        {
+            ParamValue::Bool(v) => *v,
+            _ => {
+                return Err(PolicyError::WrongType {
+                    key: ParamKey::NoticeWorkingDays.as_str(),
+                })
+            }
+        };
+        Ok(WorkflowPolicy {
+            notice_days: int(ParamKey::NoticeDays)?,
+            notice_working_days: working,
+            review_interval_months: int(ParamKey::ReviewIntervalMonths)?,
+            monitoring_months: int(ParamKey::MonitoringMonths)?,
+        })
+    }
+
     /// The dibao standard in force in each month (first day of the month), for exit windows.
     pub fn standard_in(
         &self,
@@ -291,6 +319,15 @@ pub struct Resolved {
     pub exclude_high_fee_schooling: (bool, u16),
     pub exclude_refusal: (bool, u16),
     pub exit_months: (i64, u16),
+}
+
+/// The parameters the workflows follow (DESIGN §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkflowPolicy {
+    pub notice_days: i64,
+    pub notice_working_days: bool,
+    pub review_interval_months: i64,
+    pub monitoring_months: i64,
 }
 
 /// The national defaults of the programme plus demonstration figures for 西乡县. The dibao

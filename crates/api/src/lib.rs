@@ -2,6 +2,7 @@
 //! black-box tests serve; [`openapi`] is the contract generated from the same routes.
 
 pub mod auth;
+pub mod clock;
 pub mod db;
 pub mod error;
 pub mod extract;
@@ -37,6 +38,7 @@ pub struct AppState {
     /// Encrypts, decrypts and indexes personal data.
     pub cipher: Arc<FieldCipher>,
     pub body_limit: usize,
+    pub clock: clock::Clock,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
             )),
             cipher: config.cipher.clone(),
             body_limit: config.body_limit,
+            clock: config.clock.clone(),
         }
     }
 }
@@ -68,6 +71,8 @@ pub struct AppConfig {
     pub trust_forwarded: bool,
     /// The personal-data key.
     pub cipher: Arc<FieldCipher>,
+    /// The clock dates are taken from.
+    pub clock: clock::Clock,
 }
 
 impl AppConfig {
@@ -78,6 +83,7 @@ impl AppConfig {
             tokens,
             limits: AuthLimits::default(),
             trust_forwarded: false,
+            clock: clock::Clock::default(),
         }
     }
 }

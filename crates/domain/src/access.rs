@@ -81,6 +81,8 @@ string_enum! {
         PolicyWrite = "policy.write",
         HouseholdAssess = "household.assess",
         WorkflowAct = "workflow.act",
+        ApplicationOpen = "application.open",
+        ExitOpen = "exit.open",
         ObjectionRaise = "objection.raise",
         CalendarWrite = "calendar.write",
     }
@@ -144,6 +146,13 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         A::WorkflowAct => matches!(
             role,
             R::GrassrootsOfficer | R::CountyReviewer | R::CountyAdmin | R::CityApprover
+        ),
+        // The worker applies through the grassroots union (seed §2(1)).
+        A::ApplicationOpen => matches!(role, R::GrassrootsOfficer),
+        // The grassroots union reports an exit; the county opens one from the system's candidates.
+        A::ExitOpen => matches!(
+            role,
+            R::GrassrootsOfficer | R::CountyReviewer | R::CountyAdmin
         ),
         // Anyone signed in may object to a public notice.
         A::ObjectionRaise => true,

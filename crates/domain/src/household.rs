@@ -144,6 +144,7 @@ code_enum! {
         Monitoring = "monitoring",
         Closed = "closed",
         Withdrawn = "withdrawn",
+        Rejected = "rejected",
     }
 }
 
@@ -158,7 +159,10 @@ code_enum! {
 impl HouseholdStatus {
     /// Whether the household still holds its members (one active household per person).
     pub fn is_active(self) -> bool {
-        !matches!(self, HouseholdStatus::Closed | HouseholdStatus::Withdrawn)
+        !matches!(
+            self,
+            HouseholdStatus::Closed | HouseholdStatus::Withdrawn | HouseholdStatus::Rejected
+        )
     }
 }
 

@@ -45,6 +45,21 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str, &str)] = &[
         "enterprises.credit_code",
         "enterprises.credit_code",
     ),
+    (
+        "applications_open_key",
+        "applications.household_id",
+        "applications.open",
+    ),
+    (
+        "exit_cases_open_key",
+        "exit_cases.household_id",
+        "exit_cases.open",
+    ),
+    (
+        "file_sequences_pkey",
+        "file_sequences.region_code, file_sequences.year",
+        "file_sequences",
+    ),
 ];
 
 fn logical_constraint(info: &dyn diesel::result::DatabaseErrorInformation) -> &'static str {

@@ -1258,3 +1258,63 @@ pub fn bulk_insert(
     }
     Ok(())
 }
+
+/// Sets the household's workflow status (and, when given, its category and file number), bumping
+/// its version: the household is the aggregate its ETag guards.
+pub fn set_status(
+    conn: &mut DbConnection,
+    id: &str,
+    status: &str,
+    category: Option<&str>,
+    file_number: Option<&str>,
+) -> StoreResult<HouseholdRow> {
+    use households::dsl as h;
+    let target = h::households.filter(h::id.eq(id));
+    diesel::update(target)
+        .set((
+            h::status.eq(status),
+            h::version.eq(h::version + 1),
+            h::updated_at.eq(crate::now()),
+        ))
+        .execute(conn)?;
+    if let Some(c) = category {
+        diesel::update(target)
+            .set(h::category.eq(c))
+            .execute(conn)?;
+    }
+    if let Some(f) = file_number {
+        diesel::update(target)
+            .set(h::file_number.eq(f))
+            .execute(conn)?;
+    }
+    get(conn, &Scope::All, id)
+}
+
+/// Frees the household's members to join another household (after exit, withdrawal or
+/// rejection).
+pub fn release_persons(conn: &mut DbConnection, household_id: &str) -> StoreResult<usize> {
+    Ok(
+        diesel::delete(active_persons::table.filter(active_persons::household_id.eq(household_id)))
+            .execute(conn)?,
+    )
+}
+
+/// Claims the household's members again (a household coming back): fails with
+/// `PersonAlreadyFiled` when one of them has joined another active household meanwhile.
+pub fn reclaim_persons(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    household_id: &str,
+) -> Result<(), FileError> {
+    let held: i64 = active_persons::table
+        .filter(active_persons::household_id.eq(household_id))
+        .count()
+        .get_result(conn)?;
+    if held > 0 {
+        return Ok(());
+    }
+    for (i, m) in members(conn, household_id)?.iter().enumerate() {
+        claim_person(conn, scope, i, &m.national_id_index, household_id, &m.id)?;
+    }
+    Ok(())
+}

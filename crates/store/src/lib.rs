@@ -15,6 +15,7 @@ pub mod rules;
 pub mod schema;
 pub mod scope;
 pub mod users;
+pub mod workflows;
 
 pub use conn::{write, DatabaseTarget, DbConnection, Pool, PoolOptions, PooledConnection};
 pub use diesel::result::Error as DbError;

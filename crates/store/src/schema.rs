@@ -131,6 +131,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     policy_parameters,
     assessments,
     household_accidents,
+    applications,
+    exit_cases,
+    public_notices,
+    objections,
+    workflow_events,
+    file_sequences,
+    household_lifecycle,
+    annual_reviews,
+    calendar_days,
 );
 
 diesel::table! {
@@ -276,3 +285,155 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    applications (id) {
+        id -> Text,
+        household_id -> Text,
+        organisation_path -> Text,
+        region_code -> Text,
+        state -> Text,
+        category -> Nullable<Text>,
+        assessment_id -> Nullable<Text>,
+        notice_id -> Nullable<Text>,
+        previous_file_number -> Nullable<Text>,
+        file_number -> Nullable<Text>,
+        opened_by -> Text,
+        state_since -> Timestamp,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    exit_cases (id) {
+        id -> Text,
+        household_id -> Text,
+        organisation_path -> Text,
+        region_code -> Text,
+        state -> Text,
+        grounds -> Text,
+        origin -> Text,
+        assessment_id -> Nullable<Text>,
+        notice_id -> Nullable<Text>,
+        opened_by -> Text,
+        state_since -> Timestamp,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    public_notices (id) {
+        id -> Text,
+        subject_kind -> Text,
+        subject_id -> Text,
+        household_id -> Text,
+        organisation_path -> Text,
+        region_code -> Text,
+        masked_name -> Text,
+        unit -> Text,
+        category -> Nullable<Text>,
+        grounds -> Nullable<Text>,
+        starts_on -> Date,
+        ends_on -> Date,
+        days -> BigInt,
+        working_days -> Bool,
+        contact_organisation -> Text,
+        contact_address -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    objections (id) {
+        id -> Text,
+        notice_id -> Text,
+        subject_kind -> Text,
+        organisation_path -> Text,
+        channel -> Text,
+        content -> Text,
+        objector -> Nullable<Text>,
+        raised_by -> Text,
+        status -> Text,
+        resolution -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    workflow_events (id) {
+        id -> Text,
+        subject_kind -> Text,
+        subject_id -> Text,
+        household_id -> Text,
+        action -> Text,
+        from_state -> Nullable<Text>,
+        to_state -> Nullable<Text>,
+        actor -> Text,
+        actor_role -> Nullable<Text>,
+        organisation_id -> Nullable<Text>,
+        organisation_name -> Nullable<Text>,
+        opinion -> Nullable<Text>,
+        assessment_id -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    file_sequences (region_code, year) {
+        region_code -> Text,
+        year -> BigInt,
+        last_value -> BigInt,
+    }
+}
+
+diesel::table! {
+    household_lifecycle (household_id) {
+        household_id -> Text,
+        filed_on -> Nullable<Date>,
+        next_review_due -> Nullable<Date>,
+        exited_on -> Nullable<Date>,
+        exit_grounds -> Nullable<Text>,
+        monitoring_until -> Nullable<Date>,
+        closed_on -> Nullable<Date>,
+        previous_file_number -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    annual_reviews (id) {
+        id -> Text,
+        household_id -> Text,
+        organisation_path -> Text,
+        due_on -> Nullable<Date>,
+        reviewed_on -> Date,
+        assessment_id -> Text,
+        verdict -> Text,
+        outcome -> Text,
+        opinion -> Nullable<Text>,
+        reviewed_by -> Text,
+        next_due -> Date,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    calendar_days (day) {
+        day -> Date,
+        kind -> Text,
+        name -> Text,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(household_lifecycle -> households (household_id));
+diesel::joinable!(applications -> households (household_id));
+diesel::joinable!(exit_cases -> households (household_id));

@@ -41,6 +41,16 @@ impl Scope {
         }
     }
 
+    /// Whether a record filed under the organisation path `path` lies inside this scope. API keys
+    /// see no case files.
+    pub fn covers_path(&self, path: &str) -> bool {
+        match self {
+            Scope::Subtree { path: own, .. } => path.starts_with(own.as_str()),
+            Scope::Region(_) => false,
+            Scope::All => true,
+        }
+    }
+
     /// The `LIKE` pattern for organisation paths, when restricted by path.
     pub(crate) fn path_pattern(&self) -> Option<String> {
         match self {

@@ -495,7 +495,7 @@ pub struct HouseholdQuery {
     pub organisation_id: Option<String>,
     /// `deep`, `relative`, `accident`.
     pub category: Option<String>,
-    /// `draft`, `filed`, `monitoring`, `closed`, `withdrawn`.
+    /// `draft`, `filed`, `monitoring`, `closed`, `withdrawn`, `rejected`.
     pub status: Option<String>,
     /// 1–10.
     pub main_cause: Option<u8>,
@@ -1346,7 +1346,14 @@ async fn list(
     check(
         "status",
         &q.status,
-        &["draft", "filed", "monitoring", "closed", "withdrawn"],
+        &[
+            "draft",
+            "filed",
+            "monitoring",
+            "closed",
+            "withdrawn",
+            "rejected",
+        ],
     )?;
     if q.main_cause.is_some_and(|c| !(1..=10).contains(&c)) {
         return Err(query_error(FieldError::new(
@@ -1404,7 +1411,7 @@ async fn create(
     ApiJson(body): ApiJson<CreateHousehold>,
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
-    let (input, members, incomes, spending) = body.parse(today())?;
+    let (input, members, incomes, spending) = body.parse(state.clock.today())?;
     let cipher = state.cipher.clone();
     let (row, ms) = db::write(&state.db, move |c| {
         let row = store::create(c, &cipher, &scope, &input, &members, &incomes, &spending).map_err(|e| file_error(e, "members"))?;
@@ -1445,7 +1452,7 @@ async fn search(
     ApiJson(body): ApiJson<SearchHouseholds>,
 ) -> ApiResult<web::Json<Vec<Household>>> {
     let (_, scope) = access.require_user(Action::HouseholdRead)?;
-    let id = NationalId::parse(&body.national_id, today())
+    let id = NationalId::parse(&body.national_id, state.clock.today())
         .map_err(|e| ApiError::validation(vec![id_error("national_id", e)]))?;
     let cipher = state.cipher.clone();
     let masked = id.masked();
@@ -1713,7 +1720,7 @@ async fn add_member(
         )]));
     }
     let mut f = Fields::default();
-    let parsed = parse_member(&mut f, "member", &body, today());
+    let parsed = parse_member(&mut f, "member", &body, state.clock.today());
     f.finish()?;
     let parsed = parsed.ok_or_else(|| ApiError::internal("field parsing lost a value"))?;
     let cipher = state.cipher.clone();
@@ -1955,7 +1962,7 @@ async fn add_incomes(
     ApiJson(body): ApiJson<AddIncomes>,
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
-    let today = today();
+    let today = state.clock.today();
     let mut f = Fields::default();
     if body.records.is_empty() || body.records.len() > 500 {
         f.push(FieldError::new(
@@ -2031,7 +2038,7 @@ async fn update_income(
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
     let recorded = serde_json::to_value(&body).unwrap_or_default();
-    let today = today();
+    let today = state.clock.today();
     let mut f = Fields::default();
     let month = body
         .month
@@ -2163,7 +2170,7 @@ async fn add_expenditures(
     ApiJson(body): ApiJson<AddExpenditures>,
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
-    let today = today();
+    let today = state.clock.today();
     let mut f = Fields::default();
     if body.items.is_empty() || body.items.len() > 200 {
         f.push(FieldError::new(
@@ -2228,7 +2235,7 @@ async fn update_expenditure(
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
     let recorded = serde_json::to_value(&body).unwrap_or_default();
-    let today = today() + chrono::TimeDelta::days(366);
+    let today = state.clock.today() + chrono::TimeDelta::days(366);
     let mut f = Fields::default();
     let start = body
         .start_month

@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::households::today;
 use super::{not_found, query_error, utc};
 use crate::auth::Access;
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -174,7 +173,7 @@ async fn add_parameter(
     let region = crate::fields::region("region_code", &body.region_code)
         .map_err(|e| errors.push(e))
         .ok();
-    if body.effective_from < today() {
+    if body.effective_from < state.clock.today() {
         errors.push(FieldError::new(
             "effective_from",
             "in_the_past",
@@ -306,7 +305,7 @@ async fn resolve_policy(
 ) -> ApiResult<web::Json<Vec<ResolvedParameter>>> {
     access.require_user(Action::PolicyRead)?;
     let region = region_query(&q.region_code)?;
-    let date = q.date.unwrap_or_else(today);
+    let date = q.date.unwrap_or_else(|| state.clock.today());
     let book = db::run(&state.db, |c| Ok(store::policy_book(c)?)).await?;
     let out = ParamKey::ALL
         .iter()
@@ -640,8 +639,8 @@ async fn assess(
 ) -> ApiResult<HttpResponse> {
     let (user, scope) = access.require_user(Action::HouseholdAssess)?;
     let created_by = user.username.clone();
-    let date = body.date.unwrap_or_else(today);
-    if date > today() {
+    let date = body.date.unwrap_or_else(|| state.clock.today());
+    if date > state.clock.today() {
         return Err(ApiError::validation(vec![FieldError::new(
             "date",
             "in_the_future",
@@ -795,7 +794,7 @@ async fn return_watch(
 ) -> ApiResult<web::Json<Vec<ReturnWarning>>> {
     let (_, scope) = access.require_user(Action::HouseholdRead)?;
     let cipher = state.cipher.clone();
-    let date = today();
+    let date = state.clock.today();
     let found = db::run_blocking(&state.db, move |c| {
         let book = store::policy_book(c)?;
         let mut resolved = BTreeMap::new();
@@ -853,7 +852,7 @@ async fn exit_candidates(
 ) -> ApiResult<web::Json<Vec<ExitCandidate>>> {
     let (_, scope) = access.require_user(Action::HouseholdRead)?;
     let cipher = state.cipher.clone();
-    let date = today();
+    let date = state.clock.today();
     let found = db::run_blocking(&state.db, move |c| {
         let book = store::policy_book(c)?;
         let mut policies: BTreeMap<String, ExitPolicy> = BTreeMap::new();
@@ -977,7 +976,7 @@ async fn simulate(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let date = body.date.unwrap_or_else(today);
+    let date = body.date.unwrap_or_else(|| state.clock.today());
     let sample = body.sample.unwrap_or(100).min(1000);
     let cipher = state.cipher.clone();
     let result = db::run_blocking(&state.db, move |c| {
@@ -1113,7 +1112,7 @@ async fn set_accident(
     let description = crate::fields::name("description", &body.description, 500)
         .map_err(|e| errors.push(e))
         .ok();
-    if body.occurred_on > today() {
+    if body.occurred_on > state.clock.today() {
         errors.push(FieldError::new(
             "occurred_on",
             "in_the_future",

@@ -1,0 +1,800 @@
+//! Workflow records (DESIGN §4): filing applications, exit cases, public notices, objections,
+//! annual reviews, the timeline they share, file numbers, the household's life after filing and
+//! the holiday calendar. The decisions are the domain's; this stores them. Call the writers
+//! inside [`crate::write`], so that a transition, its timeline entry and its audit event are one
+//! transaction.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use jiekun_domain::calendar::{Calendar, DayKind};
+
+use crate::conn::DbConnection;
+use crate::page::{Page, PageRequest};
+use crate::schema::{
+    annual_reviews, applications, calendar_days, exit_cases, file_sequences, household_lifecycle,
+    households, objections, public_notices, workflow_events,
+};
+use crate::{Scope, StoreError, StoreResult};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = applications)]
+pub struct ApplicationRow {
+    pub id: String,
+    pub household_id: String,
+    pub organisation_path: String,
+    pub region_code: String,
+    pub state: String,
+    pub category: Option<String>,
+    pub assessment_id: Option<String>,
+    pub notice_id: Option<String>,
+    pub previous_file_number: Option<String>,
+    pub file_number: Option<String>,
+    pub opened_by: String,
+    pub state_since: NaiveDateTime,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = exit_cases)]
+pub struct ExitCaseRow {
+    pub id: String,
+    pub household_id: String,
+    pub organisation_path: String,
+    pub region_code: String,
+    pub state: String,
+    pub grounds: String,
+    pub origin: String,
+    pub assessment_id: Option<String>,
+    pub notice_id: Option<String>,
+    pub opened_by: String,
+    pub state_since: NaiveDateTime,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = public_notices)]
+pub struct NoticeRow {
+    pub id: String,
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub household_id: String,
+    pub organisation_path: String,
+    pub region_code: String,
+    pub masked_name: String,
+    pub unit: String,
+    pub category: Option<String>,
+    pub grounds: Option<String>,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub days: i64,
+    pub working_days: bool,
+    pub contact_organisation: String,
+    pub contact_address: Option<String>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = objections)]
+pub struct ObjectionRow {
+    pub id: String,
+    pub notice_id: String,
+    pub subject_kind: String,
+    pub organisation_path: String,
+    pub channel: String,
+    pub content: String,
+    pub objector: Option<String>,
+    pub raised_by: String,
+    pub status: String,
+    pub resolution: Option<String>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// One entry of a timeline.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = workflow_events)]
+pub struct EventRow {
+    pub id: String,
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub household_id: String,
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub actor: String,
+    pub actor_role: Option<String>,
+    pub organisation_id: Option<String>,
+    pub organisation_name: Option<String>,
+    pub opinion: Option<String>,
+    pub assessment_id: Option<String>,
+    pub at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = household_lifecycle, treat_none_as_null = true)]
+pub struct LifecycleRow {
+    pub household_id: String,
+    pub filed_on: Option<NaiveDate>,
+    pub next_review_due: Option<NaiveDate>,
+    pub exited_on: Option<NaiveDate>,
+    pub exit_grounds: Option<String>,
+    pub monitoring_until: Option<NaiveDate>,
+    pub closed_on: Option<NaiveDate>,
+    pub previous_file_number: Option<String>,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = annual_reviews)]
+pub struct ReviewRow {
+    pub id: String,
+    pub household_id: String,
+    pub organisation_path: String,
+    pub due_on: Option<NaiveDate>,
+    pub reviewed_on: NaiveDate,
+    pub assessment_id: String,
+    pub verdict: String,
+    pub outcome: String,
+    pub opinion: Option<String>,
+    pub reviewed_by: String,
+    pub next_due: NaiveDate,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = calendar_days)]
+pub struct CalendarDayRow {
+    pub day: NaiveDate,
+    pub kind: String,
+    pub name: String,
+    pub updated_by: String,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Where a case stands relative to the caller: absent, present but outside their scope, or theirs.
+#[derive(Debug)]
+pub enum Located<T> {
+    Missing,
+    OutOfScope,
+    Found(T),
+}
+
+fn locate<T>(row: Option<T>, scope: &Scope, path: impl Fn(&T) -> &str) -> Located<T> {
+    match row {
+        None => Located::Missing,
+        Some(r) if scope.covers_path(path(&r)) => Located::Found(r),
+        Some(_) => Located::OutOfScope,
+    }
+}
+
+/// Restricts a boxed query to the organisation paths under `scope` (nothing for API keys).
+macro_rules! within {
+    ($q:expr, $column:expr, $scope:expr) => {{
+        match $scope {
+            Scope::Subtree { path, .. } => {
+                $q.filter(crate::path_starts_with!($column, path.clone()))
+            }
+            Scope::Region(_) => $q.filter($column.eq("\u{0}")),
+            Scope::All => $q,
+        }
+    }};
+}
+
+// ---- applications --------------------------------------------------------------------------
+
+pub fn application(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    id: &str,
+) -> StoreResult<Located<ApplicationRow>> {
+    let row = applications::table
+        .filter(applications::id.eq(id))
+        .select(ApplicationRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(locate(row, scope, |r| &r.organisation_path))
+}
+
+/// The application of the household still on its way, if any.
+pub fn open_application_of(
+    conn: &mut DbConnection,
+    household_id: &str,
+) -> StoreResult<Option<ApplicationRow>> {
+    Ok(applications::table
+        .filter(applications::household_id.eq(household_id))
+        .filter(applications::state.ne_all(["filed", "rejected", "withdrawn"]))
+        .select(ApplicationRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_application(conn: &mut DbConnection, row: &ApplicationRow) -> StoreResult<()> {
+    diesel::insert_into(applications::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What a transition changes on an application; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ApplicationChange {
+    pub state: String,
+    pub category: Option<String>,
+    pub assessment_id: Option<String>,
+    pub notice_id: Option<String>,
+    pub file_number: Option<String>,
+}
+
+/// Moves the application to its next state if its stored version is `expected`, else
+/// `VersionMismatch` (two conflicting actions at once: exactly one wins).
+pub fn update_application(
+    conn: &mut DbConnection,
+    id: &str,
+    expected: i64,
+    change: &ApplicationChange,
+    at: NaiveDateTime,
+) -> StoreResult<ApplicationRow> {
+    use applications::dsl as a;
+    let target = a::applications.filter(a::id.eq(id).and(a::version.eq(expected)));
+    let n = diesel::update(target)
+        .set((
+            a::state.eq(&change.state),
+            a::state_since.eq(at),
+            a::version.eq(a::version + 1),
+            a::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    let current: ApplicationRow = a::applications
+        .filter(a::id.eq(id))
+        .select(ApplicationRow::as_select())
+        .first(conn)?;
+    if n == 0 {
+        return Err(StoreError::VersionMismatch {
+            expected,
+            actual: current.version,
+        });
+    }
+    let this = a::applications.filter(a::id.eq(id));
+    if let Some(v) = &change.category {
+        diesel::update(this).set(a::category.eq(v)).execute(conn)?;
+    }
+    if let Some(v) = &change.assessment_id {
+        diesel::update(this)
+            .set(a::assessment_id.eq(v))
+            .execute(conn)?;
+    }
+    if let Some(v) = &change.notice_id {
+        diesel::update(this).set(a::notice_id.eq(v)).execute(conn)?;
+    }
+    if let Some(v) = &change.file_number {
+        diesel::update(this)
+            .set(a::file_number.eq(v))
+            .execute(conn)?;
+    }
+    Ok(a::applications
+        .filter(a::id.eq(id))
+        .select(ApplicationRow::as_select())
+        .first(conn)?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub states: Vec<String>,
+    pub household_id: Option<String>,
+}
+
+pub fn list_applications(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &CaseFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<ApplicationRow>> {
+    use applications::dsl as a;
+    let mut q = a::applications
+        .select(ApplicationRow::as_select())
+        .into_boxed();
+    q = within!(q, a::organisation_path, scope);
+    if !filter.states.is_empty() {
+        q = q.filter(a::state.eq_any(filter.states.clone()));
+    }
+    if let Some(h) = &filter.household_id {
+        q = q.filter(a::household_id.eq(h.clone()));
+    }
+    if let Some(after) = &page.after {
+        q = q.filter(a::id.gt(after.clone()));
+    }
+    let rows = q.order(a::id.asc()).limit(page.fetch_limit()).load(conn)?;
+    Ok(page.finish(rows, |r| &r.id))
+}
+
+// ---- exit cases ----------------------------------------------------------------------------
+
+pub fn exit_case(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    id: &str,
+) -> StoreResult<Located<ExitCaseRow>> {
+    let row = exit_cases::table
+        .filter(exit_cases::id.eq(id))
+        .select(ExitCaseRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(locate(row, scope, |r| &r.organisation_path))
+}
+
+pub fn open_exit_case_of(
+    conn: &mut DbConnection,
+    household_id: &str,
+) -> StoreResult<Option<ExitCaseRow>> {
+    Ok(exit_cases::table
+        .filter(exit_cases::household_id.eq(household_id))
+        .filter(exit_cases::state.ne_all(["exited", "cancelled"]))
+        .select(ExitCaseRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_exit_case(conn: &mut DbConnection, row: &ExitCaseRow) -> StoreResult<()> {
+    diesel::insert_into(exit_cases::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ExitCaseChange {
+    pub state: String,
+    pub assessment_id: Option<String>,
+    pub notice_id: Option<String>,
+}
+
+pub fn update_exit_case(
+    conn: &mut DbConnection,
+    id: &str,
+    expected: i64,
+    change: &ExitCaseChange,
+    at: NaiveDateTime,
+) -> StoreResult<ExitCaseRow> {
+    use exit_cases::dsl as x;
+    let target = x::exit_cases.filter(x::id.eq(id).and(x::version.eq(expected)));
+    let n = diesel::update(target)
+        .set((
+            x::state.eq(&change.state),
+            x::state_since.eq(at),
+            x::version.eq(x::version + 1),
+            x::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    let current: ExitCaseRow = x::exit_cases
+        .filter(x::id.eq(id))
+        .select(ExitCaseRow::as_select())
+        .first(conn)?;
+    if n == 0 {
+        return Err(StoreError::VersionMismatch {
+            expected,
+            actual: current.version,
+        });
+    }
+    let this = x::exit_cases.filter(x::id.eq(id));
+    if let Some(v) = &change.assessment_id {
+        diesel::update(this)
+            .set(x::assessment_id.eq(v))
+            .execute(conn)?;
+    }
+    if let Some(v) = &change.notice_id {
+        diesel::update(this).set(x::notice_id.eq(v)).execute(conn)?;
+    }
+    Ok(x::exit_cases
+        .filter(x::id.eq(id))
+        .select(ExitCaseRow::as_select())
+        .first(conn)?)
+}
+
+pub fn list_exit_cases(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &CaseFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<ExitCaseRow>> {
+    use exit_cases::dsl as x;
+    let mut q = x::exit_cases.select(ExitCaseRow::as_select()).into_boxed();
+    q = within!(q, x::organisation_path, scope);
+    if !filter.states.is_empty() {
+        q = q.filter(x::state.eq_any(filter.states.clone()));
+    }
+    if let Some(h) = &filter.household_id {
+        q = q.filter(x::household_id.eq(h.clone()));
+    }
+    if let Some(after) = &page.after {
+        q = q.filter(x::id.gt(after.clone()));
+    }
+    let rows = q.order(x::id.asc()).limit(page.fetch_limit()).load(conn)?;
+    Ok(page.finish(rows, |r| &r.id))
+}
+
+// ---- notices and objections ----------------------------------------------------------------
+
+pub fn insert_notice(conn: &mut DbConnection, row: &NoticeRow) -> StoreResult<()> {
+    diesel::insert_into(public_notices::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A notice by id, whatever the caller's scope: notices are published.
+pub fn notice(conn: &mut DbConnection, id: &str) -> StoreResult<NoticeRow> {
+    Ok(public_notices::table
+        .filter(public_notices::id.eq(id))
+        .select(NoticeRow::as_select())
+        .first(conn)?)
+}
+
+pub fn set_notice_status(conn: &mut DbConnection, id: &str, status: &str) -> StoreResult<()> {
+    diesel::update(public_notices::table.filter(public_notices::id.eq(id)))
+        .set(public_notices::status.eq(status))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Notices in scope, newest first by start; `running_on` keeps those running that day.
+pub fn list_notices(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    running_on: Option<NaiveDate>,
+    page: &PageRequest,
+) -> StoreResult<Page<NoticeRow>> {
+    use public_notices::dsl as n;
+    let mut q = n::public_notices
+        .select(NoticeRow::as_select())
+        .into_boxed();
+    q = within!(q, n::organisation_path, scope);
+    if let Some(d) = running_on {
+        q = q
+            .filter(n::status.eq("running"))
+            .filter(n::starts_on.le(d))
+            .filter(n::ends_on.ge(d));
+    }
+    if let Some(after) = &page.after {
+        q = q.filter(n::id.gt(after.clone()));
+    }
+    let rows = q.order(n::id.asc()).limit(page.fetch_limit()).load(conn)?;
+    Ok(page.finish(rows, |r| &r.id))
+}
+
+pub fn insert_objection(conn: &mut DbConnection, row: &ObjectionRow) -> StoreResult<()> {
+    diesel::insert_into(objections::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn objections_of(conn: &mut DbConnection, notice_id: &str) -> StoreResult<Vec<ObjectionRow>> {
+    Ok(objections::table
+        .filter(objections::notice_id.eq(notice_id))
+        .order((objections::created_at.asc(), objections::id.asc()))
+        .select(ObjectionRow::as_select())
+        .load(conn)?)
+}
+
+pub fn open_objections(conn: &mut DbConnection, notice_id: &str) -> StoreResult<i64> {
+    Ok(objections::table
+        .filter(objections::notice_id.eq(notice_id))
+        .filter(objections::status.eq("open"))
+        .count()
+        .get_result(conn)?)
+}
+
+pub fn objection(conn: &mut DbConnection, id: &str) -> StoreResult<ObjectionRow> {
+    Ok(objections::table
+        .filter(objections::id.eq(id))
+        .select(ObjectionRow::as_select())
+        .first(conn)?)
+}
+
+/// Resolves an open objection; `Ok(false)` when it was no longer open (someone else resolved it).
+pub fn resolve_objection(
+    conn: &mut DbConnection,
+    id: &str,
+    status: &str,
+    resolution: &str,
+    by: &str,
+    at: NaiveDateTime,
+) -> StoreResult<bool> {
+    use objections::dsl as o;
+    let n = diesel::update(o::objections.filter(o::id.eq(id).and(o::status.eq("open"))))
+        .set((
+            o::status.eq(status),
+            o::resolution.eq(resolution),
+            o::resolved_by.eq(by),
+            o::resolved_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+// ---- timeline ------------------------------------------------------------------------------
+
+pub fn record(conn: &mut DbConnection, event: &EventRow) -> StoreResult<()> {
+    diesel::insert_into(workflow_events::table)
+        .values(event)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The timeline of one case, oldest first.
+pub fn timeline(conn: &mut DbConnection, subject_id: &str) -> StoreResult<Vec<EventRow>> {
+    Ok(workflow_events::table
+        .filter(workflow_events::subject_id.eq(subject_id))
+        .order((workflow_events::at.asc(), workflow_events::id.asc()))
+        .select(EventRow::as_select())
+        .load(conn)?)
+}
+
+/// Every workflow event of a household, oldest first.
+pub fn household_timeline(
+    conn: &mut DbConnection,
+    household_id: &str,
+) -> StoreResult<Vec<EventRow>> {
+    Ok(workflow_events::table
+        .filter(workflow_events::household_id.eq(household_id))
+        .order((workflow_events::at.asc(), workflow_events::id.asc()))
+        .select(EventRow::as_select())
+        .load(conn)?)
+}
+
+// ---- file numbers and lifecycle ------------------------------------------------------------
+
+/// The next sequence number of files in `region` and `year`. The update takes the row's lock
+/// (PostgreSQL) or runs under the write lock (SQLite), so two filings never share a number.
+pub fn next_file_sequence(conn: &mut DbConnection, region: &str, year: i32) -> StoreResult<i64> {
+    use file_sequences::dsl as f;
+    let year = i64::from(year);
+    let key = f::file_sequences.filter(f::region_code.eq(region).and(f::year.eq(year)));
+    let n = diesel::update(key)
+        .set(f::last_value.eq(f::last_value + 1))
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(f::file_sequences)
+            .values((
+                f::region_code.eq(region),
+                f::year.eq(year),
+                f::last_value.eq(1),
+            ))
+            .execute(conn)?;
+    }
+    Ok(key.select(f::last_value).first(conn)?)
+}
+
+pub fn lifecycle(conn: &mut DbConnection, household_id: &str) -> StoreResult<Option<LifecycleRow>> {
+    Ok(household_lifecycle::table
+        .filter(household_lifecycle::household_id.eq(household_id))
+        .select(LifecycleRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn save_lifecycle(conn: &mut DbConnection, row: &LifecycleRow) -> StoreResult<()> {
+    let n = diesel::update(
+        household_lifecycle::table.filter(household_lifecycle::household_id.eq(&row.household_id)),
+    )
+    .set(row)
+    .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(household_lifecycle::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+// ---- annual reviews ------------------------------------------------------------------------
+
+pub fn insert_review(conn: &mut DbConnection, row: &ReviewRow) -> StoreResult<()> {
+    diesel::insert_into(annual_reviews::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn reviews_of(conn: &mut DbConnection, household_id: &str) -> StoreResult<Vec<ReviewRow>> {
+    Ok(annual_reviews::table
+        .filter(annual_reviews::household_id.eq(household_id))
+        .order((
+            annual_reviews::reviewed_on.desc(),
+            annual_reviews::id.desc(),
+        ))
+        .select(ReviewRow::as_select())
+        .load(conn)?)
+}
+
+/// A filed household whose review falls due on or before a date.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct DueReview {
+    pub household_id: String,
+    pub file_number: Option<String>,
+    pub worker_name: String,
+    pub organisation_id: String,
+    pub category: Option<String>,
+    pub due_on: NaiveDate,
+}
+
+/// Filed households in scope whose next review is due on or before `until`, earliest due first,
+/// resumed after `(due_on, household_id)`.
+pub fn reviews_due(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    until: NaiveDate,
+    after: Option<(NaiveDate, String)>,
+    limit: i64,
+) -> StoreResult<Vec<DueReview>> {
+    use household_lifecycle::dsl as l;
+    use households::dsl as h;
+    let mut q = l::household_lifecycle
+        .inner_join(h::households)
+        .filter(h::status.eq("filed"))
+        .filter(l::next_review_due.le(until))
+        .select((
+            h::id,
+            h::file_number,
+            h::worker_name,
+            h::organisation_id,
+            h::category,
+            l::next_review_due.assume_not_null(),
+        ))
+        .into_boxed();
+    q = within!(q, h::organisation_path, scope);
+    if let Some((due, id)) = after {
+        q = q.filter(
+            l::next_review_due
+                .gt(due)
+                .or(l::next_review_due.eq(due).and(h::id.gt(id))),
+        );
+    }
+    Ok(q.order((l::next_review_due.asc(), h::id.asc()))
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Monitored households in scope whose monitoring period ended before `today`.
+pub fn monitoring_over(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    today: NaiveDate,
+    limit: i64,
+) -> StoreResult<Vec<DueReview>> {
+    use household_lifecycle::dsl as l;
+    use households::dsl as h;
+    let mut q = l::household_lifecycle
+        .inner_join(h::households)
+        .filter(h::status.eq("monitoring"))
+        .filter(l::monitoring_until.lt(today))
+        .select((
+            h::id,
+            h::file_number,
+            h::worker_name,
+            h::organisation_id,
+            h::category,
+            l::monitoring_until.assume_not_null(),
+        ))
+        .into_boxed();
+    q = within!(q, h::organisation_path, scope);
+    Ok(q.order((l::monitoring_until.asc(), h::id.asc()))
+        .limit(limit)
+        .load(conn)?)
+}
+
+// ---- work queue ----------------------------------------------------------------------------
+
+/// Open applications and exit cases in scope in one of `states`, longest waiting first.
+pub fn waiting_applications(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    states: &[&str],
+    limit: i64,
+) -> StoreResult<Vec<ApplicationRow>> {
+    use applications::dsl as a;
+    if states.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = a::applications
+        .select(ApplicationRow::as_select())
+        .filter(a::state.eq_any(states.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
+        .into_boxed();
+    q = within!(q, a::organisation_path, scope);
+    Ok(q.order((a::state_since.asc(), a::id.asc()))
+        .limit(limit)
+        .load(conn)?)
+}
+
+pub fn waiting_exit_cases(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    states: &[&str],
+    limit: i64,
+) -> StoreResult<Vec<ExitCaseRow>> {
+    use exit_cases::dsl as x;
+    if states.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = x::exit_cases
+        .select(ExitCaseRow::as_select())
+        .filter(x::state.eq_any(states.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
+        .into_boxed();
+    q = within!(q, x::organisation_path, scope);
+    Ok(q.order((x::state_since.asc(), x::id.asc()))
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Open objections in scope on notices about `subject_kind`, oldest first.
+pub fn waiting_objections(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    subject_kind: &str,
+    limit: i64,
+) -> StoreResult<Vec<ObjectionRow>> {
+    use objections::dsl as o;
+    let mut q = o::objections
+        .select(ObjectionRow::as_select())
+        .filter(o::status.eq("open"))
+        .filter(o::subject_kind.eq(subject_kind.to_owned()))
+        .into_boxed();
+    q = within!(q, o::organisation_path, scope);
+    Ok(q.order((o::created_at.asc(), o::id.asc()))
+        .limit(limit)
+        .load(conn)?)
+}
+
+// ---- calendar ------------------------------------------------------------------------------
+
+pub fn calendar_between(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> StoreResult<Vec<CalendarDayRow>> {
+    Ok(calendar_days::table
+        .filter(calendar_days::day.between(from, to))
+        .order(calendar_days::day.asc())
+        .select(CalendarDayRow::as_select())
+        .load(conn)?)
+}
+
+/// The calendar exceptions from `from` for a year: enough to count any notice.
+pub fn calendar_from(conn: &mut DbConnection, from: NaiveDate) -> StoreResult<Calendar> {
+    let rows = calendar_between(conn, from, from + chrono::TimeDelta::days(400))?;
+    Ok(Calendar {
+        days: rows
+            .into_iter()
+            .filter_map(|r| DayKind::parse(&r.kind).map(|k| (r.day, k)))
+            .collect(),
+    })
+}
+
+/// Sets a day's kind; `Ok(true)` when the day was new.
+pub fn put_calendar_day(conn: &mut DbConnection, row: &CalendarDayRow) -> StoreResult<bool> {
+    use calendar_days::dsl as d;
+    let n = diesel::update(d::calendar_days.filter(d::day.eq(row.day)))
+        .set((
+            d::kind.eq(&row.kind),
+            d::name.eq(&row.name),
+            d::updated_by.eq(&row.updated_by),
+            d::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(d::calendar_days)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(n == 0)
+}
+
+pub fn delete_calendar_day(conn: &mut DbConnection, day: NaiveDate) -> StoreResult<bool> {
+    Ok(diesel::delete(calendar_days::table.filter(calendar_days::day.eq(day))).execute(conn)? == 1)
+}

@@ -1,0 +1,9 @@
+DROP TABLE calendar_days;
+DROP TABLE annual_reviews;
+DROP TABLE household_lifecycle;
+DROP TABLE file_sequences;
+DROP TABLE workflow_events;
+DROP TABLE objections;
+DROP TABLE public_notices;
+DROP TABLE exit_cases;
+DROP TABLE applications;

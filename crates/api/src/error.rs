@@ -54,6 +54,14 @@ error_codes! {
     PreconditionFailed = "precondition_failed", PRECONDITION_FAILED, "The resource changed since you read it", "资源已被修改，请重新读取后再提交";
     PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE, "The body is too large", "请求体过大";
     UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "The body must be application/json", "请求体必须为 application/json";
+    WrongState = "wrong_state", CONFLICT, "This step cannot be taken in the case's current state", "当前状态下不能执行此操作";
+    WrongRole = "wrong_role", FORBIDDEN, "This step belongs to another role", "此操作应由其他角色执行";
+    OutOfScope = "out_of_scope", FORBIDDEN, "The case lies outside your organisation's scope", "该事项不在您所在组织的管辖范围内";
+    NoticeRunning = "notice_running", CONFLICT, "The public notice is still running", "公示期尚未结束";
+    OpenObjection = "open_objection", CONFLICT, "An objection to the notice is still open", "公示异议尚未处理完毕";
+    NotFastPath = "not_fast_path", CONFLICT, "Only death or transfer exits without notice", "仅死亡或迁出可不经公示直接退出";
+    NoticeClosed = "notice_closed", CONFLICT, "The public notice is not running", "公示不在进行中";
+    MonitoringRunning = "monitoring_running", CONFLICT, "The monitoring period has not ended", "监测期尚未结束";
     ValidationFailed = "validation_failed", UNPROCESSABLE_ENTITY, "Some fields are invalid", "部分字段校验未通过";
     PreconditionRequired = "precondition_required", PRECONDITION_REQUIRED, "If-Match is required for this change", "修改操作必须携带 If-Match 请求头";
     RateLimited = "rate_limited", TOO_MANY_REQUESTS, "Too many requests; see Retry-After", "请求过于频繁，请按 Retry-After 稍后重试";

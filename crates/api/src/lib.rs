@@ -104,6 +104,8 @@ where
                 .configure(routes::enterprises::configure)
                 .configure(routes::households::configure)
                 .configure(routes::rules::configure)
+                .configure(routes::workflows::configure)
+                .configure(routes::notices::configure)
                 .configure(routes::api_keys::configure)
                 .configure(routes::audit::configure),
         )

@@ -1208,7 +1208,7 @@ impl From<ExpenditureRow> for Expenditure {
 /// A refused change to a file, told as the field it concerns. `items` says where member
 /// references came from: `members` (a new file), `member` (the member in the path), `records` or
 /// `items` (a list in the body).
-fn file_error(e: FileError, items: &str) -> ApiError {
+pub(crate) fn file_error(e: FileError, items: &str) -> ApiError {
     let v = |field: String, code: &str, en: String, zh: &str| {
         ApiError::validation(vec![FieldError::new(field, code, en, zh)])
     };

@@ -7,9 +7,11 @@ pub mod departments;
 pub mod enterprises;
 pub mod health;
 pub mod households;
+pub mod notices;
 pub mod organisations;
 pub mod rules;
 pub mod users;
+pub mod workflows;
 
 use actix_web::HttpResponse;
 use chrono::{DateTime, NaiveDateTime, Utc};

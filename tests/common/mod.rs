@@ -188,6 +188,8 @@ pub struct TestApp {
     pub client: Client,
     pub root_id: String,
     pub admin: Person,
+    /// The server's clock: move it forward to let a notice or a period run its course.
+    pub clock: jiekun_api::clock::Clock,
     handle: Option<actix_web::dev::ServerHandle>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -306,6 +308,7 @@ impl TestApp {
         )
         .expect("root");
         drop(conn);
+        let clock = config.clock.clone();
         let (base, handle, thread) = start_server(pool, config);
         let mut app = TestApp {
             db,
@@ -318,6 +321,7 @@ impl TestApp {
                 organisation_id: String::new(),
                 auth: Auth::None,
             },
+            clock,
             handle: Some(handle),
             thread: Some(thread),
         };
@@ -417,6 +421,14 @@ impl TestApp {
             req = req.json(b);
         }
         self.send_as(auth, req)
+    }
+
+    pub fn patch_as(&self, auth: &Auth, path: &str, etag: &str, body: &Value) -> Resp {
+        self.with_etag(auth, "PATCH", path, etag, Some(body))
+    }
+
+    pub fn put_as(&self, auth: &Auth, path: &str, body: &Value) -> Resp {
+        self.send_as(auth, self.client.put(self.url(path)).json(body))
     }
 
     pub fn patch(&self, path: &str, etag: &str, body: &Value) -> Resp {

@@ -14,4 +14,5 @@ mod health;
 mod households;
 mod openapi;
 mod organisations;
+mod workflows;
 mod world;

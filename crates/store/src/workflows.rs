@@ -283,6 +283,41 @@ pub fn update_application(
         .first(conn)?)
 }
 
+/// Records what a step produced after the state change was claimed: the notice it published or
+/// the file number it gave.
+pub fn link_application(
+    conn: &mut DbConnection,
+    id: &str,
+    notice_id: Option<&str>,
+    file_number: Option<&str>,
+) -> StoreResult<ApplicationRow> {
+    use applications::dsl as a;
+    let this = a::applications.filter(a::id.eq(id));
+    if let Some(v) = notice_id {
+        diesel::update(this).set(a::notice_id.eq(v)).execute(conn)?;
+    }
+    if let Some(v) = file_number {
+        diesel::update(this)
+            .set(a::file_number.eq(v))
+            .execute(conn)?;
+    }
+    Ok(this.select(ApplicationRow::as_select()).first(conn)?)
+}
+
+/// Records the notice an exit step published.
+pub fn link_exit_case(
+    conn: &mut DbConnection,
+    id: &str,
+    notice_id: &str,
+) -> StoreResult<ExitCaseRow> {
+    use exit_cases::dsl as x;
+    let this = x::exit_cases.filter(x::id.eq(id));
+    diesel::update(this)
+        .set(x::notice_id.eq(notice_id))
+        .execute(conn)?;
+    Ok(this.select(ExitCaseRow::as_select()).first(conn)?)
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct CaseFilter {
     pub states: Vec<String>,
@@ -555,19 +590,20 @@ pub fn household_timeline(
 pub fn next_file_sequence(conn: &mut DbConnection, region: &str, year: i32) -> StoreResult<i64> {
     use file_sequences::dsl as f;
     let year = i64::from(year);
+    // Insert-if-absent first, so that two first filings of a region and year never collide;
+    // then the increment, which holds the row until the transaction ends.
+    crate::on_backend!(conn, |c| diesel::insert_into(f::file_sequences)
+        .values((
+            f::region_code.eq(region),
+            f::year.eq(year),
+            f::last_value.eq(0),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
     let key = f::file_sequences.filter(f::region_code.eq(region).and(f::year.eq(year)));
-    let n = diesel::update(key)
+    diesel::update(key)
         .set(f::last_value.eq(f::last_value + 1))
         .execute(conn)?;
-    if n == 0 {
-        diesel::insert_into(f::file_sequences)
-            .values((
-                f::region_code.eq(region),
-                f::year.eq(year),
-                f::last_value.eq(1),
-            ))
-            .execute(conn)?;
-    }
     Ok(key.select(f::last_value).first(conn)?)
 }
 

@@ -862,29 +862,33 @@ async fn act_on_application(
             assessment_of(c, &actor.scope, a, &h.id, "identify")?;
             change.assessment_id = Some(a.clone());
         }
-        match action {
-            FilingAction::ApproveReview => {
-                let Some(a) = body.assessment_id.clone().or(app.assessment_id.clone()) else {
-                    return Err(ApiError::validation(vec![FieldError::new(
-                        "assessment_id",
-                        "required",
-                        "the county review relies on a stored identification assessment",
-                        "县总工会审核须依据已保存的精准识别评估",
-                    )]));
-                };
-                let row = assessment_of(c, &actor.scope, &a, &h.id, "identify")?;
-                if row.verdict == "not_eligible" {
-                    return Err(ApiError::validation(vec![FieldError::new(
-                        "assessment_id",
-                        "not_eligible",
-                        "the assessment finds the household not eligible: reject or return instead",
-                        "评估结论为不符合条件，应不予通过或退回",
-                    )]));
-                }
-                change.category = Some(row.verdict.clone());
-                change.assessment_id = Some(a.clone());
-                relied_on = Some(a);
+        if action == FilingAction::ApproveReview {
+            let Some(a) = body.assessment_id.clone().or(app.assessment_id.clone()) else {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "assessment_id",
+                    "required",
+                    "the county review relies on a stored identification assessment",
+                    "县总工会审核须依据已保存的精准识别评估",
+                )]));
+            };
+            let row = assessment_of(c, &actor.scope, &a, &h.id, "identify")?;
+            if row.verdict == "not_eligible" {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "assessment_id",
+                    "not_eligible",
+                    "the assessment finds the household not eligible: reject or return instead",
+                    "评估结论为不符合条件，应不予通过或退回",
+                )]));
             }
+            change.category = Some(row.verdict.clone());
+            change.assessment_id = Some(a.clone());
+            relied_on = Some(a);
+        }
+        // Claim the step first: of two conflicting steps, the second waits here and then finds
+        // the version moved on (412), before it has done anything.
+        let mut row = store::update_application(c, &app.id, version, &change, at)?;
+        let (mut notice_id, mut number) = (None, None);
+        match action {
             FilingAction::StartNotice => {
                 let n = publish_notice(
                     c,
@@ -897,7 +901,7 @@ async fn act_on_application(
                     body.notice_starts_on.unwrap_or(today),
                     at,
                 )?;
-                change.notice_id = Some(n.id);
+                notice_id = Some(n.id);
             }
             FilingAction::EndNotice => {
                 if let Some(n) = &notice {
@@ -907,13 +911,13 @@ async fn act_on_application(
             FilingAction::CityApprove => {
                 let year = today.year();
                 let seq = store::next_file_sequence(c, &h.region_code, year)?;
-                let number = file_number(&h.region_code, year, seq);
+                let file = file_number(&h.region_code, year, seq);
                 hstore::set_status(
                     c,
                     &h.id,
                     HouseholdStatus::Filed.as_str(),
                     app.category.as_deref(),
-                    Some(&number),
+                    Some(&file),
                 )?;
                 let book = jiekun_store::rules::policy_book(c)?;
                 let policy = book
@@ -937,7 +941,7 @@ async fn act_on_application(
                         updated_at: at,
                     },
                 )?;
-                change.file_number = Some(number);
+                number = Some(file);
             }
             FilingAction::Return | FilingAction::Reject => {
                 if let Some(n) = notice.as_ref().filter(|n| n.status == "running") {
@@ -950,9 +954,11 @@ async fn act_on_application(
             FilingAction::Withdraw => {
                 close_household_application(c, &h, HouseholdStatus::Withdrawn)?
             }
-            FilingAction::Submit | FilingAction::StartReview => {}
+            FilingAction::Submit | FilingAction::StartReview | FilingAction::ApproveReview => {}
         }
-        let row = store::update_application(c, &app.id, version, &change, at)?;
+        if notice_id.is_some() || number.is_some() {
+            row = store::link_application(c, &row.id, notice_id.as_deref(), number.as_deref())?;
+        }
         record(
             c,
             &actor,
@@ -1350,6 +1356,7 @@ async fn act_on_exit_case(
             }
             change.assessment_id = Some(a.clone());
         }
+        let mut row = store::update_exit_case(c, &case.id, version, &change, at)?;
         match action {
             ExitAction::StartNotice => {
                 let n = publish_notice(
@@ -1363,7 +1370,7 @@ async fn act_on_exit_case(
                     body.notice_starts_on.unwrap_or(today),
                     at,
                 )?;
-                change.notice_id = Some(n.id);
+                row = store::link_exit_case(c, &row.id, &n.id)?;
             }
             ExitAction::CompleteExit | ExitAction::FastExit => {
                 if let Some(n) = &notice {
@@ -1378,7 +1385,6 @@ async fn act_on_exit_case(
             }
             ExitAction::StartRecheck | ExitAction::ConfirmRecheck => {}
         }
-        let row = store::update_exit_case(c, &case.id, version, &change, at)?;
         record(
             c,
             &actor,

@@ -493,6 +493,151 @@ fn recipe(w: &World, op: &str, t: Target) -> Option<Call> {
                 404,
             )
         },
+        "list_applications" => call("GET", "/api/v1/applications".into(), None, 200, 200),
+        "list_exit_cases" => call("GET", "/api/v1/exit-cases".into(), None, 200, 200),
+        "list_public_notices" => call("GET", "/api/v1/public-notices".into(), None, 200, 200),
+        "list_reviews_due" => call("GET", "/api/v1/annual-reviews/due".into(), None, 200, 200),
+        "get_queue" => call("GET", "/api/v1/queue".into(), None, 200, 200),
+        "list_calendar_days" => call("GET", "/api/v1/calendar".into(), None, 200, 200),
+        "open_application" => call(
+            "POST",
+            "/api/v1/applications".into(),
+            Some(json!({"household_id": cases(w, own).draft})),
+            201,
+            404,
+        ),
+        "get_application" => call(
+            "GET",
+            format!("/api/v1/applications/{}", cases(w, own).withdrawn),
+            None,
+            200,
+            404,
+        ),
+        // A withdrawn application: whoever may act gets past role and scope to the state (409).
+        "act_on_application" => {
+            let path = format!("/api/v1/applications/{}", cases(w, own).withdrawn);
+            Call {
+                if_match: Some(path.clone()),
+                ..call(
+                    "POST",
+                    format!("{path}/actions"),
+                    Some(json!({"action": "submit"})),
+                    409,
+                    403,
+                )
+            }
+        }
+        // A draft household cannot exit (409) once role and scope are passed.
+        "open_exit_case" => call(
+            "POST",
+            "/api/v1/exit-cases".into(),
+            Some(json!({"household_id": cases(w, own).draft, "grounds": "death", "opinion": "x"})),
+            409,
+            404,
+        ),
+        "get_exit_case" => call(
+            "GET",
+            format!("/api/v1/exit-cases/{}", cases(w, own).cancelled_exit),
+            None,
+            200,
+            404,
+        ),
+        "act_on_exit_case" => {
+            let path = format!("/api/v1/exit-cases/{}", cases(w, own).cancelled_exit);
+            Call {
+                if_match: Some(path.clone()),
+                ..call(
+                    "POST",
+                    format!("{path}/actions"),
+                    Some(json!({"action": "start_recheck"})),
+                    409,
+                    403,
+                )
+            }
+        }
+        "get_household_timeline" => call(
+            "GET",
+            format!("/api/v1/households/{}/timeline", cases(w, own).filed),
+            None,
+            200,
+            404,
+        ),
+        "list_annual_reviews" => call(
+            "GET",
+            format!("/api/v1/households/{}/annual-reviews", cases(w, own).filed),
+            None,
+            200,
+            404,
+        ),
+        "close_monitoring" => {
+            let path = format!("/api/v1/households/{}", cases(w, own).draft);
+            Call {
+                if_match: Some(path.clone()),
+                ..call(
+                    "POST",
+                    format!("{path}/close-monitoring"),
+                    Some(json!({})),
+                    409,
+                    404,
+                )
+            }
+        }
+        "record_annual_review" => {
+            let path = format!("/api/v1/households/{}", cases(w, own).draft);
+            Call {
+                if_match: Some(path.clone()),
+                ..call(
+                    "POST",
+                    format!("{path}/annual-reviews"),
+                    Some(json!({"assessment_id": "none"})),
+                    409,
+                    404,
+                )
+            }
+        }
+        "list_objections" => call(
+            "GET",
+            format!("/api/v1/public-notices/{}/objections", cases(w, own).notice),
+            None,
+            200,
+            404,
+        ),
+        // Anyone signed in objects to any running notice.
+        "raise_objection" => call(
+            "POST",
+            format!("/api/v1/public-notices/{}/objections", cases(w, own).notice),
+            Some(json!({"content": format!("异议{n}")})),
+            201,
+            201,
+        ),
+        "resolve_objection" => call(
+            "POST",
+            format!(
+                "/api/v1/objections/{}/resolution",
+                cases(w, own).resolved_objection
+            ),
+            Some(json!({"outcome": "upheld", "resolution": "复查"})),
+            409,
+            403,
+        ),
+        "put_calendar_day" => call(
+            "PUT",
+            format!("/api/v1/calendar/2031-01-{:02}", n % 28 + 1),
+            Some(json!({"kind": "holiday", "name": "元旦"})),
+            200,
+            200,
+        ),
+        "delete_calendar_day" => {
+            let path = format!("/api/v1/calendar/2032-{:02}-{:02}", n % 12 + 1, n % 28 + 1);
+            w.app
+                .put_as(
+                    &w.app.admin.auth,
+                    &path,
+                    &json!({"kind": "workday", "name": "调休"}),
+                )
+                .expect(200);
+            call("DELETE", path, None, 204, 204)
+        }
         "list_audit_events" => call("GET", "/api/v1/audit/events".into(), None, 200, 200),
         "verify_audit_chain" => call("GET", "/api/v1/audit/verify".into(), None, 200, 200),
         _ => return None,
@@ -511,6 +656,15 @@ enum Caller {
 }
 
 /// Roles held at the city (汉中市总工会), whose subtree includes every county.
+fn cases(w: &World, own: bool) -> &super::world::Cases {
+    let (xx, cg) = w.cases();
+    if own {
+        xx
+    } else {
+        cg
+    }
+}
+
 fn city_level(r: Role) -> bool {
     matches!(r, Role::CityApprover | Role::SystemAdmin)
 }
@@ -636,7 +790,10 @@ fn every_cell_of_the_table(w: &World) {
                         let code = got.body["code"].as_str().unwrap_or_default();
                         let ok = match want {
                             401 => code == "unauthenticated",
-                            403 => code == "forbidden",
+                            403 => {
+                                code == "forbidden"
+                                    || (target == Target::Other && code == "out_of_scope")
+                            }
                             404 => code == "not_found",
                             422 => code == "validation_failed",
                             _ => true,

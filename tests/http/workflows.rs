@@ -68,11 +68,16 @@ fn last_months(w: &World, n: usize) -> Vec<String> {
     out
 }
 
+/// A birth month and day (`MMDD`) for a sequence number: distinct for 0–335.
+fn month_day(seq: u32) -> String {
+    format!("{:02}{:02}", (seq / 28) % 12 + 1, seq % 28 + 1)
+}
+
 /// Files (as a draft household file) a two-person household whose worker earned `wage` fen in
 /// each of the last twelve months. `seq` keeps identity numbers apart.
 pub fn household(w: &World, crew: &Crew, seq: u32, wage: i64) -> String {
-    let worker = complete(&format!("{}1976{:04}115", crew.region, 100 + seq));
-    let spouse = complete(&format!("{}1979{:04}126", crew.region, 100 + seq));
+    let worker = complete(&format!("{}1976{}115", crew.region, month_day(seq)));
+    let spouse = complete(&format!("{}1979{}126", crew.region, month_day(seq)));
     let mut body = family(w, &worker);
     body["organisation_id"] = json!(crew.union);
     body["region_code"] = json!(crew.region);
@@ -603,7 +608,7 @@ fn one_is_rejected_and_its_people_are_free_again(w: &World) {
     assert!(rejected["allowed_actions"].as_array().unwrap().is_empty());
     assert_eq!(household_status(w, &hh)["status"], "rejected");
     // The worker may now be filed in another household.
-    let worker = complete(&format!("{}1976{:04}115", crew.region, 106));
+    let worker = complete(&format!("{}1976{}115", crew.region, month_day(6)));
     let mut body = family(w, &worker);
     body["members"] = json!([{"relation": "worker", "name": "周建华", "national_id": worker, "work_status": "employed"}]);
     body["incomes"] = json!([]);

@@ -42,6 +42,24 @@ pub struct World {
     pub hh_xx: Seeded,
     pub hh_cg: Seeded,
     counter: AtomicUsize,
+    /// Workflow cases in each county, made through the API on first use.
+    pub cases: std::sync::OnceLock<(Cases, Cases)>,
+}
+
+/// Cases of one county in known states (see `World::cases`).
+#[derive(Clone, Debug)]
+pub struct Cases {
+    /// A household filed all the way through city approval.
+    pub filed: String,
+    /// A draft household with no application.
+    pub draft: String,
+    /// A withdrawn application.
+    pub withdrawn: String,
+    /// A cancelled exit case of the filed household.
+    pub cancelled_exit: String,
+    /// A notice still running, and an objection to it already resolved.
+    pub notice: String,
+    pub resolved_objection: String,
 }
 
 #[derive(Clone, Debug)]
@@ -229,6 +247,7 @@ impl World {
             key_revoked,
             hh_xx,
             hh_cg,
+            cases: std::sync::OnceLock::new(),
             counter: AtomicUsize::new(0),
         })
     }
@@ -448,5 +467,94 @@ impl World {
         hs::add_expenditures(&mut c, &Scope::All, &hh.id, version, &[e]).unwrap()[0]
             .id
             .clone()
+    }
+}
+
+impl World {
+    /// Workflow cases in 西乡县 and 城固县, made through the API by the people of each county.
+    pub fn cases(&self) -> &(Cases, Cases) {
+        self.cases.get_or_init(|| {
+            use super::workflows as wf;
+            use serde_json::json;
+            // Filing moves the clock past a notice: file first, then open the notices that must run.
+            let file = |crew: &wf::Crew| {
+                let filed = wf::household(self, crew, 50, 90_000);
+                wf::file_all_the_way(self, crew, &filed);
+                let case = self
+                    .app
+                    .post_as(
+                        &crew.officer,
+                        "/api/v1/exit-cases",
+                        &json!({"household_id": filed, "grounds": "transfer", "opinion": "拟迁出"}),
+                    )
+                    .expect(201)
+                    .body["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                wf::step(
+                    self,
+                    &crew.officer,
+                    "exit-cases",
+                    &case,
+                    "cancel",
+                    json!({"opinion": "未迁出"}),
+                )
+                .expect(200);
+                (filed, case)
+            };
+            let make = |crew: &wf::Crew, (filed, case): (String, String)| {
+                let noticed = wf::household(self, crew, 51, 90_000);
+                let app = wf::open(self, crew, &noticed)["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                let notice = wf::to_notice(self, crew, &app, &noticed);
+                let objection = self
+                    .app
+                    .post_as(
+                        &crew.officer,
+                        &format!("/api/v1/public-notices/{notice}/objections"),
+                        &json!({"content": "异议"}),
+                    )
+                    .expect(201)
+                    .body["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                self.app
+                    .post_as(
+                        &crew.reviewer,
+                        &format!("/api/v1/objections/{objection}/resolution"),
+                        &json!({"outcome": "dismissed", "resolution": "不成立"}),
+                    )
+                    .expect(200);
+                let gone = wf::household(self, crew, 52, 90_000);
+                let withdrawn = wf::open(self, crew, &gone)["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                wf::step(
+                    self,
+                    &crew.officer,
+                    "applications",
+                    &withdrawn,
+                    "withdraw",
+                    json!({}),
+                )
+                .expect(200);
+                Cases {
+                    filed,
+                    draft: wf::household(self, crew, 53, 90_000),
+                    withdrawn,
+                    cancelled_exit: case,
+                    notice,
+                    resolved_objection: objection,
+                }
+            };
+            let (xx, cg) = (wf::crew_xx(self), wf::crew_cg(self));
+            let (fx, fc) = (file(&xx), file(&cg));
+            (make(&xx, fx), make(&cg, fc))
+        })
     }
 }

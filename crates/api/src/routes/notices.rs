@@ -443,6 +443,13 @@ async fn resolve_objection(
         if !scope.covers_path(&o.organisation_path) {
             return Err(out_of_scope("objection", "异议"));
         }
+        if o.status != "open" {
+            return Err(ApiError::new(
+                ErrorCode::WrongState,
+                format!("the objection is already {}", o.status),
+                format!("该异议已处理（{}）", o.status),
+            ));
+        }
         let deciders: &[Role] = if o.subject_kind == "application" {
             &[Role::CountyReviewer, Role::CountyAdmin]
         } else {

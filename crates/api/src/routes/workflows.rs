@@ -1564,14 +1564,6 @@ async fn close_monitoring(
     let (user, scope) = access.require_user(Action::WorkflowAct)?;
     let actor = Actor::of(user, scope);
     let opinion = opinion_of(&body.opinion)?;
-    let county = [Role::CountyReviewer, Role::CountyAdmin];
-    let Some(role) = actor.roles.iter().copied().find(|r| county.contains(r)) else {
-        return Err(ApiError::new(
-            ErrorCode::WrongRole,
-            "the county union closes monitored files",
-            "监测期满关闭档案由县总工会办理",
-        ));
-    };
     let today = state.clock.today();
     let at = state.clock.stored_now();
     let id = id.into_inner();
@@ -1585,6 +1577,14 @@ async fn close_monitoring(
                 format!("该家庭状态为 {}，不在监测期", h.status),
             ));
         }
+        let county = [Role::CountyReviewer, Role::CountyAdmin];
+        let Some(role) = actor.roles.iter().copied().find(|r| county.contains(r)) else {
+            return Err(ApiError::new(
+                ErrorCode::WrongRole,
+                "the county union closes monitored files",
+                "监测期满关闭档案由县总工会办理",
+            ));
+        };
         let mut life = store::lifecycle(c, &h.id)?.unwrap_or_default();
         if let Some(until) = life.monitoring_until.filter(|u| today <= *u) {
             return Err(ApiError::new(
@@ -1714,18 +1714,6 @@ async fn record_review(
 ) -> ApiResult<HttpResponse> {
     let (user, scope) = access.require_user(Action::WorkflowAct)?;
     let actor = Actor::of(user, scope);
-    let reviewers = [
-        Role::GrassrootsOfficer,
-        Role::CountyReviewer,
-        Role::CountyAdmin,
-    ];
-    let Some(role) = actor.roles.iter().copied().find(|r| reviewers.contains(r)) else {
-        return Err(ApiError::new(
-            ErrorCode::WrongRole,
-            "annual reviews are done by the grassroots and county unions",
-            "年度复核由基层工会、县总工会办理",
-        ));
-    };
     let opinion = opinion_of(&body.opinion)?;
     let today = state.clock.today();
     let at = state.clock.stored_now();
@@ -1739,6 +1727,18 @@ async fn record_review(
                 format!("只有已建档家庭需要年度复核，该家庭状态为 {}", h.status),
             ));
         }
+        let reviewers = [
+            Role::GrassrootsOfficer,
+            Role::CountyReviewer,
+            Role::CountyAdmin,
+        ];
+        let Some(role) = actor.roles.iter().copied().find(|r| reviewers.contains(r)) else {
+            return Err(ApiError::new(
+                ErrorCode::WrongRole,
+                "annual reviews are done by the grassroots and county unions",
+                "年度复核由基层工会、县总工会办理",
+            ));
+        };
         if h.version != version {
             return Err(stale(version, h.version));
         }

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod cases;
 pub mod conn;
 pub mod crypto;
 pub mod departments;

@@ -4,20 +4,17 @@
 //! its audit event in one transaction.
 
 use actix_web::{get, post, web, HttpResponse};
-use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use jiekun_domain::access::{Action, Role};
-use jiekun_domain::calendar::notice_over;
-use jiekun_domain::household::HouseholdStatus;
 use jiekun_domain::national_id::mask_name;
 use jiekun_domain::workflow::{
-    exit_actions, exit_transition, exit_transition_for, file_number, filing_actions,
-    filing_transition, filing_transition_for, ExitAction, ExitGrounds, ExitState, Facts,
-    FilingAction, FilingState, Refusal,
+    exit_actions, filing_actions, ExitAction, ExitGrounds, ExitState, FilingAction, FilingState,
+    Refusal,
 };
+use jiekun_store::cases::{self, Actor, StepError, StepInput, When};
 use jiekun_store::households::{self as hstore, HouseholdRow};
 use jiekun_store::workflows::{
-    self as store, ApplicationChange, ApplicationRow, CaseFilter, EventRow, ExitCaseChange,
-    ExitCaseRow, LifecycleRow, Located, NoticeRow,
+    self as store, ApplicationRow, CaseFilter, EventRow, ExitCaseRow, Located,
 };
 use jiekun_store::{audit, DbConnection, Scope, StoreError};
 use serde::{Deserialize, Serialize};
@@ -104,74 +101,102 @@ pub struct NoticeSummary {
     pub open_objections: i64,
 }
 
-/// Who is acting, as the timeline records them.
-#[derive(Debug, Clone)]
-struct Actor {
-    username: String,
-    roles: Vec<Role>,
-    organisation_id: String,
-    scope: Scope,
-}
-
-impl Actor {
-    fn of(user: &UserPrincipal, scope: Scope) -> Self {
-        Actor {
-            username: user.username.clone(),
-            roles: user.roles.clone(),
-            organisation_id: user.organisation_id.clone(),
-            scope,
-        }
+fn actor(user: &UserPrincipal, scope: Scope) -> Actor {
+    Actor {
+        username: user.username.clone(),
+        roles: user.roles.clone(),
+        organisation_id: user.organisation_id.clone(),
+        scope,
     }
 }
 
-/// What a step records: the timeline entry, less what the actor and clock supply.
-struct Step<'a> {
-    subject_kind: &'static str,
-    subject_id: &'a str,
-    household_id: &'a str,
-    action: &'a str,
-    from: Option<&'a str>,
-    to: Option<&'a str>,
-    role: Option<Role>,
-    opinion: Option<&'a str>,
-    assessment_id: Option<&'a str>,
+fn when(state: &AppState) -> When {
+    When {
+        today: state.clock.today(),
+        at: state.clock.stored_now(),
+    }
 }
 
-fn record(c: &mut DbConnection, actor: &Actor, at: NaiveDateTime, s: Step) -> ApiResult<()> {
-    let org = jiekun_store::organisations::get(c, &Scope::All, &actor.organisation_id).ok();
-    store::record(
-        c,
-        &EventRow {
-            id: jiekun_store::new_id(),
-            subject_kind: s.subject_kind.into(),
-            subject_id: s.subject_id.into(),
-            household_id: s.household_id.into(),
-            action: s.action.into(),
-            from_state: s.from.map(Into::into),
-            to_state: s.to.map(Into::into),
-            actor: actor.username.clone(),
-            actor_role: s.role.map(|r| r.as_str().to_owned()),
-            organisation_id: Some(actor.organisation_id.clone()),
-            organisation_name: org.map(|o| o.name),
-            opinion: s.opinion.map(Into::into),
-            assessment_id: s.assessment_id.map(Into::into),
-            at,
-        },
-    )?;
-    Ok(())
+/// A step that did not happen, as the API answers it.
+pub(crate) fn step_error(e: StepError) -> ApiError {
+    match e {
+        StepError::NotFound("household") => ApiError::not_found("household", "档案"),
+        StepError::NotFound("exit case") => ApiError::not_found("exit case", "退出事项"),
+        StepError::NotFound(what) => ApiError::not_found(what, "建档申请"),
+        StepError::OutOfScope("exit case") => out_of_scope("exit case", "退出事项"),
+        StepError::OutOfScope(what) => out_of_scope(what, "建档申请"),
+        StepError::Refused {
+            refusal,
+            state,
+            action,
+        } => refusal_error(refusal, &state, &action),
+        StepError::NoticeRunning { ends_on } => {
+            let next = ends_on.succ_opt().unwrap_or(ends_on);
+            ApiError::new(
+                ErrorCode::NoticeRunning,
+                format!("the public notice runs until {ends_on} inclusive: it can be closed from {next}"),
+                format!("公示期至 {ends_on}（含），{next} 起方可结束公示"),
+            )
+        }
+        StepError::MonitoringRunning { until } => ApiError::new(
+            ErrorCode::MonitoringRunning,
+            format!("monitoring runs until {until} inclusive"),
+            format!("监测期至 {until}（含）"),
+        ),
+        StepError::Stale { expected, actual } => {
+            StoreError::VersionMismatch { expected, actual }.into()
+        }
+        StepError::Invalid {
+            field,
+            code,
+            message,
+            message_zh,
+        } => ApiError::validation(vec![FieldError::new(field, code, message, message_zh)]),
+        StepError::WrongState {
+            message,
+            message_zh,
+        } => ApiError::new(ErrorCode::WrongState, message, message_zh),
+        StepError::WrongRole {
+            message,
+            message_zh,
+        } => ApiError::new(ErrorCode::WrongRole, message, message_zh),
+        StepError::AlreadyOpen { kind, id } => {
+            let (en, zh) = if kind == "exit_case" {
+                ("an exit case", "退出事项")
+            } else {
+                ("an application", "建档申请")
+            };
+            ApiError::new(
+                ErrorCode::AlreadyExists,
+                format!("the household already has {en} on its way {id}")
+                    .trim_end()
+                    .to_owned(),
+                format!("该家庭已有在办的{zh} {id}").trim_end().to_owned(),
+            )
+            .with_field(FieldError::new(
+                "household_id",
+                "case_open",
+                format!("{en} is on its way"),
+                format!("已有在办的{zh}"),
+            ))
+        }
+        StepError::Policy(m) => ApiError::internal(m),
+        StepError::File(f) => file_error(f, "members"),
+        StepError::Store(s) => s.into(),
+    }
 }
 
-/// A refused step, as the API answers it.
-pub(crate) fn refusal(r: Refusal, what: &str, state: &str, action: &str) -> ApiError {
+/// A refusal of the state machine, as the API answers it.
+pub(crate) fn refusal_error(r: Refusal, state: &str, action: &str) -> ApiError {
     match r {
         Refusal::WrongState => ApiError::new(
             ErrorCode::WrongState,
-            format!("the {what} is {state}: `{action}` is not possible now"),
+            format!("the case is {state}: `{action}` is not possible now"),
             format!("该事项当前状态为 {state}，不能执行 {action}"),
         ),
         Refusal::WrongRole => ApiError::new(
             ErrorCode::WrongRole,
-            format!("`{action}` on a {what} that is {state} belongs to another role"),
+            format!("`{action}` in state {state} belongs to another role"),
             format!("当前状态（{state}）下的 {action} 应由其他角色办理"),
         ),
         Refusal::NoticeRunning => ApiError::bare(ErrorCode::NoticeRunning),
@@ -198,24 +223,12 @@ pub(crate) fn out_of_scope(what: &str, what_zh: &str) -> ApiError {
     )
 }
 
-fn found<T>(l: Located<T>, what: &str, what_zh: &str) -> ApiResult<T> {
-    match l {
-        Located::Found(t) => Ok(t),
-        Located::OutOfScope => Err(out_of_scope(what, what_zh)),
-        Located::Missing => Err(ApiError::not_found(what, what_zh)),
-    }
-}
-
 /// Reads (outside scope answers 404, as for every read).
 fn visible<T>(l: Located<T>, what: &str, what_zh: &str) -> ApiResult<T> {
     match l {
         Located::Found(t) => Ok(t),
         _ => Err(ApiError::not_found(what, what_zh)),
     }
-}
-
-fn stale(expected: i64, actual: i64) -> ApiError {
-    StoreError::VersionMismatch { expected, actual }.into()
 }
 
 fn opinion_of(o: &Option<String>) -> ApiResult<Option<String>> {
@@ -231,36 +244,26 @@ fn opinion_of(o: &Option<String>) -> ApiResult<Option<String>> {
     }
 }
 
-/// The stored assessment `id` of `household` of `kind`, or a field error on `assessment_id`.
-fn assessment_of(
-    c: &mut DbConnection,
-    scope: &Scope,
-    id: &str,
-    household: &str,
-    kind: &str,
-) -> ApiResult<jiekun_store::rules::AssessmentRow> {
-    let bad = |code: &str, en: &str, zh: &str| {
-        ApiError::validation(vec![FieldError::new("assessment_id", code, en, zh)])
-    };
-    let row = jiekun_store::rules::assessment(c, scope, id).map_err(|e| match e {
-        StoreError::NotFound => bad("unknown", "no such assessment", "评估记录不存在"),
-        e => e.into(),
-    })?;
-    if row.household_id != household {
-        return Err(bad(
-            "other_household",
-            "the assessment is of another household",
-            "该评估属于其他家庭",
-        ));
+/// The opinion and notice date of a step, checked.
+fn step_input(
+    opinion: &Option<String>,
+    assessment_id: &Option<String>,
+    notice_starts_on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> ApiResult<StepInput> {
+    if notice_starts_on.is_some_and(|d| d < today) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "notice_starts_on",
+            "in_the_past",
+            "a notice starts today or later",
+            "公示开始日期不能早于今天",
+        )]));
     }
-    if row.kind != kind {
-        return Err(bad(
-            "wrong_kind",
-            &format!("an assessment of kind `{kind}` is needed"),
-            &format!("需要类型为 {kind} 的评估"),
-        ));
-    }
-    Ok(row)
+    Ok(StepInput {
+        opinion: opinion_of(opinion)?,
+        assessment_id: assessment_id.clone(),
+        notice_starts_on,
+    })
 }
 
 fn notice_summary(c: &mut DbConnection, id: Option<&str>) -> ApiResult<Option<NoticeSummary>> {
@@ -274,107 +277,6 @@ fn notice_summary(c: &mut DbConnection, id: Option<&str>) -> ApiResult<Option<No
         status: n.status,
         open_objections: open,
     }))
-}
-
-/// Facts a step depends on, read from the case's notice.
-fn notice_facts(
-    c: &mut DbConnection,
-    notice_id: Option<&str>,
-    today: NaiveDate,
-    opinion: bool,
-) -> ApiResult<(Facts, Option<NoticeRow>)> {
-    let mut facts = Facts {
-        reason_given: opinion,
-        ..Facts::default()
-    };
-    let notice = match notice_id {
-        Some(id) => Some(store::notice(c, id)?),
-        None => None,
-    };
-    if let Some(n) = &notice {
-        facts.notice_ended = notice_over(n.ends_on, today);
-        facts.open_objections = u32::try_from(store::open_objections(c, &n.id)?).unwrap_or(1);
-    }
-    Ok((facts, notice))
-}
-
-fn notice_running_error(n: &NoticeRow) -> ApiError {
-    ApiError::new(
-        ErrorCode::NoticeRunning,
-        format!(
-            "the public notice runs until {} inclusive: it can be closed from {}",
-            n.ends_on,
-            n.ends_on.succ_opt().unwrap_or(n.ends_on)
-        ),
-        format!(
-            "公示期至 {}（含），{} 起方可结束公示",
-            n.ends_on,
-            n.ends_on.succ_opt().unwrap_or(n.ends_on)
-        ),
-    )
-}
-
-/// The first of the caller's roles with which the step goes through (for the timeline).
-fn acting_role(roles: &[Role], ok: impl Fn(Role) -> bool) -> Option<Role> {
-    roles.iter().copied().find(|&r| ok(r))
-}
-
-/// Publishes a notice for a case: masked name, unit, category or grounds, dates counted by the
-/// policy and the holiday calendar, and the county union that receives objections.
-#[allow(clippy::too_many_arguments)]
-fn publish_notice(
-    c: &mut DbConnection,
-    actor: &Actor,
-    subject_kind: &str,
-    subject_id: &str,
-    h: &HouseholdRow,
-    category: Option<String>,
-    grounds: Option<String>,
-    starts_on: NaiveDate,
-    at: NaiveDateTime,
-) -> ApiResult<NoticeRow> {
-    let book = jiekun_store::rules::policy_book(c)?;
-    let policy = book
-        .workflow(&h.region_code, starts_on)
-        .map_err(ApiError::internal)?;
-    let calendar = store::calendar_from(c, starts_on)?;
-    let ends_on =
-        calendar.notice_ends_on(starts_on, policy.notice_days, policy.notice_working_days);
-    let unit = match &h.enterprise_id {
-        Some(e) => jiekun_store::enterprises::get(c, &Scope::All, e)
-            .map(|e| e.name)
-            .ok(),
-        None => None,
-    };
-    let union = jiekun_store::organisations::get(c, &Scope::All, &h.organisation_id)?;
-    let contact = jiekun_store::organisations::get(c, &Scope::All, &actor.organisation_id)?;
-    let row = NoticeRow {
-        id: jiekun_store::new_id(),
-        subject_kind: subject_kind.into(),
-        subject_id: subject_id.into(),
-        household_id: h.id.clone(),
-        organisation_path: h.organisation_path.clone(),
-        region_code: h.region_code.clone(),
-        masked_name: mask_name(&h.worker_name),
-        unit: unit.unwrap_or(union.name),
-        category,
-        grounds,
-        starts_on,
-        ends_on,
-        days: policy.notice_days.max(1),
-        working_days: policy.notice_working_days,
-        contact_organisation: contact.name,
-        contact_address: contact.address,
-        status: "running".into(),
-        created_at: at,
-    };
-    store::insert_notice(c, &row)?;
-    Ok(row)
-}
-
-fn add_months(d: NaiveDate, months: i64) -> NaiveDate {
-    d.checked_add_months(Months::new(u32::try_from(months.max(0)).unwrap_or(0)))
-        .unwrap_or(d)
 }
 
 macro_rules! step_body {
@@ -569,94 +471,26 @@ async fn open_application(
     ApiJson(body): ApiJson<NewApplication>,
 ) -> ApiResult<HttpResponse> {
     let (user, scope) = access.require_user(Action::ApplicationOpen)?;
-    let actor = Actor::of(user, scope);
+    let actor = actor(user, scope);
     let opinion = opinion_of(&body.opinion)?;
-    let at = state.clock.stored_now();
+    let when = when(&state);
     let view = db::write(&state.db, move |c| {
-        let h = hstore::get(c, &actor.scope, &body.household_id)
-            .map_err(|e| not_found(e.into(), "household", "档案"))?;
-        let status: HouseholdStatus = h
-            .status
-            .parse()
-            .map_err(|_| ApiError::internal("status"))?;
-        if status == HouseholdStatus::Filed {
-            return Err(ApiError::new(
-                ErrorCode::WrongState,
-                "the household is already filed",
-                "该家庭已建档",
-            ));
-        }
-        if let Some(open) = store::open_application_of(c, &h.id)? {
-            return Err(ApiError::new(
-                ErrorCode::AlreadyExists,
-                format!("the household already has an application on its way: {}", open.id),
-                format!("该家庭已有在办的建档申请：{}", open.id),
-            )
-            .with_field(FieldError::new(
-                "household_id",
-                "application_open",
-                format!("application {} is open", open.id),
-                format!("申请 {} 尚在办理", open.id),
-            )));
-        }
-        if let Some(id) = &body.assessment_id {
-            assessment_of(c, &actor.scope, id, &h.id, "identify")?;
-        }
-        if !status.is_active() {
-            hstore::reclaim_persons(c, &actor.scope, &h.id).map_err(|e| file_error(e, "members"))?;
-        }
-        let returning = matches!(status, HouseholdStatus::Monitoring | HouseholdStatus::Closed);
-        if status != HouseholdStatus::Draft && status != HouseholdStatus::Monitoring {
-            hstore::set_status(c, &h.id, HouseholdStatus::Draft.as_str(), None, None)?;
-        }
-        let row = ApplicationRow {
-            id: jiekun_store::new_id(),
-            household_id: h.id.clone(),
-            organisation_path: h.organisation_path.clone(),
-            region_code: h.region_code.clone(),
-            state: FilingState::Draft.as_str().into(),
-            category: None,
-            assessment_id: body.assessment_id.clone(),
-            notice_id: None,
-            previous_file_number: if returning { h.file_number.clone() } else { None },
-            file_number: None,
-            opened_by: actor.username.clone(),
-            state_since: at,
-            version: 1,
-            created_at: at,
-            updated_at: at,
-        };
-        store::insert_application(c, &row).map_err(|e| match e {
-            StoreError::Conflict { .. } => ApiError::new(
-                ErrorCode::AlreadyExists,
-                "the household already has an application on its way",
-                "该家庭已有在办的建档申请",
-            ),
-            e => e.into(),
-        })?;
-        record(
+        let row = cases::open_application(
             c,
             &actor,
-            at,
-            Step {
-                subject_kind: "application",
-                subject_id: &row.id,
-                household_id: &h.id,
-                action: "open",
-                from: None,
-                to: Some("draft"),
-                role: Some(Role::GrassrootsOfficer),
-                opinion: opinion.as_deref(),
-                assessment_id: row.assessment_id.as_deref(),
-            },
-        )?;
+            when,
+            &body.household_id,
+            body.assessment_id.as_deref(),
+            opinion.as_deref(),
+        )
+        .map_err(step_error)?;
         audit::append(
             c,
             access.event(
                 "application.open",
                 "application",
                 &row.id,
-                serde_json::json!({"household_id": h.id, "returning_file": row.previous_file_number}),
+                serde_json::json!({"household_id": row.household_id, "returning_file": row.previous_file_number}),
             ),
         )?;
         application_view(c, row, &actor.roles)
@@ -818,191 +652,33 @@ async fn act_on_application(
     ApiJson(body): ApiJson<ApplicationStep>,
 ) -> ApiResult<HttpResponse> {
     let (user, scope) = access.require_user(Action::WorkflowAct)?;
-    let actor = Actor::of(user, scope);
-    let opinion = opinion_of(&body.opinion)?;
-    let today = state.clock.today();
-    let at = state.clock.stored_now();
-    if body.notice_starts_on.is_some_and(|d| d < today) {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "notice_starts_on",
-            "in_the_past",
-            "a notice starts today or later",
-            "公示开始日期不能早于今天",
-        )]));
-    }
+    let actor = actor(user, scope);
+    let when = when(&state);
+    let input = step_input(
+        &body.opinion,
+        &body.assessment_id,
+        body.notice_starts_on,
+        when.today,
+    )?;
     let id = id.into_inner();
     let view = db::write(&state.db, move |c| {
-        let app = found(
-            store::application(c, &actor.scope, &id)?,
-            "application",
-            "建档申请",
-        )?;
-        let from = FilingState::parse(&app.state).ok_or_else(|| ApiError::internal("state"))?;
         let action = body.action;
-        let (facts, notice) = notice_facts(c, app.notice_id.as_deref(), today, opinion.is_some())?;
-        let to = filing_transition_for(from, action, &actor.roles, facts).map_err(|r| {
-            match (r, &notice) {
-                (Refusal::NoticeRunning, Some(n)) => notice_running_error(n),
-                (r, _) => refusal(r, "application", from.as_str(), action.as_str()),
-            }
-        })?;
-        if app.version != version {
-            return Err(stale(version, app.version));
-        }
-        let role = acting_role(&actor.roles, |r| {
-            filing_transition(from, action, r, facts).is_ok()
-        });
-        let h = hstore::get(c, &Scope::All, &app.household_id)?;
-        let mut change = ApplicationChange {
-            state: to.as_str().into(),
-            ..ApplicationChange::default()
-        };
-        let mut relied_on = body.assessment_id.clone();
-        if let Some(a) = &body.assessment_id {
-            assessment_of(c, &actor.scope, a, &h.id, "identify")?;
-            change.assessment_id = Some(a.clone());
-        }
-        if action == FilingAction::ApproveReview {
-            let Some(a) = body.assessment_id.clone().or(app.assessment_id.clone()) else {
-                return Err(ApiError::validation(vec![FieldError::new(
-                    "assessment_id",
-                    "required",
-                    "the county review relies on a stored identification assessment",
-                    "县总工会审核须依据已保存的精准识别评估",
-                )]));
-            };
-            let row = assessment_of(c, &actor.scope, &a, &h.id, "identify")?;
-            if row.verdict == "not_eligible" {
-                return Err(ApiError::validation(vec![FieldError::new(
-                    "assessment_id",
-                    "not_eligible",
-                    "the assessment finds the household not eligible: reject or return instead",
-                    "评估结论为不符合条件，应不予通过或退回",
-                )]));
-            }
-            change.category = Some(row.verdict.clone());
-            change.assessment_id = Some(a.clone());
-            relied_on = Some(a);
-        }
-        // Claim the step first: of two conflicting steps, the second waits here and then finds
-        // the version moved on (412), before it has done anything.
-        let mut row = store::update_application(c, &app.id, version, &change, at)?;
-        let (mut notice_id, mut number) = (None, None);
-        match action {
-            FilingAction::StartNotice => {
-                let n = publish_notice(
-                    c,
-                    &actor,
-                    "application",
-                    &app.id,
-                    &h,
-                    app.category.clone(),
-                    None,
-                    body.notice_starts_on.unwrap_or(today),
-                    at,
-                )?;
-                notice_id = Some(n.id);
-            }
-            FilingAction::EndNotice => {
-                if let Some(n) = &notice {
-                    store::set_notice_status(c, &n.id, "ended")?;
-                }
-            }
-            FilingAction::CityApprove => {
-                let year = today.year();
-                let seq = store::next_file_sequence(c, &h.region_code, year)?;
-                let file = file_number(&h.region_code, year, seq);
-                hstore::set_status(
-                    c,
-                    &h.id,
-                    HouseholdStatus::Filed.as_str(),
-                    app.category.as_deref(),
-                    Some(&file),
-                )?;
-                let book = jiekun_store::rules::policy_book(c)?;
-                let policy = book
-                    .workflow(&h.region_code, today)
-                    .map_err(ApiError::internal)?;
-                let before = store::lifecycle(c, &h.id)?.unwrap_or_default();
-                store::save_lifecycle(
-                    c,
-                    &LifecycleRow {
-                        household_id: h.id.clone(),
-                        filed_on: Some(today),
-                        next_review_due: Some(add_months(today, policy.review_interval_months)),
-                        exited_on: None,
-                        exit_grounds: None,
-                        monitoring_until: None,
-                        closed_on: None,
-                        previous_file_number: app
-                            .previous_file_number
-                            .clone()
-                            .or(before.previous_file_number),
-                        updated_at: at,
-                    },
-                )?;
-                number = Some(file);
-            }
-            FilingAction::Return | FilingAction::Reject => {
-                if let Some(n) = notice.as_ref().filter(|n| n.status == "running") {
-                    store::set_notice_status(c, &n.id, "withdrawn")?;
-                }
-                if action == FilingAction::Reject {
-                    close_household_application(c, &h, HouseholdStatus::Rejected)?;
-                }
-            }
-            FilingAction::Withdraw => {
-                close_household_application(c, &h, HouseholdStatus::Withdrawn)?
-            }
-            FilingAction::Submit | FilingAction::StartReview | FilingAction::ApproveReview => {}
-        }
-        if notice_id.is_some() || number.is_some() {
-            row = store::link_application(c, &row.id, notice_id.as_deref(), number.as_deref())?;
-        }
-        record(
-            c,
-            &actor,
-            at,
-            Step {
-                subject_kind: "application",
-                subject_id: &row.id,
-                household_id: &h.id,
-                action: action.as_str(),
-                from: Some(from.as_str()),
-                to: Some(to.as_str()),
-                role,
-                opinion: opinion.as_deref(),
-                assessment_id: relied_on.as_deref(),
-            },
-        )?;
+        let done = cases::act_on_application(c, &actor, when, &id, version, action, &input)
+            .map_err(step_error)?;
         audit::append(
             c,
             access.event(
                 &format!("application.{}", action.as_str()),
                 "application",
-                &row.id,
-                serde_json::json!({"from": from.as_str(), "to": to.as_str(), "household_id": h.id,
-                    "file_number": row.file_number, "assessment_id": relied_on}),
+                &done.row.id,
+                serde_json::json!({"from": done.from, "to": done.to, "household_id": done.row.household_id,
+                    "file_number": done.row.file_number, "assessment_id": done.relied_on}),
             ),
         )?;
-        application_view(c, row, &actor.roles)
+        application_view(c, done.row, &actor.roles)
     })
     .await?;
     Ok(tagged(actix_web::http::StatusCode::OK, view.version, view))
-}
-
-/// A household whose first application ends without filing frees its members; one that was
-/// filed before (monitoring) keeps its standing.
-fn close_household_application(
-    c: &mut DbConnection,
-    h: &HouseholdRow,
-    to: HouseholdStatus,
-) -> ApiResult<()> {
-    if h.status == HouseholdStatus::Draft.as_str() {
-        hstore::set_status(c, &h.id, to.as_str(), None, None)?;
-        hstore::release_persons(c, &h.id)?;
-    }
-    Ok(())
 }
 
 // ---- exit cases ----------------------------------------------------------------------------
@@ -1095,109 +771,33 @@ async fn open_exit_case(
     ApiJson(body): ApiJson<NewExitCase>,
 ) -> ApiResult<HttpResponse> {
     let (user, scope) = access.require_user(Action::ExitOpen)?;
-    let actor = Actor::of(user, scope);
+    let actor = actor(user, scope);
     let opinion = opinion_of(&body.opinion)?;
-    if body.grounds.is_fast_path() && opinion.is_none() {
-        return Err(refusal(Refusal::ReasonRequired, "exit case", "", ""));
-    }
-    let at = state.clock.stored_now();
+    let when = when(&state);
     let origin = if actor.roles.contains(&Role::GrassrootsOfficer) {
         "grassroots"
     } else {
         "candidate"
     };
     let view = db::write(&state.db, move |c| {
-        let h = hstore::get(c, &actor.scope, &body.household_id)
-            .map_err(|e| not_found(e.into(), "household", "档案"))?;
-        if h.status != HouseholdStatus::Filed.as_str() {
-            return Err(ApiError::new(
-                ErrorCode::WrongState,
-                format!("only a filed household can exit; this one is {}", h.status),
-                format!("只有已建档家庭才能退出，该家庭状态为 {}", h.status),
-            ));
-        }
-        if let Some(open) = store::open_exit_case_of(c, &h.id)? {
-            return Err(ApiError::new(
-                ErrorCode::AlreadyExists,
-                format!("the household already has an exit case on its way: {}", open.id),
-                format!("该家庭已有在办的退出事项：{}", open.id),
-            ));
-        }
-        let needs_assessment = !body.grounds.is_fast_path();
-        match (&body.assessment_id, needs_assessment) {
-            (Some(a), _) => {
-                let row = assessment_of(c, &actor.scope, a, &h.id, "exit")?;
-                if needs_assessment && row.verdict != body.grounds.as_str() {
-                    return Err(ApiError::validation(vec![FieldError::new(
-                        "assessment_id",
-                        "verdict_mismatch",
-                        format!(
-                            "the assessment's verdict is `{}`, not `{}`",
-                            row.verdict,
-                            body.grounds.as_str()
-                        ),
-                        format!("评估结论为 {}，与退出类型不符", row.verdict),
-                    )]));
-                }
-            }
-            (None, true) => {
-                return Err(ApiError::validation(vec![FieldError::new(
-                    "assessment_id",
-                    "required",
-                    "脱困 and 解困 rely on a stored exit assessment",
-                    "脱困、解困须依据已保存的退出评估",
-                )]))
-            }
-            (None, false) => {}
-        }
-        let row = ExitCaseRow {
-            id: jiekun_store::new_id(),
-            household_id: h.id.clone(),
-            organisation_path: h.organisation_path.clone(),
-            region_code: h.region_code.clone(),
-            state: ExitState::Proposed.as_str().into(),
-            grounds: body.grounds.as_str().into(),
-            origin: origin.into(),
-            assessment_id: body.assessment_id.clone(),
-            notice_id: None,
-            opened_by: actor.username.clone(),
-            state_since: at,
-            version: 1,
-            created_at: at,
-            updated_at: at,
-        };
-        store::insert_exit_case(c, &row).map_err(|e| match e {
-            StoreError::Conflict { .. } => ApiError::new(
-                ErrorCode::AlreadyExists,
-                "the household already has an exit case on its way",
-                "该家庭已有在办的退出事项",
-            ),
-            e => e.into(),
-        })?;
-        let role = acting_role(&actor.roles, |r| jiekun_domain::access::role_allows(r, Action::ExitOpen));
-        record(
+        let row = cases::open_exit_case(
             c,
             &actor,
-            at,
-            Step {
-                subject_kind: "exit_case",
-                subject_id: &row.id,
-                household_id: &h.id,
-                action: "propose",
-                from: None,
-                to: Some("proposed"),
-                role,
-                opinion: opinion.as_deref(),
-                assessment_id: row.assessment_id.as_deref(),
-            },
-        )?;
+            when,
+            &body.household_id,
+            body.grounds,
+            origin,
+            body.assessment_id.as_deref(),
+            opinion.as_deref(),
+        )
+        .map_err(step_error)?;
         audit::append(
             c,
             access.event(
                 "exit_case.propose",
                 "exit_case",
                 &row.id,
-                serde_json::json!({"household_id": h.id, "grounds": row.grounds, "origin": row.origin}),
+                serde_json::json!({"household_id": row.household_id, "grounds": row.grounds, "origin": row.origin}),
             ),
         )?;
         exit_view(c, row, &actor.roles)
@@ -1311,143 +911,33 @@ async fn act_on_exit_case(
     ApiJson(body): ApiJson<ExitStep>,
 ) -> ApiResult<HttpResponse> {
     let (user, scope) = access.require_user(Action::WorkflowAct)?;
-    let actor = Actor::of(user, scope);
-    let opinion = opinion_of(&body.opinion)?;
-    let today = state.clock.today();
-    let at = state.clock.stored_now();
-    if body.notice_starts_on.is_some_and(|d| d < today) {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "notice_starts_on",
-            "in_the_past",
-            "a notice starts today or later",
-            "公示开始日期不能早于今天",
-        )]));
-    }
+    let actor = actor(user, scope);
+    let when = when(&state);
+    let input = step_input(
+        &body.opinion,
+        &body.assessment_id,
+        body.notice_starts_on,
+        when.today,
+    )?;
     let id = id.into_inner();
     let view = db::write(&state.db, move |c| {
-        let case = found(store::exit_case(c, &actor.scope, &id)?, "exit case", "退出事项")?;
-        let from = ExitState::parse(&case.state).ok_or_else(|| ApiError::internal("state"))?;
-        let grounds = ExitGrounds::parse(&case.grounds).ok_or_else(|| ApiError::internal("grounds"))?;
         let action = body.action;
-        let (mut facts, notice) = notice_facts(c, case.notice_id.as_deref(), today, opinion.is_some())?;
-        facts.death_or_transfer = grounds.is_fast_path();
-        let to = exit_transition_for(from, action, &actor.roles, facts).map_err(|r| match (r, &notice) {
-            (Refusal::NoticeRunning, Some(n)) => notice_running_error(n),
-            (r, _) => refusal(r, "exit case", from.as_str(), action.as_str()),
-        })?;
-        if case.version != version {
-            return Err(stale(version, case.version));
-        }
-        let role = acting_role(&actor.roles, |r| exit_transition(from, action, r, facts).is_ok());
-        let h = hstore::get(c, &Scope::All, &case.household_id)?;
-        let mut change = ExitCaseChange {
-            state: to.as_str().into(),
-            ..ExitCaseChange::default()
-        };
-        if let Some(a) = &body.assessment_id {
-            let row = assessment_of(c, &actor.scope, a, &h.id, "exit")?;
-            if !grounds.is_fast_path() && row.verdict != grounds.as_str() {
-                return Err(ApiError::validation(vec![FieldError::new(
-                    "assessment_id",
-                    "verdict_mismatch",
-                    format!("the assessment's verdict is `{}`, not `{}`", row.verdict, grounds.as_str()),
-                    format!("评估结论为 {}，与退出类型不符", row.verdict),
-                )]));
-            }
-            change.assessment_id = Some(a.clone());
-        }
-        let mut row = store::update_exit_case(c, &case.id, version, &change, at)?;
-        match action {
-            ExitAction::StartNotice => {
-                let n = publish_notice(
-                    c,
-                    &actor,
-                    "exit_case",
-                    &case.id,
-                    &h,
-                    h.category.clone(),
-                    Some(grounds.as_str().into()),
-                    body.notice_starts_on.unwrap_or(today),
-                    at,
-                )?;
-                row = store::link_exit_case(c, &row.id, &n.id)?;
-            }
-            ExitAction::CompleteExit | ExitAction::FastExit => {
-                if let Some(n) = &notice {
-                    store::set_notice_status(c, &n.id, "ended")?;
-                }
-                exit_household(c, &h, grounds, today, at)?;
-            }
-            ExitAction::Cancel => {
-                if let Some(n) = notice.as_ref().filter(|n| n.status == "running") {
-                    store::set_notice_status(c, &n.id, "withdrawn")?;
-                }
-            }
-            ExitAction::StartRecheck | ExitAction::ConfirmRecheck => {}
-        }
-        record(
-            c,
-            &actor,
-            at,
-            Step {
-                subject_kind: "exit_case",
-                subject_id: &row.id,
-                household_id: &h.id,
-                action: action.as_str(),
-                from: Some(from.as_str()),
-                to: Some(to.as_str()),
-                role,
-                opinion: opinion.as_deref(),
-                assessment_id: body.assessment_id.as_deref(),
-            },
-        )?;
+        let done = cases::act_on_exit_case(c, &actor, when, &id, version, action, &input)
+            .map_err(step_error)?;
         audit::append(
             c,
             access.event(
                 &format!("exit_case.{}", action.as_str()),
                 "exit_case",
-                &row.id,
-                serde_json::json!({"from": from.as_str(), "to": to.as_str(), "household_id": h.id, "grounds": grounds.as_str()}),
+                &done.row.id,
+                serde_json::json!({"from": done.from, "to": done.to, "household_id": done.row.household_id,
+                    "grounds": done.row.grounds, "assessment_id": done.relied_on}),
             ),
         )?;
-        exit_view(c, row, &actor.roles)
+        exit_view(c, done.row, &actor.roles)
     })
     .await?;
     Ok(tagged(actix_web::http::StatusCode::OK, view.version, view))
-}
-
-/// The household leaves: monitored for the policy's period after 脱困 or 解困; closed, with its
-/// members freed, after death or transfer.
-fn exit_household(
-    c: &mut DbConnection,
-    h: &HouseholdRow,
-    grounds: ExitGrounds,
-    today: NaiveDate,
-    at: NaiveDateTime,
-) -> ApiResult<()> {
-    let mut life = store::lifecycle(c, &h.id)?.unwrap_or_else(|| LifecycleRow {
-        household_id: h.id.clone(),
-        ..LifecycleRow::default()
-    });
-    life.exited_on = Some(today);
-    life.exit_grounds = Some(grounds.as_str().into());
-    life.next_review_due = None;
-    life.updated_at = at;
-    if grounds.is_fast_path() {
-        life.closed_on = Some(today);
-        life.monitoring_until = None;
-        hstore::set_status(c, &h.id, HouseholdStatus::Closed.as_str(), None, None)?;
-        hstore::release_persons(c, &h.id)?;
-    } else {
-        let book = jiekun_store::rules::policy_book(c)?;
-        let policy = book
-            .workflow(&h.region_code, today)
-            .map_err(ApiError::internal)?;
-        life.monitoring_until = Some(add_months(today, policy.monitoring_months));
-        hstore::set_status(c, &h.id, HouseholdStatus::Monitoring.as_str(), None, None)?;
-    }
-    store::save_lifecycle(c, &life)?;
-    Ok(())
 }
 
 // ---- the household's life after filing -----------------------------------------------------
@@ -1562,62 +1052,13 @@ async fn close_monitoring(
     ApiJson(body): ApiJson<CloseMonitoring>,
 ) -> ApiResult<HttpResponse> {
     let (user, scope) = access.require_user(Action::WorkflowAct)?;
-    let actor = Actor::of(user, scope);
+    let actor = actor(user, scope);
     let opinion = opinion_of(&body.opinion)?;
-    let today = state.clock.today();
-    let at = state.clock.stored_now();
+    let when = when(&state);
     let id = id.into_inner();
     let (v, view) = db::write(&state.db, move |c| {
-        let h = hstore::get(c, &actor.scope, &id)
-            .map_err(|e| not_found(e.into(), "household", "档案"))?;
-        if h.status != HouseholdStatus::Monitoring.as_str() {
-            return Err(ApiError::new(
-                ErrorCode::WrongState,
-                format!("the household is {}, not monitoring", h.status),
-                format!("该家庭状态为 {}，不在监测期", h.status),
-            ));
-        }
-        let county = [Role::CountyReviewer, Role::CountyAdmin];
-        let Some(role) = actor.roles.iter().copied().find(|r| county.contains(r)) else {
-            return Err(ApiError::new(
-                ErrorCode::WrongRole,
-                "the county union closes monitored files",
-                "监测期满关闭档案由县总工会办理",
-            ));
-        };
-        let mut life = store::lifecycle(c, &h.id)?.unwrap_or_default();
-        if let Some(until) = life.monitoring_until.filter(|u| today <= *u) {
-            return Err(ApiError::new(
-                ErrorCode::MonitoringRunning,
-                format!("monitoring runs until {until} inclusive"),
-                format!("监测期至 {until}（含）"),
-            ));
-        }
-        if h.version != version {
-            return Err(stale(version, h.version));
-        }
-        let h2 = hstore::set_status(c, &h.id, HouseholdStatus::Closed.as_str(), None, None)?;
-        hstore::release_persons(c, &h.id)?;
-        life.household_id = h.id.clone();
-        life.closed_on = Some(today);
-        life.updated_at = at;
-        store::save_lifecycle(c, &life)?;
-        record(
-            c,
-            &actor,
-            at,
-            Step {
-                subject_kind: "household",
-                subject_id: &h.id,
-                household_id: &h.id,
-                action: "close_monitoring",
-                from: Some("monitoring"),
-                to: Some("closed"),
-                role: Some(role),
-                opinion: opinion.as_deref(),
-                assessment_id: None,
-            },
-        )?;
+        let h = cases::close_monitoring(c, &actor, when, &id, version, opinion.as_deref())
+            .map_err(step_error)?;
         audit::append(
             c,
             access.event(
@@ -1627,7 +1068,7 @@ async fn close_monitoring(
                 serde_json::json!({"from": "monitoring", "to": "closed"}),
             ),
         )?;
-        Ok((h2.version, timeline_view(c, h2)?))
+        Ok((h.version, timeline_view(c, h)?))
     })
     .await?;
     Ok(HttpResponse::Ok()
@@ -1713,92 +1154,31 @@ async fn record_review(
     ApiJson(body): ApiJson<NewAnnualReview>,
 ) -> ApiResult<HttpResponse> {
     let (user, scope) = access.require_user(Action::WorkflowAct)?;
-    let actor = Actor::of(user, scope);
+    let actor = actor(user, scope);
     let opinion = opinion_of(&body.opinion)?;
-    let today = state.clock.today();
-    let at = state.clock.stored_now();
+    let when = when(&state);
     let id = id.into_inner();
     let (v, review) = db::write(&state.db, move |c| {
-        let h = hstore::get(c, &actor.scope, &id).map_err(|e| not_found(e.into(), "household", "档案"))?;
-        if h.status != HouseholdStatus::Filed.as_str() {
-            return Err(ApiError::new(
-                ErrorCode::WrongState,
-                format!("only filed households are reviewed; this one is {}", h.status),
-                format!("只有已建档家庭需要年度复核，该家庭状态为 {}", h.status),
-            ));
-        }
-        let reviewers = [
-            Role::GrassrootsOfficer,
-            Role::CountyReviewer,
-            Role::CountyAdmin,
-        ];
-        let Some(role) = actor.roles.iter().copied().find(|r| reviewers.contains(r)) else {
-            return Err(ApiError::new(
-                ErrorCode::WrongRole,
-                "annual reviews are done by the grassroots and county unions",
-                "年度复核由基层工会、县总工会办理",
-            ));
-        };
-        if h.version != version {
-            return Err(stale(version, h.version));
-        }
-        let a = assessment_of(c, &actor.scope, &body.assessment_id, &h.id, "identify")?;
-        let eligible = a.verdict != "not_eligible";
-        let book = jiekun_store::rules::policy_book(c)?;
-        let policy = book
-            .workflow(&h.region_code, today)
-            .map_err(ApiError::internal)?;
-        let mut life = store::lifecycle(c, &h.id)?.unwrap_or_else(|| LifecycleRow {
-            household_id: h.id.clone(),
-            ..LifecycleRow::default()
-        });
-        let next_due = add_months(today, policy.review_interval_months);
-        let row = store::ReviewRow {
-            id: jiekun_store::new_id(),
-            household_id: h.id.clone(),
-            organisation_path: h.organisation_path.clone(),
-            due_on: life.next_review_due,
-            reviewed_on: today,
-            assessment_id: a.id.clone(),
-            verdict: a.verdict.clone(),
-            outcome: if eligible { "continues" } else { "no_longer_eligible" }.into(),
-            opinion: opinion.clone(),
-            reviewed_by: actor.username.clone(),
-            next_due,
-            created_at: at,
-        };
-        store::insert_review(c, &row)?;
-        life.next_review_due = Some(next_due);
-        life.updated_at = at;
-        store::save_lifecycle(c, &life)?;
-        let category = eligible.then_some(a.verdict.as_str());
-        let h2 = hstore::set_status(c, &h.id, HouseholdStatus::Filed.as_str(), category, None)?;
-        record(
+        let (row, h) = cases::record_review(
             c,
             &actor,
-            at,
-            Step {
-                subject_kind: "annual_review",
-                subject_id: &row.id,
-                household_id: &h.id,
-                action: "review",
-                from: None,
-                to: Some(&row.outcome),
-                role: Some(role),
-                opinion: opinion.as_deref(),
-                assessment_id: Some(&a.id),
-            },
-        )?;
+            when,
+            &id,
+            version,
+            &body.assessment_id,
+            opinion.as_deref(),
+        )
+        .map_err(step_error)?;
         audit::append(
             c,
             access.event(
                 "household.annual_review",
                 "household",
                 &h.id,
-                serde_json::json!({"review_id": row.id, "verdict": row.verdict, "outcome": row.outcome, "next_due": next_due}),
+                serde_json::json!({"review_id": row.id, "verdict": row.verdict, "outcome": row.outcome, "next_due": row.next_due}),
             ),
         )?;
-        Ok((h2.version, row))
+        Ok((h.version, row))
     })
     .await?;
     Ok(HttpResponse::Created()

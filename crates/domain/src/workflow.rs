@@ -646,4 +646,81 @@ mod tests {
         assert_eq!(file_number("610724", 2026, 17), "610724-2026-00017");
         assert_eq!(file_number("610724", 2027, 123456), "610724-2027-123456");
     }
+
+    mod walks {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn facts() -> impl Strategy<Value = Facts> {
+            (any::<bool>(), any::<bool>(), 0u32..3, any::<bool>()).prop_map(|(r, n, o, d)| Facts {
+                reason_given: r,
+                notice_ended: n,
+                open_objections: o,
+                death_or_transfer: d,
+            })
+        }
+
+        fn role() -> impl Strategy<Value = Role> {
+            proptest::sample::select(Role::ALL.to_vec())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Whatever is tried, in whatever order: a household is filed only by the city
+            /// approver after a notice that ran its course without open objections, and nothing
+            /// leaves a terminal state.
+            #[test]
+            fn filing_walks_keep_the_chain(steps in proptest::collection::vec(
+                (proptest::sample::select(FilingAction::ALL.to_vec()), role(), facts()), 1..40)) {
+                let mut state = FilingState::Draft;
+                let mut noticed_ok = false;
+                for (action, role, facts) in steps {
+                    match filing_transition(state, action, role, facts) {
+                        Ok(next) => {
+                            prop_assert!(state.is_open(), "{state:?} is terminal");
+                            if next == FilingState::CityApproval {
+                                prop_assert!(facts.notice_ended && facts.open_objections == 0);
+                                noticed_ok = true;
+                            }
+                            if next == FilingState::Filed {
+                                prop_assert_eq!(role, Role::CityApprover);
+                                prop_assert!(noticed_ok);
+                            }
+                            if matches!(next, FilingState::Returned | FilingState::Rejected) {
+                                prop_assert!(facts.reason_given);
+                            }
+                            if next == FilingState::Submitted {
+                                noticed_ok = false;
+                            }
+                            state = next;
+                        }
+                        Err(_) => {}
+                    }
+                }
+            }
+
+            /// An exit without a notice is only ever for death or transfer, and the notice path
+            /// ends only after the notice with no open objection.
+            #[test]
+            fn exit_walks_keep_the_chain(steps in proptest::collection::vec(
+                (proptest::sample::select(ExitAction::ALL.to_vec()), role(), facts()), 1..30)) {
+                let mut state = ExitState::Proposed;
+                for (action, role, facts) in steps {
+                    if let Ok(next) = exit_transition(state, action, role, facts) {
+                        prop_assert!(state.is_open());
+                        if next == ExitState::Exited {
+                            prop_assert_eq!(role, Role::CityApprover);
+                            match state {
+                                ExitState::CityReview => prop_assert!(facts.death_or_transfer),
+                                ExitState::PublicNotice => prop_assert!(facts.notice_ended && facts.open_objections == 0),
+                                other => prop_assert!(false, "exited from {other:?}"),
+                            }
+                        }
+                        state = next;
+                    }
+                }
+            }
+        }
+    }
 }

@@ -401,3 +401,113 @@ pub fn set_accident(
     }
     Ok(())
 }
+
+/// What an assessment is stored with: the household as the rules saw it and the parameter
+/// versions that could apply to its region, so that a replay needs nothing else.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Stored {
+    pub snapshot: Snapshot,
+    pub parameters: Vec<Parameter>,
+}
+
+/// `identify` (category) or `exit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssessmentKind {
+    Identify,
+    Exit,
+}
+
+impl AssessmentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssessmentKind::Identify => "identify",
+            AssessmentKind::Exit => "exit",
+        }
+    }
+
+    pub fn of(s: &str) -> AssessmentKind {
+        if s == "exit" {
+            AssessmentKind::Exit
+        } else {
+            AssessmentKind::Identify
+        }
+    }
+}
+
+/// Runs the rule of `kind` on a snapshot under a book: the verdict and the whole decision.
+pub fn decide(
+    kind: AssessmentKind,
+    s: &Snapshot,
+    book: &PolicyBook,
+) -> Result<(String, serde_json::Value), jiekun_domain::rules::PolicyError> {
+    use jiekun_domain::rules::{assess_exit, identify, ExitPolicy};
+    match kind {
+        AssessmentKind::Identify => {
+            let d = identify(s, &book.resolve(&s.region_code, s.assessment_date)?);
+            Ok((
+                d.verdict.as_str().into(),
+                serde_json::to_value(&d).unwrap_or_default(),
+            ))
+        }
+        AssessmentKind::Exit => {
+            let d = assess_exit(
+                s,
+                &ExitPolicy::resolve(book, &s.region_code, s.assessment_date)?,
+            );
+            let verdict = serde_json::to_value(d.verdict)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            Ok((verdict, serde_json::to_value(&d).unwrap_or_default()))
+        }
+    }
+}
+
+/// Why an assessment could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum AssessError {
+    #[error(transparent)]
+    Policy(#[from] jiekun_domain::rules::PolicyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Assesses a household of `scope` as it is, under the policy in force on `date`, and stores the
+/// decision with its encrypted snapshot and their hash.
+#[allow(clippy::too_many_arguments)]
+pub fn assess(
+    conn: &mut DbConnection,
+    cipher: &FieldCipher,
+    scope: &Scope,
+    household_id: &str,
+    kind: AssessmentKind,
+    date: NaiveDate,
+    created_by: &str,
+) -> Result<(AssessmentRow, Stored), AssessError> {
+    let snapshot = snapshot(conn, cipher, scope, household_id, date)?;
+    let book = policy_book(conn)?;
+    let (verdict, decision) = decide(kind, &snapshot, &book)?;
+    let stored = Stored {
+        parameters: book
+            .parameters
+            .iter()
+            .filter(|p| p.applies_to(&snapshot.region_code))
+            .cloned()
+            .collect(),
+        snapshot,
+    };
+    let snapshot_json =
+        serde_json::to_string(&stored).map_err(|e| StoreError::Config(e.to_string()))?;
+    let row = insert_assessment(
+        conn,
+        cipher,
+        household_id,
+        kind.as_str(),
+        date,
+        &verdict,
+        &snapshot_json,
+        &decision.to_string(),
+        created_by,
+    )?;
+    Ok((row, stored))
+}

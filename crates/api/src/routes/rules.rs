@@ -11,7 +11,7 @@ use jiekun_domain::rules::{
     Parameter, PolicyBook, Snapshot, Verdict,
 };
 use jiekun_domain::RegionCode;
-use jiekun_store::rules::{self as store, AssessmentRow, ParameterRow};
+use jiekun_store::rules::{self as store, AssessmentRow, ParameterRow, Stored};
 use jiekun_store::{audit, Scope};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -323,13 +323,6 @@ async fn resolve_policy(
     Ok(web::Json(out))
 }
 
-/// What is stored with an assessment: the snapshot and the parameter versions it was made under.
-#[derive(Debug, Serialize, Deserialize)]
-struct Stored {
-    snapshot: Snapshot,
-    parameters: Vec<Parameter>,
-}
-
 /// Which assessment to make. 评估类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -500,56 +493,19 @@ fn month_text(k: i32) -> String {
         .unwrap_or_default()
 }
 
-/// The versions of the book that apply to `region` (what an assessment is stored with).
-fn applicable(book: &PolicyBook, region: &str) -> Vec<Parameter> {
-    book.parameters
-        .iter()
-        .filter(|p| p.applies_to(region))
-        .cloned()
-        .collect()
+fn policy_error(e: jiekun_domain::rules::PolicyError) -> ApiError {
+    ApiError::validation(vec![FieldError::new(
+        "date",
+        "no_policy",
+        e.to_string(),
+        "该日期该地区缺少政策参数",
+    )])
 }
 
-/// Runs the rule of `kind` on a snapshot under a book.
-fn decide(
-    kind: AssessmentKind,
-    s: &Snapshot,
-    book: &PolicyBook,
-) -> ApiResult<(String, serde_json::Value, Explanation)> {
-    let policy_error = |e: jiekun_domain::rules::PolicyError| {
-        ApiError::validation(vec![FieldError::new(
-            "date",
-            "no_policy",
-            e.to_string(),
-            "该日期该地区缺少政策参数",
-        )])
-    };
+fn stored_kind(kind: AssessmentKind) -> store::AssessmentKind {
     match kind {
-        AssessmentKind::Identify => {
-            let resolved = book
-                .resolve(&s.region_code, s.assessment_date)
-                .map_err(policy_error)?;
-            let d = identify(s, &resolved);
-            Ok((
-                d.verdict.as_str().into(),
-                serde_json::to_value(&d).unwrap_or_default(),
-                explain_identify(&d),
-            ))
-        }
-        AssessmentKind::Exit => {
-            let p = ExitPolicy::resolve(book, &s.region_code, s.assessment_date)
-                .map_err(policy_error)?;
-            let d = assess_exit(s, &p);
-            let verdict = serde_json::to_value(d.verdict)
-                .unwrap_or_default()
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            Ok((
-                verdict,
-                serde_json::to_value(&d).unwrap_or_default(),
-                explain_exit(&d),
-            ))
-        }
+        AssessmentKind::Identify => store::AssessmentKind::Identify,
+        AssessmentKind::Exit => store::AssessmentKind::Exit,
     }
 }
 
@@ -652,15 +608,12 @@ async fn assess(
     let id = id.into_inner();
     let kind = body.kind;
     let (row, stored) = db::write(&state.db, move |c| {
-        let snapshot = store::snapshot(c, &cipher, &scope, &id, date)?;
-        let book = store::policy_book(c)?;
-        let (verdict, decision, _) = decide(kind, &snapshot, &book)?;
-        let stored = Stored { parameters: applicable(&book, &snapshot.region_code), snapshot };
-        let snapshot_json = serde_json::to_string(&stored).map_err(ApiError::internal)?;
-        let decision_json = decision.to_string();
-        let kind_text = if kind == AssessmentKind::Exit { "exit" } else { "identify" };
-        let row = store::insert_assessment(c, &cipher, &id, kind_text, date, &verdict, &snapshot_json, &decision_json, &created_by)?;
-        audit::append(c, access.event("household.assess", "household", &id, serde_json::json!({"assessment_id": row.id, "kind": kind_text, "verdict": verdict, "date": date})))?;
+        let (row, stored) = store::assess(c, &cipher, &scope, &id, stored_kind(kind), date, &created_by)
+            .map_err(|e| match e {
+                store::AssessError::Policy(p) => policy_error(p),
+                store::AssessError::Store(s) => s.into(),
+            })?;
+        audit::append(c, access.event("household.assess", "household", &id, serde_json::json!({"assessment_id": row.id, "kind": row.kind, "verdict": row.verdict, "date": date})))?;
         Ok((row, stored))
     })
     .await
@@ -736,7 +689,12 @@ async fn replay(
     let book = PolicyBook {
         parameters: stored.parameters.clone(),
     };
-    let (verdict, decision, _) = decide(kind_of(&row.kind), &stored.snapshot, &book)?;
+    let (verdict, decision) = store::decide(
+        store::AssessmentKind::of(&row.kind),
+        &stored.snapshot,
+        &book,
+    )
+    .map_err(policy_error)?;
     Ok(web::Json(Replay {
         hash_matches: store::assessment_hash(&json, &row.decision) == row.hash,
         identical: serde_json::from_str::<serde_json::Value>(&row.decision)

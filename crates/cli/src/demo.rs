@@ -302,8 +302,8 @@ pub fn households(
     let mut done = 0;
     while done < n {
         let take = chunk.min(n - done);
-        let (mut hrows, mut mrows, mut irows, mut erows) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut hrows, mut mrows, mut irows, mut erows, mut lrows) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for k in 0..take {
             let serial = done + k;
             let union = &unions[rng.random_range(0..unions.len())];
@@ -492,6 +492,29 @@ pub fn households(
             } else {
                 ("monitoring", None)
             };
+            if status != "draft" {
+                // Filed some time in the last two years; monitored ones left since.
+                let filed_on = today - chrono::TimeDelta::days(rng.random_range(20..700));
+                let exited_on = (status == "monitoring")
+                    .then(|| today - chrono::TimeDelta::days(rng.random_range(1..300)));
+                lrows.push(jiekun_store::workflows::LifecycleRow {
+                    household_id: hid.clone(),
+                    filed_on: Some(filed_on),
+                    next_review_due: exited_on.is_none().then(|| {
+                        let mut due = filed_on;
+                        while due <= today - chrono::TimeDelta::days(45) {
+                            due = jiekun_store::cases::add_months(due, 12);
+                        }
+                        due
+                    }),
+                    exited_on,
+                    exit_grounds: exited_on.map(|_| "out_of_hardship".to_owned()),
+                    monitoring_until: exited_on.map(|d| jiekun_store::cases::add_months(d, 24)),
+                    closed_on: None,
+                    previous_file_number: None,
+                    updated_at: now,
+                });
+            }
             let account: String = (0..19)
                 .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
                 .collect();
@@ -499,8 +522,9 @@ pub fn households(
             hrows.push(HouseholdRow {
                 bank_account_enc: Some(cipher.encrypt(&hs::bank_context(&hid), &account)),
                 bank_account_masked: Some(jiekun_domain::national_id::mask_account(&account)),
-                file_number: (status != "draft")
-                    .then(|| format!("610724{}{:06}", today.year(), serial + 1)),
+                file_number: (status != "draft").then(|| {
+                    jiekun_domain::workflow::file_number("610724", today.year(), serial as i64 + 1)
+                }),
                 id: hid,
                 organisation_id: union.id.clone(),
                 organisation_path: union.path.clone(),
@@ -555,6 +579,13 @@ pub fn households(
         made.3 += erows.len();
         jiekun_store::write(conn, |c| -> anyhow::Result<()> {
             hs::bulk_insert(c, &hrows, &mrows, &irows, &erows)?;
+            jiekun_store::workflows::bulk_lifecycle(c, &lrows)?;
+            jiekun_store::workflows::reserve_file_numbers(
+                c,
+                "610724",
+                today.year(),
+                (done + take) as i64,
+            )?;
             Ok(())
         })?;
         done += take;
@@ -575,5 +606,198 @@ pub fn households(
     Ok(format!(
         "generated {} households ({} members, {} income records, {} expenditure items) in 西乡县",
         made.0, made.1, made.2, made.3
+    ))
+}
+
+/// Puts some of the generated households of 西乡县 through the workflows, backdated so that
+/// every stage is represented: applications in draft, submitted, in county review, on public
+/// notice, awaiting the city, filed, and rejected where identification finds no hardship; exit
+/// cases proposed for some filed households. At most `limit` households; skipped when the county
+/// already has applications. Steps are taken by the demo loader in the role each step needs, so
+/// the timelines show who would have acted.
+pub fn cases(
+    conn: &mut DbConnection,
+    cipher: &jiekun_store::crypto::FieldCipher,
+    limit: usize,
+) -> anyhow::Result<String> {
+    use chrono::TimeDelta;
+    use jiekun_domain::workflow::{ExitGrounds, FilingAction as A};
+    use jiekun_store::cases::{self, Actor, StepInput, When};
+    use jiekun_store::households as hs;
+    use jiekun_store::rules::{self as rules, AssessmentKind};
+    use jiekun_store::workflows as wf;
+    use jiekun_store::{PageRequest, Scope};
+
+    let all = PageRequest {
+        after: None,
+        limit: 1,
+    };
+    if !wf::list_applications(conn, &Scope::All, &Default::default(), &all)?
+        .items
+        .is_empty()
+    {
+        return Ok("workflow cases: the county has some already".into());
+    }
+    let city = organisations::find_by_name(conn, None, "汉中市总工会")?
+        .context("run the demo organisation tree first")?;
+    let county = organisations::find_by_name(conn, Some(&city.id), "西乡县总工会")?
+        .context("run the demo organisation tree first")?;
+    let drafts = hs::list(
+        conn,
+        &Scope::All,
+        &hs::HouseholdFilter {
+            region: Some(region("610724")?),
+            status: Some("draft".into()),
+            ..Default::default()
+        },
+        &PageRequest {
+            after: None,
+            limit: limit.min(200_000) as u32,
+        },
+    )?
+    .items;
+    let actor = |roles: Role, organisation_id: &str| Actor {
+        username: "demo.loader".into(),
+        roles: vec![roles],
+        organisation_id: organisation_id.into(),
+        scope: Scope::All,
+    };
+    let county_reviewer = actor(Role::CountyReviewer, &county.id);
+    let city_approver = actor(Role::CityApprover, &city.id);
+    let today = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive();
+    let now = jiekun_store::now();
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    for (i, h) in drafts.iter().enumerate() {
+        // Where this household's application ends up, and how long ago it started.
+        let target = match i % 10 {
+            0 => A::Submit,
+            1 => A::StartReview,
+            2 => A::ApproveReview,
+            3 => A::StartNotice,
+            4 => A::EndNotice,
+            5..=8 => A::CityApprove,
+            _ => A::Withdraw,
+        };
+        let officer = actor(Role::GrassrootsOfficer, &h.organisation_id);
+        let start = today - TimeDelta::days(60 - (i % 7) as i64);
+        let at = |d: chrono::NaiveDate| When {
+            today: d,
+            at: d.and_hms_opt(2, 0, 0).unwrap_or(now),
+        };
+        let outcome = jiekun_store::write(conn, |c| -> anyhow::Result<&'static str> {
+            let app = cases::open_application(c, &officer, at(start), &h.id, None, None)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut version = app.version;
+            let mut step =
+                |c: &mut DbConnection, who: &Actor, day: i64, action: A, input: StepInput| {
+                    let done = cases::act_on_application(
+                        c,
+                        who,
+                        at(start + TimeDelta::days(day)),
+                        &app.id,
+                        version,
+                        action,
+                        &input,
+                    )
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    version = done.row.version;
+                    anyhow::Ok(done)
+                };
+            let opinion = |s: &str| StepInput {
+                opinion: Some(s.into()),
+                ..StepInput::default()
+            };
+            if target == A::Withdraw {
+                // Left in draft: waiting on the grassroots union.
+                return Ok("draft");
+            }
+            step(c, &officer, 1, A::Submit, StepInput::default())?;
+            if target == A::Submit {
+                return Ok("submitted");
+            }
+            step(c, &county_reviewer, 3, A::StartReview, StepInput::default())?;
+            if target == A::StartReview {
+                return Ok("county_review");
+            }
+            let (assessment, _) = rules::assess(
+                c,
+                cipher,
+                &Scope::All,
+                &h.id,
+                AssessmentKind::Identify,
+                start + TimeDelta::days(4),
+                "demo.loader",
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if assessment.verdict == "not_eligible" {
+                step(
+                    c,
+                    &county_reviewer,
+                    5,
+                    A::Reject,
+                    opinion("经核实，家庭人均收入高于认定标准，不予建档"),
+                )?;
+                return Ok("rejected");
+            }
+            step(
+                c,
+                &county_reviewer,
+                5,
+                A::ApproveReview,
+                StepInput {
+                    assessment_id: Some(assessment.id.clone()),
+                    opinion: Some("经入户核实，情况属实".into()),
+                    ..StepInput::default()
+                },
+            )?;
+            if target == A::ApproveReview {
+                return Ok("verification");
+            }
+            // Notices of the first two stages run now; the others ran a month ago.
+            let notice_day = if target == A::StartNotice {
+                60 - (i % 7) as i64 - 2
+            } else {
+                10
+            };
+            step(
+                c,
+                &county_reviewer,
+                notice_day,
+                A::StartNotice,
+                StepInput::default(),
+            )?;
+            if target == A::StartNotice {
+                return Ok("public_notice");
+            }
+            step(c, &county_reviewer, 20, A::EndNotice, StepInput::default())?;
+            if target == A::EndNotice {
+                return Ok("city_approval");
+            }
+            step(c, &city_approver, 22, A::CityApprove, opinion("同意建档"))?;
+            if i % 20 == 5 {
+                cases::open_exit_case(
+                    c,
+                    &officer,
+                    at(start + TimeDelta::days(40)),
+                    &h.id,
+                    ExitGrounds::Transfer,
+                    "grassroots",
+                    None,
+                    Some("职工拟调往外地工作"),
+                )
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                return Ok("filed, exit proposed");
+            }
+            Ok("filed")
+        })?;
+        *counts.entry(outcome).or_default() += 1;
+    }
+    Ok(format!(
+        "workflow cases: {}",
+        counts
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     ))
 }

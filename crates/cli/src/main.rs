@@ -146,6 +146,10 @@ enum Command {
         /// plausible incomes, family sizes and causes).
         #[arg(long, default_value_t = 0)]
         households: usize,
+        /// Put up to this many of them through filing and exit, backdated, so that every stage
+        /// of the workflows has cases (default: a third of `--households`, at most 3,000).
+        #[arg(long)]
+        cases: Option<usize>,
         /// Seed of the generator, for reproducible data.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
@@ -224,6 +228,7 @@ fn main() -> anyhow::Result<()> {
             db,
             data_key,
             households,
+            cases,
             seed,
         } => {
             init_logging();
@@ -236,6 +241,12 @@ fn main() -> anyhow::Result<()> {
                 let started = std::time::Instant::now();
                 let made = demo::households(&mut conn, &cipher, households, seed)?;
                 println!("{made} in {:.1} s", started.elapsed().as_secs_f64());
+                let cases = cases.unwrap_or((households / 3).min(3000));
+                if cases > 0 {
+                    let started = std::time::Instant::now();
+                    let made = demo::cases(&mut conn, &cipher, cases)?;
+                    println!("{made} in {:.1} s", started.elapsed().as_secs_f64());
+                }
             }
             Ok(())
         }

@@ -184,3 +184,66 @@ fn openapi_prints_the_checked_in_document() {
     .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), checked_in);
 }
+
+#[test]
+fn demo_puts_households_through_the_workflows() {
+    let (_dir, db) = sqlite();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_jiekun"))
+            .args(["demo", "--households", "90"])
+            .env("JIEKUN_DATABASE_URL", &db)
+            .env("JIEKUN_DATA_KEY", "11".repeat(32))
+            .output()
+            .expect("run jiekun")
+    };
+    let out = run();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("workflow cases:"), "{}", text(&out));
+    let pool = jiekun_store::Pool::open(&db, &jiekun_store::PoolOptions::default()).unwrap();
+    let mut c = pool.get().unwrap();
+    let scope = jiekun_store::Scope::All;
+    let page = jiekun_store::PageRequest {
+        after: None,
+        limit: 200,
+    };
+    let apps =
+        jiekun_store::workflows::list_applications(&mut c, &scope, &Default::default(), &page)
+            .unwrap()
+            .items;
+    // Up to a third of the households: those generated as drafts.
+    assert!((10..=30).contains(&apps.len()), "{}", apps.len());
+    let filed: Vec<_> = apps.iter().filter(|a| a.state == "filed").collect();
+    assert!(!filed.is_empty());
+    for a in &filed {
+        let number = a.file_number.as_deref().unwrap();
+        assert!(number.starts_with("610724-"), "{number}");
+        let timeline = jiekun_store::workflows::timeline(&mut c, &a.id).unwrap();
+        assert_eq!(timeline.last().unwrap().action, "city_approve");
+        assert_eq!(
+            timeline.last().unwrap().actor_role.as_deref(),
+            Some("city_approver")
+        );
+    }
+    assert!(apps.iter().any(|a| a.state == "submitted"));
+    // Files generated as already filed carry numbers the workflow continues after, and a review
+    // date.
+    let households = jiekun_store::households::list(&mut c, &scope, &Default::default(), &page)
+        .unwrap()
+        .items;
+    let old = households
+        .iter()
+        .find(|h| h.status == "filed" && !apps.iter().any(|a| a.household_id == h.id))
+        .unwrap();
+    assert!(old.file_number.as_deref().unwrap().starts_with("610724-"));
+    let life = jiekun_store::workflows::lifecycle(&mut c, &old.id)
+        .unwrap()
+        .unwrap();
+    assert!(life.next_review_due.is_some());
+    // Loading again adds nothing.
+    let again = run();
+    assert!(
+        text(&again).contains("the county has some already"),
+        "{}",
+        text(&again)
+    );
+}

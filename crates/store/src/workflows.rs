@@ -834,3 +834,49 @@ pub fn put_calendar_day(conn: &mut DbConnection, row: &CalendarDayRow) -> StoreR
 pub fn delete_calendar_day(conn: &mut DbConnection, day: NaiveDate) -> StoreResult<bool> {
     Ok(diesel::delete(calendar_days::table.filter(calendar_days::day.eq(day))).execute(conn)? == 1)
 }
+
+/// Inserts lifecycle rows in batches (demo data, imports of files made before this system).
+pub fn bulk_lifecycle(conn: &mut DbConnection, rows: &[LifecycleRow]) -> StoreResult<()> {
+    // Nine columns a row: stay under SQLite's limit of bound parameters.
+    crate::on_backend!(conn, |c| {
+        for b in rows.chunks(3000) {
+            diesel::insert_into(household_lifecycle::table)
+                .values(b)
+                .execute(c)?;
+        }
+        Ok::<(), diesel::result::Error>(())
+    })?;
+    Ok(())
+}
+
+/// Makes the next file number of `region` and `year` follow `last` at least (after importing
+/// files numbered outside the workflow).
+pub fn reserve_file_numbers(
+    conn: &mut DbConnection,
+    region: &str,
+    year: i32,
+    last: i64,
+) -> StoreResult<()> {
+    use file_sequences::dsl as f;
+    let year = i64::from(year);
+    let key = f::file_sequences.filter(f::region_code.eq(region).and(f::year.eq(year)));
+    let current: Option<i64> = key.select(f::last_value).first(conn).optional()?;
+    match current {
+        Some(v) if v >= last => {}
+        Some(_) => {
+            diesel::update(key)
+                .set(f::last_value.eq(last))
+                .execute(conn)?;
+        }
+        None => {
+            diesel::insert_into(f::file_sequences)
+                .values((
+                    f::region_code.eq(region),
+                    f::year.eq(year),
+                    f::last_value.eq(last),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Load test over HTTP: get-by-id and the household list filters, with 64 connections from wrk on
-# this same machine, against a release build serving 100,000 synthetic households, on SQLite and
+# Load test over HTTP: get-by-id, the household list filters and the workflow views (queue,
+# reviews due), with 64 connections from wrk on this same machine, and workflow steps, against a release build serving 100,000 synthetic households, on SQLite and
 # on PostgreSQL; then one what-if simulation over all of them. Set BENCH_HOUSEHOLDS, BENCH_DURATION, BENCH_BACKENDS ("sqlite postgres") or
 # JIEKUN_BENCH_POSTGRES_URL to change what runs.
 set -euo pipefail
@@ -57,6 +57,40 @@ PY
   wrk -t2 -c64 -d"$DURATION" --latency -s scripts/bench/get_by_id.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|99%|RESULT"
   echo "-- list with filters ($backend)"
   wrk -t2 -c64 -d"$DURATION" --latency -s scripts/bench/list.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|99%|RESULT"
+  echo "-- work views: queue, reviews due, applications, notices ($backend, county reviewer)"
+  local reviewer
+  reviewer=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/v1/auth/token" -H 'content-type: application/json' \
+    -d '{"username": "xixiang.reviewer", "password": "Jiekun-demo-2026"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  TOKEN=$reviewer wrk -t2 -c64 -d"$DURATION" --latency -s scripts/bench/queue.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|99%|RESULT"
+  echo "-- workflow steps: start_review on submitted applications, 16 at a time ($backend)"
+  python3 - "$PORT" "$reviewer" <<'PY'
+import json, sys, time, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+port, token = sys.argv[1:3]
+base = f"http://127.0.0.1:{port}/api/v1"
+def call(method, path, body=None, etag=None):
+    req = urllib.request.Request(base + path, method=method, headers={"Authorization": f"Bearer {token}", "content-type": "application/json"})
+    if etag:
+        req.add_header("If-Match", etag)
+    with urllib.request.urlopen(req, json.dumps(body).encode() if body is not None else None) as r:
+        return r.status, r.headers.get("ETag"), json.load(r)
+ids, cursor = [], None
+while True:
+    _, _, page = call("GET", "/applications?state=submitted&limit=200" + (f"&cursor={cursor}" if cursor else ""))
+    ids += [a["id"] for a in page["items"]]
+    cursor = page.get("next_cursor")
+    if not cursor:
+        break
+def step(i):
+    _, etag, _ = call("GET", f"/applications/{i}")
+    status, _, _ = call("POST", f"/applications/{i}/actions", {"action": "start_review"}, etag)
+    return status
+started = time.time()
+with ThreadPoolExecutor(16) as pool:
+    statuses = list(pool.map(step, ids))
+took = time.time() - started
+print(f"{len(ids)} steps (read + step) in {took:.2f} s: {len(ids) / took:.0f} steps/s; statuses {sorted(set(statuses))}")
+PY
   echo "-- what-if simulation over every household ($backend)"
   curl -sf -o "$WORK/simulation-$backend.json" -w "simulation took %{time_total} s\n" -X POST "http://127.0.0.1:$PORT/api/v1/policy/simulations" \
     -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"parameters": {"dibao_standard_fen": 80000}, "sample": 5}'

@@ -781,7 +781,21 @@ fn one_exits_by_tuokun_after_six_months_and_comes_back(w: &World) {
     assert_eq!(case["state"], "proposed");
     assert_eq!(case["origin"], "grassroots");
     let id = case["id"].as_str().unwrap().to_owned();
-    assert!(queue_ids(w, &crew.reviewer).contains(&id));
+    let queue = w
+        .app
+        .get_as(&crew.reviewer, "/api/v1/queue")
+        .expect(200)
+        .body;
+    let item = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id.as_str())
+        .expect("the exit case waits on the county")
+        .clone();
+    assert_eq!(item["kind"], "exit_case");
+    assert_eq!(item["household_id"], hh.as_str());
+    assert_eq!(item["actions"], json!(["start_recheck", "cancel"]));
     let x = |who: &Auth, action: &str| step(w, who, "exit-cases", &id, action, json!({}));
     x(&crew.officer, "start_recheck").problem(403, "wrong_role");
     x(&crew.reviewer, "start_recheck").expect(200);

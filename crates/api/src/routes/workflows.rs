@@ -1467,15 +1467,12 @@ async fn queue(
             items.push(item(
                 "exit_case",
                 &x.id,
-                "",
+                &x.household_id,
                 &x.state,
                 actions,
                 x.state_since,
                 format!("/api/v1/exit-cases/{}", x.id),
             ));
-            if let Some(last) = items.last_mut() {
-                last.1.household_id = x.household_id.clone();
-            }
         }
         let mut objection_kinds = Vec::new();
         if county {

@@ -1125,12 +1125,92 @@ fn notices_count_working_days_over_the_holiday_calendar(w: &World) {
     assert_eq!(status, 204);
 }
 
+fn an_upheld_objection_sends_the_case_back(w: &World) {
+    let crew = crew_xx(w);
+    let hh = household(w, &crew, 14, 90_000);
+    let app = open(w, &crew, &hh)["id"].as_str().unwrap().to_owned();
+    let notice = to_notice(w, &crew, &app, &hh);
+    let objection = w
+        .app
+        .post_as(
+            &w.person(Role::CountyAdmin).auth,
+            &format!("/api/v1/public-notices/{notice}/objections"),
+            &json!({"content": "该户另有商铺出租收入", "channel": "letter", "objector": "李某"}),
+        )
+        .expect(201)
+        .body;
+    let upheld = w
+        .app
+        .post_as(
+            &crew.reviewer,
+            &format!(
+                "/api/v1/objections/{}/resolution",
+                objection["id"].as_str().unwrap()
+            ),
+            &json!({"outcome": "upheld", "resolution": "经核实确有租金收入，退回补充"}),
+        )
+        .expect(200)
+        .body;
+    assert_eq!(upheld["status"], "upheld");
+    assert_eq!(upheld["resolved_by"], "reviewer");
+    // Returned during the notice: the notice is withdrawn and takes no more objections.
+    let back = step(
+        w,
+        &crew.reviewer,
+        "applications",
+        &app,
+        "return",
+        json!({"opinion": "公示期间异议成立，请补充租金收入"}),
+    )
+    .expect(200)
+    .body;
+    assert_eq!(back["state"], "returned");
+    let public = w
+        .app
+        .get_as(&Auth::None, &format!("/api/v1/public-notices/{notice}"))
+        .expect(200)
+        .body;
+    assert_eq!(public["status"], "withdrawn");
+    assert_eq!(public["accepting_objections"], false);
+    w.app
+        .post_as(
+            &crew.officer,
+            &format!("/api/v1/public-notices/{notice}/objections"),
+            &json!({"content": "x"}),
+        )
+        .problem(409, "notice_closed");
+    // Resubmitted, it gets a new notice.
+    app_step(w, &crew.officer, &app, "submit");
+    let again = to_notice_after_submit(w, &crew, &app, &hh);
+    assert_ne!(again, notice);
+}
+
+/// From submitted to the start of the notice.
+fn to_notice_after_submit(w: &World, crew: &Crew, app: &str, household: &str) -> String {
+    app_step(w, &crew.reviewer, app, "start_review");
+    let a = assess(w, &crew.reviewer, household, "identify");
+    step(
+        w,
+        &crew.reviewer,
+        "applications",
+        app,
+        "approve_review",
+        json!({"assessment_id": a["id"]}),
+    )
+    .expect(200);
+    app_step(w, &crew.reviewer, app, "start_notice")["notice"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 crate::on_both_backends!(World:
     a_household_is_filed_all_the_way_to_city_approval,
     every_refusal_says_why,
     one_is_returned_corrected_and_approved,
     one_is_rejected_and_its_people_are_free_again,
     an_objection_holds_the_notice_until_resolved,
+    an_upheld_objection_sends_the_case_back,
     one_exits_by_tuokun_after_six_months_and_comes_back,
     one_exits_by_the_fast_path,
     a_concurrent_double_approval_has_one_winner,

@@ -689,10 +689,11 @@ pub fn reviews_due(
         q = q.filter(
             l::next_review_due
                 .gt(due)
-                .or(l::next_review_due.eq(due).and(h::id.gt(id))),
+                .or(l::next_review_due.eq(due).and(l::household_id.gt(id))),
         );
     }
-    Ok(q.order((l::next_review_due.asc(), h::id.asc()))
+    // Ordered as the (due, household) index is, so that a page is an index range, never a sort.
+    Ok(q.order((l::next_review_due.asc(), l::household_id.asc()))
         .limit(limit)
         .load(conn)?)
 }
@@ -720,7 +721,7 @@ pub fn monitoring_over(
         ))
         .into_boxed();
     q = within!(q, h::organisation_path, scope);
-    Ok(q.order((l::monitoring_until.asc(), h::id.asc()))
+    Ok(q.order((l::monitoring_until.asc(), l::household_id.asc()))
         .limit(limit)
         .load(conn)?)
 }

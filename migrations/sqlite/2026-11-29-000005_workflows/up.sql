@@ -151,8 +151,9 @@ CREATE TABLE household_lifecycle (
     previous_file_number TEXT,
     updated_at TIMESTAMP NOT NULL
 );
-CREATE INDEX household_lifecycle_review_idx ON household_lifecycle (next_review_due);
-CREATE INDEX household_lifecycle_monitoring_idx ON household_lifecycle (monitoring_until);
+-- (due, id): the queue of reviews due reads the index in order and stops after a page.
+CREATE INDEX household_lifecycle_review_idx ON household_lifecycle (next_review_due, household_id);
+CREATE INDEX household_lifecycle_monitoring_idx ON household_lifecycle (monitoring_until, household_id);
 
 -- Annual reviews (年度复核) done.
 CREATE TABLE annual_reviews (

@@ -174,12 +174,17 @@ fn locate<T>(row: Option<T>, scope: &Scope, path: impl Fn(&T) -> &str) -> Locate
 }
 
 /// Restricts a boxed query to the organisation paths under `scope` (nothing for API keys).
+/// As for the household list: `substr` on SQLite (which re-prepares a statement whose LIKE
+/// pattern is bound), `LIKE 'prefix%'` on PostgreSQL (whose planner estimates it from statistics
+/// and would guess badly for a function call).
 macro_rules! within {
-    ($q:expr, $column:expr, $scope:expr) => {{
+    ($q:expr, $column:expr, $scope:expr, $conn:expr) => {{
+        let sqlite = matches!($conn, DbConnection::Sqlite(_));
         match $scope {
-            Scope::Subtree { path, .. } => {
+            Scope::Subtree { path, .. } if sqlite => {
                 $q.filter(crate::path_starts_with!($column, path.clone()))
             }
+            Scope::Subtree { path, .. } => $q.filter($column.like(crate::like_prefix(path))),
             Scope::Region(_) => $q.filter($column.eq("\u{0}")),
             Scope::All => $q,
         }
@@ -334,7 +339,7 @@ pub fn list_applications(
     let mut q = a::applications
         .select(ApplicationRow::as_select())
         .into_boxed();
-    q = within!(q, a::organisation_path, scope);
+    q = within!(q, a::organisation_path, scope, conn);
     if !filter.states.is_empty() {
         q = q.filter(a::state.eq_any(filter.states.clone()));
     }
@@ -439,7 +444,7 @@ pub fn list_exit_cases(
 ) -> StoreResult<Page<ExitCaseRow>> {
     use exit_cases::dsl as x;
     let mut q = x::exit_cases.select(ExitCaseRow::as_select()).into_boxed();
-    q = within!(q, x::organisation_path, scope);
+    q = within!(q, x::organisation_path, scope, conn);
     if !filter.states.is_empty() {
         q = q.filter(x::state.eq_any(filter.states.clone()));
     }
@@ -488,7 +493,7 @@ pub fn list_notices(
     let mut q = n::public_notices
         .select(NoticeRow::as_select())
         .into_boxed();
-    q = within!(q, n::organisation_path, scope);
+    q = within!(q, n::organisation_path, scope, conn);
     if let Some(d) = running_on {
         q = q
             .filter(n::status.eq("running"))
@@ -673,7 +678,8 @@ pub fn reviews_due(
     use households::dsl as h;
     let mut q = l::household_lifecycle
         .inner_join(h::households)
-        .filter(h::status.eq("filed"))
+        // Only filed households have a review date (exit clears it), so the lifecycle row alone
+        // decides: the query walks the (due, household) index instead of every filed household.
         .filter(l::next_review_due.le(until))
         .select((
             h::id,
@@ -684,7 +690,7 @@ pub fn reviews_due(
             l::next_review_due.assume_not_null(),
         ))
         .into_boxed();
-    q = within!(q, h::organisation_path, scope);
+    q = within!(q, h::organisation_path, scope, conn);
     if let Some((due, id)) = after {
         q = q.filter(
             l::next_review_due
@@ -709,8 +715,10 @@ pub fn monitoring_over(
     use households::dsl as h;
     let mut q = l::household_lifecycle
         .inner_join(h::households)
-        .filter(h::status.eq("monitoring"))
+        // Monitored households are those with a monitoring period and no closing date (filing
+        // again clears the period): decided on the lifecycle row, read in index order.
         .filter(l::monitoring_until.lt(today))
+        .filter(l::closed_on.is_null())
         .select((
             h::id,
             h::file_number,
@@ -720,7 +728,7 @@ pub fn monitoring_over(
             l::monitoring_until.assume_not_null(),
         ))
         .into_boxed();
-    q = within!(q, h::organisation_path, scope);
+    q = within!(q, h::organisation_path, scope, conn);
     Ok(q.order((l::monitoring_until.asc(), l::household_id.asc()))
         .limit(limit)
         .load(conn)?)
@@ -743,7 +751,7 @@ pub fn waiting_applications(
         .select(ApplicationRow::as_select())
         .filter(a::state.eq_any(states.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
         .into_boxed();
-    q = within!(q, a::organisation_path, scope);
+    q = within!(q, a::organisation_path, scope, conn);
     Ok(q.order((a::state_since.asc(), a::id.asc()))
         .limit(limit)
         .load(conn)?)
@@ -763,7 +771,7 @@ pub fn waiting_exit_cases(
         .select(ExitCaseRow::as_select())
         .filter(x::state.eq_any(states.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
         .into_boxed();
-    q = within!(q, x::organisation_path, scope);
+    q = within!(q, x::organisation_path, scope, conn);
     Ok(q.order((x::state_since.asc(), x::id.asc()))
         .limit(limit)
         .load(conn)?)
@@ -782,7 +790,7 @@ pub fn waiting_objections(
         .filter(o::status.eq("open"))
         .filter(o::subject_kind.eq(subject_kind.to_owned()))
         .into_boxed();
-    q = within!(q, o::organisation_path, scope);
+    q = within!(q, o::organisation_path, scope, conn);
     Ok(q.order((o::created_at.asc(), o::id.asc()))
         .limit(limit)
         .load(conn)?)

@@ -120,11 +120,8 @@ fn when(state: &AppState) -> When {
 /// A step that did not happen, as the API answers it.
 pub(crate) fn step_error(e: StepError) -> ApiError {
     match e {
-        StepError::NotFound("household") => ApiError::not_found("household", "档案"),
-        StepError::NotFound("exit case") => ApiError::not_found("exit case", "退出事项"),
-        StepError::NotFound(what) => ApiError::not_found(what, "建档申请"),
-        StepError::OutOfScope("exit case") => out_of_scope("exit case", "退出事项"),
-        StepError::OutOfScope(what) => out_of_scope(what, "建档申请"),
+        StepError::NotFound(what) => ApiError::not_found(what, case_zh(what)),
+        StepError::OutOfScope(what) => out_of_scope(what, case_zh(what)),
         StepError::Refused {
             refusal,
             state,
@@ -183,6 +180,15 @@ pub(crate) fn step_error(e: StepError) -> ApiError {
         StepError::Policy(m) => ApiError::internal(m),
         StepError::File(f) => file_error(f, "members"),
         StepError::Store(s) => s.into(),
+    }
+}
+
+/// The Chinese name of what a step is about.
+fn case_zh(what: &str) -> &'static str {
+    match what {
+        "household" => "档案",
+        "exit case" => "退出事项",
+        _ => "建档申请",
     }
 }
 

@@ -676,26 +676,23 @@ mod tests {
                 let mut state = FilingState::Draft;
                 let mut noticed_ok = false;
                 for (action, role, facts) in steps {
-                    match filing_transition(state, action, role, facts) {
-                        Ok(next) => {
-                            prop_assert!(state.is_open(), "{state:?} is terminal");
-                            if next == FilingState::CityApproval {
-                                prop_assert!(facts.notice_ended && facts.open_objections == 0);
-                                noticed_ok = true;
-                            }
-                            if next == FilingState::Filed {
-                                prop_assert_eq!(role, Role::CityApprover);
-                                prop_assert!(noticed_ok);
-                            }
-                            if matches!(next, FilingState::Returned | FilingState::Rejected) {
-                                prop_assert!(facts.reason_given);
-                            }
-                            if next == FilingState::Submitted {
-                                noticed_ok = false;
-                            }
-                            state = next;
+                    if let Ok(next) = filing_transition(state, action, role, facts) {
+                        prop_assert!(state.is_open(), "{state:?} is terminal");
+                        if next == FilingState::CityApproval {
+                            prop_assert!(facts.notice_ended && facts.open_objections == 0);
+                            noticed_ok = true;
                         }
-                        Err(_) => {}
+                        if next == FilingState::Filed {
+                            prop_assert_eq!(role, Role::CityApprover);
+                            prop_assert!(noticed_ok);
+                        }
+                        if matches!(next, FilingState::Returned | FilingState::Rejected) {
+                            prop_assert!(facts.reason_given);
+                        }
+                        if next == FilingState::Submitted {
+                            noticed_ok = false;
+                        }
+                        state = next;
                     }
                 }
             }

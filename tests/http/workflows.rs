@@ -1085,6 +1085,14 @@ fn notices_count_working_days_over_the_holiday_calendar(w: &World) {
             &json!({"kind": "festival", "name": "x"}),
         )
         .problem(422, "validation_failed");
+    w.app
+        .put_as(
+            &admin,
+            "/api/v1/calendar/2026-13-01",
+            &json!({"kind": "holiday", "name": "x"}),
+        )
+        .problem(400, "invalid_parameter")
+        .has_field_error("date", "invalid_date");
     let listed = w
         .app
         .get_as(

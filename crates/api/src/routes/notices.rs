@@ -563,6 +563,23 @@ async fn list_calendar(
     Ok(web::Json(rows.into_iter().map(CalendarDay::from).collect()))
 }
 
+/// The `{date}` of a calendar path, or 400 naming it.
+fn day_of(s: &str) -> ApiResult<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        ApiError::new(
+            ErrorCode::InvalidParameter,
+            format!("path parameter date: `{s}` is not a date (YYYY-MM-DD)"),
+            format!("路径参数 date 不是有效日期：{s}"),
+        )
+        .with_field(FieldError::new(
+            "date",
+            "invalid_date",
+            "a date as YYYY-MM-DD",
+            "日期格式应为 YYYY-MM-DD",
+        ))
+    })
+}
+
 /// A day's kind. 日期类型。
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -588,10 +605,11 @@ pub struct CalendarDayIn {
 async fn put_calendar_day(
     state: web::Data<AppState>,
     access: Access,
-    date: web::Path<NaiveDate>,
+    date: web::Path<String>,
     ApiJson(body): ApiJson<CalendarDayIn>,
 ) -> ApiResult<web::Json<CalendarDay>> {
     let (user, _) = access.require_user(Action::CalendarWrite)?;
+    let day = day_of(&date)?;
     let by = user.username.clone();
     let mut errors = Vec::new();
     let kind = DayKind::parse(&body.kind);
@@ -610,7 +628,7 @@ async fn put_calendar_day(
         return Err(ApiError::validation(errors));
     }
     let row = CalendarDayRow {
-        day: date.into_inner(),
+        day,
         kind: kind.map(DayKind::as_str).unwrap_or_default().into(),
         name: name.unwrap_or_default(),
         updated_by: by,
@@ -645,10 +663,10 @@ async fn put_calendar_day(
 async fn delete_calendar_day(
     state: web::Data<AppState>,
     access: Access,
-    date: web::Path<NaiveDate>,
+    date: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     access.require_user(Action::CalendarWrite)?;
-    let day = date.into_inner();
+    let day = day_of(&date)?;
     db::write(&state.db, move |c| {
         if !store::delete_calendar_day(c, day)? {
             return Err(ApiError::not_found("calendar day", "日期设置"));

@@ -255,6 +255,23 @@ fn a_household_is_filed_all_the_way_to_city_approval(w: &World) {
     assert_eq!(reviewed["state"], "verification");
     assert_eq!(reviewed["category"], "deep");
 
+    // A notice is not backdated, nor planned months ahead.
+    let today = server_today(w);
+    for (day, code) in [
+        (today - TimeDelta::days(1), "in_the_past"),
+        (today + TimeDelta::days(31), "too_far"),
+    ] {
+        step(
+            w,
+            &crew.reviewer,
+            "applications",
+            &id,
+            "start_notice",
+            json!({"notice_starts_on": day}),
+        )
+        .problem(422, "validation_failed")
+        .has_field_error("notice_starts_on", code);
+    }
     let noticed = app_step(w, &crew.reviewer, &id, "start_notice");
     assert_eq!(noticed["state"], "public_notice");
     let notice_id = noticed["notice"]["id"].as_str().unwrap().to_owned();

@@ -265,6 +265,14 @@ fn step_input(
             "公示开始日期不能早于今天",
         )]));
     }
+    if notice_starts_on.is_some_and(|d| d > today + chrono::TimeDelta::days(30)) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "notice_starts_on",
+            "too_far",
+            "a notice starts within 30 days",
+            "公示开始日期应在 30 天以内",
+        )]));
+    }
     Ok(StepInput {
         opinion: opinion_of(opinion)?,
         assessment_id: assessment_id.clone(),
@@ -300,8 +308,8 @@ macro_rules! step_body {
             /// A stored assessment of the household this step relies on (`identify` for
             /// applications, `exit` for exit cases). 本步骤所依据的评估记录。
             pub assessment_id: Option<String>,
-            /// First day of the public notice (`start_notice`; today or later, default today).
-            /// 公示开始日期（默认今天）。
+            /// First day of the public notice (`start_notice`; today to 30 days ahead, default
+            /// today). 公示开始日期（今天起 30 天内，默认今天）。
             pub notice_starts_on: Option<NaiveDate>,
         }
     };

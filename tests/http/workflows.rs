@@ -636,6 +636,30 @@ fn one_is_rejected_and_its_people_are_free_again(w: &World) {
         .expect(201);
     // Nothing more happens to a rejected application.
     step(w, &crew.officer, "applications", &app, "submit", json!({})).problem(409, "wrong_state");
+    // Applying again for the old household would take the worker back from the new one: refused,
+    // naming the member, and nothing written.
+    w.app
+        .post_as(
+            &crew.officer,
+            "/api/v1/applications",
+            &json!({"household_id": hh}),
+        )
+        .problem(409, "already_exists")
+        .has_field_error("members[0].national_id", "already_filed");
+    assert_eq!(household_status(w, &hh)["status"], "rejected");
+    let open_now = w
+        .app
+        .get_as(
+            &crew.officer,
+            &format!("/api/v1/applications?household_id={hh}"),
+        )
+        .expect(200)
+        .body;
+    assert_eq!(
+        open_now["items"].as_array().unwrap().len(),
+        1,
+        "only the rejected one"
+    );
 }
 
 fn an_objection_holds_the_notice_until_resolved(w: &World) {

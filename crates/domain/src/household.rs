@@ -1,158 +1,129 @@
-//! The household file (建档立卡, DESIGN §2): members, income, rigid expenditure, assets and
+//! The household file (建档立卡): members, income, rigid expenditure, assets and
 //! hardship causes, with the rules a file must satisfy whatever its category.
 
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-macro_rules! code_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),* $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name { $(#[serde(rename = $s)] $variant,)* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $s,)* }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = crate::access::UnknownName;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s { $($s => Ok($name::$variant),)* _ => Err(crate::access::UnknownName) }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-code_enum! {
+crate::closed_list! {
     /// How a member is related to the worker (the worker is the head of the file).
-    Relation {
-        Worker = "worker",
-        Spouse = "spouse",
-        Child = "child",
-        Parent = "parent",
-        Sibling = "sibling",
-        Grandchild = "grandchild",
-        OtherDependant = "other_dependant",
+    Relation ("Relation to the worker", "与职工本人的关系") {
+        Worker = "worker" ("the worker (head of the file)", "职工本人"),
+        Spouse = "spouse" ("spouse", "配偶"),
+        Child = "child" ("child", "子女"),
+        Parent = "parent" ("parent", "父母"),
+        Sibling = "sibling" ("brother or sister", "兄弟姐妹"),
+        Grandchild = "grandchild" ("grandchild", "孙子女、外孙子女"),
+        OtherDependant = "other_dependant" ("another person the worker legally supports", "职工依法负有赡养、扶养或抚养义务的其他人员"),
     }
 }
 
-code_enum! {
-    WorkStatus {
-        Employed = "employed",
-        SelfEmployed = "self_employed",
-        Unemployed = "unemployed",
-        Retired = "retired",
-        UnableToWork = "unable_to_work",
-        Student = "student",
-        Preschool = "preschool",
+crate::closed_list! {
+    WorkStatus ("Work status", "就业状况") {
+        Employed = "employed" ("employed", "在职"),
+        SelfEmployed = "self_employed" ("self-employed", "自主经营"),
+        Unemployed = "unemployed" ("unemployed", "失业、未就业"),
+        Retired = "retired" ("retired", "退休"),
+        UnableToWork = "unable_to_work" ("unable to work", "无劳动能力"),
+        Student = "student" ("in school or university", "在校学生"),
+        Preschool = "preschool" ("child below school age", "学龄前儿童"),
     }
 }
 
-code_enum! {
+crate::closed_list! {
     /// Health (sensitive; stored encrypted).
-    HealthStatus {
-        Healthy = "healthy",
-        ChronicIllness = "chronic_illness",
-        SeriousIllness = "serious_illness",
-        Disabled = "disabled",
+    HealthStatus ("Health status", "健康状况") {
+        Healthy = "healthy" ("healthy", "健康"),
+        ChronicIllness = "chronic_illness" ("chronic illness", "患慢性病"),
+        SeriousIllness = "serious_illness" ("serious or major illness", "患重特大疾病"),
+        Disabled = "disabled" ("disabled", "残疾"),
     }
 }
 
-code_enum! {
+crate::closed_list! {
     /// Disability type as the disability certificate (残疾人证) records it.
-    DisabilityType {
-        Visual = "visual",
-        Hearing = "hearing",
-        Speech = "speech",
-        Physical = "physical",
-        Intellectual = "intellectual",
-        Mental = "mental",
-        Multiple = "multiple",
+    DisabilityType ("Disability type, as on the disability certificate", "残疾类别（以残疾人证为准）") {
+        Visual = "visual" ("visual", "视力残疾"),
+        Hearing = "hearing" ("hearing", "听力残疾"),
+        Speech = "speech" ("speech", "言语残疾"),
+        Physical = "physical" ("physical", "肢体残疾"),
+        Intellectual = "intellectual" ("intellectual", "智力残疾"),
+        Mental = "mental" ("mental", "精神残疾"),
+        Multiple = "multiple" ("multiple", "多重残疾"),
     }
 }
 
-code_enum! {
-    SchoolingLevel {
-        Preschool = "preschool",
-        Primary = "primary",
-        JuniorSecondary = "junior_secondary",
-        SeniorSecondary = "senior_secondary",
-        Vocational = "vocational",
-        Undergraduate = "undergraduate",
-        Postgraduate = "postgraduate",
+crate::closed_list! {
+    SchoolingLevel ("Level of schooling", "就学阶段") {
+        Preschool = "preschool" ("preschool", "学前教育"),
+        Primary = "primary" ("primary school (compulsory)", "小学（义务教育）"),
+        JuniorSecondary = "junior_secondary" ("junior secondary school (compulsory)", "初中（义务教育）"),
+        SeniorSecondary = "senior_secondary" ("senior secondary school", "普通高中"),
+        Vocational = "vocational" ("vocational school or college", "中职、高职院校"),
+        Undergraduate = "undergraduate" ("undergraduate", "本科"),
+        Postgraduate = "postgraduate" ("postgraduate", "研究生"),
     }
 }
 
-code_enum! {
-    HousingType {
-        Owned = "owned",
-        PublicRental = "public_rental",
-        PrivateRental = "private_rental",
-        Employer = "employer",
-        Relatives = "relatives",
-        None = "none",
+crate::closed_list! {
+    HousingType ("Housing of the household", "住房类型") {
+        Owned = "owned" ("a home the household owns", "自有住房"),
+        PublicRental = "public_rental" ("public rental housing", "公租房、廉租房"),
+        PrivateRental = "private_rental" ("rented on the market", "市场租房"),
+        Employer = "employer" ("housing provided by the employer", "单位提供住房"),
+        Relatives = "relatives" ("living with relatives", "借住亲友住房"),
+        None = "none" ("no fixed home", "无固定住所"),
     }
 }
 
-code_enum! {
+crate::closed_list! {
     /// Kinds of income. Which kinds count towards assessment income is policy (issue of the rules).
-    IncomeKind {
-        Wage = "wage",
-        Business = "business",
-        Property = "property",
-        Transfer = "transfer",
-        Pension = "pension",
-        ResidentsBasicPension = "residents_basic_pension",
-        UnemploymentBenefit = "unemployment_benefit",
-        Dibao = "dibao",
-        SpecialHardship = "special_hardship",
-        Award = "award",
-        Scholarship = "scholarship",
-        Other = "other",
+    IncomeKind ("Kind of income", "收入类别") {
+        Wage = "wage" ("wages and salary", "工资性收入"),
+        Business = "business" ("business income", "经营净收入"),
+        Property = "property" ("property income (rent, interest)", "财产净收入"),
+        Transfer = "transfer" ("transfers (alimony, support from relatives)", "转移净收入（赡养费、抚养费等）"),
+        Pension = "pension" ("retirement pension", "养老金"),
+        ResidentsBasicPension = "residents_basic_pension" ("residents' basic pension", "城乡居民基础养老金"),
+        UnemploymentBenefit = "unemployment_benefit" ("unemployment benefit", "失业保险金"),
+        Dibao = "dibao" ("minimum living allowance (低保)", "最低生活保障金"),
+        SpecialHardship = "special_hardship" ("special-hardship support", "特困人员救助供养金"),
+        Award = "award" ("awards and prizes", "奖励性收入"),
+        Scholarship = "scholarship" ("scholarships and grants", "奖学金、助学金"),
+        Other = "other" ("other income", "其他收入"),
     }
 }
 
-code_enum! {
+crate::closed_list! {
     /// Rigid expenditure (刚性支出).
-    ExpenditureKind {
-        Medical = "medical",
-        Disability = "disability",
-        Schooling = "schooling",
-        Housing = "housing",
-        JobSeeking = "job_seeking",
-        LongTermCare = "long_term_care",
-        Other = "other",
+    ExpenditureKind ("Kind of rigid expenditure", "刚性支出类别") {
+        Medical = "medical" ("medical costs not reimbursed", "自付医疗费用"),
+        Disability = "disability" ("disability-related costs", "残疾康复、辅具等支出"),
+        Schooling = "schooling" ("non-compulsory schooling costs", "非义务教育阶段就学支出"),
+        Housing = "housing" ("housing costs", "住房支出"),
+        JobSeeking = "job_seeking" ("job-seeking costs", "求职支出"),
+        LongTermCare = "long_term_care" ("long-term care", "长期护理支出"),
+        Other = "other" ("other rigid expenditure", "其他刚性支出"),
     }
 }
 
-code_enum! {
-    HouseholdStatus {
-        Draft = "draft",
-        Filed = "filed",
-        Monitoring = "monitoring",
-        Closed = "closed",
-        Withdrawn = "withdrawn",
-        Rejected = "rejected",
+crate::closed_list! {
+    HouseholdStatus ("Status of a household file", "档案状态") {
+        Draft = "draft" ("being filed (not yet approved)", "建档中（尚未审批）"),
+        Filed = "filed" ("filed (建档立卡)", "已建档立卡"),
+        Monitoring = "monitoring" ("exited and watched against a return to hardship", "已退出，处于返困监测期"),
+        Closed = "closed" ("closed", "已销档"),
+        Withdrawn = "withdrawn" ("application withdrawn", "申请已撤回"),
+        Rejected = "rejected" ("application rejected", "申请未获批准"),
     }
 }
 
-code_enum! {
-    Category {
-        Deep = "deep",
-        Relative = "relative",
-        Accident = "accident",
+crate::closed_list! {
+    Category ("Hardship category", "困难类别") {
+        Deep = "deep" ("deep hardship (深度困难)", "深度困难"),
+        Relative = "relative" ("relative hardship (相对困难)", "相对困难"),
+        Accident = "accident" ("hardship caused by an accident or sudden event (意外致困)", "意外致困"),
     }
 }
 
@@ -465,5 +436,27 @@ mod tests {
             Err(MemberRuleError::DisabilityGrade)
         );
         assert_eq!(check_fen(-1), Err("amounts are never negative"));
+    }
+}
+
+#[cfg(test)]
+mod closed_lists {
+    use super::*;
+    use crate::closed::{check, ClosedList};
+
+    #[test]
+    fn every_list_has_unique_codes_and_meanings() {
+        check::<Relation>().unwrap();
+        check::<WorkStatus>().unwrap();
+        check::<HealthStatus>().unwrap();
+        check::<DisabilityType>().unwrap();
+        check::<SchoolingLevel>().unwrap();
+        check::<HousingType>().unwrap();
+        check::<IncomeKind>().unwrap();
+        check::<ExpenditureKind>().unwrap();
+        check::<HouseholdStatus>().unwrap();
+        check::<Category>().unwrap();
+        assert_eq!(HousingType::from_code("owned"), Some(HousingType::Owned));
+        assert_eq!(HouseholdStatus::codes().len(), 6);
     }
 }

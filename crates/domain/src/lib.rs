@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod calendar;
+pub mod closed;
 pub mod credit_code;
 pub mod department;
 pub mod household;

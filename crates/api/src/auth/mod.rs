@@ -18,7 +18,7 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use jiekun_domain::access::{key_scope_for, parse_list, roles_allow, Action, KeyScope, Role};
 use jiekun_domain::RegionCode;
-use jiekun_store::audit::{Actor, NewEvent};
+use jiekun_store::audit::{Actor, Caller, NewEvent};
 use jiekun_store::{Scope, StoreError};
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -406,6 +406,15 @@ impl Access {
         }
     }
 
+    /// Who is calling, as units of work record it in the audit log.
+    pub fn caller(&self) -> Caller {
+        Caller {
+            actor: self.actor(),
+            request_id: self.meta.request_id.clone(),
+            source_address: self.meta.source_address.clone(),
+        }
+    }
+
     /// An audit event of a successful change by this caller.
     pub fn event(
         &self,
@@ -414,16 +423,8 @@ impl Access {
         resource_id: &str,
         changes: serde_json::Value,
     ) -> NewEvent {
-        NewEvent {
-            actor: self.actor(),
-            action: action.to_owned(),
-            resource_type: resource_type.to_owned(),
-            resource_id: Some(resource_id.to_owned()),
-            outcome: "success",
-            request_id: self.meta.request_id.clone(),
-            source_address: self.meta.source_address.clone(),
-            changes: Some(redact(changes)),
-        }
+        self.caller()
+            .event(action, resource_type, resource_id, changes)
     }
 }
 
@@ -434,50 +435,4 @@ pub(crate) fn keys_not_allowed() -> ApiError {
     )
 }
 
-/// Field names whose values never enter the audit log.
-const SENSITIVE: &[&str] = &[
-    "password",
-    "current_password",
-    "new_password",
-    "password_hash",
-    "secret",
-    "key",
-    "national_id",
-    "bank_account",
-    "health",
-    "health_status",
-    "disability",
-];
-
-/// Replaces the values of sensitive fields, at any depth, with `"[redacted]"`.
-pub fn redact(mut v: serde_json::Value) -> serde_json::Value {
-    fn walk(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(map) => {
-                for (k, val) in map.iter_mut() {
-                    if SENSITIVE.contains(&k.as_str()) {
-                        *val = serde_json::Value::String("[redacted]".into());
-                    } else {
-                        walk(val);
-                    }
-                }
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
-            _ => {}
-        }
-    }
-    walk(&mut v);
-    v
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn redaction_reaches_every_depth() {
-        let v = serde_json::json!({"name": "张三", "password": "x", "members": [{"national_id": "6107"}]});
-        let r = super::redact(v);
-        assert_eq!(r["name"], "张三");
-        assert_eq!(r["password"], "[redacted]");
-        assert_eq!(r["members"][0]["national_id"], "[redacted]");
-    }
-}
+pub use jiekun_store::audit::redact;

@@ -23,34 +23,43 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type_ok = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<mime::Mime>().ok())
-            .is_some_and(|m| {
-                m.type_() == mime::APPLICATION
-                    && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
-            });
-        let limit = req
-            .app_data::<BodyLimit>()
-            .copied()
-            .unwrap_or(BodyLimit(256 * 1024));
-        let body = web::Bytes::from_request(req, payload);
-        Box::pin(async move {
-            if !content_type_ok {
-                return Err(ApiError::new(
-                    ErrorCode::UnsupportedMediaType,
-                    "send the body as Content-Type: application/json",
-                    "请以 Content-Type: application/json 发送请求体",
-                ));
-            }
-            let bytes = body.await.map_err(|e| payload_error(e, limit.0))?;
-            if bytes.len() > limit.0 {
-                return Err(too_large(limit.0));
-            }
-            parse_json(&bytes).map(ApiJson)
-        })
+        let body = json_body(req, payload);
+        Box::pin(async move { parse_json(&body.await?).map(ApiJson) })
+    }
+}
+
+/// The bytes of a JSON body: `application/json` (or `+json`), at most the configured size.
+pub fn json_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<web::Bytes, ApiError>> {
+    let content_type_ok = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| {
+            m.type_() == mime::APPLICATION
+                && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+        });
+    let limit = req
+        .app_data::<BodyLimit>()
+        .copied()
+        .unwrap_or(BodyLimit(256 * 1024));
+    let body = web::Bytes::from_request(req, payload);
+    async move {
+        if !content_type_ok {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "send the body as Content-Type: application/json",
+                "请以 Content-Type: application/json 发送请求体",
+            ));
+        }
+        let bytes = body.await.map_err(|e| payload_error(e, limit.0))?;
+        if bytes.len() > limit.0 {
+            return Err(too_large(limit.0));
+        }
+        Ok(bytes)
     }
 }
 

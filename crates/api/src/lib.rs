@@ -2,6 +2,7 @@
 //! black-box tests serve; [`openapi`] is the contract generated from the same routes.
 
 pub mod auth;
+pub mod body;
 pub mod clock;
 pub mod db;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod pagination;
 pub mod routes;
+pub mod schema;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};

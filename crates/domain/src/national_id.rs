@@ -6,26 +6,17 @@ use chrono::{Datelike, NaiveDate};
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const CHECK: &[u8; 11] = b"10X98765432";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Sex {
-    Male,
-    Female,
+crate::closed_list! {
+    /// Sex, as the identity number's 17th digit gives it (odd for men).
+    Sex ("Sex", "性别") {
+        Male = "male" ("male", "男"),
+        Female = "female" ("female", "女"),
+    }
 }
 
 impl Sex {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Sex::Male => "male",
-            Sex::Female => "female",
-        }
-    }
-
     pub fn parse(s: &str) -> Option<Sex> {
-        match s {
-            "male" => Some(Sex::Male),
-            "female" => Some(Sex::Female),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 

@@ -104,11 +104,12 @@ fn files_a_household_and_masks_it(w: &World) {
         .app
         .get_as(officer(w), &format!("/api/v1/households/{hid}/incomes"))
         .expect(200);
-    assert_eq!(incomes.body.as_array().unwrap().len(), 2);
-    assert_eq!(incomes.body[0]["month"], "2026-10", "newest first");
-    assert_eq!(incomes.body[0]["source"], "hrss");
-    assert_eq!(incomes.body[1]["source"], "declared");
-    assert_eq!(incomes.body[0]["member_id"], b["members"][0]["id"]);
+    let incomes = &incomes.body["items"];
+    assert_eq!(incomes.as_array().unwrap().len(), 2);
+    assert_eq!(incomes[0]["month"], "2026-10", "newest first");
+    assert_eq!(incomes[0]["source"], "hrss");
+    assert_eq!(incomes[1]["source"], "declared");
+    assert_eq!(incomes[0]["member_id"], b["members"][0]["id"]);
     let spending = w
         .app
         .get_as(
@@ -116,8 +117,11 @@ fn files_a_household_and_masks_it(w: &World) {
             &format!("/api/v1/households/{hid}/expenditures"),
         )
         .expect(200);
-    assert_eq!(spending.body[0]["amount_fen"], 1800000);
-    assert_eq!(spending.body[0]["member_id"], b["members"][1]["id"]);
+    assert_eq!(spending.body["items"][0]["amount_fen"], 1800000);
+    assert_eq!(
+        spending.body["items"][0]["member_id"],
+        b["members"][1]["id"]
+    );
     let in_2026 = w
         .app
         .get_as(
@@ -125,7 +129,7 @@ fn files_a_household_and_masks_it(w: &World) {
             &format!("/api/v1/households/{hid}/incomes?from=2026-10&to=2026-10"),
         )
         .expect(200);
-    assert_eq!(in_2026.body.as_array().unwrap().len(), 1);
+    assert_eq!(in_2026.body["items"].as_array().unwrap().len(), 1);
 }
 
 /// Each rule, broken once: a 422 naming the field, and nothing written.
@@ -615,10 +619,7 @@ fn sub_resources_change_one_thing_at_a_time(w: &World) {
         .problem(422, "validation_failed")
         .has_field_error("records[1].month", "future_month");
     assert_eq!(
-        w.app
-            .get_as(o, &format!("{base}/incomes"))
-            .expect(200)
-            .body
+        w.app.get_as(o, &format!("{base}/incomes")).expect(200).body["items"]
             .as_array()
             .unwrap()
             .len(),
@@ -670,10 +671,7 @@ fn sub_resources_change_one_thing_at_a_time(w: &World) {
         )
         .problem(404, "not_found");
     assert_eq!(
-        w.app
-            .get_as(o, &format!("{base}/incomes"))
-            .expect(200)
-            .body
+        w.app.get_as(o, &format!("{base}/incomes")).expect(200).body["items"]
             .as_array()
             .unwrap()
             .len(),
@@ -717,10 +715,7 @@ fn sub_resources_change_one_thing_at_a_time(w: &World) {
     assert_eq!(after.body["members_count"], 3);
     // The two filed with the household and the household-level transfer remain.
     assert_eq!(
-        w.app
-            .get_as(o, &format!("{base}/incomes"))
-            .expect(200)
-            .body
+        w.app.get_as(o, &format!("{base}/incomes")).expect(200).body["items"]
             .as_array()
             .unwrap()
             .len(),

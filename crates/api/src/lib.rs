@@ -6,6 +6,7 @@ pub mod body;
 pub mod clock;
 pub mod db;
 pub mod error;
+pub mod examples;
 pub mod extract;
 pub mod fields;
 pub mod middleware;

@@ -216,6 +216,78 @@ pub fn check_causes(
     Ok((main, out))
 }
 
+/// Why causes cannot be marked resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ResolvedCauseError {
+    #[error("{0} is not one of this household's causes")]
+    NotACause(u8),
+}
+
+/// The causes to mark resolved: each must be the household's main or a secondary cause (an exit
+/// needs every cause resolved, 《实施方案》二(二)). Sorted, without repeats.
+pub fn check_resolved_causes(
+    main: HardshipCause,
+    secondary: &[HardshipCause],
+    resolved: &[u8],
+) -> Result<Vec<HardshipCause>, ResolvedCauseError> {
+    let mut out = Vec::with_capacity(resolved.len());
+    for &r in resolved {
+        let c = HardshipCause::new(r)
+            .filter(|c| *c == main || secondary.contains(c))
+            .ok_or(ResolvedCauseError::NotACause(r))?;
+        out.push(c);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// Why the assets of a file are inconsistent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AssetRuleError {
+    #[error("the vehicle exemption is only for a vehicle kept for a disabled member's mobility")]
+    ExemptionWithoutDisabledMember,
+    #[error("the vehicle exemption needs a vehicle")]
+    ExemptionWithoutVehicle,
+}
+
+/// A vehicle is disregarded only when it is kept for a disabled member's mobility: the exemption
+/// needs a vehicle and a member whose health is `disabled`.
+pub fn check_vehicle_exemption(
+    exempt: bool,
+    vehicles: i64,
+    any_member_disabled: bool,
+) -> Result<(), AssetRuleError> {
+    match (exempt, vehicles > 0, any_member_disabled) {
+        (false, _, _) | (true, true, true) => Ok(()),
+        (true, false, _) => Err(AssetRuleError::ExemptionWithoutVehicle),
+        (true, true, false) => Err(AssetRuleError::ExemptionWithoutDisabledMember),
+    }
+}
+
+/// Why a floor area is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AreaError {
+    #[error("between 0 and 100000 m²")]
+    OutOfRange,
+    #[error("at most two decimals")]
+    Precision,
+}
+
+/// A floor area in m² as whole hundredths (dm² × 100 = m² × 100), never rounded: more than two
+/// decimals is refused rather than silently changed.
+pub fn area_hundredths(m2: f64) -> Result<i64, AreaError> {
+    if !m2.is_finite() || !(0.0..=100_000.0).contains(&m2) {
+        return Err(AreaError::OutOfRange);
+    }
+    let scaled = m2 * 100.0;
+    let whole = scaled.round();
+    if (scaled - whole).abs() > 1e-6 {
+        return Err(AreaError::Precision);
+    }
+    Ok(whole as i64)
+}
+
 /// A calendar month, `YYYY-MM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Month {
@@ -380,6 +452,60 @@ mod tests {
         assert_eq!(check_causes(6, &[6]), Err(CauseError::Repeated));
         assert_eq!(check_causes(6, &[2, 2]), Err(CauseError::Repeated));
         assert_eq!(HardshipCause::new(9).unwrap().name_zh(), "子女上学");
+    }
+
+    #[test]
+    fn resolved_causes_are_the_households_own() {
+        let c = |n| HardshipCause::new(n).unwrap();
+        type Case<'a> = (u8, &'a [u8], &'a [u8], Result<Vec<u8>, ResolvedCauseError>);
+        let table: &[Case] = &[
+            (6, &[9], &[6], Ok(vec![6])),
+            (6, &[9], &[9, 6, 9], Ok(vec![6, 9])),
+            (6, &[9], &[], Ok(vec![])),
+            (6, &[9], &[2], Err(ResolvedCauseError::NotACause(2))),
+            (6, &[], &[11], Err(ResolvedCauseError::NotACause(11))),
+            (6, &[], &[0], Err(ResolvedCauseError::NotACause(0))),
+        ];
+        for (main, secondary, resolved, want) in table {
+            let secondary: Vec<_> = secondary.iter().map(|s| c(*s)).collect();
+            let got = check_resolved_causes(c(*main), &secondary, resolved)
+                .map(|v| v.iter().map(|c| c.code()).collect::<Vec<_>>());
+            assert_eq!(&got, want, "{main} {secondary:?} {resolved:?}");
+        }
+    }
+
+    #[test]
+    fn vehicle_exemption_needs_a_vehicle_and_a_disabled_member() {
+        use AssetRuleError::*;
+        let table = [
+            (false, 0, false, Ok(())),
+            (false, 2, false, Ok(())),
+            (true, 1, true, Ok(())),
+            (true, 1, false, Err(ExemptionWithoutDisabledMember)),
+            (true, 0, true, Err(ExemptionWithoutVehicle)),
+            (true, 0, false, Err(ExemptionWithoutVehicle)),
+        ];
+        for (exempt, vehicles, disabled, want) in table {
+            assert_eq!(check_vehicle_exemption(exempt, vehicles, disabled), want);
+        }
+    }
+
+    #[test]
+    fn areas_keep_two_decimals_and_never_round() {
+        let table = [
+            (0.0, Ok(0)),
+            (12.34, Ok(1234)),
+            (85.5, Ok(8550)),
+            (100_000.0, Ok(10_000_000)),
+            (0.001, Err(AreaError::Precision)),
+            (12.345, Err(AreaError::Precision)),
+            (-1.0, Err(AreaError::OutOfRange)),
+            (100_000.01, Err(AreaError::OutOfRange)),
+            (f64::NAN, Err(AreaError::OutOfRange)),
+        ];
+        for (m2, want) in table {
+            assert_eq!(area_hundredths(m2), want, "{m2}");
+        }
     }
 
     #[test]

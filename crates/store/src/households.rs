@@ -557,6 +557,60 @@ pub struct HouseholdChanges {
     pub resolved_causes: Option<String>,
 }
 
+impl HouseholdChanges {
+    /// Whether nothing would change.
+    pub fn is_empty(&self) -> bool {
+        let HouseholdChanges {
+            organisation_id,
+            region_code,
+            address,
+            enterprise_id,
+            housing_type,
+            housing_area_dm2,
+            bank_name,
+            bank_account,
+            main_cause,
+            secondary_causes,
+            single_parent,
+            disability_household,
+            zero_employment,
+            homes_count,
+            homes_area_dm2,
+            vehicles_count,
+            vehicle_disability_exempt,
+            controlling_shareholder,
+            high_fee_schooling,
+            refuses_cooperation,
+            resolved_causes,
+        } = self;
+        [
+            organisation_id.is_none(),
+            region_code.is_none(),
+            address.is_none(),
+            enterprise_id.is_none(),
+            housing_type.is_none(),
+            housing_area_dm2.is_none(),
+            bank_name.is_none(),
+            bank_account.is_none(),
+            main_cause.is_none(),
+            secondary_causes.is_none(),
+            single_parent.is_none(),
+            disability_household.is_none(),
+            zero_employment.is_none(),
+            homes_count.is_none(),
+            homes_area_dm2.is_none(),
+            vehicles_count.is_none(),
+            vehicle_disability_exempt.is_none(),
+            controlling_shareholder.is_none(),
+            high_fee_schooling.is_none(),
+            refuses_cooperation.is_none(),
+            resolved_causes.is_none(),
+        ]
+        .iter()
+        .all(|none| *none)
+    }
+}
+
 #[derive(AsChangeset, Default)]
 #[diesel(table_name = households)]
 struct HouseholdChangeset {

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod departments;
 pub mod enterprises;
 pub mod error;
+pub mod household_file;
 pub mod households;
 pub mod organisations;
 pub mod page;

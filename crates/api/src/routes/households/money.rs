@@ -1,0 +1,725 @@
+//! The two money ledgers of a file — monthly income (收入记录) and rigid expenditure (刚性支出) —
+//! served by one implementation: list a page, add several at once, change one, delete one.
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use chrono::NaiveDate;
+use jiekun_domain::access::Action;
+use jiekun_domain::household::{ExpenditureKind, IncomeKind};
+use jiekun_store::household_file::{self as unit, Expenditures, Incomes, Ledger};
+use jiekun_store::households::{
+    self as store, ExpenditureChanges, ExpenditureRow, IncomeChanges, IncomeRow,
+};
+use jiekun_store::DbConnection;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::dto::month_text;
+use super::parse::{expenditure, fen, income, month, rule_error, source};
+use super::{household_not_found, no_content, tagged};
+use crate::auth::Access;
+use crate::body::Body;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::extract::{ApiQuery, IfMatch};
+use crate::fields::{double_option, Fields};
+use crate::pagination::{page_request, PageOf};
+use crate::routes::{not_found, query_error};
+use crate::{db, schema, AppState};
+
+/// An income record as sent. 收入记录（提交）。
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct IncomeIn {
+    /// When creating a household: the member's position in `members`. 新建档案时指向成员序号。
+    #[schema(minimum = 0, maximum = 29)]
+    pub member_index: Option<usize>,
+    /// On an existing household: the member's id; absent for household income. 成员标识。
+    #[validate(length(max = 64, code = "too_long"))]
+    #[schema(max_length = 64)]
+    pub member_id: Option<String>,
+    /// `YYYY-MM`, not in the future. 月份。
+    #[schema(example = "2026-10", pattern = "^[0-9]{4}-[0-9]{2}$")]
+    pub month: String,
+    #[schema(value_type = schema::IncomeKind)]
+    pub kind: IncomeKind,
+    /// `declared` (default) or the code of the department that reported it. 来源。
+    #[schema(example = "declared", max_length = 32)]
+    pub source: Option<String>,
+    /// Fen (分), 0 – 100,000,000,000. 金额（分）。
+    #[validate(range(min = 0, max = 100_000_000_000i64, code = "out_of_range"))]
+    #[schema(example = 180000, minimum = 0, maximum = 100_000_000_000i64)]
+    pub amount_fen: i64,
+    #[serde(default)]
+    pub verified: bool,
+    #[validate(length(max = 200, code = "too_long"))]
+    #[schema(max_length = 200)]
+    pub note: Option<String>,
+}
+
+/// An income record. 收入记录。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Income {
+    pub id: String,
+    pub member_id: Option<String>,
+    pub month: String,
+    #[schema(value_type = schema::IncomeKind)]
+    pub kind: String,
+    pub source: String,
+    pub amount_fen: i64,
+    pub verified: bool,
+    pub note: Option<String>,
+}
+
+impl From<IncomeRow> for Income {
+    fn from(r: IncomeRow) -> Self {
+        Income {
+            month: month_text(r.month),
+            id: r.id,
+            member_id: r.member_id,
+            kind: r.kind,
+            source: r.source,
+            amount_fen: r.amount_fen,
+            verified: r.verified,
+            note: r.note,
+        }
+    }
+}
+
+/// Changes to an income record. 修改收入记录。
+#[derive(Debug, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount_fen": 150000, "verified": true}))]
+pub struct UpdateIncome {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}$")]
+    pub month: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<schema::IncomeKind>)]
+    pub kind: Option<IncomeKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 32)]
+    pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[validate(range(min = 0, max = 100_000_000_000i64, code = "out_of_range"))]
+    #[schema(minimum = 0, maximum = 100_000_000_000i64)]
+    pub amount_fen: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, max_length = 200)]
+    pub note: Option<Option<String>>,
+}
+
+/// Several income records (1–500), added together or not at all. 批量新增收入记录。
+#[derive(Debug, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"records": [{"month": "2026-10", "kind": "wage", "amount_fen": 180000}]}))]
+pub struct AddIncomes {
+    #[validate(length(min = 1, max = 500, code = "out_of_range"), nested)]
+    #[schema(min_items = 1, max_items = 500)]
+    pub records: Vec<IncomeIn>,
+}
+
+/// A rigid expenditure item as sent. 刚性支出（提交）。
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ExpenditureIn {
+    /// When creating a household: the member's position in `members`. 新建档案时指向成员序号。
+    #[schema(minimum = 0, maximum = 29)]
+    pub member_index: Option<usize>,
+    #[validate(length(max = 64, code = "too_long"))]
+    #[schema(max_length = 64)]
+    pub member_id: Option<String>,
+    #[schema(value_type = schema::ExpenditureKind)]
+    pub kind: ExpenditureKind,
+    /// Fen over the whole period, 0 – 100,000,000,000. 期间合计金额（分）。
+    #[validate(range(min = 0, max = 100_000_000_000i64, code = "out_of_range"))]
+    #[schema(example = 360000, minimum = 0, maximum = 100_000_000_000i64)]
+    pub amount_fen: i64,
+    /// `YYYY-MM`. 起始月份。
+    #[schema(example = "2026-01", pattern = "^[0-9]{4}-[0-9]{2}$")]
+    pub start_month: String,
+    /// `YYYY-MM`, not before the start. 截止月份。
+    #[schema(example = "2026-12", pattern = "^[0-9]{4}-[0-9]{2}$")]
+    pub end_month: String,
+    #[validate(length(max = 200, code = "too_long"))]
+    #[schema(max_length = 200)]
+    pub description: Option<String>,
+    /// Where the evidence is (receipt number, file reference). 凭证。
+    #[validate(length(max = 200, code = "too_long"))]
+    #[schema(max_length = 200)]
+    pub evidence: Option<String>,
+    #[serde(default)]
+    pub verified: bool,
+}
+
+/// A rigid expenditure item. 刚性支出。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Expenditure {
+    pub id: String,
+    pub member_id: Option<String>,
+    #[schema(value_type = schema::ExpenditureKind)]
+    pub kind: String,
+    pub amount_fen: i64,
+    pub start_month: String,
+    pub end_month: String,
+    pub description: Option<String>,
+    pub evidence: Option<String>,
+    pub verified: bool,
+}
+
+impl From<ExpenditureRow> for Expenditure {
+    fn from(r: ExpenditureRow) -> Self {
+        Expenditure {
+            start_month: month_text(r.start_month),
+            end_month: month_text(r.end_month),
+            id: r.id,
+            member_id: r.member_id,
+            kind: r.kind,
+            amount_fen: r.amount_fen,
+            description: r.description,
+            evidence: r.evidence,
+            verified: r.verified,
+        }
+    }
+}
+
+/// Several expenditure items (1–200), added together or not at all. 批量新增刚性支出。
+#[derive(Debug, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"items": [{"kind": "medical", "amount_fen": 360000, "start_month": "2026-01", "end_month": "2026-06", "evidence": "西乡县人民医院票据 2026-0012"}]}))]
+pub struct AddExpenditures {
+    #[validate(length(min = 1, max = 200, code = "out_of_range"), nested)]
+    #[schema(min_items = 1, max_items = 200)]
+    pub items: Vec<ExpenditureIn>,
+}
+
+/// Changes to an expenditure item. 修改刚性支出。
+#[derive(Debug, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount_fen": 420000, "verified": true}))]
+pub struct UpdateExpenditure {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<schema::ExpenditureKind>)]
+    pub kind: Option<ExpenditureKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[validate(range(min = 0, max = 100_000_000_000i64, code = "out_of_range"))]
+    #[schema(minimum = 0, maximum = 100_000_000_000i64)]
+    pub amount_fen: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}$")]
+    pub start_month: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}$")]
+    pub end_month: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, max_length = 200)]
+    pub description: Option<Option<String>>,
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, max_length = 200)]
+    pub evidence: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+}
+
+/// Filters and page of a ledger. 收入或支出筛选与分页。
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LedgerQuery {
+    /// From this month (`YYYY-MM`; income records only). 起始月份（仅收入）。
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}$")]
+    pub from: Option<String>,
+    /// Up to this month (`YYYY-MM`; income records only). 截止月份（仅收入）。
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}$")]
+    pub to: Option<String>,
+    /// Only this member's items. 仅该成员。
+    #[param(max_length = 64)]
+    pub member_id: Option<String>,
+    /// Page size, 1–200 (default 50). 每页条数。
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page. 上一页返回的游标。
+    #[param(max_length = 200)]
+    pub cursor: Option<String>,
+}
+
+/// What differs between the two ledgers; everything else is shared.
+trait Money:
+    Ledger<Row: Send + HasId, Input: Send + 'static, Changes: Send + 'static> + Send + 'static
+{
+    type In: Serialize + DeserializeOwned + Validate + Send + Sync + 'static;
+    type Add: DeserializeOwned + Validate;
+    type Update: Serialize + DeserializeOwned + Validate + Send + 'static;
+    type Out: Serialize + From<Self::Row>;
+    /// The name of an item in messages.
+    const WHAT: (&'static str, &'static str);
+    /// The list field of an addition (`records` / `items`).
+    const LIST: &'static str;
+    fn items(add: Self::Add) -> Vec<Self::In>;
+    fn parse(f: &mut Fields, at: &str, item: &Self::In, today: NaiveDate) -> Option<Self::Input>;
+    fn changes(u: &Self::Update, today: NaiveDate) -> ApiResult<Self::Changes>;
+    fn load(
+        c: &mut DbConnection,
+        id: &str,
+        q: &LedgerQuery,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> jiekun_store::StoreResult<Vec<Self::Row>>;
+}
+
+/// A stored item's id, for paging.
+trait HasId {
+    fn id(&self) -> &str;
+}
+
+impl HasId for IncomeRow {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl HasId for ExpenditureRow {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Money for Incomes {
+    type In = IncomeIn;
+    type Add = AddIncomes;
+    type Update = UpdateIncome;
+    type Out = Income;
+    const WHAT: (&'static str, &'static str) = ("income record", "收入记录");
+    const LIST: &'static str = "records";
+
+    fn items(add: AddIncomes) -> Vec<IncomeIn> {
+        add.records
+    }
+    fn parse(
+        f: &mut Fields,
+        at: &str,
+        r: &IncomeIn,
+        today: NaiveDate,
+    ) -> Option<store::IncomeInput> {
+        if r.member_index.is_some() {
+            f.push(FieldError::new(
+                format!("{at}.member_index"),
+                "not_allowed",
+                "use member_id on an existing household",
+                "已有档案请用 member_id",
+            ));
+        }
+        income(f, at, r, today)
+    }
+    fn changes(u: &UpdateIncome, today: NaiveDate) -> ApiResult<IncomeChanges> {
+        let mut f = Fields::default();
+        let month = u
+            .month
+            .as_deref()
+            .and_then(|m| month(&mut f, "month", m, today));
+        let amount = u.amount_fen.and_then(|a| fen(&mut f, "amount_fen", a));
+        let source = u
+            .source
+            .as_deref()
+            .and_then(|s| source(&mut f, "source", Some(s)));
+        let note = u
+            .note
+            .as_ref()
+            .map(|n| f.optional_text("note", n.as_deref(), 200).flatten());
+        f.finish()?;
+        Ok(IncomeChanges {
+            month: month.map(|m| i64::from(m.key())),
+            kind: u.kind.map(|k| k.as_str().to_owned()),
+            source,
+            amount_fen: amount,
+            verified: u.verified,
+            note,
+        })
+    }
+    fn load(
+        c: &mut DbConnection,
+        id: &str,
+        q: &LedgerQuery,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> jiekun_store::StoreResult<Vec<IncomeRow>> {
+        store::incomes(c, id, from, to, q.member_id.as_deref())
+    }
+}
+
+impl Money for Expenditures {
+    type In = ExpenditureIn;
+    type Add = AddExpenditures;
+    type Update = UpdateExpenditure;
+    type Out = Expenditure;
+    const WHAT: (&'static str, &'static str) = ("expenditure item", "刚性支出");
+    const LIST: &'static str = "items";
+
+    fn items(add: AddExpenditures) -> Vec<ExpenditureIn> {
+        add.items
+    }
+    fn parse(
+        f: &mut Fields,
+        at: &str,
+        e: &ExpenditureIn,
+        today: NaiveDate,
+    ) -> Option<store::ExpenditureInput> {
+        expenditure(f, at, e, today)
+    }
+    fn changes(u: &UpdateExpenditure, today: NaiveDate) -> ApiResult<ExpenditureChanges> {
+        // The end of a period may be later this year (a school year, a treatment plan).
+        let latest = today + chrono::TimeDelta::days(366);
+        let mut f = Fields::default();
+        let start = u
+            .start_month
+            .as_deref()
+            .and_then(|m| month(&mut f, "start_month", m, latest));
+        let end = u
+            .end_month
+            .as_deref()
+            .and_then(|m| month(&mut f, "end_month", m, latest));
+        let amount = u.amount_fen.and_then(|a| fen(&mut f, "amount_fen", a));
+        let description = u
+            .description
+            .as_ref()
+            .map(|d| f.optional_text("description", d.as_deref(), 200).flatten());
+        let evidence = u
+            .evidence
+            .as_ref()
+            .map(|d| f.optional_text("evidence", d.as_deref(), 200).flatten());
+        f.finish()?;
+        Ok(ExpenditureChanges {
+            kind: u.kind.map(|k| k.as_str().to_owned()),
+            amount_fen: amount,
+            start_month: start.map(|m| i64::from(m.key())),
+            end_month: end.map(|m| i64::from(m.key())),
+            description,
+            evidence,
+            verified: u.verified,
+        })
+    }
+    fn load(
+        c: &mut DbConnection,
+        id: &str,
+        q: &LedgerQuery,
+        _: Option<i64>,
+        _: Option<i64>,
+    ) -> jiekun_store::StoreResult<Vec<ExpenditureRow>> {
+        let mut rows = store::expenditure_items(c, id)?;
+        if let Some(m) = &q.member_id {
+            rows.retain(|r| r.member_id.as_deref() == Some(m.as_str()));
+        }
+        Ok(rows)
+    }
+}
+
+fn month_query(field: &str, v: &Option<String>) -> ApiResult<Option<i64>> {
+    let Some(s) = v else { return Ok(None) };
+    let far = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
+    jiekun_domain::household::Month::parse(s, far)
+        .map(|m| Some(i64::from(m.key())))
+        .map_err(|_| {
+            query_error(FieldError::new(
+                field,
+                "invalid_format",
+                "YYYY-MM",
+                "月份格式应为 YYYY-MM",
+            ))
+        })
+}
+
+async fn list<M: Money>(
+    state: web::Data<AppState>,
+    access: Access,
+    id: String,
+    q: LedgerQuery,
+) -> ApiResult<web::Json<PageOf<M::Out>>>
+where
+    M::Out: utoipa::ToSchema,
+{
+    let (_, scope) = access.require_user(Action::HouseholdRead)?;
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let (from, to) = (month_query("from", &q.from)?, month_query("to", &q.to)?);
+    let rows = db::run(&state.db, move |c| {
+        store::get(c, &scope, &id)?;
+        Ok(M::load(c, &id, &q, from, to)?)
+    })
+    .await
+    .map_err(household_not_found)?;
+    // A ledger is bounded per household, so a page is a slice after the cursor's item.
+    let start = match &page.after {
+        Some(after) => rows
+            .iter()
+            .position(|r| r.id() == after)
+            .map_or(rows.len(), |p| p + 1),
+        None => 0,
+    };
+    let limit = page.limit as usize;
+    let last = (start + limit).min(rows.len());
+    let next = (last < rows.len() && last > start).then(|| rows[last - 1].id().to_owned());
+    let items = rows
+        .into_iter()
+        .skip(start)
+        .take(limit)
+        .map(M::Out::from)
+        .collect();
+    Ok(web::Json(PageOf {
+        items,
+        next_cursor: crate::pagination::next_cursor(next.as_deref()),
+    }))
+}
+
+async fn add<M: Money>(
+    state: web::Data<AppState>,
+    access: Access,
+    id: String,
+    version: i64,
+    body: Body,
+) -> ApiResult<HttpResponse> {
+    let (_, scope) = access.require_user(Action::HouseholdWrite)?;
+    let items = M::items(body.parse::<M::Add>()?);
+    let today = state.clock.today();
+    let mut f = Fields::default();
+    let parsed: Vec<_> = items
+        .iter()
+        .enumerate()
+        .map(|(i, r)| M::parse(&mut f, &format!("{}[{i}]", M::LIST), r, today))
+        .collect();
+    f.finish()?;
+    let parsed: Vec<M::Input> = parsed
+        .into_iter()
+        .collect::<Option<_>>()
+        .ok_or_else(|| ApiError::internal("field parsing lost a value"))?;
+    let caller = access.caller();
+    let (rows, v) = db::write(&state.db, move |c| {
+        unit::add_items::<M>(c, &caller, &scope, &id, version, &parsed)
+            .map_err(|e| rule_error(e, M::LIST))
+    })
+    .await
+    .map_err(household_not_found)?;
+    Ok(tagged(
+        HttpResponse::Created(),
+        v,
+        rows.into_iter().map(M::Out::from).collect::<Vec<_>>(),
+    ))
+}
+
+async fn update<M: Money>(
+    state: web::Data<AppState>,
+    access: Access,
+    (id, item): (String, String),
+    version: i64,
+    body: Body,
+) -> ApiResult<HttpResponse> {
+    let (_, scope) = access.require_user(Action::HouseholdWrite)?;
+    let body: M::Update = body.parse()?;
+    let changes = M::changes(&body, state.clock.today())?;
+    let recorded = serde_json::to_value(&body).unwrap_or_default();
+    let caller = access.caller();
+    let (row, v) = db::write(&state.db, move |c| {
+        unit::update_item::<M>(c, &caller, &scope, &id, &item, version, &changes, recorded)
+            .map_err(|e| rule_error(e, M::LIST))
+    })
+    .await
+    .map_err(|e| not_found(e, M::WHAT.0, M::WHAT.1))?;
+    Ok(tagged(HttpResponse::Ok(), v, M::Out::from(row)))
+}
+
+async fn remove<M: Money>(
+    state: web::Data<AppState>,
+    access: Access,
+    (id, item): (String, String),
+    version: i64,
+) -> ApiResult<HttpResponse> {
+    let (_, scope) = access.require_user(Action::HouseholdWrite)?;
+    let caller = access.caller();
+    let v = db::write(&state.db, move |c| {
+        unit::delete_item::<M>(c, &caller, &scope, &id, &item, version)
+            .map_err(|e| rule_error(e, M::LIST))
+    })
+    .await
+    .map_err(|e| not_found(e, M::WHAT.0, M::WHAT.1))?;
+    Ok(no_content(v))
+}
+
+/// List income records · 查询收入记录
+///
+/// Monthly income of the household's members, newest month first, a page at a time.
+///
+/// 按月份倒序分页列出家庭成员的收入记录。
+#[utoipa::path(operation_id = "list_household_incomes", tag = "households",
+    params(("id" = String, Path, description = "Household id. 档案标识。"), LedgerQuery),
+    responses((status = 200, description = "A page of income records. 一页收入记录。", body = PageOf<Income>)))]
+#[get("/households/{id}/incomes")]
+async fn list_incomes(
+    state: web::Data<AppState>,
+    access: Access,
+    id: web::Path<String>,
+    ApiQuery(q): ApiQuery<LedgerQuery>,
+) -> ApiResult<web::Json<PageOf<Income>>> {
+    list::<Incomes>(state, access, id.into_inner(), q).await
+}
+
+/// Add income records · 新增收入记录
+///
+/// Adds 1–500 monthly income records in one transaction (all or none). Amounts are integer fen,
+/// never negative; months are not in the future. Requires the household's `If-Match`.
+///
+/// 批量新增 1–500 条月度收入记录，同一事务，要么全部成功要么全部不写。金额以分为单位且不为负；月份不得晚于本月。须携带户档案的 If-Match。
+#[utoipa::path(operation_id = "add_household_incomes", tag = "households",
+    params(("id" = String, Path, description = "Household id. 档案标识。"), ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
+    request_body = AddIncomes,
+    responses((status = 201, description = "Added. 已新增。", body = Vec<Income>, headers(("ETag" = String, description = "The household's new version. 户档案新版本。")))))]
+#[post("/households/{id}/incomes")]
+async fn add_incomes(
+    state: web::Data<AppState>,
+    access: Access,
+    id: web::Path<String>,
+    IfMatch(v): IfMatch,
+    body: Body,
+) -> ApiResult<HttpResponse> {
+    add::<Incomes>(state, access, id.into_inner(), v, body).await
+}
+
+/// Update an income record · 修改收入记录
+///
+/// Requires the household's `If-Match`.
+///
+/// 修改一条收入记录，须携带户档案的 If-Match。
+#[utoipa::path(operation_id = "update_household_income", tag = "households",
+    params(("id" = String, Path, description = "Household id. 档案标识。"), ("income_id" = String, Path, description = "Income record id. 收入记录标识。"),
+           ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
+    request_body = UpdateIncome,
+    responses((status = 200, description = "Updated. 已修改。", body = Income, headers(("ETag" = String, description = "The household's new version. 户档案新版本。")))))]
+#[patch("/households/{id}/incomes/{income_id}")]
+async fn update_income(
+    state: web::Data<AppState>,
+    access: Access,
+    path: web::Path<(String, String)>,
+    IfMatch(v): IfMatch,
+    body: Body,
+) -> ApiResult<HttpResponse> {
+    update::<Incomes>(state, access, path.into_inner(), v, body).await
+}
+
+/// Delete an income record · 删除收入记录
+///
+/// Requires the household's `If-Match`.
+///
+/// 删除一条收入记录，须携带户档案的 If-Match。
+#[utoipa::path(operation_id = "delete_household_income", tag = "households",
+    params(("id" = String, Path, description = "Household id. 档案标识。"), ("income_id" = String, Path, description = "Income record id. 收入记录标识。"),
+           ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
+    responses((status = 204, description = "Deleted. 已删除。", headers(("ETag" = String, description = "The household's new version. 户档案新版本。")))))]
+#[delete("/households/{id}/incomes/{income_id}")]
+async fn delete_income(
+    state: web::Data<AppState>,
+    access: Access,
+    path: web::Path<(String, String)>,
+    IfMatch(v): IfMatch,
+) -> ApiResult<HttpResponse> {
+    remove::<Incomes>(state, access, path.into_inner(), v).await
+}
+
+/// List rigid expenditure · 查询刚性支出
+///
+/// The household's rigid expenditure items, latest period first, a page at a time.
+///
+/// 按期间倒序分页列出该户的刚性支出。
+#[utoipa::path(operation_id = "list_household_expenditures", tag = "households",
+    params(("id" = String, Path, description = "Household id. 档案标识。"), LedgerQuery),
+    responses((status = 200, description = "A page of expenditure items. 一页刚性支出。", body = PageOf<Expenditure>)))]
+#[get("/households/{id}/expenditures")]
+async fn list_expenditures(
+    state: web::Data<AppState>,
+    access: Access,
+    id: web::Path<String>,
+    ApiQuery(q): ApiQuery<LedgerQuery>,
+) -> ApiResult<web::Json<PageOf<Expenditure>>> {
+    list::<Expenditures>(state, access, id.into_inner(), q).await
+}
+
+/// Add rigid expenditure · 新增刚性支出
+///
+/// Adds 1–200 items in one transaction (all or none). Requires the household's `If-Match`.
+///
+/// 批量新增 1–200 条刚性支出，同一事务。须携带户档案的 If-Match。
+#[utoipa::path(operation_id = "add_household_expenditures", tag = "households",
+    params(("id" = String, Path, description = "Household id. 档案标识。"), ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
+    request_body = AddExpenditures,
+    responses((status = 201, description = "Added. 已新增。", body = Vec<Expenditure>, headers(("ETag" = String, description = "The household's new version. 户档案新版本。")))))]
+#[post("/households/{id}/expenditures")]
+async fn add_expenditures(
+    state: web::Data<AppState>,
+    access: Access,
+    id: web::Path<String>,
+    IfMatch(v): IfMatch,
+    body: Body,
+) -> ApiResult<HttpResponse> {
+    add::<Expenditures>(state, access, id.into_inner(), v, body).await
+}
+
+/// Update a rigid expenditure item · 修改刚性支出
+///
+/// Requires the household's `If-Match`.
+///
+/// 修改一条刚性支出，须携带户档案的 If-Match。
+#[utoipa::path(operation_id = "update_household_expenditure", tag = "households",
+    params(("id" = String, Path, description = "Household id. 档案标识。"), ("item_id" = String, Path, description = "Item id. 支出标识。"),
+           ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
+    request_body = UpdateExpenditure,
+    responses((status = 200, description = "Updated. 已修改。", body = Expenditure, headers(("ETag" = String, description = "The household's new version. 户档案新版本。")))))]
+#[patch("/households/{id}/expenditures/{item_id}")]
+async fn update_expenditure(
+    state: web::Data<AppState>,
+    access: Access,
+    path: web::Path<(String, String)>,
+    IfMatch(v): IfMatch,
+    body: Body,
+) -> ApiResult<HttpResponse> {
+    update::<Expenditures>(state, access, path.into_inner(), v, body).await
+}
+
+/// Delete a rigid expenditure item · 删除刚性支出
+///
+/// Requires the household's `If-Match`.
+///
+/// 删除一条刚性支出，须携带户档案的 If-Match。
+#[utoipa::path(operation_id = "delete_household_expenditure", tag = "households",
+    params(("id" = String, Path, description = "Household id. 档案标识。"), ("item_id" = String, Path, description = "Item id. 支出标识。"),
+           ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
+    responses((status = 204, description = "Deleted. 已删除。", headers(("ETag" = String, description = "The household's new version. 户档案新版本。")))))]
+#[delete("/households/{id}/expenditures/{item_id}")]
+async fn delete_expenditure(
+    state: web::Data<AppState>,
+    access: Access,
+    path: web::Path<(String, String)>,
+    IfMatch(v): IfMatch,
+) -> ApiResult<HttpResponse> {
+    remove::<Expenditures>(state, access, path.into_inner(), v).await
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_incomes)
+        .service(add_incomes)
+        .service(update_income)
+        .service(delete_income)
+        .service(list_expenditures)
+        .service(add_expenditures)
+        .service(update_expenditure)
+        .service(delete_expenditure);
+}

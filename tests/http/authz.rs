@@ -11,20 +11,20 @@ use super::world::World;
 use crate::common::{token_config, Auth};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Target {
+pub(crate) enum Target {
     Own,
     Other,
 }
 
 /// A concrete request for an operation.
-struct Call {
-    method: &'static str,
-    path: String,
-    body: Option<Value>,
+pub(crate) struct Call {
+    pub(crate) method: &'static str,
+    pub(crate) path: String,
+    pub(crate) body: Option<Value>,
     /// Read the resource first (as the system admin) and send its ETag.
-    if_match: Option<String>,
+    pub(crate) if_match: Option<String>,
     /// The status when allowed and in scope.
-    success: u16,
+    pub(crate) success: u16,
     /// The status when allowed but the target lies outside the caller's scope.
     outside: u16,
 }
@@ -46,7 +46,7 @@ fn call(
     }
 }
 
-fn recipe(w: &World, op: &str, t: Target) -> Option<Call> {
+pub(crate) fn recipe(w: &World, op: &str, t: Target) -> Option<Call> {
     let own = t == Target::Own;
     let pick = |a: &str, b: &str| if own { a.to_owned() } else { b.to_owned() };
     let n = w.next();

@@ -10,6 +10,7 @@ mod authz;
 mod conventions;
 mod departments;
 mod enterprises;
+mod examples;
 mod health;
 mod households;
 mod openapi;

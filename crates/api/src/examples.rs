@@ -48,3 +48,10 @@ pub fn new_member() -> Value {
     json!({"relation": "parent", "name": "王五", "national_id": PARENT_ID, "work_status": "retired",
            "health": {"status": "chronic_illness", "illness": "高血压"}})
 }
+
+/// Placeholder id of a county federation (县总工会) in the caller's scope.
+pub const COUNTY_FEDERATION_ID: &str = "01900000-0000-7000-8000-00000000c001";
+/// Placeholder id of a partner department in the caller's region.
+pub const DEPARTMENT_ID: &str = "01900000-0000-7000-8000-00000000d001";
+/// A valid unified social credit code (GB 32100) of an enterprise in 西乡县.
+pub const CREDIT_CODE: &str = "91610724MA6YQ00098";

@@ -113,6 +113,7 @@ impl From<KeyWithDepartment> for ApiKey {
 /// A new key. 新建密钥。
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"department_id": crate::examples::DEPARTMENT_ID, "name": "民政局低保核对接口", "scopes": ["referral:read", "assistance:write"]}))]
 pub struct CreateApiKey {
     /// A department in your region. 本辖区内的部门。
     pub department_id: String,

@@ -19,6 +19,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// Username and password. 用户名和密码。
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"username": "xixiang.admin", "password": "Jiekun-demo-2026"}))]
 pub struct TokenRequest {
     #[schema(example = "xixiang.admin")]
     pub username: String,

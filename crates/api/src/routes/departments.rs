@@ -118,6 +118,7 @@ impl From<DepartmentRow> for Department {
 /// A new partner department; one of each kind per region. 新建部门（每个地区每类一个）。
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "red_cross", "name": "西乡县红十字会", "region_code": "610724", "address": "西乡县城关镇北大街3号"}))]
 pub struct CreateDepartment {
     pub code: DepartmentKind,
     #[schema(example = "西乡县民政局")]
@@ -130,6 +131,7 @@ pub struct CreateDepartment {
 /// Changes to a department. 修改部门。
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"address": "西乡县城关镇南大街21号"}))]
 pub struct UpdateDepartment {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

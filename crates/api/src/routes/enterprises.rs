@@ -65,6 +65,7 @@ impl From<EnterpriseRow> for Enterprise {
 /// A new employer. 新建企业。
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "西乡县汉水食品有限公司", "credit_code": crate::examples::CREDIT_CODE, "region_code": "610724", "difficult": true}))]
 pub struct CreateEnterprise {
     #[schema(example = "陕西汉江机械有限公司")]
     pub name: String,
@@ -83,6 +84,7 @@ pub struct CreateEnterprise {
 /// Changes to an employer. 修改企业。
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"address": "西乡县工业园区2号"}))]
 pub struct UpdateEnterprise {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

@@ -123,6 +123,7 @@ impl From<OrganisationRow> for Organisation {
 /// A new organisation. 新建组织。
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"parent_id": crate::examples::COUNTY_FEDERATION_ID, "kind": "grassroots_union", "union_type": "town_street", "name": "西乡县沙河镇总工会", "region_code": "610724", "address": "西乡县沙河镇政府院内"}))]
 pub struct CreateOrganisation {
     /// Required except for a city federation; a county federation sits under a city federation, a
     /// grassroots union under a county federation. 除市总工会外必填。
@@ -144,6 +145,7 @@ pub struct CreateOrganisation {
 /// Changes to an organisation; absent fields stay, `null` clears an optional one. 修改组织。
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"address": "西乡县城关镇人民路8号"}))]
 pub struct UpdateOrganisation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

@@ -119,6 +119,7 @@ impl From<UserRow> for User {
 /// A new user. 新建用户。
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"organisation_id": crate::examples::GRASSROOTS_UNION_ID, "username": "shahe.officer", "display_name": "赵敏", "password": "Correct-Horse-2026", "roles": ["grassroots_officer"]}))]
 pub struct CreateUser {
     /// An organisation inside your own subtree. 须在本组织及下级范围内。
     pub organisation_id: String,
@@ -138,6 +139,7 @@ pub struct CreateUser {
 /// Changes to a user; a change of roles or status ends their sessions. 修改用户。
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"display_name": "赵敏（经办）"}))]
 pub struct UpdateUser {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
@@ -150,6 +152,7 @@ pub struct UpdateUser {
 /// A new password. 修改密码。
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"new_password": "Another-Horse-2027"}))]
 pub struct ChangePassword {
     /// Required when changing your own password. 修改本人密码时必填。
     pub current_password: Option<String>,

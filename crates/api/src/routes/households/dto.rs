@@ -109,7 +109,7 @@ pub struct CreateHousehold {
 /// body changes nothing (the version stays). 修改档案；未提供的字段保持不变。
 #[derive(Debug, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"address": "西乡县城关镇东大街14号", "resolved_causes": [6]}))]
+#[schema(example = json!({"address": "西乡县城关镇东大街14号", "zero_employment": true}))]
 pub struct UpdateHousehold {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(max = 64, code = "too_long"))]

@@ -247,3 +247,62 @@ fn demo_puts_households_through_the_workflows() {
         text(&again)
     );
 }
+
+#[test]
+fn logs_written_to_a_pipe_carry_no_colour_codes() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+
+    let (_dir, db) = sqlite();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jiekun"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
+        .env("JIEKUN_DATABASE_URL", &db)
+        .env(
+            "JIEKUN_JWT_SECRET",
+            "pipe-test-secret-pipe-test-secret-0123",
+        )
+        .env("JIEKUN_DATA_KEY", "22".repeat(32))
+        .env("JIEKUN_LOG", "info")
+        .env_remove("JIEKUN_LOG_FORMAT")
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run jiekun serve");
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("jiekun is serving") {
+                let _ = tx.send(());
+            }
+        }
+        seen
+    });
+    let started = rx.recv_timeout(std::time::Duration::from_secs(60));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let logged = reader.join().unwrap();
+    let mut errors = String::new();
+    stderr.read_to_string(&mut errors).unwrap();
+    assert!(
+        started.is_ok(),
+        "the server did not start:\n{logged}{errors}"
+    );
+    // The "serving" event is logged just before the banner that was waited for.
+    assert!(
+        logged.contains("INFO") && logged.contains("serving"),
+        "{logged}"
+    );
+    let all = format!("{logged}{errors}");
+    assert!(
+        !all.contains("\x1b["),
+        "colour codes in piped logs: {all:?}"
+    );
+}

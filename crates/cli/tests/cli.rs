@@ -306,3 +306,34 @@ fn logs_written_to_a_pipe_carry_no_colour_codes() {
         "colour codes in piped logs: {all:?}"
     );
 }
+
+/// The database holds personal data: a new SQLite file and its -wal/-shm companions are readable
+/// by their owner only, like the key files.
+#[cfg(unix)]
+#[test]
+fn migrate_creates_the_sqlite_file_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fresh.db");
+    let db = format!("sqlite://{}", path.display());
+    let out = jiekun(&db, &["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let mode = |p: &std::path::Path| {
+        format!(
+            "{:o}",
+            std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+        )
+    };
+    assert_eq!(mode(&path), "600", "{}", path.display());
+    // A connection left open keeps the -wal and -shm files there to be looked at.
+    let pool = jiekun_store::Pool::open(&db, &jiekun_store::PoolOptions::default()).unwrap();
+    let _c = pool.get().unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let companion = dir.path().join(format!("fresh.db{suffix}"));
+        assert_eq!(mode(&companion), "600", "{}", companion.display());
+    }
+    // An existing file keeps the mode it has.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert!(jiekun(&db, &["migrate"]).status.success());
+    assert_eq!(mode(&path), "640");
+}

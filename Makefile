@@ -51,9 +51,11 @@ bench:
 load:
 	scripts/bench/http.sh
 
-## openapi: rewrite openapi/openapi.json from the routes
-openapi:
-	$(CARGO) run -q -p jiekun-cli -- openapi --output openapi/openapi.json
+## openapi: rewrite openapi/openapi.json from the routes (the build shows its progress: on a fresh
+## clone it takes minutes)
+openapi: build
+	$(BIN) openapi --output openapi/openapi.json
+	@echo "wrote openapi/openapi.json"
 
 clean-data:
 	rm -rf data

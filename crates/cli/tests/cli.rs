@@ -230,6 +230,32 @@ fn demo_puts_households_through_the_workflows() {
     let households = jiekun_store::households::list(&mut c, &scope, &Default::default(), &page)
         .unwrap()
         .items;
+    // Housing agrees with the homes owned: an owner owns a home with a floor area, nobody else
+    // owns one.
+    assert_eq!(households.len(), 90);
+    for h in &households {
+        let owned = (h.homes_count, h.homes_area_dm2);
+        if h.housing_type == "owned" {
+            assert!(owned.0 >= 1 && owned.1 > 0, "{} {owned:?}", h.housing_type);
+        } else {
+            assert_eq!(owned, (0, 0), "{}", h.housing_type);
+        }
+    }
+    // Each count of the summary appears once, with its label.
+    let summary = text(&out);
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with("workflow cases:"))
+        .unwrap();
+    assert!(
+        line.contains(&format!("{} applications (", apps.len())),
+        "{line}"
+    );
+    assert!(
+        line.contains(" filed") && line.contains("exit case"),
+        "{line}"
+    );
+    assert!(!line.contains("filed, exit"), "{line}");
     let old = households
         .iter()
         .find(|h| h.status == "filed" && !apps.iter().any(|a| a.household_id == h.id))

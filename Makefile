@@ -29,9 +29,11 @@ data/data.key:
 build:
 	$(CARGO) build -p jiekun-cli
 
-## test: formatting, lints, then every test on SQLite and PostgreSQL
+## test: formatting, lints, then every test on SQLite and PostgreSQL. When no PostgreSQL answers at
+## JIEKUN_TEST_POSTGRES_URL, scripts/test/with-postgres.sh starts a throwaway one if initdb and
+## pg_ctl are installed, and otherwise ends by saying how many PostgreSQL tests did not run.
 test: lint
-	$(CARGO) test --workspace --all-targets --locked --no-fail-fast
+	scripts/test/with-postgres.sh $(CARGO) test --workspace --all-targets --locked --no-fail-fast
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -49,9 +51,11 @@ bench:
 load:
 	scripts/bench/http.sh
 
-## openapi: rewrite openapi/openapi.json from the routes
-openapi:
-	$(CARGO) run -q -p jiekun-cli -- openapi --output openapi/openapi.json
+## openapi: rewrite openapi/openapi.json from the routes (the build shows its progress: on a fresh
+## clone it takes minutes)
+openapi: build
+	$(BIN) openapi --output openapi/openapi.json
+	@echo "wrote openapi/openapi.json"
 
 clean-data:
 	rm -rf data

@@ -32,7 +32,9 @@ fn postgres_base_url() -> String {
 }
 
 /// Whether PostgreSQL answers. Without it the PostgreSQL tests are skipped, loudly — except under
-/// `CI=true`, where a missing PostgreSQL is a failure.
+/// `CI=true`, where a missing PostgreSQL is a failure. A skipped test also writes its name to the
+/// file named by `JIEKUN_TEST_POSTGRES_SKIPS` (set by scripts/test/with-postgres.sh, which counts
+/// them at the end: cargo hides what a passing test prints).
 fn postgres_available() -> bool {
     static AVAILABLE: OnceLock<Result<(), String>> = OnceLock::new();
     let result = AVAILABLE.get_or_init(|| {
@@ -53,8 +55,37 @@ fn postgres_available() -> bool {
                 "\n!!! SKIPPED: PostgreSQL test — {} does not answer ({e}). Set JIEKUN_TEST_POSTGRES_URL.\n",
                 postgres_base_url()
             );
+            record_skip();
             false
         }
+    }
+}
+
+/// Appends "<test binary> <test name>" to the skip list, if there is one.
+fn record_skip() {
+    use std::io::Write;
+    let Some(path) = std::env::var_os("JIEKUN_TEST_POSTGRES_SKIPS") else {
+        return;
+    };
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .map(|s| {
+            s.rsplit_once('-')
+                .map_or(s.as_str(), |(name, _hash)| name)
+                .to_owned()
+        })
+        .unwrap_or_default();
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("unnamed test");
+    // One write per line: appends of a few bytes do not interleave between test threads.
+    let line = format!("{binary} {test}\n");
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    {
+        let _ = file.write_all(line.as_bytes());
     }
 }
 

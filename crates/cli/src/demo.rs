@@ -228,6 +228,39 @@ const STREETS: &[&str] = &[
     "私渡镇滨江路",
 ];
 
+/// Where a generated household lives, and the homes it owns (the assets the rules look at).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Housing {
+    kind: &'static str,
+    /// Floor area of the dwelling, 0.01 m²; none without a fixed home.
+    area_dm2: Option<i64>,
+    homes_count: i64,
+    homes_area_dm2: i64,
+}
+
+impl Housing {
+    /// An owner lives in the one home the household owns; everyone else owns none (a household
+    /// that rents and also owns a home elsewhere is not generated).
+    fn draw(rng: &mut impl rand::Rng) -> Housing {
+        let roll = rng.random_range(0..100);
+        let (kind, area) = match roll {
+            0..35 => ("owned", rng.random_range(4_000..12_000)),
+            35..55 => ("public_rental", rng.random_range(3_000..6_000)),
+            55..75 => ("private_rental", rng.random_range(2_000..8_000)),
+            75..87 => ("relatives", rng.random_range(1_500..5_000)),
+            87..95 => ("employer", rng.random_range(2_000..5_000)),
+            _ => ("none", 0),
+        };
+        let owned = kind == "owned";
+        Housing {
+            kind,
+            area_dm2: (kind != "none").then_some(area),
+            homes_count: i64::from(owned),
+            homes_area_dm2: if owned { area } else { 0 },
+        }
+    }
+}
+
 /// Synthetic households of 西乡县 for demonstrations and load tests. Loading is skipped when the
 /// county already holds that many households.
 pub fn households(
@@ -515,6 +548,7 @@ pub fn households(
                     updated_at: now,
                 });
             }
+            let housing = Housing::draw(&mut rng);
             let account: String = (0..19)
                 .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
                 .collect();
@@ -537,10 +571,8 @@ pub fn households(
                 enterprise_id: (!enterprises_here.is_empty() && rng.random_bool(0.6))
                     .then(|| enterprises_here[rng.random_range(0..enterprises_here.len())].clone()),
                 worker_name,
-                housing_type: ["owned", "public_rental", "private_rental", "relatives"]
-                    [rng.random_range(0..4)]
-                .into(),
-                housing_area_dm2: Some(rng.random_range(2_000..12_000)),
+                housing_type: housing.kind.into(),
+                housing_area_dm2: housing.area_dm2,
                 bank_name: Some("中国农业银行西乡县支行".into()),
                 main_cause,
                 secondary_causes: secondary
@@ -551,8 +583,8 @@ pub fn households(
                 single_parent,
                 disability_household: disability,
                 zero_employment: false,
-                homes_count: i64::from(rng.random_bool(0.5)),
-                homes_area_dm2: 0,
+                homes_count: housing.homes_count,
+                homes_area_dm2: housing.homes_area_dm2,
                 vehicles_count: 0,
                 vehicle_disability_exempt: false,
                 controlling_shareholder: false,
@@ -667,6 +699,7 @@ pub fn cases(
     let today = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive();
     let now = jiekun_store::now();
     let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    let mut exits = 0;
     for (i, h) in drafts.iter().enumerate() {
         // Where this household's application ends up, and how long ago it started.
         let target = match i % 10 {
@@ -684,7 +717,7 @@ pub fn cases(
             today: d,
             at: d.and_hms_opt(2, 0, 0).unwrap_or(now),
         };
-        let outcome = jiekun_store::write(conn, |c| -> anyhow::Result<&'static str> {
+        let outcome = jiekun_store::write(conn, |c| -> anyhow::Result<(&'static str, bool)> {
             let app = cases::open_application(c, &officer, at(start), &h.id, None, None)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let mut version = app.version;
@@ -709,15 +742,15 @@ pub fn cases(
             };
             if target == A::Withdraw {
                 // Left in draft: waiting on the grassroots union.
-                return Ok("draft");
+                return Ok(("draft", false));
             }
             step(c, &officer, 1, A::Submit, StepInput::default())?;
             if target == A::Submit {
-                return Ok("submitted");
+                return Ok(("submitted", false));
             }
             step(c, &county_reviewer, 3, A::StartReview, StepInput::default())?;
             if target == A::StartReview {
-                return Ok("county_review");
+                return Ok(("county_review", false));
             }
             let (assessment, _) = rules::assess(
                 c,
@@ -737,7 +770,7 @@ pub fn cases(
                     A::Reject,
                     opinion("经核实，家庭人均收入高于认定标准，不予建档"),
                 )?;
-                return Ok("rejected");
+                return Ok(("rejected", false));
             }
             step(
                 c,
@@ -751,7 +784,7 @@ pub fn cases(
                 },
             )?;
             if target == A::ApproveReview {
-                return Ok("verification");
+                return Ok(("verification", false));
             }
             // Notices of the first two stages run now; the others ran a month ago.
             let notice_day = if target == A::StartNotice {
@@ -767,11 +800,11 @@ pub fn cases(
                 StepInput::default(),
             )?;
             if target == A::StartNotice {
-                return Ok("public_notice");
+                return Ok(("public_notice", false));
             }
             step(c, &county_reviewer, 20, A::EndNotice, StepInput::default())?;
             if target == A::EndNotice {
-                return Ok("city_approval");
+                return Ok(("city_approval", false));
             }
             step(c, &city_approver, 22, A::CityApprove, opinion("同意建档"))?;
             if i % 20 == 5 {
@@ -786,18 +819,98 @@ pub fn cases(
                     Some("职工拟调往外地工作"),
                 )
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-                return Ok("filed, exit proposed");
+                return Ok(("filed", true));
             }
-            Ok("filed")
+            Ok(("filed", false))
         })?;
-        *counts.entry(outcome).or_default() += 1;
+        *counts.entry(outcome.0).or_default() += 1;
+        exits += usize::from(outcome.1);
     }
-    Ok(format!(
-        "workflow cases: {}",
-        counts
-            .iter()
-            .map(|(k, v)| format!("{v} {k}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
+    Ok(cases_summary(&counts, exits))
+}
+
+/// "workflow cases: 30 applications (3 in draft, 3 submitted, …, 12 filed, 1 rejected); 2 exit
+/// cases proposed for filed households": each count once, in workflow order, with its label.
+fn cases_summary(counts: &std::collections::BTreeMap<&str, usize>, exits: usize) -> String {
+    const LABELS: [(&str, &str); 8] = [
+        ("draft", "in draft"),
+        ("submitted", "submitted"),
+        ("county_review", "in county review"),
+        ("verification", "in verification"),
+        ("public_notice", "on public notice"),
+        ("city_approval", "awaiting city approval"),
+        ("filed", "filed"),
+        ("rejected", "rejected"),
+    ];
+    let total: usize = counts.values().sum();
+    let parts: Vec<String> = LABELS
+        .iter()
+        .filter_map(|(state, label)| {
+            counts
+                .get(state)
+                .filter(|n| **n > 0)
+                .map(|n| format!("{n} {label}"))
+        })
+        .collect();
+    let exits = match exits {
+        1 => "1 exit case proposed for a filed household".to_owned(),
+        n => format!("{n} exit cases proposed for filed households"),
+    };
+    format!(
+        "workflow cases: {total} application{} ({}); {exits}",
+        if total == 1 { "" } else { "s" },
+        parts.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::{cases_summary, Housing};
+
+    #[test]
+    fn the_cases_summary_says_each_count_once() {
+        let counts = [
+            ("filed", 16),
+            ("draft", 3),
+            ("rejected", 1),
+            ("submitted", 0),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            cases_summary(&counts, 2),
+            "workflow cases: 20 applications (3 in draft, 16 filed, 1 rejected); \
+             2 exit cases proposed for filed households"
+        );
+        assert_eq!(
+            cases_summary(&[("filed", 1)].into_iter().collect(), 1),
+            "workflow cases: 1 application (1 filed); 1 exit case proposed for a filed household"
+        );
+    }
+
+    #[test]
+    fn generated_housing_is_coherent() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut kinds = std::collections::BTreeSet::new();
+        for _ in 0..20_000 {
+            let h = Housing::draw(&mut rng);
+            kinds.insert(h.kind);
+            assert!(
+                h.kind
+                    .parse::<jiekun_domain::household::HousingType>()
+                    .is_ok(),
+                "{h:?}"
+            );
+            if h.kind == "owned" {
+                assert!(h.homes_count >= 1 && h.homes_area_dm2 > 0, "{h:?}");
+                assert_eq!(h.area_dm2, Some(h.homes_area_dm2), "{h:?}");
+            } else {
+                assert_eq!((h.homes_count, h.homes_area_dm2), (0, 0), "{h:?}");
+            }
+            assert_eq!(h.area_dm2.is_none(), h.kind == "none", "{h:?}");
+        }
+        assert_eq!(kinds.len(), 6, "every housing type occurs: {kinds:?}");
+    }
 }

@@ -176,6 +176,7 @@ enum AuditCommand {
     Verify,
 }
 
+/// Logs go to standard output, one line per event.
 fn init_logging() {
     use tracing_subscriber::{fmt, EnvFilter};
     let filter = EnvFilter::try_from_env("JIEKUN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
@@ -185,10 +186,22 @@ fn init_logging() {
             .json()
             .with_env_filter(filter)
             .with_current_span(false)
+            .with_writer(std::io::stdout)
             .init();
     } else {
-        fmt().with_env_filter(filter).init();
+        fmt()
+            .with_env_filter(filter)
+            .with_ansi(log_colour())
+            .with_writer(std::io::stdout)
+            .init();
     }
+}
+
+/// Colour is for a person watching a terminal: a log file or a pipe gets plain text, and a
+/// non-empty `NO_COLOR` (https://no-color.org) turns it off everywhere.
+fn log_colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 fn open_pool(db: &Database) -> anyhow::Result<Pool> {

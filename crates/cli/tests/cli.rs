@@ -230,6 +230,32 @@ fn demo_puts_households_through_the_workflows() {
     let households = jiekun_store::households::list(&mut c, &scope, &Default::default(), &page)
         .unwrap()
         .items;
+    // Housing agrees with the homes owned: an owner owns a home with a floor area, nobody else
+    // owns one.
+    assert_eq!(households.len(), 90);
+    for h in &households {
+        let owned = (h.homes_count, h.homes_area_dm2);
+        if h.housing_type == "owned" {
+            assert!(owned.0 >= 1 && owned.1 > 0, "{} {owned:?}", h.housing_type);
+        } else {
+            assert_eq!(owned, (0, 0), "{}", h.housing_type);
+        }
+    }
+    // Each count of the summary appears once, with its label.
+    let summary = text(&out);
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with("workflow cases:"))
+        .unwrap();
+    assert!(
+        line.contains(&format!("{} applications (", apps.len())),
+        "{line}"
+    );
+    assert!(
+        line.contains(" filed") && line.contains("exit case"),
+        "{line}"
+    );
+    assert!(!line.contains("filed, exit"), "{line}");
     let old = households
         .iter()
         .find(|h| h.status == "filed" && !apps.iter().any(|a| a.household_id == h.id))
@@ -246,4 +272,94 @@ fn demo_puts_households_through_the_workflows() {
         "{}",
         text(&again)
     );
+}
+
+#[test]
+fn logs_written_to_a_pipe_carry_no_colour_codes() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+
+    let (_dir, db) = sqlite();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jiekun"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
+        .env("JIEKUN_DATABASE_URL", &db)
+        .env(
+            "JIEKUN_JWT_SECRET",
+            "pipe-test-secret-pipe-test-secret-0123",
+        )
+        .env("JIEKUN_DATA_KEY", "22".repeat(32))
+        .env("JIEKUN_LOG", "info")
+        .env_remove("JIEKUN_LOG_FORMAT")
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run jiekun serve");
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("jiekun is serving") {
+                let _ = tx.send(());
+            }
+        }
+        seen
+    });
+    let started = rx.recv_timeout(std::time::Duration::from_secs(60));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let logged = reader.join().unwrap();
+    let mut errors = String::new();
+    stderr.read_to_string(&mut errors).unwrap();
+    assert!(
+        started.is_ok(),
+        "the server did not start:\n{logged}{errors}"
+    );
+    // The "serving" event is logged just before the banner that was waited for.
+    assert!(
+        logged.contains("INFO") && logged.contains("serving"),
+        "{logged}"
+    );
+    let all = format!("{logged}{errors}");
+    assert!(
+        !all.contains("\x1b["),
+        "colour codes in piped logs: {all:?}"
+    );
+}
+
+/// The database holds personal data: a new SQLite file and its -wal/-shm companions are readable
+/// by their owner only, like the key files.
+#[cfg(unix)]
+#[test]
+fn migrate_creates_the_sqlite_file_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fresh.db");
+    let db = format!("sqlite://{}", path.display());
+    let out = jiekun(&db, &["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let mode = |p: &std::path::Path| {
+        format!(
+            "{:o}",
+            std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+        )
+    };
+    assert_eq!(mode(&path), "600", "{}", path.display());
+    // A connection left open keeps the -wal and -shm files there to be looked at.
+    let pool = jiekun_store::Pool::open(&db, &jiekun_store::PoolOptions::default()).unwrap();
+    let _c = pool.get().unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let companion = dir.path().join(format!("fresh.db{suffix}"));
+        assert_eq!(mode(&companion), "600", "{}", companion.display());
+    }
+    // An existing file keeps the mode it has.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert!(jiekun(&db, &["migrate"]).status.success());
+    assert_eq!(mode(&path), "640");
 }

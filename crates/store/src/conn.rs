@@ -66,6 +66,7 @@ impl DatabaseTarget {
     fn connect(&self) -> ConnectionResult<DbConnection> {
         match self {
             DatabaseTarget::Sqlite(path) => {
+                create_private(path)?;
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 // busy_timeout first, so that switching to WAL itself waits for other writers.
                 conn.batch_execute(
@@ -91,6 +92,32 @@ impl DatabaseTarget {
         };
         applied.map_err(|e| StoreError::Config(format!("migration failed: {e}")))
     }
+}
+
+/// Creates a missing SQLite file readable and writable by its owner only (0600): it holds personal
+/// data, like the key files beside it. SQLite gives its -wal and -shm files the mode of the
+/// database file. An existing file is left as it is.
+#[cfg(unix)]
+fn create_private(path: &std::path::Path) -> ConnectionResult<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(ConnectionError::BadConnection(format!(
+            "cannot create {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+#[cfg(not(unix))]
+fn create_private(_path: &std::path::Path) -> ConnectionResult<()> {
+    Ok(())
 }
 
 fn names(versions: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {

@@ -11,6 +11,7 @@ mod conventions;
 mod departments;
 mod enterprises;
 mod health;
+mod hostile;
 mod households;
 mod openapi;
 mod organisations;

@@ -1,0 +1,306 @@
+//! Hostile input at the edge: characters no database should see, JSON that is not quite JSON,
+//! shapes read by position, forged versions and tokens, floods of sign-ins, oversized requests.
+//! Every refusal is problem+json with a stable code, and nothing is written.
+
+use jiekun_domain::access::Role;
+use serde_json::{json, Value};
+
+use super::households::family;
+use super::world::World;
+use crate::common::{Auth, Resp};
+
+fn officer(w: &World) -> &Auth {
+    &w.person(Role::GrassrootsOfficer).auth
+}
+
+fn household_path(w: &World) -> String {
+    format!("/api/v1/households/{}", w.hh_xx.id)
+}
+
+/// The household as it is now: body and ETag.
+fn household_now(w: &World) -> (Value, String) {
+    let r = w.app.get_as(officer(w), &household_path(w)).expect(200);
+    let etag = r.etag();
+    (r.body, etag)
+}
+
+fn household_count(w: &World) -> usize {
+    w.app
+        .list_all_as(
+            &w.person(Role::CityApprover).auth,
+            "/api/v1/households",
+            200,
+        )
+        .len()
+}
+
+/// A raw request body with a content type, as `auth`.
+fn raw_as(
+    w: &World,
+    auth: &Auth,
+    method: &str,
+    path: &str,
+    etag: Option<&str>,
+    body: &[u8],
+) -> Resp {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = w
+        .app
+        .client
+        .request(method, w.app.url(path))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    if let Some(e) = etag {
+        req = req.header("If-Match", e);
+    }
+    w.app.send_as(auth, req)
+}
+
+fn nul_and_invisible_characters_are_refused_on_both_databases(w: &World) {
+    let before = household_now(w);
+    let count = household_count(w);
+
+    // Sign-in, without credentials: a NUL in the username is a field error, not a server error.
+    w.app
+        .post_as(
+            &Auth::None,
+            "/api/v1/auth/token",
+            &json!({"username": "a\u{0}b", "password": "x"}),
+        )
+        .problem(422, "validation_failed")
+        .has_field_error("username", "invalid_character");
+    // Path parameters, percent-encoded or as raw UTF-8, are named by the route's name for them.
+    let r = w
+        .app
+        .send_as(
+            &Auth::None,
+            w.app.client.get(w.app.url("/api/v1/public-notices/x%00")),
+        )
+        .problem(400, "invalid_parameter");
+    r.has_field_error("id", "invalid_character");
+    assert!(r.body["detail_zh"].as_str().unwrap().contains("id"));
+    for path in [
+        format!("{}%00", household_path(w)),
+        format!("{}%E2%80%AE", household_path(w)),
+        format!("{}%0A", household_path(w)),
+        format!("{}%7F", household_path(w)),
+        format!("{}%C2%85", household_path(w)),
+    ] {
+        w.app
+            .get_as(officer(w), &path)
+            .problem(400, "invalid_parameter")
+            .has_field_error("id", "invalid_character");
+    }
+    w.app
+        .get_as(officer(w), &format!("{}/incomes/x%00y", household_path(w)))
+        .problem(400, "invalid_parameter");
+    w.app
+        .get_as(officer(w), &format!("{}%FF", household_path(w)))
+        .problem(400, "invalid_parameter")
+        .has_field_error("id", "invalid_encoding");
+    // Query values and names.
+    for (query, field) in [
+        ("organisation_id=x%00", "organisation_id"),
+        ("region_code=6107%E2%80%8B24", "region_code"),
+        ("status=draft%09", "status"),
+        ("category=%EF%BB%BFdeep", "category"),
+        ("lim%00it=5", "lim\\u{0}it"),
+    ] {
+        w.app
+            .get_as(officer(w), &format!("/api/v1/households?{query}"))
+            .problem(400, "invalid_parameter")
+            .has_field_error(field, "invalid_character");
+    }
+    // JSON strings and keys, named by their path; ids in bodies too.
+    let mut body = family(w, &complete_id(1));
+    body["members"][1]["name"] = json!("李\u{202e}秀英");
+    body["organisation_id"] = json!(format!("{}\u{0}", w.chengguan));
+    let r = w
+        .app
+        .post_as(officer(w), "/api/v1/households", &body)
+        .problem(422, "validation_failed");
+    r.has_field_error("members[1].name", "invalid_character")
+        .has_field_error("organisation_id", "invalid_character");
+    let zh = r.body["errors"][0]["message_zh"].as_str().unwrap();
+    assert!(zh.contains("控制字符") && zh.contains("U+"), "{zh}");
+    w.app
+        .post_as(
+            officer(w),
+            "/api/v1/households/search",
+            &json!({"national_id": "6107\u{0}"}),
+        )
+        .problem(422, "validation_failed")
+        .has_field_error("national_id", "invalid_character");
+    w.app
+        .post_as(
+            officer(w),
+            "/api/v1/applications",
+            &json!({"household_id": format!("{}\u{0}", w.hh_xx.id)}),
+        )
+        .problem(422, "validation_failed")
+        .has_field_error("household_id", "invalid_character");
+    raw_as(
+        w,
+        officer(w),
+        "PATCH",
+        &household_path(w),
+        Some(&before.1),
+        "{\"addr\\u0000ess\": \"东大街1号\"}".as_bytes(),
+    )
+    .problem(422, "validation_failed")
+    .has_field_error("addr\\u{0}ess", "invalid_character");
+    w.app
+        .patch_as(
+            officer(w),
+            &household_path(w),
+            &before.1,
+            &json!({"address": "东大街\u{200b}1号"}),
+        )
+        .problem(422, "validation_failed")
+        .has_field_error("address", "invalid_character");
+
+    assert_eq!(household_now(w), before, "nothing changed");
+    assert_eq!(household_count(w), count, "nothing was filed");
+}
+
+/// A valid identity number of 西乡县 that no seeded member has.
+fn complete_id(n: u32) -> String {
+    jiekun_domain::national_id::complete(&format!("61072419750101{:03}", 700 + n))
+}
+
+fn json_must_be_one_value_of_the_documented_shape(w: &World) {
+    let before = household_now(w);
+    let count = household_count(w);
+    let path = household_path(w);
+
+    // Trailing garbage after the value.
+    raw_as(
+        w,
+        officer(w),
+        "PATCH",
+        &path,
+        Some(&before.1),
+        "{\"address\":\"东大街1号\"} this is not JSON".as_bytes(),
+    )
+    .problem(400, "malformed_json");
+    raw_as(
+        w,
+        officer(w),
+        "PATCH",
+        &path,
+        Some(&before.1),
+        "{\"address\":\"东大街1号\"}{}".as_bytes(),
+    )
+    .problem(400, "malformed_json");
+    // Arrays where objects are documented, at the top and nested.
+    raw_as(w, officer(w), "PATCH", &path, Some(&before.1), b"[\"x\"]")
+        .problem(422, "validation_failed")
+        .has_field_error("", "invalid_type");
+    raw_as(
+        w,
+        officer(w),
+        "PATCH",
+        &path,
+        Some(&before.1),
+        br#"{"assets": [9, 999.0]}"#,
+    )
+    .problem(422, "validation_failed")
+    .has_field_error("assets", "invalid_type");
+    let mut body = family(w, &complete_id(2));
+    body["assets"] = json!([9, 999.0]);
+    w.app
+        .post_as(officer(w), "/api/v1/households", &body)
+        .problem(422, "validation_failed")
+        .has_field_error("assets", "invalid_type");
+    let mut body = family(w, &complete_id(3));
+    body["members"][0]["health"] = json!(["healthy"]);
+    w.app
+        .post_as(officer(w), "/api/v1/households", &body)
+        .problem(422, "validation_failed")
+        .has_field_error("members[0].health", "invalid_type");
+
+    // Numbers past any range, integers past i64, nesting past 128 levels.
+    raw_as(
+        w,
+        officer(w),
+        "PATCH",
+        &path,
+        Some(&before.1),
+        br#"{"housing_area_m2": 1e400}"#,
+    )
+    .problem(400, "malformed_json");
+    let r = raw_as(
+        w,
+        officer(w),
+        "PATCH",
+        &path,
+        Some(&before.1),
+        br#"{"assets": {"homes_count": 99999999999999999999}}"#,
+    )
+    .problem(422, "validation_failed");
+    r.has_field_error("assets.homes_count", "invalid_type");
+    let zh = r.body["errors"][0]["message_zh"].as_str().unwrap();
+    assert!(zh.contains("应为整数") && zh.contains("小数"), "{zh}");
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    raw_as(
+        w,
+        officer(w),
+        "PATCH",
+        &path,
+        Some(&before.1),
+        deep.as_bytes(),
+    )
+    .problem(400, "malformed_json");
+    let deep_object = format!("{}1{}", "{\"a\":".repeat(200), "}".repeat(200));
+    raw_as(
+        w,
+        officer(w),
+        "PATCH",
+        &path,
+        Some(&before.1),
+        deep_object.as_bytes(),
+    )
+    .problem(400, "malformed_json");
+
+    // An unknown value names itself and the allowed ones in both languages.
+    let r = w
+        .app
+        .patch_as(
+            officer(w),
+            &path,
+            &before.1,
+            &json!({"housing_type": "castle"}),
+        )
+        .problem(422, "validation_failed");
+    r.has_field_error("housing_type", "invalid_value");
+    let e = &r.body["errors"][0];
+    for text in [
+        e["message"].as_str().unwrap(),
+        e["message_zh"].as_str().unwrap(),
+    ] {
+        assert!(
+            text.contains("castle") && text.contains("private_rental"),
+            "{text}"
+        );
+    }
+    let r = w
+        .app
+        .patch_as(officer(w), &path, &before.1, &json!({"main_cause": "six"}))
+        .problem(422, "validation_failed");
+    let zh = r.body["errors"][0]["message_zh"].as_str().unwrap();
+    assert!(zh.contains("非负整数") && zh.contains("six"), "{zh}");
+    let r = w
+        .app
+        .patch_as(officer(w), &path, &before.1, &json!({"adress": "x"}))
+        .problem(422, "validation_failed");
+    let zh = r.body["errors"][0]["message_zh"].as_str().unwrap();
+    assert!(zh.contains("adress") && zh.contains("address"), "{zh}");
+
+    assert_eq!(household_now(w), before, "nothing changed");
+    assert_eq!(household_count(w), count, "nothing was filed");
+}
+
+crate::on_both_backends!(World:
+    nul_and_invisible_characters_are_refused_on_both_databases,
+    json_must_be_one_value_of_the_documented_shape,
+);

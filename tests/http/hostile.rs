@@ -300,7 +300,43 @@ fn json_must_be_one_value_of_the_documented_shape(w: &World) {
     assert_eq!(household_count(w), count, "nothing was filed");
 }
 
+/// An ETag is compared as the string it is: `"01"` or `"+1"` is not version 1's.
+fn if_match_takes_only_the_etag_as_written(w: &World) {
+    let (body, etag) = household_now(w);
+    let version = etag.trim_matches('"').to_owned();
+    let path = household_path(w);
+    let change = json!({"address": "西乡县城关镇南街3号"});
+    for tag in [
+        format!("\"0{version}\""),
+        format!("\"+{version}\""),
+        format!("\"-{version}\""),
+        format!("\" {version}\""),
+        format!("\"{version} \""),
+        format!("\"{version}.0\""),
+        format!("\"0x{version}\""),
+        format!("W/\"{version}\""),
+        version.clone(),
+        "\"\"".to_owned(),
+        "\"0\"".to_owned(),
+        "\"99999999999999999999\"".to_owned(),
+        "*".to_owned(),
+    ] {
+        w.app
+            .patch_as(officer(w), &path, &tag, &change)
+            .problem(400, "invalid_parameter")
+            .has_field_error("If-Match", "invalid_format");
+    }
+    assert_eq!(household_now(w), (body, etag.clone()), "nothing changed");
+    // The tag as read still works.
+    let changed = w
+        .app
+        .patch_as(officer(w), &path, &etag, &change)
+        .expect(200);
+    assert_ne!(changed.etag(), etag);
+}
+
 crate::on_both_backends!(World:
     nul_and_invisible_characters_are_refused_on_both_databases,
     json_must_be_one_value_of_the_documented_shape,
+    if_match_takes_only_the_etag_as_written,
 );

@@ -340,7 +340,10 @@ fn form_urlencoded_de<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     })
 }
 
-/// The version named by `If-Match: "N"`; required on every change.
+/// The version named by `If-Match: "N"`; required on every change. The tag must be written as
+/// this API writes it: the version in plain decimal, no sign, no leading zero, no spaces inside
+/// the quotes. `"01"` or `"+1"` is not the ETag of version 1 but a malformed one (400), so that
+/// tags compare as the strings they are.
 pub struct IfMatch(pub i64);
 
 impl FromRequest for IfMatch {
@@ -364,25 +367,26 @@ fn parse_if_match(req: &HttpRequest) -> Result<IfMatch, ApiError> {
         .to_str()
         .ok()
         .and_then(|v| {
-            v.trim()
-                .strip_prefix('"')?
-                .strip_suffix('"')?
-                .parse::<i64>()
-                .ok()
+            let tag = v.trim().strip_prefix('"')?.strip_suffix('"')?;
+            let canonical = tag.bytes().all(|b| b.is_ascii_digit()) && !tag.starts_with('0');
+            if !canonical {
+                return None;
+            }
+            tag.parse::<i64>().ok()
         })
         .filter(|v| *v > 0)
         .map(IfMatch)
         .ok_or_else(|| {
             ApiError::new(
                 ErrorCode::InvalidParameter,
-                "If-Match must be one strong ETag as returned by this API, e.g. \"3\"",
-                "If-Match 必须是本接口返回的强 ETag，例如 \"3\"",
+                "If-Match must be one strong ETag exactly as returned by this API, e.g. \"3\" (no sign, no leading zero)",
+                "If-Match 必须是与本接口返回的完全一致的强 ETag，例如 \"3\"（不带正负号，不以 0 开头）",
             )
             .with_field(FieldError::new(
                 "If-Match",
                 "invalid_format",
-                "not an ETag of this API",
-                "不是本接口返回的 ETag",
+                "not an ETag as this API writes it",
+                "不是本接口所写形式的 ETag",
             ))
         })
 }

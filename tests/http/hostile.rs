@@ -335,7 +335,43 @@ fn if_match_takes_only_the_etag_as_written(w: &World) {
     assert_ne!(changed.etag(), etag);
 }
 
+/// Personal data is never kept by a cache, and no answer is sniffed as another type.
+fn answers_carry_security_headers(w: &World) {
+    let nosniff = |r: &Resp| assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    let r = w.app.get_as(officer(w), &household_path(w)).expect(200);
+    nosniff(&r);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let r = w
+        .app
+        .get_as(officer(w), "/api/v1/households?limit=1")
+        .expect(200);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    for r in [
+        w.app
+            .get_as(
+                officer(w),
+                "/api/v1/households/01900000-0000-7000-8000-000000000000",
+            )
+            .problem(404, "not_found"),
+        w.app
+            .get_as(&Auth::None, "/api/v1/households")
+            .problem(401, "unauthenticated"),
+        w.app
+            .get_as(officer(w), "/api/v1/nothing-here")
+            .problem(404, "route_not_found"),
+    ] {
+        nosniff(&r);
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+    }
+    for path in ["/api/v1/openapi.json", "/docs/", "/healthz"] {
+        let r = w.app.get_as(&Auth::None, path).expect(200);
+        nosniff(&r);
+        assert_ne!(r.header("cache-control"), Some("no-store"), "{path}");
+    }
+}
+
 crate::on_both_backends!(World:
+    answers_carry_security_headers,
     nul_and_invisible_characters_are_refused_on_both_databases,
     json_must_be_one_value_of_the_documented_shape,
     if_match_takes_only_the_etag_as_written,

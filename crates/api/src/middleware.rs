@@ -59,6 +59,7 @@ pub async fn request_context(
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, v);
     }
+    security_headers(&path, res.headers_mut());
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     let status = res.status().as_u16();
     if status >= 500 {
@@ -72,6 +73,18 @@ pub async fn request_context(
         tracing::info!(request_id = %id, %method, %path, status, elapsed_ms, "request");
     }
     Ok(res)
+}
+
+/// No answer is sniffed for another content type; answers of the API hold personal data and are
+/// never stored by a cache (the OpenAPI document, public, may be).
+fn security_headers(path: &str, headers: &mut header::HeaderMap) {
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if path.starts_with("/api/v1/") && path != crate::OPENAPI_PATH {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
 }
 
 /// Re-renders an error response as problem+json with the request id and path.

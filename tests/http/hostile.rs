@@ -376,3 +376,107 @@ crate::on_both_backends!(World:
     json_must_be_one_value_of_the_documented_shape,
     if_match_takes_only_the_etag_as_written,
 );
+
+/// Sign-in throttles, behind a proxy whose `X-Forwarded-For` names the client.
+mod throttle {
+    use chrono::TimeDelta;
+    use serde_json::{json, Value};
+
+    use crate::common::{test_config, Auth, Backend, Resp, TestApp, TestDb, PASSWORD};
+
+    pub struct Proxied(TestApp);
+
+    impl Proxied {
+        pub fn create(backend: Backend) -> Option<Proxied> {
+            let mut config = test_config();
+            config.trust_forwarded = true;
+            Some(Proxied(TestApp::serve(TestDb::create(backend)?, config)))
+        }
+    }
+
+    fn sign_in_from(app: &TestApp, address: &str, body: &Value) -> Resp {
+        app.send_as(
+            &Auth::None,
+            app.client
+                .post(app.url("/api/v1/auth/token"))
+                .header("X-Forwarded-For", address)
+                .json(body),
+        )
+    }
+
+    fn retry_after(r: &Resp) -> u64 {
+        r.header("retry-after").unwrap().parse().unwrap()
+    }
+
+    /// The test server allows 3 failures per username and address and 6 per address, then
+    /// waits 5 s, 10 s, 20 s… at most 60 s.
+    fn an_attacker_cannot_lock_the_administrator_out(p: &Proxied) {
+        let app = &p.0;
+        let admin = app.admin.username.clone();
+        let attacker = "203.0.113.7";
+        let wrong = json!({"username": admin, "password": "guess-1"});
+        let right = json!({"username": admin, "password": PASSWORD});
+        for _ in 0..3 {
+            sign_in_from(app, attacker, &wrong).problem(401, "invalid_credentials");
+        }
+        let r = sign_in_from(app, attacker, &wrong).problem(429, "rate_limited");
+        assert!((1..=5).contains(&retry_after(&r)), "{r:?}");
+        // The right password from the attacker's address waits too…
+        sign_in_from(app, attacker, &right).problem(429, "rate_limited");
+        // …but the administrator, elsewhere, signs in.
+        let ok = sign_in_from(app, "198.51.100.2", &right).expect(200);
+        assert!(ok.body["access_token"].is_string());
+
+        // Each further failure doubles the wait, up to the cap.
+        let mut last = 5;
+        for expected in [10, 20, 40, 60, 60] {
+            app.clock.advance(TimeDelta::seconds(last + 1));
+            sign_in_from(app, attacker, &wrong).problem(401, "invalid_credentials");
+            let r = sign_in_from(app, attacker, &wrong).problem(429, "rate_limited");
+            let wait = retry_after(&r);
+            assert!(
+                wait <= expected && wait + 2 >= expected,
+                "{wait} vs {expected}"
+            );
+            last = expected as i64;
+        }
+        sign_in_from(app, "198.51.100.2", &right).expect(200);
+        // Once the wait is over the right password gets in from there too.
+        app.clock.advance(TimeDelta::seconds(61));
+        sign_in_from(app, attacker, &right).expect(200);
+    }
+
+    /// Bodies that cannot be a sign-in (a NUL in the username, not JSON at all) count against
+    /// their address.
+    fn garbage_counts_against_its_address(p: &Proxied) {
+        let app = &p.0;
+        let garbage = "192.0.2.9";
+        let nul = json!({"username": "root\u{0}admin", "password": "x"});
+        for _ in 0..3 {
+            sign_in_from(app, garbage, &nul)
+                .problem(422, "validation_failed")
+                .has_field_error("username", "invalid_character");
+        }
+        for _ in 0..3 {
+            app.send_as(
+                &Auth::None,
+                app.client
+                    .post(app.url("/api/v1/auth/token"))
+                    .header("X-Forwarded-For", garbage)
+                    .header("content-type", "application/json")
+                    .body("{\"username\": "),
+            )
+            .problem(400, "malformed_json");
+        }
+        let right = json!({"username": app.admin.username, "password": PASSWORD});
+        let r = sign_in_from(app, garbage, &right).problem(429, "rate_limited");
+        assert!(retry_after(&r) <= 5);
+        sign_in_from(app, garbage, &nul).problem(429, "rate_limited");
+        sign_in_from(app, "192.0.2.10", &right).expect(200);
+    }
+
+    crate::on_both_backends!(Proxied:
+        an_attacker_cannot_lock_the_administrator_out,
+        garbage_counts_against_its_address,
+    );
+}

@@ -370,7 +370,31 @@ fn answers_carry_security_headers(w: &World) {
     }
 }
 
+/// A token claiming to be issued in the future, even signed with the right secret, is refused.
+fn tokens_from_the_future_are_refused(w: &World) {
+    let me = w.person(Role::GrassrootsOfficer);
+    let now = chrono::Utc::now().timestamp();
+    let forge = |iat: i64| {
+        Auth::Bearer(
+            crate::common::token_config()
+                .issue(&me.id, 1, iat)
+                .expect("token")
+                .0,
+        )
+    };
+    for ahead in [3600, 86_400 * 365, 120] {
+        w.app
+            .get_as(&forge(now + ahead), "/api/v1/auth/me")
+            .problem(401, "unauthenticated");
+    }
+    // A clock a little ahead is tolerated.
+    w.app
+        .get_as(&forge(now + 20), "/api/v1/auth/me")
+        .expect(200);
+}
+
 crate::on_both_backends!(World:
+    tokens_from_the_future_are_refused,
     answers_carry_security_headers,
     nul_and_invisible_characters_are_refused_on_both_databases,
     json_must_be_one_value_of_the_documented_shape,

@@ -35,7 +35,8 @@ fn signs_in_and_the_token_works(w: &World) {
 }
 
 fn brute_force_is_throttled(w: &World) {
-    // The test server allows 3 failures per user and 6 per address in a minute.
+    // The test server allows 3 failures per username and address and 6 per address, then makes
+    // the next attempt wait (5 s, doubling).
     for _ in 0..3 {
         sign_in(w, "reviewer", "wrong-password-1").problem(401, "invalid_credentials");
     }

@@ -12,6 +12,7 @@ mod departments;
 mod enterprises;
 mod examples;
 mod health;
+mod hostile;
 mod households;
 mod openapi;
 mod organisations;

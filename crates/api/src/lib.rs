@@ -29,6 +29,7 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 use crate::auth::{AuthLimits, AuthState, TokenConfig};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::BodyLimit;
+use crate::middleware::RouteTable;
 
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 pub const DOCS_PATH: &str = "/docs/";
@@ -129,42 +130,6 @@ fn openapi_json_of(spec: &utoipa::openapi::OpenApi) -> String {
     let mut s = spec.to_pretty_json().unwrap_or_default();
     s.push('\n');
     s
-}
-
-/// Route templates and their methods, to tell 405 from 404.
-#[derive(Clone)]
-struct RouteTable(Vec<(Vec<String>, Vec<&'static str>)>);
-
-impl RouteTable {
-    fn from_spec(spec: &mut utoipa::openapi::OpenApi) -> Self {
-        let mut table = Vec::new();
-        for (path, item) in spec.paths.paths.iter_mut() {
-            let segments = path.split('/').map(str::to_owned).collect();
-            let methods = openapi::operations(item)
-                .into_iter()
-                .map(|(m, _)| m)
-                .collect();
-            table.push((segments, methods));
-        }
-        RouteTable(table)
-    }
-
-    /// The methods allowed on `path`, if it matches a route at all.
-    fn allowed(&self, path: &str) -> Option<Vec<&'static str>> {
-        let parts: Vec<&str> = path.split('/').collect();
-        let mut found: Option<Vec<&'static str>> = None;
-        for (segments, methods) in &self.0 {
-            let matches = segments.len() == parts.len()
-                && segments
-                    .iter()
-                    .zip(&parts)
-                    .all(|(s, p)| s == p || (s.starts_with('{') && !p.is_empty()));
-            if matches {
-                found.get_or_insert_with(Vec::new).extend(methods);
-            }
-        }
-        found
-    }
 }
 
 async fn no_route(req: HttpRequest, table: web::Data<RouteTable>) -> HttpResponse {

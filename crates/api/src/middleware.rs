@@ -1,5 +1,6 @@
-//! Request id, access log and the last word on error bodies: every error leaves as problem+json
-//! carrying the request id, whatever produced it.
+//! Request id, access log, the checks every request passes before it is routed (characters in
+//! the path and the query), and the last word on error bodies: every error leaves as
+//! problem+json carrying the request id, whatever produced it.
 
 use std::time::Instant;
 
@@ -8,9 +9,10 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::HttpMessage;
+use actix_web::{web, HttpMessage, HttpResponse};
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::extract::screen::{self, Refusal};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -41,9 +43,13 @@ pub async fn request_context(
     let method = req.method().clone();
     let path = req.path().to_owned();
 
-    // Handlers' errors arrive as responses carrying the error; an `Err` here could only come from
-    // an inner middleware, and there is none.
-    let res = next.call(req).await?.map_into_boxed_body();
+    let res = match screen_request(&req) {
+        // Built as a response carrying the error, which the renderer below gives the request id.
+        Err(e) => ServiceResponse::new(req.into_parts().0, HttpResponse::from_error(e)),
+        // Handlers' errors arrive as responses carrying the error; an `Err` here could only come
+        // from an inner middleware, and there is none.
+        Ok(()) => next.call(req).await?.map_into_boxed_body(),
+    };
     let status = res.status();
     let mut res = if status.is_client_error() || status.is_server_error() {
         render_problem(res, &path, &id)
@@ -53,6 +59,7 @@ pub async fn request_context(
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, v);
     }
+    security_headers(&path, res.headers_mut());
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     let status = res.status().as_u16();
     if status >= 500 {
@@ -66,6 +73,18 @@ pub async fn request_context(
         tracing::info!(request_id = %id, %method, %path, status, elapsed_ms, "request");
     }
     Ok(res)
+}
+
+/// No answer is sniffed for another content type; answers of the API hold personal data and are
+/// never stored by a cache (the OpenAPI document, public, may be).
+fn security_headers(path: &str, headers: &mut header::HeaderMap) {
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if path.starts_with("/api/v1/") && path != crate::OPENAPI_PATH {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
 }
 
 /// Re-renders an error response as problem+json with the request id and path.
@@ -111,4 +130,133 @@ fn from_status(status: StatusCode, cause: Option<String>) -> ApiError {
         cause: cause.map(Into::into),
         ..ApiError::bare(code)
     }
+}
+
+/// Route templates and their methods, from the OpenAPI document: to name a path parameter before
+/// routing, and to tell 405 from 404.
+#[derive(Clone)]
+pub struct RouteTable(Vec<(Vec<String>, Vec<&'static str>)>);
+
+impl RouteTable {
+    pub fn from_spec(spec: &mut utoipa::openapi::OpenApi) -> Self {
+        let mut table = Vec::new();
+        for (path, item) in spec.paths.paths.iter_mut() {
+            let segments = path.split('/').map(str::to_owned).collect();
+            let methods = crate::openapi::operations(item)
+                .into_iter()
+                .map(|(m, _)| m)
+                .collect();
+            table.push((segments, methods));
+        }
+        RouteTable(table)
+    }
+
+    /// The templates `path` matches, as (segments, methods).
+    fn matching(&self, parts: &[&str]) -> Vec<&(Vec<String>, Vec<&'static str>)> {
+        self.0
+            .iter()
+            .filter(|(segments, _)| {
+                segments.len() == parts.len()
+                    && segments
+                        .iter()
+                        .zip(parts)
+                        .all(|(s, p)| s == p || (is_parameter(s) && !p.is_empty()))
+            })
+            .collect()
+    }
+
+    /// The methods allowed on `path`, if it matches a route at all.
+    pub fn allowed(&self, path: &str) -> Option<Vec<&'static str>> {
+        let parts: Vec<&str> = path.split('/').collect();
+        let mut found: Option<Vec<&'static str>> = None;
+        for (_, methods) in self.matching(&parts) {
+            found.get_or_insert_with(Vec::new).extend(methods);
+        }
+        found
+    }
+
+    /// The name of the path parameter at segment `index` of `path`, when a route names it.
+    fn parameter_name(&self, parts: &[&str], index: usize) -> Option<&str> {
+        self.matching(parts).into_iter().find_map(|(segments, _)| {
+            let s = segments.get(index)?;
+            is_parameter(s).then(|| s.trim_start_matches('{').trim_end_matches('}'))
+        })
+    }
+}
+
+fn is_parameter(segment: &str) -> bool {
+    segment.starts_with('{') && segment.ends_with('}')
+}
+
+/// Refuses, before routing, a path or query that carries control or invisible formatting
+/// characters (percent-encoded or not), or is not UTF-8 once decoded.
+fn screen_request(req: &ServiceRequest) -> Result<(), ApiError> {
+    let table = req.app_data::<web::Data<RouteTable>>();
+    let parts: Vec<&str> = req.path().split('/').collect();
+    for (index, raw) in parts.iter().enumerate() {
+        if let Err(refusal) = screen::check_component(raw, false) {
+            let name = table
+                .and_then(|t| t.parameter_name(&parts, index))
+                .unwrap_or("path")
+                .to_owned();
+            return Err(parameter_error(
+                "path parameter",
+                "路径参数",
+                &name,
+                refusal,
+            ));
+        }
+    }
+    screen_query(req.query_string())
+}
+
+/// Checks every name and value of a query string; a name given twice is refused too, as the
+/// API never reads a parameter as a list.
+pub fn screen_query(query: &str) -> Result<(), ApiError> {
+    let mut seen = std::collections::HashSet::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = match screen::check_component(raw_name, true) {
+            Ok(name) => name,
+            Err(refusal) => {
+                let shown = screen::escaped(&String::from_utf8_lossy(&screen::percent_decode(
+                    raw_name, true,
+                )));
+                return Err(parameter_error(
+                    "query parameter",
+                    "查询参数",
+                    &shown,
+                    refusal,
+                ));
+            }
+        };
+        if let Err(refusal) = screen::check_component(raw_value, true) {
+            return Err(parameter_error(
+                "query parameter",
+                "查询参数",
+                &name,
+                refusal,
+            ));
+        }
+        if !seen.insert(name.clone()) {
+            let detail = format!("query parameter {name} is given more than once");
+            let detail_zh = format!("查询参数 {name} 出现了不止一次");
+            return Err(
+                ApiError::new(ErrorCode::InvalidParameter, &detail, &detail_zh).with_field(
+                    FieldError::new(name, "duplicate", "may be given once only", "只能出现一次"),
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn parameter_error(kind: &str, kind_zh: &str, name: &str, refusal: Refusal) -> ApiError {
+    let field = refusal.field_error(name);
+    ApiError::new(
+        ErrorCode::InvalidParameter,
+        format!("{kind} {name} {}", field.message),
+        format!("{kind_zh} {name} {}", field.message_zh),
+    )
+    .with_field(field)
 }

@@ -1,9 +1,13 @@
-//! Access tokens: HS256 JWTs with the algorithm pinned, `exp` enforced, issuer and audience checked.
+//! Access tokens: HS256 JWTs with the algorithm pinned, `exp` enforced, issuer and audience checked,
+//! and no token issued in the future.
 
 use std::time::Duration;
 
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+
+/// How far in the future a token's `iat` may lie, for clocks that disagree a little.
+pub const IAT_LEEWAY_SECONDS: i64 = 60;
 
 /// Signing settings. The secret comes from configuration and is never stored in the database.
 #[derive(Clone)]
@@ -81,16 +85,26 @@ impl TokenConfig {
         .map_err(|e| e.to_string())
     }
 
-    /// Checks signature (HS256 only), expiry, issuer and audience.
+    /// Checks signature (HS256 only), expiry, issuer and audience, and that the token was not
+    /// issued in the future (a token that claims so was not signed by this server's clock).
     pub fn verify(&self, token: &str) -> Result<Claims, String> {
+        self.verify_at(token, chrono::Utc::now().timestamp())
+    }
+
+    /// [`TokenConfig::verify`] at `now` (seconds since the epoch) for `iat`.
+    pub fn verify_at(&self, token: &str, now: i64) -> Result<Claims, String> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        decode::<Claims>(token, &DecodingKey::from_secret(&self.secret), &validation)
+        let claims = decode::<Claims>(token, &DecodingKey::from_secret(&self.secret), &validation)
             .map(|d| d.claims)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        if claims.iat > now.saturating_add(IAT_LEEWAY_SECONDS) {
+            return Err(format!("issued in the future (iat {})", claims.iat));
+        }
+        Ok(claims)
     }
 }
 
@@ -113,6 +127,16 @@ mod tests {
         let c = config(&[7; 32]);
         let (t, claims) = c.issue("u1", 3, now()).unwrap();
         assert_eq!(c.verify(&t).unwrap(), claims);
+    }
+
+    #[test]
+    fn refuses_tokens_issued_in_the_future() {
+        let c = config(&[7; 32]);
+        let t = now();
+        let (ahead, _) = c.issue("u1", 1, t + IAT_LEEWAY_SECONDS + 5).unwrap();
+        assert!(c.verify_at(&ahead, t).unwrap_err().contains("future"));
+        let (slightly, _) = c.issue("u1", 1, t + IAT_LEEWAY_SECONDS - 5).unwrap();
+        assert!(c.verify_at(&slightly, t).is_ok(), "within the leeway");
     }
 
     #[test]

@@ -69,11 +69,21 @@ fn invalid_credentials() -> ApiError {
 
 /// Sign in · 登录
 ///
-/// Exchanges a username and password for a short-lived access token. Failed attempts are
-/// throttled per user and per address (429 with `Retry-After`); a locked or disabled account
-/// cannot sign in. Every attempt is audited.
+/// Exchanges a username and password for a short-lived access token. Every attempt is audited;
+/// a locked or disabled account cannot sign in.
 ///
-/// 用户名和密码换取短期访问令牌。登录失败按用户和来源地址限流（429，附 Retry-After）；锁定或停用的账号不能登录。每次尝试均记入审计日志。
+/// Failed attempts slow down, they never lock an account. They are counted per username at one
+/// client address, and per address over every username (a body that is not a valid sign-in
+/// counts for its address too). Past 5 failures for one username from one address, or 20 from
+/// one address, each further attempt from there must wait 5 s after the last failure, then
+/// 10 s, 20 s and so on, at most 15 minutes: until then the answer is 429 `rate_limited` with
+/// `Retry-After`, even for the right password. The same username from another address is not
+/// slowed down by them. Failures are forgotten 30 minutes after the last one; signing in takes
+/// back that username's failures from that address.
+///
+/// 用户名和密码换取短期访问令牌。每次尝试均记入审计日志；锁定或停用的账号不能登录。
+///
+/// 登录失败只会让后续尝试变慢，不会锁定账号。失败次数按“用户名 + 来源地址”和“来源地址”（不论用户名）分别统计，格式不合法的登录请求也计入其来源地址。同一来源地址对同一用户名失败 5 次以上，或同一来源地址累计失败 20 次以上后，此后每次尝试须在上次失败后等待 5 秒，再失败则依次等待 10 秒、20 秒……最长 15 分钟；等待期内即使密码正确也返回 429 `rate_limited`，并附 Retry-After。来自其他地址的同一用户名不受影响。最后一次失败 30 分钟后清零；登录成功即清除该用户名在该地址的失败记录。
 #[utoipa::path(
     operation_id = "sign_in",
     tag = "auth",
@@ -85,20 +95,34 @@ fn invalid_credentials() -> ApiError {
 async fn token(
     state: web::Data<AppState>,
     req: HttpRequest,
-    ApiJson(body): ApiJson<TokenRequest>,
+    body: Result<ApiJson<TokenRequest>, ApiError>,
 ) -> ApiResult<HttpResponse> {
     let meta = RequestMeta::of(&req, state.auth.trust_forwarded);
     let address = meta.source_address.clone().unwrap_or_default();
-    let username = body.username.trim().to_lowercase();
     let limits = &state.auth;
+    let now_ms = state.clock.now().timestamp_millis();
+    // A body that cannot be a sign-in is a failure of its address.
+    let body = match body {
+        Ok(ApiJson(body)) => body,
+        Err(e) => {
+            limits
+                .login_failures_per_address
+                .attempt(&address, now_ms)
+                .map_err(rate_limited)?;
+            return Err(e);
+        }
+    };
+    let username = body.username.trim().to_lowercase();
+    // Neither an address nor a username may carry NUL (refused above), so this key is unique.
+    let pair = format!("{address}\u{0}{username}");
     limits
         .login_failures_per_user
-        .check(&username)
+        .attempt(&pair, now_ms)
         .map_err(rate_limited)?;
-    limits
-        .login_failures_per_address
-        .check(&address)
-        .map_err(rate_limited)?;
+    if let Err(wait) = limits.login_failures_per_address.attempt(&address, now_ms) {
+        limits.login_failures_per_user.succeeded(&pair);
+        return Err(rate_limited(wait));
+    }
 
     let lookup = username.clone();
     let found = db::run(&state.db, move |c| Ok(users::find_by_username(c, &lookup)?)).await?;
@@ -118,8 +142,7 @@ async fn token(
     .map_err(ApiError::internal)?;
 
     if !matches {
-        limits.login_failures_per_user.fail(&username);
-        limits.login_failures_per_address.fail(&address);
+        // Both failures were counted when the attempt started.
         let mut event = meta.anonymous_event(
             "auth.login",
             "user",
@@ -139,6 +162,9 @@ async fn token(
     let Some(found) = found else {
         return Err(invalid_credentials());
     };
+    // The right password: this attempt was no failure.
+    limits.login_failures_per_user.reset(&pair);
+    limits.login_failures_per_address.succeeded(&address);
     if found.user.status != "active" {
         let event = login_event(&meta, &found, "denied");
         db::write(&state.db, move |c| Ok(audit::append(c, event)?)).await?;
@@ -148,7 +174,6 @@ async fn token(
             "账号已锁定或停用，请联系管理员",
         ));
     }
-    limits.login_failures_per_user.reset(&username);
     let now = chrono::Utc::now().timestamp();
     let (access_token, _) = state
         .auth

@@ -6,84 +6,73 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::Role;
 
-macro_rules! names {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $s:literal),* $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name { $($(#[$vm])* #[serde(rename = $s)] $variant,)* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $s,)* } }
-        }
-    };
-}
-
-names! {
-    /// States of a filing application (建档申请).
-    FilingState {
-        Draft = "draft",
-        Submitted = "submitted",
-        CountyReview = "county_review",
-        Verification = "verification",
-        PublicNotice = "public_notice",
-        CityApproval = "city_approval",
-        Filed = "filed",
-        Returned = "returned",
-        Rejected = "rejected",
-        Withdrawn = "withdrawn",
+crate::closed_list! {
+    /// States of a filing application (建档申请), plan §二(一).
+    FilingState ("State of a filing application", "建档申请状态") {
+        Draft = "draft" ("draft, with the grassroots union", "草稿"),
+        Submitted = "submitted" ("submitted by the grassroots union", "基层工会已申报"),
+        CountyReview = "county_review" ("under review by the county union", "县总工会审核"),
+        Verification = "verification" ("verification of the household's facts", "核查"),
+        PublicNotice = "public_notice" ("under public notice", "公示"),
+        CityApproval = "city_approval" ("awaiting approval by the city union", "市总工会审批"),
+        Filed = "filed" ("filed (建档立卡)", "已建档立卡"),
+        Returned = "returned" ("returned to the grassroots union for correction", "退回补正"),
+        Rejected = "rejected" ("rejected", "不予通过"),
+        Withdrawn = "withdrawn" ("withdrawn by the grassroots union", "已撤回"),
     }
 }
 
-names! {
-    FilingAction {
+crate::closed_list! {
+    /// Steps on a filing application.
+    FilingAction ("Step on a filing application", "建档申请办理操作") {
         /// The grassroots union submits the worker's application (基层工会申报).
-        Submit = "submit",
+        Submit = "submit" ("the grassroots union submits the worker's application", "提交申报"),
         /// The county union takes it up for review (县总工会审核).
-        StartReview = "start_review",
+        StartReview = "start_review" ("the county union takes it up for review", "受理审核"),
         /// The county union approves its review; verification with departments follows.
-        ApproveReview = "approve_review",
+        ApproveReview = "approve_review" ("the county union approves its review; verification follows", "审核通过"),
         /// Verification is done; public notice starts (公示).
-        StartNotice = "start_notice",
+        StartNotice = "start_notice" ("verification is done; the public notice starts", "开始公示"),
         /// The notice has run its course with no open objection; to the city union.
-        EndNotice = "end_notice",
+        EndNotice = "end_notice" ("the notice has run its course with no open objection; to the city union", "结束公示"),
         /// The city union approves (市总工会审批): the household is filed (建档立卡).
-        CityApprove = "city_approve",
+        CityApprove = "city_approve" ("the city union approves: the household is filed", "审批通过"),
         /// Back to the grassroots union for correction, with a reason.
-        Return = "return",
+        Return = "return" ("back to the grassroots union for correction, with a reason", "退回补正"),
         /// Refused, with an opinion.
-        Reject = "reject",
+        Reject = "reject" ("refused, with an opinion", "不予通过"),
         /// Withdrawn by the grassroots union before a decision.
-        Withdraw = "withdraw",
+        Withdraw = "withdraw" ("withdrawn by the grassroots union before a decision", "撤回申请"),
     }
 }
 
-names! {
-    /// States of an exit case (退出).
-    ExitState {
-        Proposed = "proposed",
-        CountyRecheck = "county_recheck",
-        CityReview = "city_review",
-        PublicNotice = "public_notice",
-        Exited = "exited",
-        Cancelled = "cancelled",
+crate::closed_list! {
+    /// States of an exit case (退出), plan §二(二).
+    ExitState ("State of an exit case", "退出事项状态") {
+        Proposed = "proposed" ("proposed by the grassroots union or from the exit candidates", "已提出"),
+        CountyRecheck = "county_recheck" ("re-checked by the county union", "县总工会复核"),
+        CityReview = "city_review" ("under review by the city union", "市总工会审核"),
+        PublicNotice = "public_notice" ("under public notice", "公示"),
+        Exited = "exited" ("the household has exited", "已退出"),
+        Cancelled = "cancelled" ("cancelled; the household stays", "已撤销"),
     }
 }
 
-names! {
-    ExitAction {
+crate::closed_list! {
+    /// Steps on an exit case.
+    ExitAction ("Step on an exit case", "退出事项办理操作") {
         /// The county union re-checks (县总工会复核).
-        StartRecheck = "start_recheck",
+        StartRecheck = "start_recheck" ("the county union takes up the re-check", "受理复核"),
         /// The re-check confirms; to the city union.
-        ConfirmRecheck = "confirm_recheck",
+        ConfirmRecheck = "confirm_recheck" ("the re-check confirms the exit; to the city union", "复核确认"),
         /// The city union reviews and publishes notice (市总工会审核公示).
-        StartNotice = "start_notice",
+        StartNotice = "start_notice" ("the city union reviews and publishes the notice", "审核并公示"),
         /// Notice over with no open objection: the household exits.
-        CompleteExit = "complete_exit",
+        CompleteExit = "complete_exit" ("notice over with no open objection: the household exits", "公示期满退出"),
         /// Death or transfer: the city union closes the case without notice.
-        FastExit = "fast_exit",
+        FastExit = "fast_exit" ("death or transfer: the household exits without notice", "免公示退出"),
         /// The case is dropped (the household stays).
-        Cancel = "cancel",
+        Cancel = "cancel" ("the case is dropped, with a reason; the household stays", "撤销退出"),
     }
 }
 
@@ -217,17 +206,17 @@ pub fn exit_transition(
     }
 }
 
-names! {
-    /// Why a household leaves the programme (退出类型).
-    ExitGrounds {
+crate::closed_list! {
+    /// Why a household leaves the programme (退出类型), plan §二(二).
+    ExitGrounds ("Why a household exits", "退出类型") {
         /// 脱困: income above the standard for the required months, causes resolved.
-        OutOfHardship = "out_of_hardship",
+        OutOfHardship = "out_of_hardship" ("out of hardship (脱困): income above the standard for the required months and every cause resolved", "脱困"),
         /// 解困: the safety net (dibao or special hardship) and union help are in place.
-        SafetyNet = "safety_net",
+        SafetyNet = "safety_net" ("hardship relieved (解困): government assistance and union help bring the household to the standard", "解困"),
         /// The worker died (死亡): fast path, no notice.
-        Death = "death",
+        Death = "death" ("the worker died: exit without notice", "死亡"),
         /// The household moved away or to another programme (迁出/转出): fast path, no notice.
-        Transfer = "transfer",
+        Transfer = "transfer" ("the household moved away or to another programme: exit without notice", "迁出或转出"),
     }
 }
 
@@ -236,26 +225,9 @@ impl ExitGrounds {
     pub fn is_fast_path(self) -> bool {
         matches!(self, ExitGrounds::Death | ExitGrounds::Transfer)
     }
-
-    pub fn name_zh(self) -> &'static str {
-        match self {
-            ExitGrounds::OutOfHardship => "脱困",
-            ExitGrounds::SafetyNet => "解困",
-            ExitGrounds::Death => "死亡",
-            ExitGrounds::Transfer => "迁出或转出",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|g| g.as_str() == s)
-    }
 }
 
 impl FilingState {
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|g| g.as_str() == s)
-    }
-
     /// Still on its way: not filed, rejected or withdrawn.
     pub fn is_open(self) -> bool {
         !matches!(
@@ -279,10 +251,6 @@ impl FilingState {
 }
 
 impl ExitState {
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|g| g.as_str() == s)
-    }
-
     pub fn is_open(self) -> bool {
         !matches!(self, ExitState::Exited | ExitState::Cancelled)
     }
@@ -295,18 +263,6 @@ impl ExitState {
             ExitState::CityReview | ExitState::PublicNotice => &[Role::CityApprover],
             _ => &[],
         }
-    }
-}
-
-impl FilingAction {
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|g| g.as_str() == s)
-    }
-}
-
-impl ExitAction {
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|g| g.as_str() == s)
     }
 }
 
@@ -639,6 +595,23 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_state_action_and_ground_has_its_names() {
+        use crate::closed::{check, ClosedList};
+        check::<FilingState>().unwrap();
+        check::<FilingAction>().unwrap();
+        check::<ExitState>().unwrap();
+        check::<ExitAction>().unwrap();
+        check::<ExitGrounds>().unwrap();
+        assert_eq!(FilingState::CountyReview.meaning_zh(), "县总工会审核");
+        assert_eq!(FilingAction::Submit.meaning_zh(), "提交申报");
+        assert_eq!(
+            ExitGrounds::from_code("safety_net"),
+            Some(ExitGrounds::SafetyNet)
+        );
+        assert_eq!(ExitState::from_code("exited"), Some(ExitState::Exited));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use chrono::{Datelike, Months, NaiveDate, NaiveDateTime};
 use jiekun_domain::access::Role;
 use jiekun_domain::calendar::notice_over;
+use jiekun_domain::closed::ClosedList;
 use jiekun_domain::household::HouseholdStatus;
 use jiekun_domain::national_id::mask_name;
 use jiekun_domain::workflow::{
@@ -422,7 +423,7 @@ pub fn act_on_application(
 ) -> StepResult<Stepped<ApplicationRow>> {
     let today = when.today;
     let app = found(store::application(c, &actor.scope, id)?, "application")?;
-    let from = FilingState::parse(&app.state)
+    let from = FilingState::from_code(&app.state)
         .ok_or_else(|| StepError::Policy(format!("unknown state {}", app.state)))?;
     let (facts, notice) =
         notice_facts(c, app.notice_id.as_deref(), today, input.opinion.is_some())?;
@@ -701,9 +702,9 @@ pub fn act_on_exit_case(
     input: &StepInput,
 ) -> StepResult<Stepped<ExitCaseRow>> {
     let case = found(store::exit_case(c, &actor.scope, id)?, "exit case")?;
-    let from = ExitState::parse(&case.state)
+    let from = ExitState::from_code(&case.state)
         .ok_or_else(|| StepError::Policy(format!("unknown state {}", case.state)))?;
-    let grounds = ExitGrounds::parse(&case.grounds)
+    let grounds = ExitGrounds::from_code(&case.grounds)
         .ok_or_else(|| StepError::Policy(format!("unknown grounds {}", case.grounds)))?;
     let (mut facts, notice) = notice_facts(
         c,

@@ -6,6 +6,7 @@
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use jiekun_domain::access::{Action, Role};
+use jiekun_domain::closed::ClosedList;
 use jiekun_domain::national_id::mask_name;
 use jiekun_domain::workflow::{
     exit_actions, filing_actions, ExitAction, ExitGrounds, ExitState, FilingAction, FilingState,
@@ -422,7 +423,7 @@ fn application_view(
     roles: &[Role],
 ) -> ApiResult<Application> {
     let h = hstore::get(c, &Scope::All, &row.household_id)?;
-    let state = FilingState::parse(&row.state).ok_or_else(|| ApiError::internal("state"))?;
+    let state = FilingState::from_code(&row.state).ok_or_else(|| ApiError::internal("state"))?;
     Ok(Application {
         worker_name: mask_name(&h.worker_name),
         state: row.state,
@@ -728,8 +729,9 @@ pub struct ExitCase {
 
 fn exit_view(c: &mut DbConnection, row: ExitCaseRow, roles: &[Role]) -> ApiResult<ExitCase> {
     let h = hstore::get(c, &Scope::All, &row.household_id)?;
-    let state = ExitState::parse(&row.state).ok_or_else(|| ApiError::internal("state"))?;
-    let grounds = ExitGrounds::parse(&row.grounds).ok_or_else(|| ApiError::internal("grounds"))?;
+    let state = ExitState::from_code(&row.state).ok_or_else(|| ApiError::internal("state"))?;
+    let grounds =
+        ExitGrounds::from_code(&row.grounds).ok_or_else(|| ApiError::internal("grounds"))?;
     Ok(ExitCase {
         worker_name: mask_name(&h.worker_name),
         file_number: h.file_number,
@@ -1451,7 +1453,7 @@ async fn queue(
             )
         };
         for a in store::waiting_applications(c, &scope, &filing, fetch)? {
-            let actions = FilingState::parse(&a.state)
+            let actions = FilingState::from_code(&a.state)
                 .map(|s| {
                     filing_actions(s, &roles)
                         .iter()
@@ -1470,7 +1472,7 @@ async fn queue(
             ));
         }
         for x in store::waiting_exit_cases(c, &scope, &exits, fetch)? {
-            let actions = ExitState::parse(&x.state)
+            let actions = ExitState::from_code(&x.state)
                 .map(|s| {
                     exit_actions(s, &roles)
                         .iter()

@@ -8,6 +8,9 @@ use serde_json::Value;
 use super::authz::{recipe, Target};
 use super::world::World;
 
+/// How every documented placeholder id begins.
+const PLACEHOLDER: &str = "01900000-0000-7000-8000-";
+
 /// The example of a request body: on the media type, or on the schema it references.
 fn example_of(spec: &Value, op: &Value) -> Option<Value> {
     let media = &op["requestBody"]["content"]["application/json"];
@@ -74,7 +77,18 @@ fn every_documented_example_is_accepted(_: &World) {
                 failures.push(format!("{id}: no recipe in the authorisation table"));
                 continue;
             };
-            let body = with_real_ids(&w, &example);
+            let mut body = with_real_ids(&w, &example);
+            // Ids of records in a particular state (a draft household, a fresh assessment) are
+            // the ones the authorisation table's own request uses.
+            if let (Some(fields), Some(own)) = (body.as_object_mut(), c.body.as_ref()) {
+                for (k, v) in fields.iter_mut() {
+                    if v.as_str().is_some_and(|s| s.starts_with(PLACEHOLDER))
+                        && !own[k.as_str()].is_null()
+                    {
+                        *v = own[k.as_str()].clone();
+                    }
+                }
+            }
             let mut statuses = Vec::new();
             let callers = [
                 Role::GrassrootsOfficer,
@@ -98,7 +112,9 @@ fn every_documented_example_is_accepted(_: &World) {
                 let got = w.app.send_as(&w.person(*role).auth, req.json(&body));
                 statuses.push(format!("{role:?} {} {}", got.status, got.text));
                 sent += 1;
-                got.status.as_u16() == c.success
+                // Where the table's own request meets a case in a state that refuses the step
+                // (409), the example must get the same answer: its shape was accepted.
+                got.status.as_u16() == c.success && got.body["code"] != "validation_failed"
             });
             if !accepted {
                 failures.push(format!(

@@ -55,3 +55,7 @@ pub const COUNTY_FEDERATION_ID: &str = "01900000-0000-7000-8000-00000000c001";
 pub const DEPARTMENT_ID: &str = "01900000-0000-7000-8000-00000000d001";
 /// A valid unified social credit code (GB 32100) of an enterprise in 西乡县.
 pub const CREDIT_CODE: &str = "91610724MA6YQ00098";
+/// Placeholder id of a household file in the caller's scope.
+pub const HOUSEHOLD_ID: &str = "01900000-0000-7000-8000-00000000b001";
+/// Placeholder id of a stored assessment of that household.
+pub const ASSESSMENT_ID: &str = "01900000-0000-7000-8000-00000000f001";

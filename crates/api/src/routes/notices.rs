@@ -251,6 +251,7 @@ impl Channel {
 /// A new objection. 提出异议。
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"content": "该户家中经营门面，收入未如实申报。"}))]
 pub struct NewObjection {
     /// What is wrong with the notice's subject. 异议内容。
     pub content: String,
@@ -403,6 +404,7 @@ pub enum Outcome {
 /// Resolving an objection. 异议处理。
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"outcome": "dismissed", "resolution": "经入户核查，门面已于2025年转让，异议不成立。"}))]
 pub struct Resolution {
     pub outcome: Outcome,
     /// What was checked and found. 核实情况及处理意见。
@@ -583,6 +585,7 @@ fn day_of(s: &str) -> ApiResult<NaiveDate> {
 /// A day's kind. 日期类型。
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "holiday", "name": "元旦"}))]
 pub struct CalendarDayIn {
     /// `holiday` or `workday`.
     #[schema(example = "holiday")]

@@ -78,6 +78,7 @@ impl From<&Parameter> for PolicyParameter {
 /// A new version of a parameter. 新增参数版本。
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"key": "notice_days", "region_code": "610724", "effective_from": "2099-01-01", "value": 7, "document": "西工发〔2026〕12号"}))]
 pub struct NewParameter {
     #[schema(example = "dibao_standard_fen")]
     pub key: String,
@@ -336,6 +337,7 @@ pub enum AssessmentKind {
 /// Make an assessment. 发起评估。
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "identify"}))]
 pub struct NewAssessment {
     pub kind: AssessmentKind,
     /// Default today; not in the future. 评估日期，默认今天。
@@ -851,6 +853,7 @@ async fn exit_candidates(
 /// A proposed change to the policy. 拟议的政策调整。
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"parameters": {"dibao_standard_fen": 80000}}))]
 pub struct Simulation {
     /// Parameter values to try, by key, e.g. `{"dibao_standard_fen": 80000}`. 拟调整的参数值。
     #[schema(value_type = Object)]
@@ -1008,6 +1011,7 @@ async fn simulate(
 /// A sudden event and its cost to the household. 意外事件及其造成的支出或损失。
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"description": "家中失火，房屋受损", "occurred_on": "2026-03-12", "costs_fen": 3500000}))]
 pub struct Accident {
     /// What happened. 事件经过。
     #[schema(example = "2026年7月洪灾，住房受损")]

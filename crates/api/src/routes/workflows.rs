@@ -295,9 +295,10 @@ fn notice_summary(c: &mut DbConnection, id: Option<&str>) -> ApiResult<Option<No
 }
 
 macro_rules! step_body {
-    ($(#[$m:meta])* $name:ident, $action:ty, $schema:ty) => {
+    ($(#[$m:meta])* $name:ident, $action:ty, $schema:ty, $example:expr) => {
         $(#[$m])*
         #[derive(Debug, Deserialize, ToSchema)]
+        #[schema(example = $example)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
             /// The step to take. 操作。
@@ -318,11 +319,13 @@ macro_rules! step_body {
 
 step_body!(
     /// A step on an application. 建档申请办理操作。
-    ApplicationStep, FilingAction, FilingActionName
+    ApplicationStep, FilingAction, FilingActionName,
+    json!({"action": "submit", "opinion": "材料齐全，申报建档。"})
 );
 step_body!(
     /// A step on an exit case. 退出事项办理操作。
-    ExitStep, ExitAction, ExitActionName
+    ExitStep, ExitAction, ExitActionName,
+    json!({"action": "start_recheck", "opinion": "受理复核。"})
 );
 
 /// Steps on an application (schema of [`FilingAction`]). 建档申请操作。
@@ -460,6 +463,7 @@ fn tagged<T: Serialize>(
 /// A new application. 新建建档申请。
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"household_id": crate::examples::HOUSEHOLD_ID, "opinion": "职工患病致困，申请建档。"}))]
 pub struct NewApplication {
     pub household_id: String,
     /// An `identify` assessment to attach now (optional). 可附上的识别评估。
@@ -758,6 +762,7 @@ fn exit_view(c: &mut DbConnection, row: ExitCaseRow, roles: &[Role]) -> ApiResul
 /// A new exit case. 新建退出事项。
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"household_id": crate::examples::HOUSEHOLD_ID, "grounds": "death", "opinion": "职工本人已于2026年10月病故，家属书面报告。"}))]
 pub struct NewExitCase {
     pub household_id: String,
     #[schema(value_type = ExitGroundsName)]
@@ -1044,6 +1049,7 @@ fn timeline_view(c: &mut DbConnection, h: HouseholdRow) -> ApiResult<HouseholdTi
 /// Closing a monitored household. 监测期满关闭。
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"opinion": "监测期满，未返困。"}))]
 pub struct CloseMonitoring {
     pub opinion: Option<String>,
 }
@@ -1140,6 +1146,7 @@ impl From<store::ReviewRow> for AnnualReview {
 /// A review to record. 登记年度复核。
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"assessment_id": crate::examples::ASSESSMENT_ID, "opinion": "年度复核：仍符合条件。"}))]
 pub struct NewAnnualReview {
     /// A stored `identify` assessment of the household, made for this review.
     /// 为本次复核所作的识别评估。

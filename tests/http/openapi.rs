@@ -130,3 +130,20 @@ fn every_error_code_is_in_the_spec() {
         );
     }
 }
+
+/// The probes answer with their own schema, not a household member's health.
+#[test]
+fn probes_reference_their_own_schema() {
+    let spec: Value = serde_json::from_str(&jiekun_api::openapi_json()).unwrap();
+    for path in ["/healthz", "/readyz"] {
+        let schema = &spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+            ["schema"]["$ref"];
+        assert_eq!(schema, "#/components/schemas/HealthReport", "{path}");
+    }
+    let schemas = &spec["components"]["schemas"];
+    assert!(schemas["HealthReport"]["properties"]["database"].is_object());
+    assert!(
+        schemas["Health"]["properties"]["illness"].is_object(),
+        "Health is the member's health"
+    );
+}

@@ -91,9 +91,16 @@ fn nul_and_invisible_characters_are_refused_on_both_databases(w: &World) {
             .problem(400, "invalid_parameter")
             .has_field_error("id", "invalid_character");
     }
-    w.app
-        .get_as(officer(w), &format!("{}/incomes/x%00y", household_path(w)))
-        .problem(400, "invalid_parameter");
+    raw_as(
+        w,
+        officer(w),
+        "DELETE",
+        &format!("{}/incomes/x%00y", household_path(w)),
+        None,
+        b"",
+    )
+    .problem(400, "invalid_parameter")
+    .has_field_error("income_id", "invalid_character");
     w.app
         .get_as(officer(w), &format!("{}%FF", household_path(w)))
         .problem(400, "invalid_parameter")
@@ -393,7 +400,44 @@ fn tokens_from_the_future_are_refused(w: &World) {
         .expect(200);
 }
 
+/// `Allow` lists the methods of the route the path names, not those of its neighbours.
+fn allow_names_the_methods_of_the_exact_route(w: &World) {
+    let hh = household_path(w);
+    for (method, path, allow) in [
+        ("OPTIONS", "/api/v1/households/search", "POST"),
+        ("GET", "/api/v1/households/search", "POST"),
+        ("PATCH", "/api/v1/households/search", "POST"),
+        ("DELETE", "/api/v1/households/search", "POST"),
+        ("OPTIONS", hh.as_str(), "GET, PATCH"),
+        ("POST", hh.as_str(), "GET, PATCH"),
+        ("DELETE", hh.as_str(), "GET, PATCH"),
+        ("OPTIONS", "/api/v1/households", "GET, POST"),
+        ("PUT", "/api/v1/households", "GET, POST"),
+        ("DELETE", "/api/v1/households", "GET, POST"),
+    ] {
+        for auth in [&Auth::None, officer(w)] {
+            let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let r = w
+                .app
+                .send_as(auth, w.app.client.request(m, w.app.url(path)))
+                .problem(405, "method_not_allowed");
+            assert_eq!(r.header("allow"), Some(allow), "{method} {path}");
+            assert!(r.body["detail_zh"].as_str().unwrap().contains(allow));
+        }
+    }
+    // The routed methods still answer.
+    w.app
+        .post_as(
+            officer(w),
+            "/api/v1/households/search",
+            &json!({"national_id": complete_id(9)}),
+        )
+        .expect(200);
+    w.app.get_as(officer(w), &hh).expect(200);
+}
+
 crate::on_both_backends!(World:
+    allow_names_the_methods_of_the_exact_route,
     tokens_from_the_future_are_refused,
     answers_carry_security_headers,
     nul_and_invisible_characters_are_refused_on_both_databases,

@@ -43,7 +43,7 @@ pub async fn request_context(
     let method = req.method().clone();
     let path = req.path().to_owned();
 
-    let res = match screen_request(&req) {
+    let res = match check_method(&req).and_then(|()| screen_request(&req)) {
         // Built as a response carrying the error, which the renderer below gives the request id.
         Err(e) => ServiceResponse::new(req.into_parts().0, HttpResponse::from_error(e)),
         // Handlers' errors arrive as responses carrying the error; an `Err` here could only come
@@ -165,14 +165,28 @@ impl RouteTable {
             .collect()
     }
 
-    /// The methods allowed on `path`, if it matches a route at all.
+    /// The methods routed for exactly `path`, if it matches a route at all: those of the most
+    /// specific template, where a literal segment beats a parameter (`/households/search` is not
+    /// `/households/{id}`).
     pub fn allowed(&self, path: &str) -> Option<Vec<&'static str>> {
         let parts: Vec<&str> = path.split('/').collect();
-        let mut found: Option<Vec<&'static str>> = None;
-        for (_, methods) in self.matching(&parts) {
-            found.get_or_insert_with(Vec::new).extend(methods);
+        let mut best: Option<(Vec<bool>, Vec<&'static str>)> = None;
+        for (segments, methods) in self.matching(&parts) {
+            let literal: Vec<bool> = segments.iter().map(|s| !is_parameter(s)).collect();
+            match &mut best {
+                Some((key, found)) if *key == literal => {
+                    found.extend(
+                        methods
+                            .iter()
+                            .filter(|m| !found.contains(m))
+                            .collect::<Vec<_>>(),
+                    );
+                }
+                Some((key, _)) if *key > literal => {}
+                _ => best = Some((literal, methods.clone())),
+            }
         }
-        found
+        best.map(|(_, methods)| methods)
     }
 
     /// The name of the path parameter at segment `index` of `path`, when a route names it.
@@ -186,6 +200,44 @@ impl RouteTable {
 
 fn is_parameter(segment: &str) -> bool {
     segment.starts_with('{') && segment.ends_with('}')
+}
+
+/// 405 for a method the path's own route does not have, before routing could hand the request to
+/// a neighbouring route (GET `/households/search` is not a household).
+fn check_method(req: &ServiceRequest) -> Result<(), ApiError> {
+    let path = req.path();
+    if path == crate::OPENAPI_PATH || path == "/docs" || path.starts_with(crate::DOCS_PATH) {
+        return Ok(());
+    }
+    let Some(table) = req.app_data::<web::Data<RouteTable>>() else {
+        return Ok(());
+    };
+    match table.allowed(path) {
+        Some(methods)
+            if !methods
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(req.method().as_str())) =>
+        {
+            Err(method_not_allowed(req.method().as_str(), &methods))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// 405 with the `Allow` header listing `methods`.
+pub fn method_not_allowed(method: &str, methods: &[&str]) -> ApiError {
+    let allow = methods
+        .iter()
+        .map(|m| m.to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut err = ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{method} is not allowed here; allowed: {allow}"),
+        format!("此接口不支持 {method}，支持：{allow}"),
+    );
+    err.headers.push((header::ALLOW, allow));
+    err
 }
 
 /// Refuses, before routing, a path or query that carries control or invisible formatting

@@ -518,7 +518,49 @@ fn raw_http(app: &crate::common::TestApp, request: &str) -> (u16, String) {
     (status, body)
 }
 
+/// Paging parameters out of their documented range are named.
+fn paging_out_of_range_is_named(w: &World) {
+    for query in [
+        "limit=0",
+        "limit=201",
+        "limit=-1",
+        "limit=4294967296",
+        "limit=1e2",
+    ] {
+        w.app
+            .get_as(officer(w), &format!("/api/v1/households?{query}"))
+            .problem(400, "invalid_parameter")
+            .has_field_error(
+                "limit",
+                if query == "limit=0" || query == "limit=201" {
+                    "out_of_range"
+                } else {
+                    "invalid_value"
+                },
+            );
+    }
+    w.app
+        .get_as(officer(w), "/api/v1/households?limit=5&limit=6")
+        .problem(400, "invalid_parameter")
+        .has_field_error("limit", "duplicate");
+    w.app
+        .get_as(
+            officer(w),
+            &format!("/api/v1/households?cursor={}", "A".repeat(65)),
+        )
+        .problem(400, "invalid_parameter")
+        .has_field_error("cursor", "invalid_format");
+    w.app
+        .get_as(officer(w), "/api/v1/households?limit=1&limit=")
+        .problem(400, "invalid_parameter")
+        .has_field_error("limit", "duplicate");
+    w.app
+        .get_as(officer(w), "/api/v1/households?limit=200")
+        .expect(200);
+}
+
 crate::on_both_backends!(World:
+    paging_out_of_range_is_named,
     oversized_urls_and_headers,
     allow_names_the_methods_of_the_exact_route,
     tokens_from_the_future_are_refused,

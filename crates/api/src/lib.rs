@@ -115,7 +115,9 @@ where
 /// The OpenAPI document of exactly the routes [`app`] serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, spec) = routed(App::new().into_utoipa_app()).split_for_parts();
-    openapi::finish(spec)
+    let mut spec = openapi::finish(spec);
+    pagination::document(&mut spec);
+    spec
 }
 
 /// The OpenAPI document as the pretty JSON checked in at `openapi/openapi.json`.

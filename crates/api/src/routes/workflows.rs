@@ -1343,6 +1343,7 @@ async fn reviews_due(
             })
             .collect(),
         next_cursor,
+        total: None,
     }))
 }
 

@@ -130,3 +130,50 @@ fn every_error_code_is_in_the_spec() {
         );
     }
 }
+
+/// The probes answer with their own schema, not a household member's health.
+#[test]
+fn probes_reference_their_own_schema() {
+    let spec: Value = serde_json::from_str(&jiekun_api::openapi_json()).unwrap();
+    for path in ["/healthz", "/readyz"] {
+        let schema = &spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+            ["schema"]["$ref"];
+        assert_eq!(schema, "#/components/schemas/HealthReport", "{path}");
+    }
+    let schemas = &spec["components"]["schemas"];
+    assert!(schemas["HealthReport"]["properties"]["database"].is_object());
+    assert!(
+        schemas["Health"]["properties"]["illness"].is_object(),
+        "Health is the member's health"
+    );
+}
+
+/// Every list documents the paging limits the server enforces.
+#[test]
+fn paging_parameters_carry_the_enforced_limits() {
+    let spec: Value = serde_json::from_str(&jiekun_api::openapi_json()).unwrap();
+    let mut lists = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let schema = &p["schema"];
+                match p["name"].as_str().unwrap() {
+                    "limit" => {
+                        lists += 1;
+                        assert_eq!(schema["minimum"], 1, "{method} {path}");
+                        assert_eq!(schema["maximum"], 200, "{method} {path}");
+                        assert_eq!(schema["default"], 50, "{method} {path}");
+                    }
+                    "cursor" => {
+                        assert_eq!(schema["maxLength"], 64, "{method} {path}");
+                        assert_eq!(schema["pattern"], "^[A-Za-z0-9_-]{1,64}$");
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(lists >= 10, "{lists} lists");
+    let page = &spec["components"]["schemas"]["PageOf_Household"]["properties"];
+    assert!(page["total"].is_object(), "pages can carry a total");
+}

@@ -53,6 +53,8 @@ error_codes! {
     AlreadyExists = "already_exists", CONFLICT, "A record with the same identity already exists", "已存在相同标识的记录";
     PreconditionFailed = "precondition_failed", PRECONDITION_FAILED, "The resource changed since you read it", "资源已被修改，请重新读取后再提交";
     PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE, "The body is too large", "请求体过大";
+    UriTooLong = "uri_too_long", URI_TOO_LONG, "The URL is too long", "请求网址过长";
+    HeadersTooLarge = "headers_too_large", REQUEST_HEADER_FIELDS_TOO_LARGE, "The request headers are too many or too large", "请求头过多或过大";
     UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "The body must be application/json", "请求体必须为 application/json";
     WrongState = "wrong_state", CONFLICT, "This step cannot be taken in the case's current state", "当前状态下不能执行此操作";
     WrongRole = "wrong_role", FORBIDDEN, "This step belongs to another role", "此操作应由其他角色执行";

@@ -326,12 +326,13 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = form_urlencoded_de(req.query_string()).map(ApiQuery);
+        let parsed = query_from_str(req.query_string()).map(ApiQuery);
         std::future::ready(parsed)
     }
 }
 
-fn form_urlencoded_de<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+/// Reads a query string into `T`, naming the parameter at fault.
+pub(crate) fn query_from_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -17,7 +17,7 @@ pub mod schema;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{web, App, HttpRequest, HttpResponse};
 use std::sync::Arc;
 
@@ -118,7 +118,9 @@ where
 /// The OpenAPI document of exactly the routes [`app`] serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, spec) = routed(App::new().into_utoipa_app()).split_for_parts();
-    openapi::finish(spec)
+    let mut spec = openapi::finish(spec);
+    pagination::document(&mut spec);
+    spec
 }
 
 /// The OpenAPI document as the pretty JSON checked in at `openapi/openapi.json`.
@@ -133,31 +135,15 @@ fn openapi_json_of(spec: &utoipa::openapi::OpenApi) -> String {
 }
 
 async fn no_route(req: HttpRequest, table: web::Data<RouteTable>) -> HttpResponse {
-    match table.allowed(req.path()) {
-        Some(methods) => {
-            let allow = methods
-                .iter()
-                .map(|m| m.to_ascii_uppercase())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let err = ApiError::new(
-                ErrorCode::MethodNotAllowed,
-                format!("{} is not allowed here; allowed: {allow}", req.method()),
-                format!("此接口不支持 {}，支持：{allow}", req.method()),
-            );
-            // The error stays attached so that the middleware renders it with the request id.
-            let mut res = HttpResponse::from_error(err);
-            if let Ok(v) = HeaderValue::from_str(&allow) {
-                res.headers_mut().insert(header::ALLOW, v);
-            }
-            res
-        }
-        None => HttpResponse::from_error(ApiError::new(
+    // The error stays attached so that the middleware renders it with the request id.
+    HttpResponse::from_error(match table.allowed(req.path()) {
+        Some(methods) => middleware::method_not_allowed(req.method().as_str(), &methods),
+        None => ApiError::new(
             ErrorCode::RouteNotFound,
             format!("no endpoint at {}", req.path()),
             format!("接口 {} 不存在", req.path()),
-        )),
-    }
+        ),
+    })
 }
 
 /// The application: routes, docs, error handling and request ids.

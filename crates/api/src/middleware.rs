@@ -43,7 +43,10 @@ pub async fn request_context(
     let method = req.method().clone();
     let path = req.path().to_owned();
 
-    let res = match screen_request(&req) {
+    let checked = check_size(&req)
+        .and_then(|()| check_method(&req))
+        .and_then(|()| screen_request(&req));
+    let res = match checked {
         // Built as a response carrying the error, which the renderer below gives the request id.
         Err(e) => ServiceResponse::new(req.into_parts().0, HttpResponse::from_error(e)),
         // Handlers' errors arrive as responses carrying the error; an `Err` here could only come
@@ -121,6 +124,8 @@ fn from_status(status: StatusCode, cause: Option<String>) -> ApiError {
         StatusCode::NOT_FOUND => ErrorCode::RouteNotFound,
         StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::URI_TOO_LONG => ErrorCode::UriTooLong,
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ErrorCode::HeadersTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
         StatusCode::SERVICE_UNAVAILABLE => ErrorCode::ServiceUnavailable,
         s if s.is_server_error() => ErrorCode::InternalError,
@@ -165,14 +170,28 @@ impl RouteTable {
             .collect()
     }
 
-    /// The methods allowed on `path`, if it matches a route at all.
+    /// The methods routed for exactly `path`, if it matches a route at all: those of the most
+    /// specific template, where a literal segment beats a parameter (`/households/search` is not
+    /// `/households/{id}`).
     pub fn allowed(&self, path: &str) -> Option<Vec<&'static str>> {
         let parts: Vec<&str> = path.split('/').collect();
-        let mut found: Option<Vec<&'static str>> = None;
-        for (_, methods) in self.matching(&parts) {
-            found.get_or_insert_with(Vec::new).extend(methods);
+        let mut best: Option<(Vec<bool>, Vec<&'static str>)> = None;
+        for (segments, methods) in self.matching(&parts) {
+            let literal: Vec<bool> = segments.iter().map(|s| !is_parameter(s)).collect();
+            match &mut best {
+                Some((key, found)) if *key == literal => {
+                    found.extend(
+                        methods
+                            .iter()
+                            .filter(|m| !found.contains(m))
+                            .collect::<Vec<_>>(),
+                    );
+                }
+                Some((key, _)) if *key > literal => {}
+                _ => best = Some((literal, methods.clone())),
+            }
         }
-        found
+        best.map(|(_, methods)| methods)
     }
 
     /// The name of the path parameter at segment `index` of `path`, when a route names it.
@@ -186,6 +205,80 @@ impl RouteTable {
 
 fn is_parameter(segment: &str) -> bool {
     segment.starts_with('{') && segment.ends_with('}')
+}
+
+/// Longest URL (path and query) served, in bytes.
+pub const MAX_URL_BYTES: usize = 8 * 1024;
+/// Most header fields in one request.
+pub const MAX_HEADER_FIELDS: usize = 64;
+/// Largest header section (names, values and their separators), in bytes.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// 414 and 431 as problem+json. The HTTP layer refuses on its own, with an empty answer, what it
+/// cannot parse at all (a URL of 64 KiB or more, more than 96 header fields, a request head over
+/// 128 KiB); these lower limits make sure that everything short of that is answered here.
+fn check_size(req: &ServiceRequest) -> Result<(), ApiError> {
+    let url = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if url > MAX_URL_BYTES {
+        return Err(ApiError::new(
+            ErrorCode::UriTooLong,
+            format!("the URL is {url} bytes long; at most {MAX_URL_BYTES} are served"),
+            format!("请求网址长 {url} 字节，最多允许 {MAX_URL_BYTES} 字节"),
+        ));
+    }
+    let (fields, bytes) = req.headers().iter().fold((0, 0), |(n, b), (name, value)| {
+        (n + 1, b + name.as_str().len() + value.len() + 4)
+    });
+    if fields > MAX_HEADER_FIELDS || bytes > MAX_HEADER_BYTES {
+        return Err(ApiError::new(
+            ErrorCode::HeadersTooLarge,
+            format!(
+                "the request has {fields} header fields in {bytes} bytes; at most {MAX_HEADER_FIELDS} fields in {MAX_HEADER_BYTES} bytes are served"
+            ),
+            format!(
+                "请求头共 {fields} 个字段、{bytes} 字节；最多允许 {MAX_HEADER_FIELDS} 个字段、{MAX_HEADER_BYTES} 字节"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// 405 for a method the path's own route does not have, before routing could hand the request to
+/// a neighbouring route (GET `/households/search` is not a household).
+fn check_method(req: &ServiceRequest) -> Result<(), ApiError> {
+    let path = req.path();
+    if path == crate::OPENAPI_PATH || path == "/docs" || path.starts_with(crate::DOCS_PATH) {
+        return Ok(());
+    }
+    let Some(table) = req.app_data::<web::Data<RouteTable>>() else {
+        return Ok(());
+    };
+    match table.allowed(path) {
+        Some(methods)
+            if !methods
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(req.method().as_str())) =>
+        {
+            Err(method_not_allowed(req.method().as_str(), &methods))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// 405 with the `Allow` header listing `methods`.
+pub fn method_not_allowed(method: &str, methods: &[&str]) -> ApiError {
+    let allow = methods
+        .iter()
+        .map(|m| m.to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut err = ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{method} is not allowed here; allowed: {allow}"),
+        format!("此接口不支持 {method}，支持：{allow}"),
+    );
+    err.headers.push((header::ALLOW, allow));
+    err
 }
 
 /// Refuses, before routing, a path or query that carries control or invisible formatting

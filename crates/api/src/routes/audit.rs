@@ -157,6 +157,7 @@ async fn events(
     Ok(web::Json(PageOf {
         items: rows.into_iter().map(AuditEvent::from).collect(),
         next_cursor: next.map(seq_cursor),
+        total: None,
     }))
 }
 

@@ -12,9 +12,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(healthz).service(readyz);
 }
 
+// Named apart from a household member's `Health`, which is another schema of the same document.
 /// Probe answer. 探针结果。
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Health {
+pub struct HealthReport {
     #[schema(example = "ok")]
     pub status: &'static str,
     /// `sqlite` or `postgres` (readiness only). 数据库类型（仅就绪探针）。
@@ -28,10 +29,10 @@ pub struct Health {
 ///
 /// 进程能处理请求即返回 200，不访问数据库。
 #[utoipa::path(
-    operation_id = "healthz",tag = "operations", responses((status = 200, description = "Up. 存活。", body = Health)))]
+    operation_id = "healthz",tag = "operations", responses((status = 200, description = "Up. 存活。", body = HealthReport)))]
 #[get("/healthz")]
 async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(Health {
+    HttpResponse::Ok().json(HealthReport {
         status: "ok",
         database: None,
     })
@@ -43,7 +44,7 @@ async fn healthz() -> HttpResponse {
 ///
 /// 数据库可用时返回 200，否则返回 503。
 #[utoipa::path(
-    operation_id = "readyz",tag = "operations", responses((status = 200, description = "Ready. 就绪。", body = Health)))]
+    operation_id = "readyz",tag = "operations", responses((status = 200, description = "Ready. 就绪。", body = HealthReport)))]
 #[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let backend = state.db.pool.backend();
@@ -57,7 +58,7 @@ async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
                 "数据库无响应",
             )
         })?;
-    Ok(HttpResponse::Ok().json(Health {
+    Ok(HttpResponse::Ok().json(HealthReport {
         status: "ok",
         database: Some(backend),
     }))

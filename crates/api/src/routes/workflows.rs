@@ -1352,6 +1352,7 @@ async fn reviews_due(
             })
             .collect(),
         next_cursor,
+        total: None,
     }))
 }
 

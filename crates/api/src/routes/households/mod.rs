@@ -140,6 +140,7 @@ async fn list(
     Ok(web::Json(PageOf {
         items,
         next_cursor: next_cursor(rows.next_after.as_deref()),
+        total: None,
     }))
 }
 

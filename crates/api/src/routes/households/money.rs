@@ -480,6 +480,7 @@ where
     Ok(web::Json(PageOf {
         items,
         next_cursor: crate::pagination::next_cursor(next.as_deref()),
+        total: None,
     }))
 }
 

@@ -1,5 +1,6 @@
 //! Workflow records in the store on both backends: file numbers under concurrency, one open case
-//! per household held by the database itself, and steps that compose into one transaction.
+//! per household held by the database itself, and steps that compose into one transaction with
+//! their timeline entry and audit event.
 
 use chrono::NaiveDate;
 use jiekun_domain::access::Role;
@@ -7,6 +8,7 @@ use jiekun_domain::household::Relation;
 use jiekun_domain::national_id::complete;
 use jiekun_domain::workflow::FilingAction;
 use jiekun_domain::{NationalId, OrganisationKind, RegionCode, UnionType};
+use jiekun_store::audit::Caller;
 use jiekun_store::cases::{self, Actor, StepError, StepInput, When};
 use jiekun_store::households::{self as hs, HouseholdInput, MemberInput};
 use jiekun_store::organisations::{self, NewOrganisation};
@@ -135,7 +137,28 @@ fn officer(path: &str) -> Actor {
             path: path.into(),
             region: RegionCode::parse("610724").unwrap(),
         },
+        caller: Caller {
+            actor: jiekun_store::audit::Actor {
+                kind: "user",
+                name: Some("officer".into()),
+                ..Default::default()
+            },
+            ..Caller::default()
+        },
     }
+}
+
+/// The audit events of `action` on `id`.
+fn audited(c: &mut jiekun_store::PooledConnection, action: &str, id: &str) -> usize {
+    let filter = jiekun_store::audit::EventFilter {
+        action: Some(action.into()),
+        resource_id: Some(id.into()),
+        ..Default::default()
+    };
+    jiekun_store::audit::list(c, &Scope::All, &filter, None, 50)
+        .unwrap()
+        .0
+        .len()
 }
 
 fn file_numbers_count_per_region_and_year(db: &TestDb) {
@@ -240,6 +263,9 @@ fn a_step_is_part_of_the_callers_transaction(db: &TestDb) {
         1,
         "only the opening"
     );
+    // The step wrote its own audit event, and it went with the rest.
+    assert_eq!(audited(&mut c, "application.open", &app.id), 1);
+    assert_eq!(audited(&mut c, "application.submit", &app.id), 0);
     // A stale version is refused before anything is written.
     let stale = jiekun_store::write(&mut c, |c| {
         cases::act_on_application(

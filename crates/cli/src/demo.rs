@@ -688,11 +688,21 @@ pub fn cases(
         },
     )?
     .items;
+    // The loader acts as the system in the audit log.
+    let loader = || audit::Caller {
+        actor: audit::Actor {
+            kind: "system",
+            name: Some("jiekun cli".into()),
+            ..audit::Actor::default()
+        },
+        ..audit::Caller::default()
+    };
     let actor = |roles: Role, organisation_id: &str| Actor {
         username: "demo.loader".into(),
         roles: vec![roles],
         organisation_id: organisation_id.into(),
         scope: Scope::All,
+        caller: loader(),
     };
     let county_reviewer = actor(Role::CountyReviewer, &county.id);
     let city_approver = actor(Role::CityApprover, &city.id);
@@ -733,7 +743,7 @@ pub fn cases(
                         &input,
                     )
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    version = done.row.version;
+                    version = done.version;
                     anyhow::Ok(done)
                 };
             let opinion = |s: &str| StepInput {

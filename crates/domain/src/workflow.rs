@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::access::Role;
+use crate::closed::ClosedList;
 
 crate::closed_list! {
     /// States of a filing application (建档申请), plan §二(一).
@@ -266,21 +267,89 @@ impl ExitState {
     }
 }
 
-/// Runs a transition for someone holding several roles: allowed if any role allows it. A refusal
-/// that is not about the role (state, notice, objection, reason) wins over `WrongRole`.
-fn for_roles<S: Copy>(
+/// A case's state machine: which step leads where, for which role, given the facts.
+pub trait Machine {
+    type State: ClosedList;
+    type Action: ClosedList;
+    /// What the case is, in English and Chinese (`application`, 建档申请).
+    const CASE: (&'static str, &'static str);
+    /// The next state, or why not.
+    fn next(
+        state: Self::State,
+        action: Self::Action,
+        role: Role,
+        facts: Facts,
+    ) -> Result<Self::State, Refusal>;
+    /// Who a case in `state` waits on.
+    fn waits_on(state: Self::State) -> &'static [Role];
+}
+
+/// Filing (plan §二(一)).
+#[derive(Debug)]
+pub enum Filing {}
+
+/// Exit (plan §二(二)).
+#[derive(Debug)]
+pub enum Exit {}
+
+impl Machine for Filing {
+    type State = FilingState;
+    type Action = FilingAction;
+    const CASE: (&'static str, &'static str) = ("application", "建档申请");
+    fn next(s: FilingState, a: FilingAction, r: Role, f: Facts) -> Result<FilingState, Refusal> {
+        filing_transition(s, a, r, f)
+    }
+    fn waits_on(s: FilingState) -> &'static [Role] {
+        s.waits_on()
+    }
+}
+
+impl Machine for Exit {
+    type State = ExitState;
+    type Action = ExitAction;
+    const CASE: (&'static str, &'static str) = ("exit case", "退出事项");
+    fn next(s: ExitState, a: ExitAction, r: Role, f: Facts) -> Result<ExitState, Refusal> {
+        exit_transition(s, a, r, f)
+    }
+    fn waits_on(s: ExitState) -> &'static [Role] {
+        s.waits_on()
+    }
+}
+
+/// A transition for a caller holding `roles`: allowed if any role allows it. A refusal that is
+/// not about the role (state, notice, objection, reason) wins over `WrongRole`; a caller with no
+/// role is refused as an auditor would be.
+pub fn transition_for<M: Machine>(
+    state: M::State,
+    action: M::Action,
     roles: &[Role],
-    one: impl Fn(Role) -> Result<S, Refusal>,
-) -> Result<S, Refusal> {
+    facts: Facts,
+) -> Result<M::State, Refusal> {
+    if roles.is_empty() {
+        return M::next(state, action, Role::Auditor, facts);
+    }
     let mut refusal = Refusal::WrongRole;
     for &role in roles {
-        match one(role) {
+        match M::next(state, action, role, facts) {
             Ok(next) => return Ok(next),
             Err(Refusal::WrongRole) => {}
             Err(other) => refusal = other,
         }
     }
     Err(refusal)
+}
+
+/// The first of `roles` in which the caller takes the step.
+pub fn acting_role<M: Machine>(
+    state: M::State,
+    action: M::Action,
+    roles: &[Role],
+    facts: Facts,
+) -> Option<Role> {
+    roles
+        .iter()
+        .copied()
+        .find(|&r| M::next(state, action, r, facts).is_ok())
 }
 
 /// [`filing_transition`] for a caller holding `roles`.
@@ -290,10 +359,7 @@ pub fn filing_transition_for(
     roles: &[Role],
     facts: Facts,
 ) -> Result<FilingState, Refusal> {
-    if roles.is_empty() {
-        return filing_transition(state, action, Role::Auditor, facts);
-    }
-    for_roles(roles, |r| filing_transition(state, action, r, facts))
+    transition_for::<Filing>(state, action, roles, facts)
 }
 
 /// [`exit_transition`] for a caller holding `roles`.
@@ -303,10 +369,7 @@ pub fn exit_transition_for(
     roles: &[Role],
     facts: Facts,
 ) -> Result<ExitState, Refusal> {
-    if roles.is_empty() {
-        return exit_transition(state, action, Role::Auditor, facts);
-    }
-    for_roles(roles, |r| exit_transition(state, action, r, facts))
+    transition_for::<Exit>(state, action, roles, facts)
 }
 
 /// Facts under which only state and role decide: what a caller may try next.
@@ -317,22 +380,23 @@ const ANY_FACTS: Facts = Facts {
     death_or_transfer: true,
 };
 
-/// The filing actions a caller with `roles` may take in `state` (the facts may still refuse).
-pub fn filing_actions(state: FilingState, roles: &[Role]) -> Vec<FilingAction> {
-    FilingAction::ALL
+/// The steps a caller with `roles` may take in `state` (the facts may still refuse one).
+pub fn actions<M: Machine>(state: M::State, roles: &[Role]) -> Vec<M::Action> {
+    M::Action::values()
         .iter()
         .copied()
-        .filter(|&a| filing_transition_for(state, a, roles, ANY_FACTS).is_ok())
+        .filter(|&a| transition_for::<M>(state, a, roles, ANY_FACTS).is_ok())
         .collect()
+}
+
+/// The filing actions a caller with `roles` may take in `state` (the facts may still refuse).
+pub fn filing_actions(state: FilingState, roles: &[Role]) -> Vec<FilingAction> {
+    actions::<Filing>(state, roles)
 }
 
 /// The exit actions a caller with `roles` may take in `state` (the facts may still refuse).
 pub fn exit_actions(state: ExitState, roles: &[Role]) -> Vec<ExitAction> {
-    ExitAction::ALL
-        .iter()
-        .copied()
-        .filter(|&a| exit_transition_for(state, a, roles, ANY_FACTS).is_ok())
-        .collect()
+    actions::<Exit>(state, roles)
 }
 
 /// The file number of a household filed in `region` in `year`, the `sequence`-th of that region
@@ -599,7 +663,7 @@ mod tests {
 
     #[test]
     fn every_state_action_and_ground_has_its_names() {
-        use crate::closed::{check, ClosedList};
+        use crate::closed::check;
         check::<FilingState>().unwrap();
         check::<FilingAction>().unwrap();
         check::<ExitState>().unwrap();

@@ -191,136 +191,26 @@ macro_rules! within {
     }};
 }
 
-// ---- applications --------------------------------------------------------------------------
+// ---- applications and exit cases ----------------------------------------------------------
 
-pub fn application(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    id: &str,
-) -> StoreResult<Located<ApplicationRow>> {
-    let row = applications::table
-        .filter(applications::id.eq(id))
-        .select(ApplicationRow::as_select())
-        .first(conn)
-        .optional()?;
-    Ok(locate(row, scope, |r| &r.organisation_path))
-}
-
-/// The application of the household still on its way, if any.
-pub fn open_application_of(
-    conn: &mut DbConnection,
-    household_id: &str,
-) -> StoreResult<Option<ApplicationRow>> {
-    Ok(applications::table
-        .filter(applications::household_id.eq(household_id))
-        .filter(applications::state.ne_all(["filed", "rejected", "withdrawn"]))
-        .select(ApplicationRow::as_select())
-        .first(conn)
-        .optional()?)
-}
-
-pub fn insert_application(conn: &mut DbConnection, row: &ApplicationRow) -> StoreResult<()> {
-    diesel::insert_into(applications::table)
-        .values(row)
-        .execute(conn)?;
-    Ok(())
-}
-
-/// What a transition changes on an application; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default)]
+/// What a step changes on an application; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = applications)]
 pub struct ApplicationChange {
-    pub state: String,
+    pub state: Option<String>,
     pub category: Option<String>,
     pub assessment_id: Option<String>,
     pub notice_id: Option<String>,
     pub file_number: Option<String>,
 }
 
-/// Moves the application to its next state if its stored version is `expected`, else
-/// `VersionMismatch` (two conflicting actions at once: exactly one wins).
-pub fn update_application(
-    conn: &mut DbConnection,
-    id: &str,
-    expected: i64,
-    change: &ApplicationChange,
-    at: NaiveDateTime,
-) -> StoreResult<ApplicationRow> {
-    use applications::dsl as a;
-    let target = a::applications.filter(a::id.eq(id).and(a::version.eq(expected)));
-    let n = diesel::update(target)
-        .set((
-            a::state.eq(&change.state),
-            a::state_since.eq(at),
-            a::version.eq(a::version + 1),
-            a::updated_at.eq(at),
-        ))
-        .execute(conn)?;
-    let current: ApplicationRow = a::applications
-        .filter(a::id.eq(id))
-        .select(ApplicationRow::as_select())
-        .first(conn)?;
-    if n == 0 {
-        return Err(StoreError::VersionMismatch {
-            expected,
-            actual: current.version,
-        });
-    }
-    let this = a::applications.filter(a::id.eq(id));
-    if let Some(v) = &change.category {
-        diesel::update(this).set(a::category.eq(v)).execute(conn)?;
-    }
-    if let Some(v) = &change.assessment_id {
-        diesel::update(this)
-            .set(a::assessment_id.eq(v))
-            .execute(conn)?;
-    }
-    if let Some(v) = &change.notice_id {
-        diesel::update(this).set(a::notice_id.eq(v)).execute(conn)?;
-    }
-    if let Some(v) = &change.file_number {
-        diesel::update(this)
-            .set(a::file_number.eq(v))
-            .execute(conn)?;
-    }
-    Ok(a::applications
-        .filter(a::id.eq(id))
-        .select(ApplicationRow::as_select())
-        .first(conn)?)
-}
-
-/// Records what a step produced after the state change was claimed: the notice it published or
-/// the file number it gave.
-pub fn link_application(
-    conn: &mut DbConnection,
-    id: &str,
-    notice_id: Option<&str>,
-    file_number: Option<&str>,
-) -> StoreResult<ApplicationRow> {
-    use applications::dsl as a;
-    let this = a::applications.filter(a::id.eq(id));
-    if let Some(v) = notice_id {
-        diesel::update(this).set(a::notice_id.eq(v)).execute(conn)?;
-    }
-    if let Some(v) = file_number {
-        diesel::update(this)
-            .set(a::file_number.eq(v))
-            .execute(conn)?;
-    }
-    Ok(this.select(ApplicationRow::as_select()).first(conn)?)
-}
-
-/// Records the notice an exit step published.
-pub fn link_exit_case(
-    conn: &mut DbConnection,
-    id: &str,
-    notice_id: &str,
-) -> StoreResult<ExitCaseRow> {
-    use exit_cases::dsl as x;
-    let this = x::exit_cases.filter(x::id.eq(id));
-    diesel::update(this)
-        .set(x::notice_id.eq(notice_id))
-        .execute(conn)?;
-    Ok(this.select(ExitCaseRow::as_select()).first(conn)?)
+/// What a step changes on an exit case; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = exit_cases)]
+pub struct ExitCaseChange {
+    pub state: Option<String>,
+    pub assessment_id: Option<String>,
+    pub notice_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -329,134 +219,132 @@ pub struct CaseFilter {
     pub household_id: Option<String>,
 }
 
-pub fn list_applications(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    filter: &CaseFilter,
-    page: &PageRequest,
-) -> StoreResult<Page<ApplicationRow>> {
-    use applications::dsl as a;
-    let mut q = a::applications
-        .select(ApplicationRow::as_select())
-        .into_boxed();
-    q = within!(q, a::organisation_path, scope, conn);
-    if !filter.states.is_empty() {
-        q = q.filter(a::state.eq_any(filter.states.clone()));
-    }
-    if let Some(h) = &filter.household_id {
-        q = q.filter(a::household_id.eq(h.clone()));
-    }
-    if let Some(after) = &page.after {
-        q = q.filter(a::id.gt(after.clone()));
-    }
-    let rows = q.order(a::id.asc()).limit(page.fetch_limit()).load(conn)?;
-    Ok(page.finish(rows, |r| &r.id))
+/// The records of one kind of case (applications, exit cases): the same reads and writes over
+/// tables of the same shape.
+macro_rules! case_records {
+    ($table:ident, $Row:ident, $Change:ident, closed: [$($closed:literal),*],
+     get: $get:ident, open_of: $open_of:ident, insert: $insert:ident, update: $update:ident,
+     link: $link:ident, list: $list:ident, waiting: $waiting:ident) => {
+        pub fn $get(conn: &mut DbConnection, scope: &Scope, id: &str) -> StoreResult<Located<$Row>> {
+            let row = $table::table
+                .filter($table::id.eq(id))
+                .select($Row::as_select())
+                .first(conn)
+                .optional()?;
+            Ok(locate(row, scope, |r| &r.organisation_path))
+        }
+
+        /// The case of the household still on its way, if any.
+        pub fn $open_of(conn: &mut DbConnection, household_id: &str) -> StoreResult<Option<$Row>> {
+            Ok($table::table
+                .filter($table::household_id.eq(household_id))
+                .filter($table::state.ne_all([$($closed),*]))
+                .select($Row::as_select())
+                .first(conn)
+                .optional()?)
+        }
+
+        pub fn $insert(conn: &mut DbConnection, row: &$Row) -> StoreResult<()> {
+            diesel::insert_into($table::table).values(row).execute(conn)?;
+            Ok(())
+        }
+
+        /// Moves the case on if its stored version is `expected`, else `VersionMismatch` (two
+        /// conflicting steps at once: exactly one wins).
+        pub fn $update(
+            conn: &mut DbConnection,
+            id: &str,
+            expected: i64,
+            change: &$Change,
+            at: NaiveDateTime,
+        ) -> StoreResult<$Row> {
+            use $table::dsl as t;
+            let n = diesel::update(t::$table.filter(t::id.eq(id).and(t::version.eq(expected))))
+                .set((
+                    change,
+                    t::state_since.eq(at),
+                    t::version.eq(t::version + 1),
+                    t::updated_at.eq(at),
+                ))
+                .execute(conn)?;
+            let current: $Row = t::$table
+                .filter(t::id.eq(id))
+                .select($Row::as_select())
+                .first(conn)?;
+            if n == 0 {
+                return Err(StoreError::VersionMismatch {
+                    expected,
+                    actual: current.version,
+                });
+            }
+            Ok(current)
+        }
+
+        /// Records what a step produced after it claimed the version (the notice it published,
+        /// the file number it gave), leaving the version as it is.
+        pub fn $link(conn: &mut DbConnection, id: &str, change: &$Change) -> StoreResult<$Row> {
+            let this = $table::table.filter($table::id.eq(id));
+            diesel::update(this).set(change).execute(conn)?;
+            Ok(this.select($Row::as_select()).first(conn)?)
+        }
+
+        pub fn $list(
+            conn: &mut DbConnection,
+            scope: &Scope,
+            filter: &CaseFilter,
+            page: &PageRequest,
+        ) -> StoreResult<Page<$Row>> {
+            use $table::dsl as t;
+            let mut q = t::$table.select($Row::as_select()).into_boxed();
+            q = within!(q, t::organisation_path, scope, conn);
+            if !filter.states.is_empty() {
+                q = q.filter(t::state.eq_any(filter.states.clone()));
+            }
+            if let Some(h) = &filter.household_id {
+                q = q.filter(t::household_id.eq(h.clone()));
+            }
+            if let Some(after) = &page.after {
+                q = q.filter(t::id.gt(after.clone()));
+            }
+            let rows = q.order(t::id.asc()).limit(page.fetch_limit()).load(conn)?;
+            Ok(page.finish(rows, |r| &r.id))
+        }
+
+        /// Cases in scope in one of `states`, longest waiting first.
+        pub fn $waiting(
+            conn: &mut DbConnection,
+            scope: &Scope,
+            states: &[&str],
+            limit: i64,
+        ) -> StoreResult<Vec<$Row>> {
+            use $table::dsl as t;
+            if states.is_empty() {
+                return Ok(Vec::new());
+            }
+            let states: Vec<String> = states.iter().map(|s| s.to_string()).collect();
+            let mut q = t::$table
+                .select($Row::as_select())
+                .filter(t::state.eq_any(states))
+                .into_boxed();
+            q = within!(q, t::organisation_path, scope, conn);
+            Ok(q.order((t::state_since.asc(), t::id.asc()))
+                .limit(limit)
+                .load(conn)?)
+        }
+    };
 }
 
-// ---- exit cases ----------------------------------------------------------------------------
+case_records!(applications, ApplicationRow, ApplicationChange,
+    closed: ["filed", "rejected", "withdrawn"],
+    get: application, open_of: open_application_of, insert: insert_application,
+    update: update_application, link: link_application, list: list_applications,
+    waiting: waiting_applications);
 
-pub fn exit_case(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    id: &str,
-) -> StoreResult<Located<ExitCaseRow>> {
-    let row = exit_cases::table
-        .filter(exit_cases::id.eq(id))
-        .select(ExitCaseRow::as_select())
-        .first(conn)
-        .optional()?;
-    Ok(locate(row, scope, |r| &r.organisation_path))
-}
-
-pub fn open_exit_case_of(
-    conn: &mut DbConnection,
-    household_id: &str,
-) -> StoreResult<Option<ExitCaseRow>> {
-    Ok(exit_cases::table
-        .filter(exit_cases::household_id.eq(household_id))
-        .filter(exit_cases::state.ne_all(["exited", "cancelled"]))
-        .select(ExitCaseRow::as_select())
-        .first(conn)
-        .optional()?)
-}
-
-pub fn insert_exit_case(conn: &mut DbConnection, row: &ExitCaseRow) -> StoreResult<()> {
-    diesel::insert_into(exit_cases::table)
-        .values(row)
-        .execute(conn)?;
-    Ok(())
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ExitCaseChange {
-    pub state: String,
-    pub assessment_id: Option<String>,
-    pub notice_id: Option<String>,
-}
-
-pub fn update_exit_case(
-    conn: &mut DbConnection,
-    id: &str,
-    expected: i64,
-    change: &ExitCaseChange,
-    at: NaiveDateTime,
-) -> StoreResult<ExitCaseRow> {
-    use exit_cases::dsl as x;
-    let target = x::exit_cases.filter(x::id.eq(id).and(x::version.eq(expected)));
-    let n = diesel::update(target)
-        .set((
-            x::state.eq(&change.state),
-            x::state_since.eq(at),
-            x::version.eq(x::version + 1),
-            x::updated_at.eq(at),
-        ))
-        .execute(conn)?;
-    let current: ExitCaseRow = x::exit_cases
-        .filter(x::id.eq(id))
-        .select(ExitCaseRow::as_select())
-        .first(conn)?;
-    if n == 0 {
-        return Err(StoreError::VersionMismatch {
-            expected,
-            actual: current.version,
-        });
-    }
-    let this = x::exit_cases.filter(x::id.eq(id));
-    if let Some(v) = &change.assessment_id {
-        diesel::update(this)
-            .set(x::assessment_id.eq(v))
-            .execute(conn)?;
-    }
-    if let Some(v) = &change.notice_id {
-        diesel::update(this).set(x::notice_id.eq(v)).execute(conn)?;
-    }
-    Ok(x::exit_cases
-        .filter(x::id.eq(id))
-        .select(ExitCaseRow::as_select())
-        .first(conn)?)
-}
-
-pub fn list_exit_cases(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    filter: &CaseFilter,
-    page: &PageRequest,
-) -> StoreResult<Page<ExitCaseRow>> {
-    use exit_cases::dsl as x;
-    let mut q = x::exit_cases.select(ExitCaseRow::as_select()).into_boxed();
-    q = within!(q, x::organisation_path, scope, conn);
-    if !filter.states.is_empty() {
-        q = q.filter(x::state.eq_any(filter.states.clone()));
-    }
-    if let Some(h) = &filter.household_id {
-        q = q.filter(x::household_id.eq(h.clone()));
-    }
-    if let Some(after) = &page.after {
-        q = q.filter(x::id.gt(after.clone()));
-    }
-    let rows = q.order(x::id.asc()).limit(page.fetch_limit()).load(conn)?;
-    Ok(page.finish(rows, |r| &r.id))
-}
+case_records!(exit_cases, ExitCaseRow, ExitCaseChange,
+    closed: ["exited", "cancelled"],
+    get: exit_case, open_of: open_exit_case_of, insert: insert_exit_case,
+    update: update_exit_case, link: link_exit_case, list: list_exit_cases,
+    waiting: waiting_exit_cases);
 
 // ---- notices and objections ----------------------------------------------------------------
 
@@ -665,6 +553,27 @@ pub struct DueReview {
     pub due_on: NaiveDate,
 }
 
+/// Households in scope with their life after filing, each dated by `$date` (a lifecycle column
+/// the caller filters to non-null): the rows of a `DueReview`.
+macro_rules! dated_households {
+    ($conn:expr, $scope:expr, $date:expr) => {{
+        use household_lifecycle::dsl as l;
+        use households::dsl as h;
+        let q = l::household_lifecycle
+            .inner_join(h::households)
+            .select((
+                h::id,
+                h::file_number,
+                h::worker_name,
+                h::organisation_id,
+                h::category,
+                $date.assume_not_null(),
+            ))
+            .into_boxed();
+        within!(q, h::organisation_path, $scope, $conn)
+    }};
+}
+
 /// Filed households in scope whose next review is due on or before `until`, earliest due first,
 /// resumed after `(due_on, household_id)`.
 pub fn reviews_due(
@@ -675,22 +584,10 @@ pub fn reviews_due(
     limit: i64,
 ) -> StoreResult<Vec<DueReview>> {
     use household_lifecycle::dsl as l;
-    use households::dsl as h;
-    let mut q = l::household_lifecycle
-        .inner_join(h::households)
-        // Only filed households have a review date (exit clears it), so the lifecycle row alone
-        // decides: the query walks the (due, household) index instead of every filed household.
-        .filter(l::next_review_due.le(until))
-        .select((
-            h::id,
-            h::file_number,
-            h::worker_name,
-            h::organisation_id,
-            h::category,
-            l::next_review_due.assume_not_null(),
-        ))
-        .into_boxed();
-    q = within!(q, h::organisation_path, scope, conn);
+    // Only filed households have a review date (exit clears it), so the lifecycle row alone
+    // decides: the query walks the (due, household) index instead of every filed household.
+    let mut q =
+        dated_households!(conn, scope, l::next_review_due).filter(l::next_review_due.le(until));
     if let Some((due, id)) = after {
         q = q.filter(
             l::next_review_due
@@ -712,70 +609,17 @@ pub fn monitoring_over(
     limit: i64,
 ) -> StoreResult<Vec<DueReview>> {
     use household_lifecycle::dsl as l;
-    use households::dsl as h;
-    let mut q = l::household_lifecycle
-        .inner_join(h::households)
-        // Monitored households are those with a monitoring period and no closing date (filing
-        // again clears the period): decided on the lifecycle row, read in index order.
+    // Monitored households are those with a monitoring period and no closing date (filing again
+    // clears the period): decided on the lifecycle row, read in index order.
+    let q = dated_households!(conn, scope, l::monitoring_until)
         .filter(l::monitoring_until.lt(today))
-        .filter(l::closed_on.is_null())
-        .select((
-            h::id,
-            h::file_number,
-            h::worker_name,
-            h::organisation_id,
-            h::category,
-            l::monitoring_until.assume_not_null(),
-        ))
-        .into_boxed();
-    q = within!(q, h::organisation_path, scope, conn);
+        .filter(l::closed_on.is_null());
     Ok(q.order((l::monitoring_until.asc(), l::household_id.asc()))
         .limit(limit)
         .load(conn)?)
 }
 
 // ---- work queue ----------------------------------------------------------------------------
-
-/// Open applications and exit cases in scope in one of `states`, longest waiting first.
-pub fn waiting_applications(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    states: &[&str],
-    limit: i64,
-) -> StoreResult<Vec<ApplicationRow>> {
-    use applications::dsl as a;
-    if states.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = a::applications
-        .select(ApplicationRow::as_select())
-        .filter(a::state.eq_any(states.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
-        .into_boxed();
-    q = within!(q, a::organisation_path, scope, conn);
-    Ok(q.order((a::state_since.asc(), a::id.asc()))
-        .limit(limit)
-        .load(conn)?)
-}
-
-pub fn waiting_exit_cases(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    states: &[&str],
-    limit: i64,
-) -> StoreResult<Vec<ExitCaseRow>> {
-    use exit_cases::dsl as x;
-    if states.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = x::exit_cases
-        .select(ExitCaseRow::as_select())
-        .filter(x::state.eq_any(states.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
-        .into_boxed();
-    q = within!(q, x::organisation_path, scope, conn);
-    Ok(q.order((x::state_since.asc(), x::id.asc()))
-        .limit(limit)
-        .load(conn)?)
-}
 
 /// Open objections in scope on notices about `subject_kind`, oldest first.
 pub fn waiting_objections(

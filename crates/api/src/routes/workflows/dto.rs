@@ -1,0 +1,554 @@
+//! What the workflow endpoints take and answer, and how stored records become answers.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use jiekun_domain::workflow::{ExitAction, ExitGrounds, FilingAction};
+use jiekun_store::workflows::{ApplicationRow, EventRow, ExitCaseRow, ReviewRow};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::super::utc;
+
+/// One entry of a case's timeline. 办理记录。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineEntry {
+    /// What was done (`open`, `submit`, `return`, …). 操作。
+    #[schema(example = "submit")]
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    /// Who did it (username). 办理人。
+    pub actor: String,
+    /// The role they acted in. 办理角色。
+    #[schema(example = "grassroots_officer")]
+    pub role: Option<String>,
+    pub organisation_id: Option<String>,
+    /// 办理单位。
+    pub organisation_name: Option<String>,
+    /// Their opinion or reason. 意见或理由。
+    pub opinion: Option<String>,
+    /// The stored assessment the step relied on. 所依据的评估。
+    pub assessment_id: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl From<EventRow> for TimelineEntry {
+    fn from(e: EventRow) -> Self {
+        TimelineEntry {
+            action: e.action,
+            from_state: e.from_state,
+            to_state: e.to_state,
+            actor: e.actor,
+            role: e.actor_role,
+            organisation_id: e.organisation_id,
+            organisation_name: e.organisation_name,
+            opinion: e.opinion,
+            assessment_id: e.assessment_id,
+            at: utc(e.at),
+        }
+    }
+}
+
+/// The notice of a case, in short. 公示概要。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoticeSummary {
+    pub id: String,
+    pub starts_on: NaiveDate,
+    /// Last day of the notice (inclusive). 公示截止日（含）。
+    pub ends_on: NaiveDate,
+    /// `running`, `ended`, `withdrawn`.
+    pub status: String,
+    /// Objections still open. 未处理的异议数。
+    pub open_objections: i64,
+}
+
+macro_rules! step_body {
+    ($(#[$m:meta])* $name:ident, $action:ty, $schema:ty, $example:expr) => {
+        $(#[$m])*
+        #[derive(Debug, Deserialize, ToSchema)]
+        #[schema(example = $example)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// The step to take. 操作。
+            #[schema(value_type = $schema)]
+            pub action: $action,
+            /// Opinion or reason; required to return, reject or cancel.
+            /// 意见或理由（退回、不予通过、撤销时必填）。
+            pub opinion: Option<String>,
+            /// A stored assessment of the household this step relies on (`identify` for
+            /// applications, `exit` for exit cases). 本步骤所依据的评估记录。
+            pub assessment_id: Option<String>,
+            /// First day of the public notice (`start_notice`; today to 30 days ahead, default
+            /// today). 公示开始日期（今天起 30 天内，默认今天）。
+            pub notice_starts_on: Option<NaiveDate>,
+        }
+
+        impl $name {
+            /// The action, and what comes with it.
+            pub(super) fn split(self) -> ($action, super::StepFields) {
+                let fields = super::StepFields {
+                    opinion: self.opinion,
+                    assessment_id: self.assessment_id,
+                    notice_starts_on: self.notice_starts_on,
+                };
+                (self.action, fields)
+            }
+        }
+    };
+}
+
+step_body!(
+    /// A step on an application. 建档申请办理操作。
+    ApplicationStep, FilingAction, FilingActionName,
+    json!({"action": "submit", "opinion": "材料齐全，申报建档。"})
+);
+step_body!(
+    /// A step on an exit case. 退出事项办理操作。
+    ExitStep, ExitAction, ExitActionName,
+    json!({"action": "start_recheck", "opinion": "受理复核。"})
+);
+
+/// Steps on an application (schema of [`FilingAction`]). 建档申请操作。
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FilingActionName {
+    /// 基层工会申报
+    Submit,
+    /// 县总工会受理审核
+    StartReview,
+    /// 县总工会审核通过，进入核查
+    ApproveReview,
+    /// 开始公示
+    StartNotice,
+    /// 公示期满且无未处理异议，报市总工会
+    EndNotice,
+    /// 市总工会审批通过，建档立卡
+    CityApprove,
+    /// 退回基层工会补正（须写理由）
+    Return,
+    /// 不予通过（须写意见）
+    Reject,
+    /// 撤回申请
+    Withdraw,
+}
+
+/// Steps on an exit case (schema of [`ExitAction`]). 退出事项操作。
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitActionName {
+    /// 县总工会受理复核
+    StartRecheck,
+    /// 复核确认，报市总工会
+    ConfirmRecheck,
+    /// 市总工会审核并公示
+    StartNotice,
+    /// 公示期满且无未处理异议，退出
+    CompleteExit,
+    /// 死亡或迁出，免公示直接退出
+    FastExit,
+    /// 撤销退出事项（须写理由）
+    Cancel,
+}
+
+/// Why a household exits (schema of [`ExitGrounds`]). 退出类型。
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitGroundsName {
+    /// 脱困
+    OutOfHardship,
+    /// 解困
+    SafetyNet,
+    /// 死亡
+    Death,
+    /// 迁出或转出
+    Transfer,
+}
+
+/// A filing application (建档申请) with its timeline. 建档申请及办理记录。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Application {
+    pub id: String,
+    pub household_id: String,
+    /// The worker's name, masked. 职工姓名（脱敏）。
+    #[schema(example = "张*")]
+    pub worker_name: String,
+    /// `draft`, `submitted`, `county_review`, `verification`, `public_notice`, `city_approval`,
+    /// `filed`, `returned`, `rejected`, `withdrawn`.
+    #[schema(example = "county_review")]
+    pub state: String,
+    /// Since when it is in this state. 进入当前状态的时间。
+    pub state_since: DateTime<Utc>,
+    /// The category the county review settled on. 县总工会审核认定的困难类别。
+    pub category: Option<String>,
+    /// The identification assessment the review relied on. 审核所依据的识别评估。
+    pub assessment_id: Option<String>,
+    /// Once filed: region code, year, sequence. 建档编号。
+    #[schema(example = "610724-2026-00017")]
+    pub file_number: Option<String>,
+    /// The file this household had before it left and came back. 返贫重新建档前的原档案编号。
+    pub previous_file_number: Option<String>,
+    pub notice: Option<NoticeSummary>,
+    /// Steps the caller may take now (the facts may still refuse one). 当前用户可执行的操作。
+    #[schema(value_type = Vec<FilingActionName>)]
+    pub allowed_actions: Vec<FilingAction>,
+    pub timeline: Vec<TimelineEntry>,
+    pub opened_by: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new application. 新建建档申请。
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"household_id": crate::examples::HOUSEHOLD_ID, "opinion": "职工患病致困，申请建档。"}))]
+pub struct NewApplication {
+    pub household_id: String,
+    /// An `identify` assessment to attach now (optional). 可附上的识别评估。
+    pub assessment_id: Option<String>,
+    pub opinion: Option<String>,
+}
+
+/// Filters for case lists. 事项列表筛选条件。
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CaseQuery {
+    /// Comma-separated states. 状态（逗号分隔）。
+    #[param(example = "submitted,county_review")]
+    pub state: Option<String>,
+    pub household_id: Option<String>,
+    /// Page size, 1–200 (default 50). 每页条数。
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page. 上一页返回的游标。
+    pub cursor: Option<String>,
+}
+
+/// Application in a list. 申请列表项。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationItem {
+    pub id: String,
+    pub household_id: String,
+    pub state: String,
+    pub state_since: DateTime<Utc>,
+    pub category: Option<String>,
+    pub file_number: Option<String>,
+    pub previous_file_number: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ApplicationRow> for ApplicationItem {
+    fn from(r: ApplicationRow) -> Self {
+        ApplicationItem {
+            id: r.id,
+            household_id: r.household_id,
+            state: r.state,
+            state_since: utc(r.state_since),
+            category: r.category,
+            file_number: r.file_number,
+            previous_file_number: r.previous_file_number,
+            version: r.version,
+            created_at: utc(r.created_at),
+        }
+    }
+}
+
+/// An exit case (退出) with its timeline. 退出事项及办理记录。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExitCase {
+    pub id: String,
+    pub household_id: String,
+    #[schema(example = "张*")]
+    pub worker_name: String,
+    pub file_number: Option<String>,
+    /// `proposed`, `county_recheck`, `city_review`, `public_notice`, `exited`, `cancelled`.
+    pub state: String,
+    pub state_since: DateTime<Utc>,
+    /// `out_of_hardship` (脱困), `safety_net` (解困), `death`, `transfer`.
+    #[schema(value_type = ExitGroundsName)]
+    pub grounds: ExitGrounds,
+    /// `grassroots` (reported by the union) or `candidate` (opened by the county from the
+    /// system's exit candidates). 来源：基层工会上报或系统退出候选。
+    pub origin: String,
+    /// The exit assessment it relies on. 所依据的退出评估。
+    pub assessment_id: Option<String>,
+    pub notice: Option<NoticeSummary>,
+    #[schema(value_type = Vec<ExitActionName>)]
+    pub allowed_actions: Vec<ExitAction>,
+    pub timeline: Vec<TimelineEntry>,
+    pub opened_by: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new exit case. 新建退出事项。
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"household_id": crate::examples::HOUSEHOLD_ID, "grounds": "death", "opinion": "职工本人已于2026年10月病故，家属书面报告。"}))]
+pub struct NewExitCase {
+    pub household_id: String,
+    #[schema(value_type = ExitGroundsName)]
+    pub grounds: ExitGrounds,
+    /// Required for `out_of_hardship` and `safety_net`: a stored `exit` assessment of the
+    /// household with that verdict. 脱困、解困须附相应结论的退出评估。
+    pub assessment_id: Option<String>,
+    /// The report; required for death and transfer (what happened, the evidence).
+    /// 说明；死亡、迁出须写明情况及证明材料。
+    pub opinion: Option<String>,
+}
+
+/// Exit case in a list. 退出事项列表项。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExitCaseItem {
+    pub id: String,
+    pub household_id: String,
+    pub state: String,
+    pub state_since: DateTime<Utc>,
+    pub grounds: String,
+    pub origin: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ExitCaseRow> for ExitCaseItem {
+    fn from(r: ExitCaseRow) -> Self {
+        ExitCaseItem {
+            id: r.id,
+            household_id: r.household_id,
+            state: r.state,
+            state_since: utc(r.state_since),
+            grounds: r.grounds,
+            origin: r.origin,
+            version: r.version,
+            created_at: utc(r.created_at),
+        }
+    }
+}
+
+/// Where a household stands after filing, with every workflow step taken on it.
+/// 家庭建档后的状态及全部办理记录。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HouseholdTimeline {
+    pub household_id: String,
+    /// `draft`, `filed`, `monitoring`, `closed`, `withdrawn`, `rejected`.
+    pub status: String,
+    pub file_number: Option<String>,
+    /// The file it had before it left and came back. 原档案编号。
+    pub previous_file_number: Option<String>,
+    pub filed_on: Option<NaiveDate>,
+    /// The next annual review falls due. 下次年度复核到期日。
+    pub next_review_due: Option<NaiveDate>,
+    pub exited_on: Option<NaiveDate>,
+    pub exit_grounds: Option<String>,
+    /// Watched until this day after exit. 退出后监测截止日。
+    pub monitoring_until: Option<NaiveDate>,
+    pub closed_on: Option<NaiveDate>,
+    /// Every step on its applications, exit cases and reviews, oldest first.
+    pub timeline: Vec<TimelineEntryOf>,
+}
+
+/// A timeline entry with the case it belongs to. 办理记录（含所属事项）。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineEntryOf {
+    /// `application`, `exit_case`, `annual_review`, `household`.
+    pub subject_kind: String,
+    pub subject_id: String,
+    #[serde(flatten)]
+    pub entry: TimelineEntry,
+}
+
+impl From<EventRow> for TimelineEntryOf {
+    fn from(e: EventRow) -> Self {
+        TimelineEntryOf {
+            subject_kind: e.subject_kind.clone(),
+            subject_id: e.subject_id.clone(),
+            entry: TimelineEntry::from(e),
+        }
+    }
+}
+
+/// Closing a monitored household. 监测期满关闭。
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"opinion": "监测期满，未返困。"}))]
+pub struct CloseMonitoring {
+    pub opinion: Option<String>,
+}
+
+/// An annual review done. 年度复核记录。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnnualReview {
+    pub id: String,
+    pub household_id: String,
+    /// The due date it answered. 对应的到期日。
+    pub due_on: Option<NaiveDate>,
+    pub reviewed_on: NaiveDate,
+    /// The identification assessment it relied on. 所依据的识别评估。
+    pub assessment_id: String,
+    /// `deep`, `relative`, `accident`, `not_eligible`.
+    pub verdict: String,
+    /// `continues` (still in hardship; category updated) or `no_longer_eligible` (an exit case
+    /// should follow). 复核结论：继续帮扶或不再符合条件。
+    pub outcome: String,
+    pub opinion: Option<String>,
+    pub reviewed_by: String,
+    /// The next review falls due. 下次复核到期日。
+    pub next_due: NaiveDate,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ReviewRow> for AnnualReview {
+    fn from(r: ReviewRow) -> Self {
+        AnnualReview {
+            id: r.id,
+            household_id: r.household_id,
+            due_on: r.due_on,
+            reviewed_on: r.reviewed_on,
+            assessment_id: r.assessment_id,
+            verdict: r.verdict,
+            outcome: r.outcome,
+            opinion: r.opinion,
+            reviewed_by: r.reviewed_by,
+            next_due: r.next_due,
+            created_at: utc(r.created_at),
+        }
+    }
+}
+
+/// A review to record. 登记年度复核。
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"assessment_id": crate::examples::ASSESSMENT_ID, "opinion": "年度复核：仍符合条件。"}))]
+pub struct NewAnnualReview {
+    /// A stored `identify` assessment of the household, made for this review.
+    /// 为本次复核所作的识别评估。
+    pub assessment_id: String,
+    pub opinion: Option<String>,
+}
+
+/// A review due. 待复核家庭。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DueReview {
+    pub household_id: String,
+    pub file_number: Option<String>,
+    #[schema(example = "张*")]
+    pub worker_name: String,
+    pub organisation_id: String,
+    pub category: Option<String>,
+    pub due_on: NaiveDate,
+    /// Past its due date. 是否已逾期。
+    pub overdue: bool,
+    /// Days past due (negative: days left). 逾期天数（负数为剩余天数）。
+    pub days_overdue: i64,
+}
+
+/// Which reviews. 复核筛选。
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DueQuery {
+    /// `due` (due within 30 days or overdue, the default) or `overdue` (past due only).
+    /// 默认 due：30 天内到期及已逾期；overdue：仅逾期。
+    pub status: Option<String>,
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page. 上一页返回的游标。
+    pub cursor: Option<String>,
+}
+
+/// Something waiting on the caller. 待办事项。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueItem {
+    /// `application`, `exit_case`, `objection`, `annual_review`, `monitoring_over`.
+    #[schema(example = "application")]
+    pub kind: String,
+    /// The application, exit case or objection id; the household id for reviews and monitoring.
+    pub id: String,
+    pub household_id: String,
+    /// The state it waits in (`submitted`, `city_review`, `open`, `due`, …). 当前状态。
+    pub state: String,
+    /// What the caller may do next. 可执行的操作。
+    pub actions: Vec<String>,
+    /// Waiting since. 开始等待的时间。
+    pub waiting_since: DateTime<Utc>,
+    /// How long it has waited, in whole days and in seconds. 已等待天数及秒数。
+    pub waited_days: i64,
+    pub waited_seconds: i64,
+    /// Where to read it. 查看地址。
+    pub href: String,
+}
+
+/// The caller's work queue. 我的待办。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Queue {
+    /// Oldest first. 按等待时间从长到短。
+    pub items: Vec<QueueItem>,
+    /// More items wait than `limit` shows. 是否还有更多。
+    pub truncated: bool,
+}
+
+/// Queue size. 待办条数。
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    /// 1–200, default 50.
+    pub limit: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names<T: Serialize>(v: &[T]) -> Vec<String> {
+        v.iter()
+            .map(|x| {
+                serde_json::to_value(x)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_documented_names_are_the_domains() {
+        use ExitActionName as X;
+        use FilingActionName as F;
+        assert_eq!(
+            names(&[
+                F::Submit,
+                F::StartReview,
+                F::ApproveReview,
+                F::StartNotice,
+                F::EndNotice,
+                F::CityApprove,
+                F::Return,
+                F::Reject,
+                F::Withdraw
+            ]),
+            names(FilingAction::ALL)
+        );
+        assert_eq!(
+            names(&[
+                X::StartRecheck,
+                X::ConfirmRecheck,
+                X::StartNotice,
+                X::CompleteExit,
+                X::FastExit,
+                X::Cancel
+            ]),
+            names(ExitAction::ALL)
+        );
+        assert_eq!(
+            names(&[
+                ExitGroundsName::OutOfHardship,
+                ExitGroundsName::SafetyNet,
+                ExitGroundsName::Death,
+                ExitGroundsName::Transfer
+            ]),
+            names(ExitGrounds::ALL)
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! Steps that did not happen, as the API answers them.
+
+use jiekun_domain::workflow::Refusal;
+use jiekun_store::cases::StepError;
+use jiekun_store::StoreError;
+
+use super::super::households::file_error;
+use crate::error::{ApiError, ErrorCode, FieldError};
+
+/// A step that did not happen, as the API answers it.
+pub(crate) fn step_error(e: StepError) -> ApiError {
+    match e {
+        StepError::NotFound(what) => ApiError::not_found(what, case_zh(what)),
+        StepError::OutOfScope(what) => out_of_scope(what, case_zh(what)),
+        StepError::Refused {
+            refusal,
+            state,
+            action,
+        } => refusal_error(refusal, &state, &action),
+        StepError::NoticeRunning { ends_on } => {
+            let next = ends_on.succ_opt().unwrap_or(ends_on);
+            ApiError::new(
+                ErrorCode::NoticeRunning,
+                format!("the public notice runs until {ends_on} inclusive: it can be closed from {next}"),
+                format!("公示期至 {ends_on}（含），{next} 起方可结束公示"),
+            )
+        }
+        StepError::MonitoringRunning { until } => ApiError::new(
+            ErrorCode::MonitoringRunning,
+            format!("monitoring runs until {until} inclusive"),
+            format!("监测期至 {until}（含）"),
+        ),
+        StepError::Stale { expected, actual } => {
+            StoreError::VersionMismatch { expected, actual }.into()
+        }
+        StepError::Invalid {
+            field,
+            code,
+            message,
+            message_zh,
+        } => ApiError::validation(vec![FieldError::new(field, code, message, message_zh)]),
+        StepError::WrongState {
+            message,
+            message_zh,
+        } => ApiError::new(ErrorCode::WrongState, message, message_zh),
+        StepError::WrongRole {
+            message,
+            message_zh,
+        } => ApiError::new(ErrorCode::WrongRole, message, message_zh),
+        StepError::AlreadyOpen { kind, id } => already_open(kind, &id),
+        StepError::Policy(m) => ApiError::internal(m),
+        StepError::File(f) => file_error(f, "members"),
+        StepError::Store(s) => s.into(),
+    }
+}
+
+fn already_open(kind: &str, id: &str) -> ApiError {
+    let (en, zh) = if kind == "exit_case" {
+        ("an exit case", "退出事项")
+    } else {
+        ("an application", "建档申请")
+    };
+    ApiError::new(
+        ErrorCode::AlreadyExists,
+        format!("the household already has {en} on its way {id}")
+            .trim_end()
+            .to_owned(),
+        format!("该家庭已有在办的{zh} {id}").trim_end().to_owned(),
+    )
+    .with_field(FieldError::new(
+        "household_id",
+        "case_open",
+        format!("{en} is on its way"),
+        format!("已有在办的{zh}"),
+    ))
+}
+
+/// The Chinese name of what a step is about.
+fn case_zh(what: &str) -> &'static str {
+    match what {
+        "household" => "档案",
+        "exit case" => "退出事项",
+        _ => "建档申请",
+    }
+}
+
+/// A refusal of the state machine, as the API answers it.
+fn refusal_error(r: Refusal, state: &str, action: &str) -> ApiError {
+    match r {
+        Refusal::WrongState => ApiError::new(
+            ErrorCode::WrongState,
+            format!("the case is {state}: `{action}` is not possible now"),
+            format!("该事项当前状态为 {state}，不能执行 {action}"),
+        ),
+        Refusal::WrongRole => ApiError::new(
+            ErrorCode::WrongRole,
+            format!("`{action}` in state {state} belongs to another role"),
+            format!("当前状态（{state}）下的 {action} 应由其他角色办理"),
+        ),
+        Refusal::NoticeRunning => ApiError::bare(ErrorCode::NoticeRunning),
+        Refusal::OpenObjection => ApiError::new(
+            ErrorCode::OpenObjection,
+            "an objection to the notice is still open: resolve it first",
+            "公示期间的异议尚未处理，请先处理异议",
+        ),
+        Refusal::ReasonRequired => ApiError::validation(vec![FieldError::new(
+            "opinion",
+            "required",
+            "a reason or opinion is required for this step",
+            "此操作须填写理由或意见",
+        )]),
+        Refusal::NotFastPath => ApiError::bare(ErrorCode::NotFastPath),
+    }
+}
+
+pub(crate) fn out_of_scope(what: &str, what_zh: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::OutOfScope,
+        format!("this {what} lies outside your organisation's scope"),
+        format!("该{what_zh}不在您所在组织的管辖范围内"),
+    )
+}

@@ -8,6 +8,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use jiekun_domain::calendar::{Calendar, DayKind};
 
+use crate::audit::Caller;
 use crate::conn::DbConnection;
 use crate::page::{Page, PageRequest};
 use crate::schema::{
@@ -665,8 +666,12 @@ pub fn calendar_from(conn: &mut DbConnection, from: NaiveDate) -> StoreResult<Ca
     })
 }
 
-/// Sets a day's kind; `Ok(true)` when the day was new.
-pub fn put_calendar_day(conn: &mut DbConnection, row: &CalendarDayRow) -> StoreResult<bool> {
+/// Sets a day's kind (holiday or working day), audited as `calendar.set`.
+pub fn set_calendar_day(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    row: &CalendarDayRow,
+) -> StoreResult<()> {
     use calendar_days::dsl as d;
     let n = diesel::update(d::calendar_days.filter(d::day.eq(row.day)))
         .set((
@@ -681,11 +686,37 @@ pub fn put_calendar_day(conn: &mut DbConnection, row: &CalendarDayRow) -> StoreR
             .values(row)
             .execute(conn)?;
     }
-    Ok(n == 0)
+    let changes = serde_json::json!({"kind": row.kind, "name": row.name});
+    let event = caller.event(
+        "calendar.set",
+        "calendar_day",
+        &row.day.to_string(),
+        changes,
+    );
+    crate::audit::append(conn, event)?;
+    Ok(())
 }
 
-pub fn delete_calendar_day(conn: &mut DbConnection, day: NaiveDate) -> StoreResult<bool> {
-    Ok(diesel::delete(calendar_days::table.filter(calendar_days::day.eq(day))).execute(conn)? == 1)
+/// Clears a day: it follows its weekday again. `NotFound` when it was not set. Audited as
+/// `calendar.clear`.
+pub fn clear_calendar_day(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    day: NaiveDate,
+) -> StoreResult<()> {
+    let n =
+        diesel::delete(calendar_days::table.filter(calendar_days::day.eq(day))).execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let event = caller.event(
+        "calendar.clear",
+        "calendar_day",
+        &day.to_string(),
+        serde_json::json!({}),
+    );
+    crate::audit::append(conn, event)?;
+    Ok(())
 }
 
 /// Inserts lifecycle rows in batches (demo data, imports of files made before this system).

@@ -6,10 +6,12 @@
 
 mod exit;
 mod filing;
+mod objections;
 mod review;
 
 pub use exit::{act_on_exit_case, close_monitoring, open_exit_case};
 pub use filing::{act_on_application, open_application};
+pub use objections::{raise_objection, resolve_objection, NewObjection};
 pub use review::record_review;
 
 use chrono::{Months, NaiveDate, NaiveDateTime};
@@ -60,6 +62,12 @@ pub enum StepError {
     },
     #[error("the notice runs until {ends_on}")]
     NoticeRunning { ends_on: NaiveDate },
+    /// An objection arrived outside the notice's dates, or after it was closed.
+    #[error("objections are received from {starts_on} to {ends_on}")]
+    NoticeClosed {
+        starts_on: NaiveDate,
+        ends_on: NaiveDate,
+    },
     #[error("monitoring runs until {until}")]
     MonitoringRunning { until: NaiveDate },
     #[error("version {expected} expected but {actual} stored")]
@@ -139,11 +147,16 @@ fn found<T>(l: Located<T>, what: &'static str) -> StepResult<T> {
     }
 }
 
-fn household_in_scope(c: &mut DbConnection, scope: &Scope, id: &str) -> StepResult<HouseholdRow> {
-    hstore::get(c, scope, id).map_err(|e| match e {
-        StoreError::NotFound => StepError::NotFound("household"),
+/// A record read by id, or `NotFound(what)`.
+fn found_by<T>(r: Result<T, StoreError>, what: &'static str) -> StepResult<T> {
+    r.map_err(|e| match e {
+        StoreError::NotFound => StepError::NotFound(what),
         e => e.into(),
     })
+}
+
+fn household_in_scope(c: &mut DbConnection, scope: &Scope, id: &str) -> StepResult<HouseholdRow> {
+    found_by(hstore::get(c, scope, id), "household")
 }
 
 /// The first of the actor's roles that is one of `allowed`, or a refusal saying who acts.

@@ -25,6 +25,11 @@ pub(crate) fn step_error(e: StepError) -> ApiError {
                 format!("公示期至 {ends_on}（含），{next} 起方可结束公示"),
             )
         }
+        StepError::NoticeClosed { starts_on, ends_on } => ApiError::new(
+            ErrorCode::NoticeClosed,
+            format!("objections are received from {starts_on} to {ends_on} while the notice runs"),
+            format!("异议受理期为公示期间，即 {starts_on} 至 {ends_on}"),
+        ),
         StepError::MonitoringRunning { until } => ApiError::new(
             ErrorCode::MonitoringRunning,
             format!("monitoring runs until {until} inclusive"),
@@ -80,6 +85,8 @@ fn case_zh(what: &str) -> &'static str {
     match what {
         "household" => "档案",
         "exit case" => "退出事项",
+        "public notice" => "公示",
+        "objection" => "异议",
         _ => "建档申请",
     }
 }
@@ -113,7 +120,7 @@ fn refusal_error(r: Refusal, state: &str, action: &str) -> ApiError {
     }
 }
 
-pub(crate) fn out_of_scope(what: &str, what_zh: &str) -> ApiError {
+fn out_of_scope(what: &str, what_zh: &str) -> ApiError {
     ApiError::new(
         ErrorCode::OutOfScope,
         format!("this {what} lies outside your organisation's scope"),

@@ -21,7 +21,7 @@ use jiekun_store::workflows as store;
 use serde::Serialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-pub(crate) use errors::{out_of_scope, step_error};
+pub(crate) use errors::step_error;
 
 use self::dto::CaseQuery;
 use super::query_error;
@@ -49,7 +49,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 /// The signed-in caller allowed `action`, as the store's units of work take them, and the
 /// clock's today and now.
-fn staff(state: &AppState, access: &Access, action: Action) -> ApiResult<(Actor, When)> {
+pub(crate) fn staff(state: &AppState, access: &Access, action: Action) -> ApiResult<(Actor, When)> {
     let (user, scope) = access.require_user(action)?;
     let actor = Actor {
         username: user.username.clone(),

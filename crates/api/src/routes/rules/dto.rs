@@ -1,0 +1,246 @@
+//! What the policy, assessment and simulation endpoints take and answer.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use jiekun_domain::rules::Parameter;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// A version of a policy parameter. 政策参数的一个版本。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyParameter {
+    /// Version id (`default-…` for built-in defaults). 版本标识。
+    pub id: String,
+    #[schema(example = "dibao_standard_fen")]
+    pub key: String,
+    /// 参数名称。
+    pub name_zh: String,
+    /// GB/T 2260 prefix it applies under (`""` everywhere). 适用区划前缀。
+    #[schema(example = "610724")]
+    pub region_prefix: String,
+    pub effective_from: NaiveDate,
+    /// Exclusive; absent while in force. 失效日期（不含）。
+    pub effective_to: Option<NaiveDate>,
+    /// Integer, boolean, `le`/`lt`, or a list. 取值。
+    #[schema(value_type = Object)]
+    pub value: serde_json::Value,
+    /// The document that set it. 依据文件。
+    pub document: String,
+}
+
+impl From<&Parameter> for PolicyParameter {
+    fn from(p: &Parameter) -> Self {
+        PolicyParameter {
+            id: p.id.clone(),
+            key: p.key.as_str().into(),
+            name_zh: p.key.name_zh().into(),
+            region_prefix: p.region_prefix.clone(),
+            effective_from: p.effective_from,
+            effective_to: p.effective_to,
+            value: serde_json::to_value(&p.value).unwrap_or_default(),
+            document: p.document.clone(),
+        }
+    }
+}
+
+/// A new version of a parameter. 新增参数版本。
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewParameter {
+    #[schema(example = "dibao_standard_fen")]
+    pub key: String,
+    /// A GB/T 2260 code inside your region (`610724`, or `6107` written as `610700`). 适用区划。
+    #[schema(example = "610724")]
+    pub region_code: String,
+    /// Today or later: the past is never rewritten. 生效日期（不早于今天）。
+    pub effective_from: NaiveDate,
+    #[schema(value_type = Object, example = 72000)]
+    pub value: serde_json::Value,
+    /// 依据文件（文号）。
+    #[schema(example = "西民发〔2026〕12号")]
+    pub document: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ParameterQuery {
+    /// Versions that apply to this region. 适用于该区划的版本。
+    pub region_code: Option<String>,
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ResolvedQuery {
+    #[param(example = "610724")]
+    pub region_code: String,
+    /// Default today. 默认今天。
+    pub date: Option<NaiveDate>,
+}
+
+/// One resolved parameter. 生效参数。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResolvedParameter {
+    pub key: String,
+    pub name_zh: String,
+    #[schema(value_type = Object)]
+    pub value: serde_json::Value,
+    pub version: String,
+    pub region_prefix: String,
+    pub effective_from: NaiveDate,
+    pub document: String,
+}
+
+impl From<&Parameter> for ResolvedParameter {
+    fn from(p: &Parameter) -> Self {
+        ResolvedParameter {
+            key: p.key.as_str().into(),
+            name_zh: p.key.name_zh().into(),
+            value: serde_json::to_value(&p.value).unwrap_or_default(),
+            version: p.id.clone(),
+            region_prefix: p.region_prefix.clone(),
+            effective_from: p.effective_from,
+            document: p.document.clone(),
+        }
+    }
+}
+
+/// Which assessment to make. 评估类型。
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssessmentKind {
+    /// 精准识别：深度、相对、意外致困或不符合。
+    Identify,
+    /// 精准退出：脱困、解困或继续帮扶。
+    Exit,
+}
+
+/// Make an assessment. 发起评估。
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAssessment {
+    pub kind: AssessmentKind,
+    /// Default today; not in the future. 评估日期，默认今天。
+    pub date: Option<NaiveDate>,
+}
+
+/// A stored assessment with its explanation. 评估结果及说明。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Assessment {
+    pub id: String,
+    pub household_id: String,
+    pub kind: AssessmentKind,
+    pub assessment_date: NaiveDate,
+    /// `deep`, `relative`, `accident`, `not_eligible`; or `out_of_hardship`, `safety_net`, `stay`.
+    pub verdict: String,
+    /// Figures and tests, as the rules returned them. 规则给出的数字和各项检验。
+    #[schema(value_type = Object)]
+    pub decision: serde_json::Value,
+    /// The explanation for an auditor, in Chinese and English. 供审计阅读的中英文说明。
+    pub explanation: Explanation,
+    /// The parameter versions used. 所用参数版本。
+    pub parameters: Vec<PolicyParameter>,
+    /// SHA-256 of the snapshot and the decision. 快照与结论的哈希。
+    pub hash: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Lines of explanation. 说明。
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct Explanation {
+    pub zh: Vec<String>,
+    pub en: Vec<String>,
+}
+
+/// The result of a replay. 复算结果。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Replay {
+    pub assessment_id: String,
+    /// The stored hash matches the stored snapshot and decision. 存储哈希与快照、结论一致。
+    pub hash_matches: bool,
+    /// Running the rules again on the stored snapshot gives the stored decision. 复算结论一致。
+    pub identical: bool,
+    pub stored_verdict: String,
+    pub replayed_verdict: String,
+}
+
+/// A monitored household that looks like hardship again. 疑似返困的家庭。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnWarning {
+    pub household_id: String,
+    /// What identification finds now: `deep`, `relative` or `accident`. 当前识别结果。
+    pub verdict: String,
+    pub net_income_fen: i64,
+    pub members_counted: i64,
+}
+
+/// A household that may exit. 可退出的家庭。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExitCandidate {
+    pub household_id: String,
+    /// `out_of_hardship` (脱困) or `safety_net` (解困).
+    pub verdict: String,
+    pub consecutive_months_above: i64,
+}
+
+/// A proposed change to the policy. 拟议的政策调整。
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Simulation {
+    /// Parameter values to try, by key, e.g. `{"dibao_standard_fen": 80000}`. 拟调整的参数值。
+    #[schema(value_type = Object)]
+    pub parameters: BTreeMap<String, serde_json::Value>,
+    /// Default today. 默认今天。
+    pub date: Option<NaiveDate>,
+    /// How many changed households to list (default 100, at most 1000). 列出的变化户数上限。
+    pub sample: Option<usize>,
+}
+
+/// Counts of one region. 某区划的统计。
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct RegionCounts {
+    /// Households by category now. 现行政策下各类别户数。
+    pub current: BTreeMap<String, u64>,
+    /// Households by category under the proposal. 拟议政策下各类别户数。
+    pub proposed: BTreeMap<String, u64>,
+    /// Would enter (not eligible now, eligible then). 新纳入。
+    pub would_enter: u64,
+    /// Would leave. 将退出。
+    pub would_leave: u64,
+    /// Would change category. 类别变化。
+    pub would_change_category: u64,
+}
+
+/// One changed household. 变化的家庭。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimulatedChange {
+    pub household_id: String,
+    pub region_code: String,
+    pub current: String,
+    pub proposed: String,
+}
+
+/// What the proposal would do. 模拟结果。
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimulationResult {
+    pub households: u64,
+    pub by_region: BTreeMap<String, RegionCounts>,
+    pub changes: Vec<SimulatedChange>,
+}
+
+/// A sudden event and its cost to the household. 意外事件及其造成的支出或损失。
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Accident {
+    /// What happened. 事件经过。
+    #[schema(example = "2026年7月洪灾，住房受损")]
+    pub description: String,
+    /// Not in the future. 发生日期。
+    pub occurred_on: NaiveDate,
+    /// Costs or losses left after compensation, insurance and relief, in fen. 扣除赔偿、保险、救助后的支出或损失（分）。
+    pub costs_fen: i64,
+}

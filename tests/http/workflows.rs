@@ -416,12 +416,35 @@ fn a_household_is_filed_all_the_way_to_city_approval(w: &World) {
     );
 }
 
+/// A refusal says in English the codes of the state and the step, and in Chinese their names,
+/// with no code left untranslated.
+fn says_both_ways(r: &Resp, codes: &[&str], names: &[&str]) {
+    let en = r.body["detail"].as_str().unwrap();
+    let zh = r.body["detail_zh"].as_str().unwrap();
+    for code in codes {
+        assert!(en.contains(&format!("`{code}`")), "{en} names {code}");
+    }
+    for name in names {
+        assert!(zh.contains(&format!("“{name}”")), "{zh} names {name}");
+    }
+    assert!(
+        !zh.chars().any(|c| c.is_ascii_alphabetic()),
+        "no code in the Chinese: {zh}"
+    );
+}
+
 fn every_refusal_says_why(w: &World) {
     let crew = crew_xx(w);
     let hh = household(w, &crew, 3, 90_000);
     let app = open(w, &crew, &hh)["id"].as_str().unwrap().to_owned();
     // Wrong role: the county does not submit for the union.
-    step(w, &crew.reviewer, "applications", &app, "submit", json!({})).problem(403, "wrong_role");
+    let r = step(w, &crew.reviewer, "applications", &app, "submit", json!({}))
+        .problem(403, "wrong_role");
+    says_both_ways(&r, &["draft", "submit"], &["草稿", "提交申报"]);
+    assert_eq!(
+        r.body["detail_zh"],
+        "该建档申请处于“草稿”状态，“提交申报”应由其他角色办理"
+    );
     // Roles that never act on cases.
     let auditor = w.person(Role::Auditor).auth.clone();
     let etag = w
@@ -439,7 +462,7 @@ fn every_refusal_says_why(w: &World) {
         )
         .problem(403, "forbidden");
     // Wrong state.
-    step(
+    let r = step(
         w,
         &crew.reviewer,
         "applications",
@@ -448,6 +471,11 @@ fn every_refusal_says_why(w: &World) {
         json!({}),
     )
     .problem(409, "wrong_state");
+    says_both_ways(&r, &["draft", "start_review"], &["草稿", "受理审核"]);
+    assert_eq!(
+        r.body["detail_zh"],
+        "该建档申请当前状态为“草稿”，不能执行“受理审核”"
+    );
     // Stale version.
     let stale = w
         .app
@@ -737,7 +765,8 @@ fn an_objection_holds_the_notice_until_resolved(w: &World) {
         .expect(200)
         .body;
     assert_eq!(done["status"], "dismissed");
-    resolve(&crew.reviewer, &raised["id"], "upheld").problem(409, "wrong_state");
+    let again = resolve(&crew.reviewer, &raised["id"], "upheld").problem(409, "wrong_state");
+    says_both_ways(&again, &["dismissed"], &["异议不成立"]);
     step(
         w,
         &crew.reviewer,
@@ -802,14 +831,19 @@ fn one_exits_by_tuokun_after_six_months_and_comes_back(w: &World) {
         )
         .problem(422, "validation_failed")
         .has_field_error("assessment_id", "required");
-    w.app
+    let mismatch = w
+        .app
         .post_as(
             &crew.officer,
             "/api/v1/exit-cases",
             &json!({"household_id": hh, "grounds": "safety_net", "assessment_id": a["id"]}),
         )
-        .problem(422, "validation_failed")
-        .has_field_error("assessment_id", "verdict_mismatch");
+        .problem(422, "validation_failed");
+    mismatch.has_field_error("assessment_id", "verdict_mismatch");
+    assert_eq!(
+        mismatch.body["errors"][0]["message_zh"],
+        "评估结论为“脱困”（out_of_hardship），与退出类型“解困”（safety_net）不符"
+    );
     let case = w
         .app
         .post_as(
@@ -838,12 +872,14 @@ fn one_exits_by_tuokun_after_six_months_and_comes_back(w: &World) {
     assert_eq!(item["household_id"], hh.as_str());
     assert_eq!(item["actions"], json!(["start_recheck", "cancel"]));
     let x = |who: &Auth, action: &str| step(w, who, "exit-cases", &id, action, json!({}));
-    x(&crew.officer, "start_recheck").problem(403, "wrong_role");
+    let r = x(&crew.officer, "start_recheck").problem(403, "wrong_role");
+    says_both_ways(&r, &["proposed", "start_recheck"], &["已提出", "受理复核"]);
     x(&crew.reviewer, "start_recheck").expect(200);
     x(&crew.reviewer, "confirm_recheck").expect(200);
     assert!(queue_ids(w, &crew.city).contains(&id));
     // Not a fast-path case.
-    x(&crew.city, "fast_exit").problem(409, "not_fast_path");
+    let r = x(&crew.city, "fast_exit").problem(409, "not_fast_path");
+    says_both_ways(&r, &["fast_exit"], &["免公示退出"]);
     let noticed = x(&crew.city, "start_notice").expect(200).body;
     let notice = noticed["notice"]["id"].as_str().unwrap().to_owned();
     let public = w
@@ -1081,7 +1117,8 @@ fn annual_reviews_fall_due_and_are_recorded(w: &World) {
         .expect(200)
         .etag();
     let b = assess(w, &crew.officer, &draft, "identify");
-    w.app
+    let r = w
+        .app
         .with_etag(
             &crew.officer,
             "POST",
@@ -1090,6 +1127,7 @@ fn annual_reviews_fall_due_and_are_recorded(w: &World) {
             Some(&json!({"assessment_id": b["id"]})),
         )
         .problem(409, "wrong_state");
+    says_both_ways(&r, &["draft"], &["建档中（尚未审批）"]);
 }
 
 fn notices_count_working_days_over_the_holiday_calendar(w: &World) {

@@ -517,11 +517,10 @@ pub fn decide(
                 s,
                 &ExitPolicy::resolve(book, &s.region_code, s.assessment_date)?,
             );
-            let verdict = serde_json::to_value(d.verdict)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            Ok((verdict, serde_json::to_value(&d).unwrap_or_default()))
+            Ok((
+                d.verdict.as_str().into(),
+                serde_json::to_value(&d).unwrap_or_default(),
+            ))
         }
     }
 }

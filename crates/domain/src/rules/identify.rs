@@ -8,25 +8,17 @@ use super::snapshot::Snapshot;
 use crate::household::{HealthStatus, Month, WorkStatus};
 use crate::national_id::Sex;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Deep,
-    Relative,
-    Accident,
-    NotEligible,
+crate::closed_list! {
+    /// What identification finds (精准识别).
+    Verdict ("What identification finds", "精准识别结论") {
+        Deep = "deep" ("deep hardship (深度困难)", "深度困难"),
+        Relative = "relative" ("relative hardship (相对困难)", "相对困难"),
+        Accident = "accident" ("hardship caused by an accident (意外致困)", "意外致困"),
+        NotEligible = "not_eligible" ("not eligible", "不符合认定条件"),
+    }
 }
 
 impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Deep => "deep",
-            Verdict::Relative => "relative",
-            Verdict::Accident => "accident",
-            Verdict::NotEligible => "not_eligible",
-        }
-    }
-
     /// How eligible: the order "more income never makes a household more eligible" is checked in.
     pub fn rank(self) -> u8 {
         match self {

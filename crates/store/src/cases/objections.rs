@@ -2,6 +2,8 @@
 //! union that holds the case.
 
 use jiekun_domain::access::Role;
+use jiekun_domain::closed::ClosedList;
+use jiekun_domain::workflow::ObjectionStatus;
 use serde_json::json;
 
 use super::{found_by, role_among, wrong_state, Actor, StepError, StepResult, When};
@@ -73,9 +75,10 @@ pub fn resolve_objection(
         return Err(StepError::OutOfScope("objection"));
     }
     let resolved = |status: &str| {
+        let zh = ObjectionStatus::from_code(status).map_or("未知", |s| s.meaning_zh());
         wrong_state(
-            format!("the objection is already {status}"),
-            format!("该异议已处理（{status}）"),
+            format!("the objection is already resolved: `{status}`"),
+            format!("该异议已处理：“{zh}”"),
         )
     };
     if o.status != "open" {

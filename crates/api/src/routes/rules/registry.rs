@@ -124,10 +124,7 @@ pub(super) async fn exit_candidates(
             let d = assess_exit(s, p);
             (d.verdict != ExitVerdict::Stay).then(|| ExitCandidate {
                 household_id: s.household_id.clone(),
-                verdict: serde_json::to_value(d.verdict)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                verdict: d.verdict.as_str().into(),
                 consecutive_months_above: d.consecutive_months_above,
             })
         },

@@ -115,8 +115,8 @@ fn due_until(status: Option<&str>, today: NaiveDate) -> ApiResult<NaiveDate> {
         Some(_) => Err(query_error(FieldError::new(
             "status",
             "invalid_value",
-            "`due` or `overdue`",
-            "取值应为 due 或 overdue",
+            "`due` (due within 30 days or overdue) or `overdue` (past due only)",
+            "取值应为 due（30 天内到期及已逾期）或 overdue（已逾期）",
         ))),
     }
 }
@@ -143,7 +143,7 @@ pub(super) async fn reviews_due(
                 "cursor",
                 "invalid_cursor",
                 "not a cursor this endpoint gave out",
-                "游标无效",
+                "不是本接口返回的游标",
             ))
         })?),
         None => None,

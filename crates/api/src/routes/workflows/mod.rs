@@ -124,7 +124,7 @@ fn case_filter(q: &CaseQuery, known: &[&str]) -> ApiResult<store::CaseFilter> {
                 "state",
                 "invalid_value",
                 format!("states are {}", known.join(", ")),
-                "状态取值无效",
+                format!("状态取值应为 {} 之一", known.join("、")),
             )));
         }
         states.push(s.to_owned());

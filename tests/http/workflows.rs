@@ -1,5 +1,5 @@
 //! Filing, public notice, objections, approval, exit and annual review, driven only through HTTP
-//! by the people of each role: the journeys of DESIGN §4 and every refusal with its reason.
+//! by the people of each role: the journeys of filing and exit and every refusal with its reason.
 
 use chrono::{Datelike, TimeDelta};
 use jiekun_domain::access::Role;
@@ -822,6 +822,19 @@ fn one_exits_by_tuokun_after_six_months_and_comes_back(w: &World) {
         .expect(200);
     let a = assess(w, &crew.officer, &hh, "exit");
     assert_eq!(a["verdict"], "out_of_hardship", "{a}");
+    for lang in ["zh", "en"] {
+        let lines: Vec<&str> = a["explanation"][lang]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        assert!(
+            lines.last().unwrap().contains("《实施方案》二(二)"),
+            "the verdict cites its clause: {lines:?}"
+        );
+        super::assessments::cites_nothing_internal(&lines);
+    }
     // 脱困 needs the matching assessment.
     w.app
         .post_as(

@@ -1,4 +1,4 @@
-//! Filing and exit as state machines (DESIGN §4; seed §2(1), §2(2)): which role may take which
+//! Filing and exit as state machines (plan §二(一), §二(二)): which role may take which
 //! action in which state, and what follows — or, when not, a typed refusal that says why.
 //! Pure: the store records the timeline; this only decides.
 
@@ -482,7 +482,7 @@ mod tests {
     }
 
     #[test]
-    fn the_filing_chain_of_seed_2_1() {
+    fn the_filing_chain_of_the_plan() {
         let steps = [
             (S::Draft, A::Submit, R::GrassrootsOfficer, S::Submitted),
             (
@@ -596,7 +596,7 @@ mod tests {
     }
 
     #[test]
-    fn the_exit_chain_of_seed_2_2_and_its_fast_path() {
+    fn the_exit_chain_of_the_plan_and_its_fast_path() {
         use ExitAction as X;
         use ExitState as E;
         let steps = [

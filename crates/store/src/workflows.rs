@@ -1,4 +1,4 @@
-//! Workflow records (DESIGN §4): filing applications, exit cases, public notices, objections,
+//! Workflow records: filing applications, exit cases, public notices, objections,
 //! annual reviews, the timeline they share, file numbers, the household's life after filing and
 //! the holiday calendar. The decisions are the domain's; this stores them. Call the writers
 //! inside [`crate::write`], so that a transition, its timeline entry and its audit event are one

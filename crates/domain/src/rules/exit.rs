@@ -1,4 +1,4 @@
-//! Exit (精准退出, seed §2(2)): 脱困 when per-capita income is above the standard in force in
+//! Exit (精准退出, plan §二(二)): 脱困 when per-capita income is above the standard in force in
 //! each of the last six months and every hardship cause is resolved; 解困 (safety-net exit) when
 //! the household is covered by government assistance and union help and its living level reaches
 //! the standard; otherwise the household stays, with the reasons month by month.

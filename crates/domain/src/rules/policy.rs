@@ -321,7 +321,7 @@ pub struct Resolved {
     pub exit_months: (i64, u16),
 }
 
-/// The parameters the workflows follow (DESIGN §4).
+/// The parameters the workflows follow: notice length and counting, review interval, monitoring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkflowPolicy {
     pub notice_days: i64,

@@ -65,15 +65,17 @@ pub(super) fn explain_identify(d: &Decision) -> Explanation {
         } else {
             ("未通过", "failed")
         };
-        let (lhs, rhs, clause) = (t.lhs, t.rhs, t.rule.clause());
+        let (lhs, rhs, rule) = (t.lhs, t.rhs, t.rule);
         l.say(
             format!(
-                "【{mark_zh}】{}（{lhs} 对 {rhs}）——{clause}",
-                t.rule.describe_zh()
+                "【{mark_zh}】{}（{lhs} 对 {rhs}）——{}",
+                rule.describe_zh(),
+                rule.clause_zh()
             ),
             format!(
-                "[{mark_en}] {} ({lhs} against {rhs}) — {clause}",
-                t.rule.describe_en()
+                "[{mark_en}] {} ({lhs} against {rhs}) — {}",
+                rule.describe_en(),
+                rule.clause_en()
             ),
         );
     }
@@ -109,12 +111,12 @@ pub(super) fn explain_exit(d: &ExitDecision) -> Explanation {
     );
     match d.verdict {
         ExitVerdict::OutOfHardship => l.say(
-            "结论：脱困（seed §2(2)：连续6个月超过低保标准且致困因素消除）。",
-            "Verdict: out of hardship (seed §2(2)).",
+            "结论：脱困（《实施方案》二(二)：家庭致困因素消除，家庭人均收入连续6个月超过当地低保标准）。",
+            "Verdict: out of hardship (《实施方案》二(二): the causes of hardship are gone and income per member has been above the local dibao standard for 6 consecutive months).",
         ),
         ExitVerdict::SafetyNet => l.say(
-            "结论：解困（纳入政府救助体系并获工会帮扶，生活水平达到低保标准）。",
-            "Verdict: safety-net exit (解困, seed §2(2)).",
+            "结论：解困（《实施方案》二(二)：纳入政府救助体系和工会帮扶后，家庭生活水平达到当地低保标准）。",
+            "Verdict: hardship relieved (解困, 《实施方案》二(二): with government assistance and union help the household's living level reaches the local dibao standard).",
         ),
         ExitVerdict::Stay => l.say(
             "结论：暂不退出，继续帮扶。",

@@ -251,8 +251,8 @@ pub(super) async fn get_application(
 
 /// Take a step on an application · 办理建档申请
 ///
-/// Moves the application along the filing chain of seed §2(1). Steps, who takes them, and from
-/// which state:
+/// Moves the application along the filing procedure of 《实施方案》二(一) (《城市困难职工解困脱困工作长效机制实施方案》).
+/// Steps, who takes them, and from which state:
 ///
 /// | action | role | from |
 /// |---|---|---|
@@ -361,7 +361,8 @@ pub(super) async fn get_exit_case(
 
 /// Take a step on an exit case · 办理退出事项
 ///
-/// Moves the exit case along the chain of seed §2(2):
+/// Moves the exit case along the exit procedure of 《实施方案》二(二)
+/// (《城市困难职工解困脱困工作长效机制实施方案》):
 ///
 /// | action | role | from |
 /// |---|---|---|

@@ -104,7 +104,7 @@ step_body!(
     ExitStep, ExitAction, ExitActionName
 );
 
-/// Steps on an application (schema of [`FilingAction`]). 建档申请操作。
+/// Steps on an application. 建档申请操作。
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FilingActionName {
@@ -128,7 +128,7 @@ pub enum FilingActionName {
     Withdraw,
 }
 
-/// Steps on an exit case (schema of [`ExitAction`]). 退出事项操作。
+/// Steps on an exit case. 退出事项操作。
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExitActionName {
@@ -146,7 +146,7 @@ pub enum ExitActionName {
     Cancel,
 }
 
-/// Why a household exits (schema of [`ExitGrounds`]). 退出类型。
+/// Why a household exits. 退出类型。
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExitGroundsName {

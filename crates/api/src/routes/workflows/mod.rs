@@ -1,4 +1,4 @@
-//! Filing and exit as workflows across the union hierarchy (DESIGN §4; seed §2(1), §2(2)):
+//! Filing and exit as workflows across the union hierarchy (plan §二(一), §二(二)):
 //! applications, exit cases, their timelines, annual reviews and the work queue. Every step
 //! checks role and scope, takes the case's `If-Match`, and is one unit of work of the store that
 //! writes the case, its timeline entry and its audit event in one transaction.

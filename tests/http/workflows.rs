@@ -780,9 +780,30 @@ fn an_objection_holds_the_notice_until_resolved(w: &World) {
     app_step(w, &crew.reviewer, &app, "end_notice");
     let filed = app_step(w, &crew.city, &app, "city_approve");
     assert_eq!(filed["state"], "filed");
-    let listed = w.app.get_as(&crew.reviewer, &objections).expect(200).body;
-    assert_eq!(listed.as_array().unwrap().len(), 2);
-    assert_eq!(listed[1]["objector"], "王某");
+    // Listed a page at a time, oldest first, like every other list.
+    let first = w
+        .app
+        .get_as(&crew.reviewer, &format!("{objections}?limit=1"))
+        .expect(200)
+        .body;
+    assert_eq!(first["items"].as_array().unwrap().len(), 1);
+    assert_eq!(first["items"][0]["id"], raised["id"]);
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let second = w
+        .app
+        .get_as(
+            &crew.reviewer,
+            &format!("{objections}?limit=1&cursor={cursor}"),
+        )
+        .expect(200)
+        .body;
+    assert_eq!(second["items"][0]["objector"], "王某");
+    assert!(second["next_cursor"].is_null(), "two objections, two pages");
+    let listed = w.app.list_all_as(&crew.reviewer, &objections, 50);
+    assert_eq!(listed.len(), 2);
+    w.app
+        .get_as(&crew.reviewer, &format!("{objections}?limit=0"))
+        .problem(400, "invalid_parameter");
     // Another county cannot see them.
     let other = crew_cg(w);
     w.app

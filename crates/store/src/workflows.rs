@@ -403,12 +403,25 @@ pub fn insert_objection(conn: &mut DbConnection, row: &ObjectionRow) -> StoreRes
     Ok(())
 }
 
-pub fn objections_of(conn: &mut DbConnection, notice_id: &str) -> StoreResult<Vec<ObjectionRow>> {
-    Ok(objections::table
+/// The objections to a notice, oldest first, a page at a time.
+pub fn objections_of(
+    conn: &mut DbConnection,
+    notice_id: &str,
+    page: &PageRequest,
+) -> StoreResult<Page<ObjectionRow>> {
+    let mut q = objections::table
         .filter(objections::notice_id.eq(notice_id))
-        .order((objections::created_at.asc(), objections::id.asc()))
         .select(ObjectionRow::as_select())
-        .load(conn)?)
+        .into_boxed();
+    if let Some(after) = &page.after {
+        q = q.filter(objections::id.gt(after.clone()));
+    }
+    // Ids are time-ordered: id order is the order they were raised in.
+    let rows = q
+        .order(objections::id.asc())
+        .limit(page.fetch_limit())
+        .load(conn)?;
+    Ok(page.finish(rows, |r| &r.id))
 }
 
 pub fn open_objections(conn: &mut DbConnection, notice_id: &str) -> StoreResult<i64> {

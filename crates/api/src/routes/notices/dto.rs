@@ -109,6 +109,17 @@ pub struct NoticeQuery {
     pub cursor: Option<String>,
 }
 
+/// A page of objections. 异议分页。
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ObjectionQuery {
+    /// Page size, 1–200 (default 50). 每页条数。
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page. 上一页返回的游标。
+    pub cursor: Option<String>,
+}
+
 /// An objection. 公示异议。
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Objection {

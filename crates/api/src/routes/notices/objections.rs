@@ -5,12 +5,13 @@ use jiekun_domain::access::{roles_allow, Action};
 use jiekun_store::cases;
 use jiekun_store::workflows as store;
 
-use super::dto::{Channel, NewObjection, Objection, Resolution};
+use super::dto::{Channel, NewObjection, Objection, ObjectionQuery, Resolution};
 use super::notice;
 use crate::auth::Access;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::fields::Fields;
+use crate::pagination::{page_of, page_request, PageOf};
 use crate::routes::workflows::{staff, step_error};
 use crate::{db, AppState};
 
@@ -72,30 +73,32 @@ fn objection_of(body: NewObjection, staff: bool) -> ApiResult<cases::NewObjectio
 
 /// List objections to a notice · 查询公示异议
 ///
-/// Every objection to the notice, oldest first: for case staff and auditors whose scope holds
-/// the household.
+/// The objections to the notice, oldest first, a page at a time: for case staff and auditors
+/// whose scope holds the household.
 ///
-/// 按时间顺序列出对该公示的全部异议，供辖区内经办、审核人员及审计人员查看。
+/// 按时间顺序分页列出对该公示的异议，供辖区内经办、审核人员及审计人员查看。
 #[utoipa::path(operation_id = "list_objections", tag = "workflows",
-    params(("id" = String, Path, description = "Notice id. 公示标识。")),
-    responses((status = 200, description = "The objections. 异议列表。", body = Vec<Objection>)))]
+    params(("id" = String, Path, description = "Notice id. 公示标识。"), ObjectionQuery),
+    responses((status = 200, description = "A page of objections. 一页异议。", body = PageOf<Objection>)))]
 #[get("/public-notices/{id}/objections")]
 pub(super) async fn list_objections(
     state: web::Data<AppState>,
     access: Access,
     id: web::Path<String>,
-) -> ApiResult<web::Json<Vec<Objection>>> {
+    ApiQuery(q): ApiQuery<ObjectionQuery>,
+) -> ApiResult<web::Json<PageOf<Objection>>> {
     let (_, scope) = access.require_user(Action::HouseholdRead)?;
+    let page = page_request(q.limit, q.cursor.as_deref())?;
     let id = id.into_inner();
     let rows = db::run(&state.db, move |c| {
         let n = notice(c, &id)?;
         if !scope.covers_path(&n.organisation_path) {
             return Err(ApiError::not_found("public notice", "公示"));
         }
-        Ok(store::objections_of(c, &id)?)
+        Ok(store::objections_of(c, &id, &page)?)
     })
     .await?;
-    Ok(web::Json(rows.into_iter().map(Objection::from).collect()))
+    Ok(web::Json(page_of(rows, Objection::from)))
 }
 
 /// Resolve an objection · 处理公示异议

@@ -227,6 +227,12 @@ fn a_household_is_filed_all_the_way_to_city_approval(w: &World) {
     assert_eq!(item["state"], "submitted");
     assert!(item["waited_seconds"].as_i64().unwrap() >= 0);
     assert_eq!(item["actions"], json!(["start_review", "return"]));
+    // What a screen shows: whose it is, masked, and which union files it; no number yet.
+    assert_eq!(item["worker_name"], "周**");
+    assert!(item["file_number"].is_null());
+    assert_eq!(item["organisation_id"], crew.union.as_str());
+    assert_eq!(item["organisation_name"], "城关镇总工会");
+    assert!(!item.to_string().contains("周建华"), "never the full name");
 
     app_step(w, &crew.reviewer, &id, "start_review");
     // The county review relies on a stored identification assessment.
@@ -733,9 +739,27 @@ fn an_objection_holds_the_notice_until_resolved(w: &World) {
             .body["notice"]["open_objections"],
         2
     );
-    // The objections wait on the county.
-    let q = queue_ids(w, &crew.reviewer);
-    assert!(q.contains(&raised["id"].as_str().unwrap().to_owned()));
+    // The objections wait on the county, with the household they are about.
+    let q = w
+        .app
+        .get_as(&crew.reviewer, "/api/v1/queue")
+        .expect(200)
+        .body;
+    let item = q["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == raised["id"])
+        .expect("the objection waits on the county")
+        .clone();
+    assert_eq!(item["kind"], "objection");
+    assert_eq!(item["household_id"], hh.as_str());
+    assert_eq!(item["worker_name"], "周**");
+    assert_eq!(item["organisation_id"], crew.union.as_str());
+    assert_eq!(
+        item["href"],
+        format!("/api/v1/public-notices/{notice}/objections")
+    );
 
     w.app.clock.advance(TimeDelta::days(8));
     // The notice is over, but open objections block it.
@@ -905,6 +929,13 @@ fn one_exits_by_tuokun_after_six_months_and_comes_back(w: &World) {
     assert_eq!(item["kind"], "exit_case");
     assert_eq!(item["household_id"], hh.as_str());
     assert_eq!(item["actions"], json!(["start_recheck", "cancel"]));
+    assert_eq!(
+        item["file_number"],
+        old_number.as_str(),
+        "a filed household's number"
+    );
+    assert_eq!(item["worker_name"], "周**");
+    assert_eq!(item["organisation_name"], "城关镇总工会");
     let x = |who: &Auth, action: &str| step(w, who, "exit-cases", &id, action, json!({}));
     let r = x(&crew.officer, "start_recheck").problem(403, "wrong_role");
     says_both_ways(&r, &["proposed", "start_recheck"], &["已提出", "受理复核"]);
@@ -1106,7 +1137,23 @@ fn annual_reviews_fall_due_and_are_recorded(w: &World) {
     assert_eq!(items[0]["household_id"], hh.as_str());
     assert_eq!(items[0]["overdue"], false);
     assert!(due("overdue").is_empty());
-    assert!(queue_ids(w, &crew.officer).contains(&hh));
+    let queue = w
+        .app
+        .get_as(&crew.officer, "/api/v1/queue")
+        .expect(200)
+        .body;
+    let item = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == hh.as_str())
+        .expect("the review waits on the officer")
+        .clone();
+    assert_eq!(item["kind"], "annual_review");
+    assert_eq!(item["file_number"], items[0]["file_number"]);
+    assert!(item["file_number"].is_string());
+    assert_eq!(item["organisation_name"], "城关镇总工会");
+    assert_eq!(items[0]["organisation_name"], "城关镇总工会");
     // Another month: overdue.
     w.app.clock.advance(TimeDelta::days(30));
     let items = due("overdue");

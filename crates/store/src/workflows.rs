@@ -13,7 +13,7 @@ use crate::conn::DbConnection;
 use crate::page::{Page, PageRequest};
 use crate::schema::{
     annual_reviews, applications, calendar_days, exit_cases, file_sequences, household_lifecycle,
-    households, objections, public_notices, workflow_events,
+    households, objections, organisations, public_notices, workflow_events,
 };
 use crate::{Scope, StoreError, StoreResult};
 
@@ -220,6 +220,24 @@ pub struct CaseFilter {
     pub household_id: Option<String>,
 }
 
+/// Something waiting on someone, with what a work queue shows of its household.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct Waiting {
+    /// The case or objection.
+    pub id: String,
+    pub household_id: String,
+    pub state: String,
+    /// Waiting since.
+    pub since: NaiveDateTime,
+    /// The notice of the case, or the one objected to.
+    pub notice_id: Option<String>,
+    /// In full: the caller masks it.
+    pub worker_name: String,
+    pub file_number: Option<String>,
+    pub organisation_id: String,
+    pub organisation_name: String,
+}
+
 /// The records of one kind of case (applications, exit cases): the same reads and writes over
 /// tables of the same shape.
 macro_rules! case_records {
@@ -311,20 +329,35 @@ macro_rules! case_records {
             Ok(page.finish(rows, |r| &r.id))
         }
 
-        /// Cases in scope in one of `states`, longest waiting first.
+        /// Cases in scope in one of `states`, longest waiting first, with what a work queue
+        /// shows of their household: one query, the household and its union joined by key.
         pub fn $waiting(
             conn: &mut DbConnection,
             scope: &Scope,
             states: &[&str],
             limit: i64,
-        ) -> StoreResult<Vec<$Row>> {
+        ) -> StoreResult<Vec<Waiting>> {
             use $table::dsl as t;
             if states.is_empty() {
                 return Ok(Vec::new());
             }
             let states: Vec<String> = states.iter().map(|s| s.to_string()).collect();
             let mut q = t::$table
-                .select($Row::as_select())
+                .inner_join(households::table)
+                .inner_join(
+                    organisations::table.on(households::organisation_id.eq(organisations::id)),
+                )
+                .select((
+                    t::id,
+                    t::household_id,
+                    t::state,
+                    t::state_since,
+                    t::notice_id,
+                    households::worker_name,
+                    households::file_number,
+                    households::organisation_id,
+                    organisations::name,
+                ))
                 .filter(t::state.eq_any(states))
                 .into_boxed();
             q = within!(q, t::organisation_path, scope, conn);
@@ -563,6 +596,7 @@ pub struct DueReview {
     pub file_number: Option<String>,
     pub worker_name: String,
     pub organisation_id: String,
+    pub organisation_name: String,
     pub category: Option<String>,
     pub due_on: NaiveDate,
 }
@@ -575,11 +609,13 @@ macro_rules! dated_households {
         use households::dsl as h;
         let q = l::household_lifecycle
             .inner_join(h::households)
+            .inner_join(organisations::table.on(organisations::id.eq(h::organisation_id)))
             .select((
                 h::id,
                 h::file_number,
                 h::worker_name,
                 h::organisation_id,
+                organisations::name,
                 h::category,
                 $date.assume_not_null(),
             ))
@@ -635,16 +671,31 @@ pub fn monitoring_over(
 
 // ---- work queue ----------------------------------------------------------------------------
 
-/// Open objections in scope on notices about `subject_kind`, oldest first.
+/// Open objections in scope on notices about `subject_kind`, oldest first, with what a work
+/// queue shows of the household: one query, notice, household and union joined by key.
 pub fn waiting_objections(
     conn: &mut DbConnection,
     scope: &Scope,
     subject_kind: &str,
     limit: i64,
-) -> StoreResult<Vec<ObjectionRow>> {
+) -> StoreResult<Vec<Waiting>> {
     use objections::dsl as o;
+    use public_notices::dsl as n;
     let mut q = o::objections
-        .select(ObjectionRow::as_select())
+        .inner_join(n::public_notices.on(n::id.eq(o::notice_id)))
+        .inner_join(households::table.on(households::id.eq(n::household_id)))
+        .inner_join(organisations::table.on(organisations::id.eq(households::organisation_id)))
+        .select((
+            o::id,
+            n::household_id,
+            o::status,
+            o::created_at,
+            o::notice_id.nullable(),
+            households::worker_name,
+            households::file_number,
+            households::organisation_id,
+            organisations::name,
+        ))
         .filter(o::status.eq("open"))
         .filter(o::subject_kind.eq(subject_kind.to_owned()))
         .into_boxed();

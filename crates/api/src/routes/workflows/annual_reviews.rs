@@ -171,6 +171,7 @@ pub(super) async fn reviews_due(
             household_id: r.household_id,
             file_number: r.file_number,
             organisation_id: r.organisation_id,
+            organisation_name: r.organisation_name,
             category: r.category,
             due_on: r.due_on,
         })

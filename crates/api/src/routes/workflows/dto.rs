@@ -428,6 +428,8 @@ pub struct DueReview {
     #[schema(example = "张*")]
     pub worker_name: String,
     pub organisation_id: String,
+    /// 所属基层工会名称。
+    pub organisation_name: String,
     pub category: Option<String>,
     pub due_on: NaiveDate,
     /// Past its due date. 是否已逾期。
@@ -458,6 +460,17 @@ pub struct QueueItem {
     /// The application, exit case or objection id; the household id for reviews and monitoring.
     pub id: String,
     pub household_id: String,
+    /// The worker's name, masked. 职工姓名（脱敏）。
+    #[schema(example = "张*")]
+    pub worker_name: String,
+    /// The household's file number, once it has one. 档案编号（已建档的）。
+    #[schema(example = "610724-2026-00017")]
+    pub file_number: Option<String>,
+    /// The household's grassroots union. 所属基层工会。
+    pub organisation_id: String,
+    /// 所属基层工会名称。
+    #[schema(example = "城关镇总工会")]
+    pub organisation_name: String,
     /// The state it waits in (`submitted`, `city_review`, `open`, `due`, …). 当前状态。
     pub state: String,
     /// What the caller may do next. 可执行的操作。

@@ -148,6 +148,44 @@ fn the_workflow_and_rules_contract_names_nothing_internal() {
     assert!(text.contains("《实施方案》二(二)"));
 }
 
+/// A parameter's value is documented as what it is — a whole number, true or false, a
+/// comparator or a list — with every parameter named under its type; never as an object.
+#[test]
+fn parameter_values_are_documented_as_what_they_are() {
+    let spec: Value = serde_json::from_str(&jiekun_api::openapi_json()).unwrap();
+    let schemas = &spec["components"]["schemas"];
+    let values = [
+        &schemas["PolicyParameter"]["properties"]["value"],
+        &schemas["ResolvedParameter"]["properties"]["value"],
+        &schemas["NewParameter"]["properties"]["value"],
+        &schemas["Simulation"]["properties"]["parameters"]["additionalProperties"],
+    ];
+    for value in values {
+        let options = value["oneOf"].as_array().expect("oneOf");
+        let types: Vec<&str> = options
+            .iter()
+            .map(|o| o["type"].as_str().unwrap())
+            .collect();
+        for t in ["integer", "boolean", "string", "array"] {
+            assert!(types.contains(&t), "{t} in {types:?}");
+        }
+        assert!(!types.contains(&"object"), "{value}");
+        for key in jiekun_domain::rules::ParamKey::ALL {
+            let under: Vec<_> = options
+                .iter()
+                .filter(|o| {
+                    o["description"]
+                        .as_str()
+                        .unwrap()
+                        .split([':', ',', ' '])
+                        .any(|w| w == key.as_str())
+                })
+                .collect();
+            assert_eq!(under.len(), 1, "{} is named under one type", key.as_str());
+        }
+    }
+}
+
 #[test]
 fn every_error_code_is_in_the_spec() {
     let json = jiekun_api::openapi_json();

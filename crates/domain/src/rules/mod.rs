@@ -12,7 +12,7 @@ pub use exit::{assess_exit, ExitDecision, ExitPolicy, ExitVerdict};
 pub use identify::{identify, Decision, Figures, Rule, Test, Verdict};
 pub use policy::{
     default_book, Comparator, ParamKey, ParamValue, Parameter, PolicyBook, PolicyError, Resolved,
-    WorkflowPolicy,
+    ValueKind, WorkflowPolicy,
 };
 pub use snapshot::{
     AccidentSnap, AssetsSnap, AssistanceSnap, ExpenditureSnap, IncomeSnap, MemberSnap, Snapshot,

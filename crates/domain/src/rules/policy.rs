@@ -76,6 +76,40 @@ keys! {
     MonitoringMonths = "monitoring_months", "退出后监测期（月）";
 }
 
+/// The type of value a parameter takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// A whole number, not negative (fen, months, years, basis points, days).
+    Int,
+    /// `true` or `false`.
+    Bool,
+    /// `le` (at most) or `lt` (below).
+    Comparator,
+    /// A list of income kinds.
+    IncomeKinds,
+    /// A list of hardship cause codes, 1–10.
+    Causes,
+}
+
+impl ParamKey {
+    /// The type of value the parameter takes.
+    pub fn value_kind(self) -> ValueKind {
+        use ParamKey as K;
+        match self {
+            K::DeepComparator | K::RelativeComparator => ValueKind::Comparator,
+            K::ExcludedIncomeKinds => ValueKind::IncomeKinds,
+            K::RelativeCauses => ValueKind::Causes,
+            K::ImputeUnemployed
+            | K::ExcludeVehicles
+            | K::ExcludeControllingShareholder
+            | K::ExcludeHighFeeSchooling
+            | K::ExcludeRefusal
+            | K::NoticeWorkingDays => ValueKind::Bool,
+            _ => ValueKind::Int,
+        }
+    }
+}
+
 /// A parameter's value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -3,8 +3,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use jiekun_domain::rules::Parameter;
+use jiekun_domain::closed::ClosedList;
+use jiekun_domain::household::IncomeKind;
+use jiekun_domain::rules::{ParamKey, Parameter, ValueKind};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{AdditionalProperties, Schema};
+use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, ToSchema};
 
 /// A version of a policy parameter. 政策参数的一个版本。
@@ -22,8 +26,8 @@ pub struct PolicyParameter {
     pub effective_from: NaiveDate,
     /// Exclusive; absent while in force. 失效日期（不含）。
     pub effective_to: Option<NaiveDate>,
-    /// Integer, boolean, `le`/`lt`, or a list. 取值。
-    #[schema(value_type = Object)]
+    /// The value, of the type its parameter takes. 取值（类型随参数而定）。
+    #[schema(schema_with = parameter_value)]
     pub value: serde_json::Value,
     /// The document that set it. 依据文件。
     pub document: String,
@@ -44,6 +48,63 @@ impl From<&Parameter> for PolicyParameter {
     }
 }
 
+/// The schema of a parameter's value: one of the types parameters take, each parameter's named.
+fn parameter_value() -> RefOr<Schema> {
+    use utoipa::openapi::schema::{
+        ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type,
+    };
+    let listed = |kind: ValueKind| {
+        let keys: Vec<&str> = ParamKey::ALL
+            .iter()
+            .filter(|k| k.value_kind() == kind)
+            .map(|k| k.as_str())
+            .collect();
+        let (en, zh) = super::policy::value_kind_names(kind);
+        format!("{en} ({zh}): {}", keys.join(", "))
+    };
+    let typed = |t: Type, kind: ValueKind| {
+        ObjectBuilder::new()
+            .schema_type(t)
+            .description(Some(listed(kind)))
+    };
+    let one_of = OneOfBuilder::new()
+        .item(
+            typed(Type::Integer, ValueKind::Int)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(Some(0)),
+        )
+        .item(typed(Type::Boolean, ValueKind::Bool))
+        .item(typed(Type::String, ValueKind::Comparator).enum_values(Some(["le", "lt"])))
+        .item(
+            ArrayBuilder::new()
+                .items(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(IncomeKind::codes())))
+                .description(Some(listed(ValueKind::IncomeKinds))),
+        )
+        .item(
+            ArrayBuilder::new()
+                .items(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(10)))
+                .description(Some(listed(ValueKind::Causes))),
+        )
+        .description(Some(
+            "The value's type depends on the parameter: a whole number, true or false, a comparator, or a list. 取值类型随参数而定：非负整数、true/false、比较方式或列表。",
+        ))
+        .build();
+    RefOr::T(Schema::OneOf(one_of))
+}
+
+/// Parameter values by key, each of the type its parameter takes.
+fn parameter_values() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Object)
+        .additional_properties(Some(AdditionalProperties::RefOr(parameter_value())))
+        .property_names(Some(
+            utoipa::openapi::schema::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .enum_values(Some(ParamKey::ALL.iter().map(|k| k.as_str()))),
+        ))
+        .build()
+}
+
 /// A new version of a parameter. 新增参数版本。
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -55,7 +116,8 @@ pub struct NewParameter {
     pub region_code: String,
     /// Today or later: the past is never rewritten. 生效日期（不早于今天）。
     pub effective_from: NaiveDate,
-    #[schema(value_type = Object, example = 72000)]
+    /// Of the type the parameter takes. 取值（类型随参数而定）。
+    #[schema(schema_with = parameter_value, example = 72000)]
     pub value: serde_json::Value,
     /// 依据文件（文号）。
     #[schema(example = "西民发〔2026〕12号")]
@@ -86,7 +148,8 @@ pub struct ResolvedQuery {
 pub struct ResolvedParameter {
     pub key: String,
     pub name_zh: String,
-    #[schema(value_type = Object)]
+    /// Of the type the parameter takes. 取值（类型随参数而定）。
+    #[schema(schema_with = parameter_value)]
     pub value: serde_json::Value,
     pub version: String,
     pub region_prefix: String,
@@ -192,7 +255,7 @@ pub struct ExitCandidate {
 #[serde(deny_unknown_fields)]
 pub struct Simulation {
     /// Parameter values to try, by key, e.g. `{"dibao_standard_fen": 80000}`. 拟调整的参数值。
-    #[schema(value_type = Object)]
+    #[schema(schema_with = parameter_values)]
     pub parameters: BTreeMap<String, serde_json::Value>,
     /// Default today. 默认今天。
     pub date: Option<NaiveDate>,

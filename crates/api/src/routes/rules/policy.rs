@@ -3,7 +3,7 @@
 use actix_web::{get, post, web, HttpResponse};
 use chrono::NaiveDate;
 use jiekun_domain::access::Action;
-use jiekun_domain::rules::{ParamKey, ParamValue};
+use jiekun_domain::rules::{ParamKey, ParamValue, ValueKind};
 use jiekun_domain::RegionCode;
 use jiekun_store::rules::{self as store, ParameterRow};
 
@@ -129,42 +129,43 @@ fn parameter_of(
 
 /// Checks a value has the type its parameter takes.
 pub(super) fn check_value(key: ParamKey, v: &serde_json::Value) -> Result<ParamValue, FieldError> {
-    use ParamKey as K;
-    let wrong = |what: &str, zh: &str| {
+    let (en, zh) = value_kind_names(key.value_kind());
+    let wrong = || {
         FieldError::new(
             "value",
             "invalid_type",
-            format!("{} takes {what}", key.as_str()),
+            format!("{} takes {en}", key.as_str()),
             format!("{}（{}）的取值应为{zh}", key.as_str(), key.name_zh()),
         )
     };
-    match key {
-        K::DeepComparator | K::RelativeComparator => serde_json::from_value(v.clone())
-            .map(ParamValue::Comparator)
-            .map_err(|_| wrong("\"le\" or \"lt\"", " le（不超过）或 lt（低于）")),
-        K::ExcludedIncomeKinds => serde_json::from_value(v.clone())
-            .map(ParamValue::Kinds)
-            .map_err(|_| wrong("a list of income kinds", "收入类别列表")),
-        K::RelativeCauses => match serde_json::from_value::<Vec<u8>>(v.clone()) {
-            Ok(c) if c.iter().all(|c| (1..=10).contains(c)) => Ok(ParamValue::Causes(c)),
-            _ => Err(wrong(
-                "a list of cause codes 1–10",
-                "致困原因代码（1–10）列表",
-            )),
-        },
-        K::ImputeUnemployed
-        | K::ExcludeVehicles
-        | K::ExcludeControllingShareholder
-        | K::ExcludeHighFeeSchooling
-        | K::ExcludeRefusal
-        | K::NoticeWorkingDays => v
-            .as_bool()
-            .map(ParamValue::Bool)
-            .ok_or_else(|| wrong("true or false", " true 或 false")),
-        _ => match v.as_i64() {
-            Some(n) if n >= 0 => Ok(ParamValue::Int(n)),
-            _ => Err(wrong("a whole number, not negative", "非负整数")),
-        },
+    let value = match key.value_kind() {
+        ValueKind::Comparator => serde_json::from_value(v.clone())
+            .ok()
+            .map(ParamValue::Comparator),
+        ValueKind::IncomeKinds => serde_json::from_value(v.clone())
+            .ok()
+            .map(ParamValue::Kinds),
+        ValueKind::Causes => serde_json::from_value::<Vec<u8>>(v.clone())
+            .ok()
+            .filter(|c| c.iter().all(|c| (1..=10).contains(c)))
+            .map(ParamValue::Causes),
+        ValueKind::Bool => v.as_bool().map(ParamValue::Bool),
+        ValueKind::Int => v.as_i64().filter(|n| *n >= 0).map(ParamValue::Int),
+    };
+    value.ok_or_else(wrong)
+}
+
+/// What a type of value is, in English and Chinese.
+pub(super) fn value_kind_names(kind: ValueKind) -> (&'static str, &'static str) {
+    match kind {
+        ValueKind::Int => ("a whole number, not negative", "非负整数"),
+        ValueKind::Bool => ("true or false", " true 或 false"),
+        ValueKind::Comparator => (
+            "\"le\" (at most) or \"lt\" (below)",
+            " le（不超过）或 lt（低于）",
+        ),
+        ValueKind::IncomeKinds => ("a list of income kinds", "收入类别列表"),
+        ValueKind::Causes => ("a list of cause codes 1–10", "致困原因代码（1–10）列表"),
     }
 }
 

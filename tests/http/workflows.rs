@@ -545,6 +545,25 @@ fn every_refusal_says_why(w: &World) {
         Some(&json!({"action": "approve_everything"})),
     );
     assert!(r.status == 400 || r.status == 422, "{}", r.text);
+    // A household that does not exist, or lies outside the caller's scope, is not found.
+    let stranger = crew_cg(w);
+    let theirs = household(w, &stranger, 15, 90_000);
+    for unknown in [theirs.as_str(), "01900000-0000-7000-8000-000000000000"] {
+        w.app
+            .post_as(
+                &crew.officer,
+                "/api/v1/applications",
+                &json!({"household_id": unknown}),
+            )
+            .problem(404, "not_found");
+        w.app
+            .post_as(
+                &crew.officer,
+                "/api/v1/exit-cases",
+                &json!({"household_id": unknown, "grounds": "death", "opinion": "迁出"}),
+            )
+            .problem(404, "not_found");
+    }
     // A second application for the same household while one is on its way.
     w.app
         .post_as(
@@ -1291,6 +1310,16 @@ fn notices_count_working_days_over_the_holiday_calendar(w: &World) {
         )
         .status;
     assert_eq!(status, 204);
+    // A path date that is no date is a bad parameter, on every method.
+    let r = w.app.send_as(
+        &admin,
+        w.app
+            .client
+            .delete(w.app.url("/api/v1/calendar/2026-02-30")),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["code"], "invalid_parameter");
+    r.has_field_error("date", "invalid_date");
 }
 
 fn an_upheld_objection_sends_the_case_back(w: &World) {

@@ -8,7 +8,7 @@ use jiekun_store::workflows::{self as store, CalendarDayRow};
 
 use super::dto::{CalendarDay, CalendarDayIn, CalendarQuery};
 use crate::auth::Access;
-use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Problem};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::fields::Fields;
 use crate::routes::{not_found, query_error};
@@ -120,7 +120,11 @@ pub(super) async fn put_calendar_day(
 /// 删除某日的节假日或调休设置，恢复按星期计算。记入审计。
 #[utoipa::path(operation_id = "delete_calendar_day", tag = "workflows",
     params(("date" = NaiveDate, Path, description = "The date. 日期。")),
-    responses((status = 204, description = "Cleared. 已删除。")))]
+    responses((status = 204, description = "Cleared. 已删除。"),
+        (status = 400, description = "`invalid_parameter`: the date in the path is not a date (YYYY-MM-DD). 路径中的日期无效（应为 YYYY-MM-DD）。", body = Problem, content_type = "application/problem+json",
+            example = json!({"type": "urn:jiekun:problem:invalid_parameter", "title": "A path, query or header parameter is invalid", "status": 400, "code": "invalid_parameter",
+                "detail": "path parameter date: `2026-02-30` is not a date (YYYY-MM-DD)", "detail_zh": "路径参数 date 不是有效日期（YYYY-MM-DD）：2026-02-30",
+                "errors": [{"field": "date", "code": "invalid_date", "message": "a date as YYYY-MM-DD", "message_zh": "日期格式应为 YYYY-MM-DD"}]}))))]
 #[delete("/calendar/{date}")]
 pub(super) async fn delete_calendar_day(
     state: web::Data<AppState>,

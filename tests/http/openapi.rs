@@ -186,6 +186,82 @@ fn parameter_values_are_documented_as_what_they_are() {
     }
 }
 
+/// A field of `schema` documented as the closed list `T`: a string enum of its codes, every code
+/// described in English and Chinese.
+fn is_closed_list<T: jiekun_domain::closed::ClosedList>(spec: &Value, schema: &str, field: &str) {
+    let whole = &spec["components"]["schemas"][schema];
+    let parts = whole["allOf"].as_array().cloned().unwrap_or_default();
+    let mut f = std::iter::once(whole)
+        .chain(parts.iter())
+        .map(|p| &p["properties"][field])
+        .find(|f| !f.is_null())
+        .unwrap_or(&Value::Null);
+    if f["type"] == "array" {
+        f = &f["items"];
+    }
+    let listed: Vec<&str> = f["enum"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{schema}.{field} is an enum: {f}"))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(listed, T::codes(), "{schema}.{field}");
+    let description = f["description"].as_str().unwrap_or_default();
+    for v in T::values() {
+        assert!(
+            description.contains(&format!(
+                "`{}`: {} · {}",
+                v.code(),
+                v.meaning_en(),
+                v.meaning_zh()
+            )),
+            "{schema}.{field} says what {} means in both languages",
+            v.code()
+        );
+    }
+}
+
+#[test]
+fn closed_lists_are_enums_that_say_what_each_value_means() {
+    use jiekun_domain::calendar::DayKind;
+    use jiekun_domain::household::{Category, HouseholdStatus};
+    use jiekun_domain::rules::{ExitVerdict, ParamKey, Verdict};
+    use jiekun_domain::workflow::*;
+    let spec: Value = serde_json::from_str(&jiekun_api::openapi_json()).unwrap();
+    let s = &spec;
+    is_closed_list::<FilingState>(s, "Application", "state");
+    is_closed_list::<FilingAction>(s, "Application", "allowed_actions");
+    is_closed_list::<FilingAction>(s, "ApplicationStep", "action");
+    is_closed_list::<Category>(s, "Application", "category");
+    is_closed_list::<FilingState>(s, "ApplicationItem", "state");
+    is_closed_list::<ExitState>(s, "ExitCase", "state");
+    is_closed_list::<ExitAction>(s, "ExitCase", "allowed_actions");
+    is_closed_list::<ExitAction>(s, "ExitStep", "action");
+    is_closed_list::<ExitGrounds>(s, "ExitCase", "grounds");
+    is_closed_list::<ExitGrounds>(s, "NewExitCase", "grounds");
+    is_closed_list::<CaseOrigin>(s, "ExitCase", "origin");
+    is_closed_list::<ExitGrounds>(s, "ExitCaseItem", "grounds");
+    is_closed_list::<HouseholdStatus>(s, "HouseholdTimeline", "status");
+    is_closed_list::<TimelineSubject>(s, "TimelineEntryOf", "subject_kind");
+    is_closed_list::<NoticeStatus>(s, "NoticeSummary", "status");
+    is_closed_list::<Verdict>(s, "AnnualReview", "verdict");
+    is_closed_list::<ReviewOutcome>(s, "AnnualReview", "outcome");
+    is_closed_list::<QueueKind>(s, "QueueItem", "kind");
+    is_closed_list::<NoticeKind>(s, "PublicNotice", "kind");
+    is_closed_list::<NoticeStatus>(s, "PublicNotice", "status");
+    is_closed_list::<ObjectionChannel>(s, "Objection", "channel");
+    is_closed_list::<ObjectionChannel>(s, "NewObjection", "channel");
+    is_closed_list::<ObjectionStatus>(s, "Objection", "status");
+    is_closed_list::<ObjectionOutcome>(s, "Resolution", "outcome");
+    is_closed_list::<DayKind>(s, "CalendarDay", "kind");
+    is_closed_list::<DayKind>(s, "CalendarDayIn", "kind");
+    is_closed_list::<ParamKey>(s, "PolicyParameter", "key");
+    is_closed_list::<ParamKey>(s, "NewParameter", "key");
+    is_closed_list::<Verdict>(s, "ReturnWarning", "verdict");
+    is_closed_list::<ExitVerdict>(s, "ExitCandidate", "verdict");
+    is_closed_list::<Verdict>(s, "SimulatedChange", "proposed");
+}
+
 #[test]
 fn every_error_code_is_in_the_spec() {
     let json = jiekun_api::openapi_json();

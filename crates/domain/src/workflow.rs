@@ -78,6 +78,27 @@ crate::closed_list! {
 }
 
 crate::closed_list! {
+    /// What a timeline entry is about.
+    TimelineSubject ("What a timeline entry is about", "办理记录所属事项") {
+        Application = "application" ("a filing application", "建档申请"),
+        ExitCase = "exit_case" ("an exit case", "退出事项"),
+        AnnualReview = "annual_review" ("an annual review", "年度复核"),
+        Household = "household" ("the household itself (end of monitoring)", "家庭档案（监测期满关闭）"),
+    }
+}
+
+crate::closed_list! {
+    /// What waits in a work queue.
+    QueueKind ("What waits in a work queue", "待办事项类型") {
+        Application = "application" ("a filing application to act on", "待办理的建档申请"),
+        ExitCase = "exit_case" ("an exit case to act on", "待办理的退出事项"),
+        Objection = "objection" ("an objection to resolve", "待处理的公示异议"),
+        AnnualReview = "annual_review" ("an annual review due or overdue", "到期或逾期的年度复核"),
+        MonitoringOver = "monitoring_over" ("a monitored household whose period is over", "监测期满的家庭"),
+    }
+}
+
+crate::closed_list! {
     /// Where an exit case came from.
     CaseOrigin ("Where an exit case came from", "退出事项来源") {
         Grassroots = "grassroots" ("reported by the grassroots union", "基层工会上报"),
@@ -730,6 +751,10 @@ mod tests {
         check::<ExitAction>().unwrap();
         check::<ExitGrounds>().unwrap();
         check::<CaseOrigin>().unwrap();
+        check::<TimelineSubject>().unwrap();
+        check::<QueueKind>().unwrap();
+        check::<crate::calendar::DayKind>().unwrap();
+        check::<crate::rules::ParamKey>().unwrap();
         check::<NoticeKind>().unwrap();
         check::<NoticeStatus>().unwrap();
         check::<ObjectionChannel>().unwrap();

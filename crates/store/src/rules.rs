@@ -3,6 +3,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use jiekun_domain::closed::ClosedList;
 use jiekun_domain::household::Month;
 use jiekun_domain::rules::policy::close_superseded;
 use jiekun_domain::rules::{
@@ -43,7 +44,7 @@ pub fn policy_book(conn: &mut DbConnection) -> StoreResult<PolicyBook> {
         .load(conn)?;
     let mut params = default_book().parameters;
     for r in rows {
-        let key = jiekun_domain::rules::ParamKey::parse(&r.key)
+        let key = jiekun_domain::rules::ParamKey::from_code(&r.key)
             .ok_or_else(|| StoreError::Config(format!("stored parameter key {}", r.key)))?;
         let value = serde_json::from_str(&r.value)
             .map_err(|e| StoreError::Config(format!("stored parameter value: {e}")))?;

@@ -7,6 +7,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use jiekun_domain::calendar::{Calendar, DayKind};
+use jiekun_domain::closed::ClosedList;
 
 use crate::audit::Caller;
 use crate::conn::DbConnection;
@@ -725,7 +726,7 @@ pub fn calendar_from(conn: &mut DbConnection, from: NaiveDate) -> StoreResult<Ca
     Ok(Calendar {
         days: rows
             .into_iter()
-            .filter_map(|r| DayKind::parse(&r.kind).map(|k| (r.day, k)))
+            .filter_map(|r| DayKind::from_code(&r.kind).map(|k| (r.day, k)))
             .collect(),
     })
 }

@@ -4,6 +4,7 @@ use actix_web::{delete, get, put, web, HttpResponse};
 use chrono::{Datelike, NaiveDate};
 use jiekun_domain::access::Action;
 use jiekun_domain::calendar::DayKind;
+use jiekun_domain::closed::ClosedList;
 use jiekun_store::workflows::{self as store, CalendarDayRow};
 
 use super::dto::{CalendarDay, CalendarDayIn, CalendarQuery};
@@ -86,7 +87,7 @@ pub(super) async fn put_calendar_day(
     let (user, _) = access.require_user(Action::CalendarWrite)?;
     let day = day_of(&date)?;
     let mut fields = Fields::default();
-    let kind = DayKind::parse(&body.kind);
+    let kind = DayKind::from_code(&body.kind);
     if kind.is_none() {
         fields.push(FieldError::new(
             "kind",

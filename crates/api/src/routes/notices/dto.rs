@@ -5,14 +5,20 @@ use jiekun_store::workflows::{CalendarDayRow, NoticeRow, ObjectionRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use jiekun_domain::calendar::DayKind;
+use jiekun_domain::household::Category;
+use jiekun_domain::workflow::{
+    ExitGrounds, NoticeKind, NoticeStatus, ObjectionChannel, ObjectionOutcome, ObjectionStatus,
+};
+
+use super::super::closed::{closed, closed_or_null};
 use super::super::utc;
 
 /// A public notice: only what may be published. 公示：仅含可公开的内容。
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicNotice {
     pub id: String,
-    /// `filing` (拟建档公示) or `exit` (拟退出公示).
-    #[schema(example = "filing")]
+    #[schema(schema_with = closed::<NoticeKind>)]
     pub kind: String,
     /// 公示标题。
     #[schema(example = "困难职工家庭建档公示")]
@@ -22,9 +28,11 @@ pub struct PublicNotice {
     pub name: String,
     /// Employer, or the grassroots union when there is none. 工作单位。
     pub unit: String,
-    /// `deep`, `relative`, `accident`. 困难类别。
+    /// 困难类别。
+    #[schema(schema_with = closed_or_null::<Category>)]
     pub category: Option<String>,
-    /// For exits: `out_of_hardship`, `safety_net`, `death`, `transfer`. 退出类型。
+    /// For exits. 退出类型（退出公示）。
+    #[schema(schema_with = closed_or_null::<ExitGrounds>)]
     pub grounds: Option<String>,
     pub starts_on: NaiveDate,
     /// Last day (inclusive). 截止日（含）。
@@ -32,7 +40,7 @@ pub struct PublicNotice {
     /// Length, in calendar or working days. 公示天数。
     pub days: i64,
     pub working_days: bool,
-    /// `running`, `ended`, `withdrawn`; `running` also before and after its dates until closed.
+    #[schema(schema_with = closed::<NoticeStatus>)]
     pub status: String,
     /// Whether objections are accepted today. 今天是否受理异议。
     pub accepting_objections: bool,
@@ -125,7 +133,7 @@ pub struct ObjectionQuery {
 pub struct Objection {
     pub id: String,
     pub notice_id: String,
-    /// `online`, `phone`, `letter`, `visit`. 受理渠道。
+    #[schema(schema_with = closed::<ObjectionChannel>)]
     pub channel: String,
     /// 异议内容。
     pub content: String,
@@ -133,7 +141,7 @@ pub struct Objection {
     pub objector: Option<String>,
     /// The signed-in user who raised or recorded it. 提出或登记人。
     pub raised_by: String,
-    /// `open`, `upheld`, `dismissed`.
+    #[schema(schema_with = closed::<ObjectionStatus>)]
     pub status: String,
     pub resolution: Option<String>,
     pub resolved_by: Option<String>,
@@ -159,31 +167,6 @@ impl From<ObjectionRow> for Objection {
     }
 }
 
-/// How an objection came in. 异议渠道。
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    /// Raised by the signed-in user themselves. 本人在线提出。
-    Online,
-    /// Received by telephone and recorded by staff. 电话反映，工作人员登记。
-    Phone,
-    /// 来信
-    Letter,
-    /// 来访
-    Visit,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Online => "online",
-            Channel::Phone => "phone",
-            Channel::Letter => "letter",
-            Channel::Visit => "visit",
-        }
-    }
-}
-
 /// A new objection. 提出异议。
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -191,35 +174,18 @@ pub struct NewObjection {
     /// What is wrong with the notice's subject. 异议内容。
     pub content: String,
     /// Default `online`; other channels are recorded by case staff. 默认 online。
-    pub channel: Option<Channel>,
+    #[schema(schema_with = closed_or_null::<ObjectionChannel>)]
+    pub channel: Option<ObjectionChannel>,
     /// Who objected (recorded channels). 异议人。
     pub objector: Option<String>,
-}
-
-/// The outcome of an objection. 异议处理结果。
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The objection holds: the case should be returned or rejected. 异议成立。
-    Upheld,
-    /// The objection does not hold. 异议不成立。
-    Dismissed,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Upheld => "upheld",
-            Outcome::Dismissed => "dismissed",
-        }
-    }
 }
 
 /// Resolving an objection. 异议处理。
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Resolution {
-    pub outcome: Outcome,
+    #[schema(schema_with = closed::<ObjectionOutcome>)]
+    pub outcome: ObjectionOutcome,
     /// What was checked and found. 核实情况及处理意见。
     pub resolution: String,
 }
@@ -228,8 +194,7 @@ pub struct Resolution {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CalendarDay {
     pub date: NaiveDate,
-    /// `holiday` (法定节假日) or `workday` (调休上班).
-    #[schema(example = "holiday")]
+    #[schema(schema_with = closed::<DayKind>)]
     pub kind: String,
     /// 名称。
     #[schema(example = "国庆节")]
@@ -265,8 +230,7 @@ pub struct CalendarQuery {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarDayIn {
-    /// `holiday` or `workday`.
-    #[schema(example = "holiday")]
+    #[schema(schema_with = closed::<DayKind>)]
     pub kind: String,
     #[schema(example = "国庆节")]
     pub name: String,

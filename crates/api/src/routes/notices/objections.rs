@@ -2,10 +2,11 @@
 
 use actix_web::{get, post, web, HttpResponse};
 use jiekun_domain::access::{roles_allow, Action};
+use jiekun_domain::workflow::ObjectionChannel;
 use jiekun_store::cases;
 use jiekun_store::workflows as store;
 
-use super::dto::{Channel, NewObjection, Objection, ObjectionQuery, Resolution};
+use super::dto::{NewObjection, Objection, ObjectionQuery, Resolution};
 use super::notice;
 use crate::auth::Access;
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -52,9 +53,9 @@ pub(super) async fn raise_objection(
 /// An objection's fields, checked: other channels than `online` are recorded by case staff.
 fn objection_of(body: NewObjection, staff: bool) -> ApiResult<cases::NewObjection> {
     let mut errors = Fields::default();
-    let channel = body.channel.unwrap_or(Channel::Online);
+    let channel = body.channel.unwrap_or(ObjectionChannel::Online);
     let content = errors.name("content", &body.content, 2000);
-    if channel != Channel::Online && !staff {
+    if channel != ObjectionChannel::Online && !staff {
         errors.push(FieldError::new(
             "channel",
             "staff_only",

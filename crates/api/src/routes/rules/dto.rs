@@ -5,18 +5,20 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use jiekun_domain::closed::ClosedList;
 use jiekun_domain::household::IncomeKind;
-use jiekun_domain::rules::{ParamKey, Parameter, ValueKind};
+use jiekun_domain::rules::{ExitVerdict, ParamKey, Parameter, ValueKind, Verdict};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{AdditionalProperties, Schema};
 use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, ToSchema};
+
+use super::super::closed::closed;
 
 /// A version of a policy parameter. 政策参数的一个版本。
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PolicyParameter {
     /// Version id (`default-…` for built-in defaults). 版本标识。
     pub id: String,
-    #[schema(example = "dibao_standard_fen")]
+    #[schema(schema_with = closed::<ParamKey>)]
     pub key: String,
     /// 参数名称。
     pub name_zh: String,
@@ -38,7 +40,7 @@ impl From<&Parameter> for PolicyParameter {
         PolicyParameter {
             id: p.id.clone(),
             key: p.key.as_str().into(),
-            name_zh: p.key.name_zh().into(),
+            name_zh: p.key.meaning_zh().into(),
             region_prefix: p.region_prefix.clone(),
             effective_from: p.effective_from,
             effective_to: p.effective_to,
@@ -109,7 +111,7 @@ fn parameter_values() -> utoipa::openapi::schema::Object {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewParameter {
-    #[schema(example = "dibao_standard_fen")]
+    #[schema(schema_with = closed::<ParamKey>)]
     pub key: String,
     /// A GB/T 2260 code inside your region (`610724`, or `6107` written as `610700`). 适用区划。
     #[schema(example = "610724")]
@@ -130,6 +132,7 @@ pub struct NewParameter {
 pub struct ParameterQuery {
     /// Versions that apply to this region. 适用于该区划的版本。
     pub region_code: Option<String>,
+    // closed list: ParamKey
     pub key: Option<String>,
 }
 
@@ -146,6 +149,7 @@ pub struct ResolvedQuery {
 /// One resolved parameter. 生效参数。
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResolvedParameter {
+    #[schema(schema_with = closed::<ParamKey>)]
     pub key: String,
     pub name_zh: String,
     /// Of the type the parameter takes. 取值（类型随参数而定）。
@@ -161,7 +165,7 @@ impl From<&Parameter> for ResolvedParameter {
     fn from(p: &Parameter) -> Self {
         ResolvedParameter {
             key: p.key.as_str().into(),
-            name_zh: p.key.name_zh().into(),
+            name_zh: p.key.meaning_zh().into(),
             value: serde_json::to_value(&p.value).unwrap_or_default(),
             version: p.id.clone(),
             region_prefix: p.region_prefix.clone(),
@@ -197,7 +201,10 @@ pub struct Assessment {
     pub household_id: String,
     pub kind: AssessmentKind,
     pub assessment_date: NaiveDate,
-    /// `deep`, `relative`, `accident`, `not_eligible`; or `out_of_hardship`, `safety_net`, `stay`.
+    /// What identification finds (`deep`, `relative`, `accident`, `not_eligible`) or what the
+    /// exit rule finds (`out_of_hardship`, `safety_net`, `stay`), by `kind`.
+    /// 识别结论或退出结论，视评估类型而定。
+    // closed list: Verdict | ExitVerdict
     pub verdict: String,
     /// Figures and tests, as the rules returned them. 规则给出的数字和各项检验。
     #[schema(value_type = Object)]
@@ -227,7 +234,9 @@ pub struct Replay {
     pub hash_matches: bool,
     /// Running the rules again on the stored snapshot gives the stored decision. 复算结论一致。
     pub identical: bool,
+    // closed list: Verdict | ExitVerdict
     pub stored_verdict: String,
+    // closed list: Verdict | ExitVerdict
     pub replayed_verdict: String,
 }
 
@@ -235,7 +244,7 @@ pub struct Replay {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReturnWarning {
     pub household_id: String,
-    /// What identification finds now: `deep`, `relative` or `accident`. 当前识别结果。
+    #[schema(schema_with = closed::<Verdict>)]
     pub verdict: String,
     pub net_income_fen: i64,
     pub members_counted: i64,
@@ -245,7 +254,7 @@ pub struct ReturnWarning {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExitCandidate {
     pub household_id: String,
-    /// `out_of_hardship` (脱困) or `safety_net` (解困).
+    #[schema(schema_with = closed::<ExitVerdict>)]
     pub verdict: String,
     pub consecutive_months_above: i64,
 }
@@ -266,9 +275,12 @@ pub struct Simulation {
 /// Counts of one region. 某区划的统计。
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct RegionCounts {
-    /// Households by category now. 现行政策下各类别户数。
+    /// Households by verdict now (`deep`, `relative`, `accident`, `not_eligible`).
+    /// 现行政策下各识别结论的户数。
+    // closed list: Verdict (the keys)
     pub current: BTreeMap<String, u64>,
-    /// Households by category under the proposal. 拟议政策下各类别户数。
+    /// Households by verdict under the proposal. 拟议政策下各识别结论的户数。
+    // closed list: Verdict (the keys)
     pub proposed: BTreeMap<String, u64>,
     /// Would enter (not eligible now, eligible then). 新纳入。
     pub would_enter: u64,
@@ -283,7 +295,9 @@ pub struct RegionCounts {
 pub struct SimulatedChange {
     pub household_id: String,
     pub region_code: String,
+    #[schema(schema_with = closed::<Verdict>)]
     pub current: String,
+    #[schema(schema_with = closed::<Verdict>)]
     pub proposed: String,
 }
 

@@ -3,6 +3,7 @@
 use actix_web::{get, post, web, HttpResponse};
 use chrono::NaiveDate;
 use jiekun_domain::access::Action;
+use jiekun_domain::closed::ClosedList;
 use jiekun_domain::rules::{ParamKey, ParamValue, ValueKind};
 use jiekun_domain::RegionCode;
 use jiekun_store::rules::{self as store, ParameterRow};
@@ -89,7 +90,7 @@ fn parameter_of(
     created_by: &str,
 ) -> ApiResult<(ParameterRow, RegionCode)> {
     let mut fields = Fields::default();
-    let key = ParamKey::parse(&body.key);
+    let key = ParamKey::from_code(&body.key);
     if key.is_none() {
         fields.push(FieldError::new(
             "key",
@@ -135,7 +136,7 @@ pub(super) fn check_value(key: ParamKey, v: &serde_json::Value) -> Result<ParamV
             "value",
             "invalid_type",
             format!("{} takes {en}", key.as_str()),
-            format!("{}（{}）的取值应为{zh}", key.as_str(), key.name_zh()),
+            format!("{}（{}）的取值应为{zh}", key.as_str(), key.meaning_zh()),
         )
     };
     let value = match key.value_kind() {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use actix_web::{get, post, web};
 use chrono::NaiveDate;
 use jiekun_domain::access::Action;
+use jiekun_domain::closed::ClosedList;
 use jiekun_domain::rules::{
     assess_exit, identify, ExitPolicy, ExitVerdict, ParamKey, ParamValue, PolicyBook, Snapshot,
     Verdict,
@@ -138,7 +139,7 @@ fn proposal(body: &Simulation) -> ApiResult<Vec<(ParamKey, ParamValue)>> {
     let mut overrides = Vec::new();
     let mut errors = Vec::new();
     for (k, v) in &body.parameters {
-        match ParamKey::parse(k) {
+        match ParamKey::from_code(k) {
             Some(key) => match check_value(key, v) {
                 Ok(value) => overrides.push((key, value)),
                 Err(mut e) => {

@@ -67,6 +67,29 @@ fn day_of(s: &str) -> ApiResult<NaiveDate> {
     })
 }
 
+/// The day as the store keeps it, its kind and name checked.
+fn calendar_day_of(day: NaiveDate, body: &CalendarDayIn, by: &str) -> ApiResult<CalendarDayRow> {
+    let mut fields = Fields::default();
+    let kind = DayKind::from_code(&body.kind);
+    if kind.is_none() {
+        fields.push(FieldError::new(
+            "kind",
+            "invalid_value",
+            "`holiday` or `workday`",
+            "取值应为 holiday（节假日）或 workday（调休工作日）",
+        ));
+    }
+    let name = fields.name("name", &body.name, 50);
+    fields.finish()?;
+    Ok(CalendarDayRow {
+        day,
+        kind: kind.map(DayKind::as_str).unwrap_or_default().into(),
+        name: name.unwrap_or_default(),
+        updated_by: by.into(),
+        updated_at: Default::default(),
+    })
+}
+
 /// Set a holiday or working day · 设置节假日或调休
 ///
 /// Marks a date as a public holiday or as a weekend day worked in exchange (调休). Notices
@@ -85,25 +108,10 @@ pub(super) async fn put_calendar_day(
     ApiJson(body): ApiJson<CalendarDayIn>,
 ) -> ApiResult<web::Json<CalendarDay>> {
     let (user, _) = access.require_user(Action::CalendarWrite)?;
-    let day = day_of(&date)?;
-    let mut fields = Fields::default();
-    let kind = DayKind::from_code(&body.kind);
-    if kind.is_none() {
-        fields.push(FieldError::new(
-            "kind",
-            "invalid_value",
-            "`holiday` or `workday`",
-            "取值应为 holiday（节假日）或 workday（调休工作日）",
-        ));
-    }
-    let name = fields.name("name", &body.name, 50);
-    fields.finish()?;
+    let row = calendar_day_of(day_of(&date)?, &body, &user.username)?;
     let row = CalendarDayRow {
-        day,
-        kind: kind.map(DayKind::as_str).unwrap_or_default().into(),
-        name: name.unwrap_or_default(),
-        updated_by: user.username.clone(),
         updated_at: state.clock.stored_now(),
+        ..row
     };
     let caller = access.caller();
     let row = db::write(&state.db, move |c| {

@@ -2,6 +2,7 @@
 //! explanation, and replayed.
 
 use actix_web::{get, post, web, HttpResponse};
+use chrono::NaiveDate;
 use jiekun_domain::access::Action;
 use jiekun_domain::rules::{ParamKey, PolicyBook, PolicyError};
 use jiekun_store::rules::{self as store, AssessmentRow, Stored};
@@ -95,6 +96,27 @@ fn open_stored(
     Ok((json, stored))
 }
 
+/// What to assess and on which date (today by default, never in the future).
+fn assessment_of(
+    body: &NewAssessment,
+    today: NaiveDate,
+) -> ApiResult<(store::AssessmentKind, NaiveDate)> {
+    let date = body.date.unwrap_or(today);
+    if date > today {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "date",
+            "in_the_future",
+            "the assessment date is not in the future",
+            "评估日期不能晚于今天",
+        )]));
+    }
+    let kind = match body.kind {
+        AssessmentKind::Identify => store::AssessmentKind::Identify,
+        AssessmentKind::Exit => store::AssessmentKind::Exit,
+    };
+    Ok((kind, date))
+}
+
 /// Assess a household · 评估家庭
 ///
 /// Runs identification (category) or exit on the household as it is now, under the policy in
@@ -114,20 +136,7 @@ pub(super) async fn assess(
     ApiJson(body): ApiJson<NewAssessment>,
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdAssess)?;
-    let today = state.clock.today();
-    let date = body.date.unwrap_or(today);
-    if date > today {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "date",
-            "in_the_future",
-            "the assessment date is not in the future",
-            "评估日期不能晚于今天",
-        )]));
-    }
-    let kind = match body.kind {
-        AssessmentKind::Identify => store::AssessmentKind::Identify,
-        AssessmentKind::Exit => store::AssessmentKind::Exit,
-    };
+    let (kind, date) = assessment_of(&body, state.clock.today())?;
     let (cipher, caller, id) = (state.cipher.clone(), access.caller(), id.into_inner());
     let (row, stored) = db::write(&state.db, move |c| {
         store::assess(c, &cipher, &caller, &scope, &id, kind, date).map_err(|e| match e {

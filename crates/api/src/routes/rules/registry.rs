@@ -187,17 +187,7 @@ pub(super) async fn simulate(
     let cipher = state.cipher.clone();
     let result = db::run_blocking(&state.db, move |c| {
         let current = store::policy_book(c)?;
-        let mut proposed = current.clone();
-        for (key, value) in &overrides {
-            // The proposal replaces every version of the key in force on the date.
-            for p in proposed
-                .parameters
-                .iter_mut()
-                .filter(|p| p.key == *key && p.in_force(date))
-            {
-                p.value = value.clone();
-            }
-        }
+        let proposed = proposed_book(&current, &overrides, date);
         let mut result = SimulationResult {
             households: 0,
             by_region: BTreeMap::new(),
@@ -211,14 +201,9 @@ pub(super) async fn simulate(
                     let now = current.resolve(&s.region_code, date).ok()?;
                     Some((now, proposed.resolve(&s.region_code, date).ok()?))
                 });
-                if let Some((now_p, then_p)) = both {
-                    count(
-                        &mut result,
-                        s,
-                        identify(s, now_p).verdict,
-                        identify(s, then_p).verdict,
-                        sample,
-                    );
+                if let Some((now, then)) = both {
+                    let verdicts = (identify(s, now).verdict, identify(s, then).verdict);
+                    count(&mut result, s, verdicts, sample);
                 }
             }
         })?;
@@ -228,9 +213,34 @@ pub(super) async fn simulate(
     Ok(web::Json(result))
 }
 
+/// The book as proposed: every version of an overridden key in force on `date` takes the
+/// proposed value.
+fn proposed_book(
+    current: &PolicyBook,
+    overrides: &[(ParamKey, ParamValue)],
+    date: NaiveDate,
+) -> PolicyBook {
+    let mut proposed = current.clone();
+    for (key, value) in overrides {
+        for p in proposed
+            .parameters
+            .iter_mut()
+            .filter(|p| p.key == *key && p.in_force(date))
+        {
+            p.value = value.clone();
+        }
+    }
+    proposed
+}
+
 /// Counts one household's verdicts now and under the proposal, and lists it (up to `sample`)
 /// when they differ.
-fn count(result: &mut SimulationResult, s: &Snapshot, now: Verdict, then: Verdict, sample: usize) {
+fn count(
+    result: &mut SimulationResult,
+    s: &Snapshot,
+    (now, then): (Verdict, Verdict),
+    sample: usize,
+) {
     result.households += 1;
     let r = result.by_region.entry(s.region_code.clone()).or_default();
     *r.current.entry(now.as_str().into()).or_default() += 1;

@@ -225,6 +225,35 @@ pub struct TestApp {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// Statuses tests see that the document does not list yet, by method and path template: each
+/// one a gap in the contract to close, not a licence.
+const NOT_YET_DOCUMENTED: &[(&str, &str, u16)] =
+    &[("delete", "/api/v1/households/{id}/members/{member_id}", 422)];
+
+/// The path template of the operation for `method` that matches `path` (the most literal match)
+/// and the statuses the OpenAPI document lists for it, or `None` when no operation matches.
+fn documented_statuses(method: &str, path: &str) -> Option<(&'static str, Vec<String>)> {
+    static SPEC: OnceLock<Value> = OnceLock::new();
+    let spec =
+        SPEC.get_or_init(|| serde_json::from_str(&jiekun_api::openapi_json()).expect("spec"));
+    let segments: Vec<&str> = path.split('/').collect();
+    let fits = |template: &str| {
+        let parts: Vec<&str> = template.split('/').collect();
+        parts.len() == segments.len()
+            && parts
+                .iter()
+                .zip(&segments)
+                .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()))
+    };
+    let (template, item) = spec["paths"]
+        .as_object()?
+        .iter()
+        .filter(|(template, _)| fits(template))
+        .max_by_key(|(template, _)| template.split('/').filter(|p| !p.starts_with('{')).count())?;
+    let responses = item.get(method)?["responses"].as_object()?;
+    Some((template.as_str(), responses.keys().cloned().collect()))
+}
+
 /// An answer, read whole.
 #[derive(Debug)]
 pub struct Resp {
@@ -405,8 +434,19 @@ impl TestApp {
             Auth::Bearer(t) => req.bearer_auth(t),
             Auth::ApiKey(k) => req.header("Authorization", format!("ApiKey {k}")),
         };
-        let res = req.send().expect("request");
+        let request = req.build().expect("request");
+        let method = request.method().as_str().to_ascii_lowercase();
+        let path = request.url().path().to_owned();
+        let res = self.client.execute(request).expect("request");
         let status = res.status();
+        // Every status a test sees on an operation is one its contract documents.
+        if let Some((template, documented)) = documented_statuses(&method, &path) {
+            assert!(
+                documented.iter().any(|s| s == status.as_str())
+                    || NOT_YET_DOCUMENTED.contains(&(method.as_str(), template, status.as_u16())),
+                "{method} {path} answered {status}, which the OpenAPI document does not list for it ({documented:?})"
+            );
+        }
         let headers = res.headers().clone();
         let text = res.text().unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);

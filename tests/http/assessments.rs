@@ -55,6 +55,15 @@ fn household_with_wage(w: &World, seq: u32, wage: i64) -> String {
         .to_owned()
 }
 
+/// Text users read names no internal source: no file, design section or code item.
+pub fn cites_nothing_internal(lines: &[&str]) {
+    for l in lines {
+        for internal in ["seed", "DESIGN", "§", "[`"] {
+            assert!(!l.contains(internal), "{internal} in {l}");
+        }
+    }
+}
+
 fn assessments_are_explained_stored_and_replayable(w: &World) {
     // 72000 fen a person a month (the demo standard for 6107 from 2026-07): two people, twelve
     // months: 1,728,000. A wage of 100000 a month (1,200,000 a year) is deep hardship.
@@ -81,6 +90,20 @@ fn assessments_are_explained_stored_and_replayable(w: &World) {
         .unwrap()
         .iter()
         .any(|l| l.as_str().unwrap().contains("deep hardship")));
+    // Each test cites the plan by title and clause, in both languages; nothing internal.
+    for lang in ["zh", "en"] {
+        let lines: Vec<&str> = a["explanation"][lang]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        assert!(
+            lines.iter().any(|l| l.contains("《实施方案》二(一)")),
+            "{lang}: {lines:?}"
+        );
+        cites_nothing_internal(&lines);
+    }
     let standard = a["parameters"]
         .as_array()
         .unwrap()

@@ -93,6 +93,175 @@ fn every_operation_is_documented_in_both_languages() {
     assert!(operations >= 14, "{operations} operations");
 }
 
+/// The operations of `tags` and every schema they reach, as text.
+fn text_of(spec: &Value, tags: &[&str]) -> String {
+    let mut text = String::new();
+    let mut refs = Vec::new();
+    fn collect(v: &Value, refs: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(Value::as_str) {
+                    refs.push(r.rsplit('/').next().unwrap_or_default().to_owned());
+                }
+                m.values().for_each(|v| collect(v, refs));
+            }
+            Value::Array(a) => a.iter().for_each(|v| collect(v, refs)),
+            _ => {}
+        }
+    }
+    for item in spec["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let tagged = op["tags"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| tags.contains(&t.as_str().unwrap_or(""))));
+            if tagged {
+                text.push_str(&op.to_string());
+                collect(op, &mut refs);
+            }
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(name) = refs.pop() {
+        if seen.insert(name.clone()) {
+            let schema = &spec["components"]["schemas"][&name];
+            text.push_str(&schema.to_string());
+            collect(schema, &mut refs);
+        }
+    }
+    text
+}
+
+/// The workflow, policy and assessment operations and their schemas cite the policy by its
+/// title and clause, and name no internal file, design section or code item.
+#[test]
+fn the_workflow_and_rules_contract_names_nothing_internal() {
+    let spec: Value = serde_json::from_str(&jiekun_api::openapi_json()).unwrap();
+    let text = text_of(&spec, &["workflows", "policy", "assessments"]);
+    for internal in ["seed", "DESIGN", "§", "[`", "crate::"] {
+        let at: Vec<&str> = text
+            .match_indices(internal)
+            .map(|(i, _)| text.get(i.saturating_sub(60)..i + 40).unwrap_or(internal))
+            .collect();
+        assert!(at.is_empty(), "the document says {internal:?}: {at:?}");
+    }
+    assert!(text.contains("《实施方案》二(一)"));
+    assert!(text.contains("《实施方案》二(二)"));
+}
+
+/// A parameter's value is documented as what it is — a whole number, true or false, a
+/// comparator or a list — with every parameter named under its type; never as an object.
+#[test]
+fn parameter_values_are_documented_as_what_they_are() {
+    let spec: Value = serde_json::from_str(&jiekun_api::openapi_json()).unwrap();
+    let schemas = &spec["components"]["schemas"];
+    let values = [
+        &schemas["PolicyParameter"]["properties"]["value"],
+        &schemas["ResolvedParameter"]["properties"]["value"],
+        &schemas["NewParameter"]["properties"]["value"],
+        &schemas["Simulation"]["properties"]["parameters"]["additionalProperties"],
+    ];
+    for value in values {
+        let options = value["oneOf"].as_array().expect("oneOf");
+        let types: Vec<&str> = options
+            .iter()
+            .map(|o| o["type"].as_str().unwrap())
+            .collect();
+        for t in ["integer", "boolean", "string", "array"] {
+            assert!(types.contains(&t), "{t} in {types:?}");
+        }
+        assert!(!types.contains(&"object"), "{value}");
+        for key in jiekun_domain::rules::ParamKey::ALL {
+            let under: Vec<_> = options
+                .iter()
+                .filter(|o| {
+                    o["description"]
+                        .as_str()
+                        .unwrap()
+                        .split([':', ',', ' '])
+                        .any(|w| w == key.as_str())
+                })
+                .collect();
+            assert_eq!(under.len(), 1, "{} is named under one type", key.as_str());
+        }
+    }
+}
+
+/// A field of `schema` documented as the closed list `T`: a string enum of its codes, every code
+/// described in English and Chinese.
+fn is_closed_list<T: jiekun_domain::closed::ClosedList>(spec: &Value, schema: &str, field: &str) {
+    let whole = &spec["components"]["schemas"][schema];
+    let parts = whole["allOf"].as_array().cloned().unwrap_or_default();
+    let mut f = std::iter::once(whole)
+        .chain(parts.iter())
+        .map(|p| &p["properties"][field])
+        .find(|f| !f.is_null())
+        .unwrap_or(&Value::Null);
+    if f["type"] == "array" {
+        f = &f["items"];
+    }
+    let listed: Vec<&str> = f["enum"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{schema}.{field} is an enum: {f}"))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(listed, T::codes(), "{schema}.{field}");
+    let description = f["description"].as_str().unwrap_or_default();
+    for v in T::values() {
+        assert!(
+            description.contains(&format!(
+                "`{}`: {} · {}",
+                v.code(),
+                v.meaning_en(),
+                v.meaning_zh()
+            )),
+            "{schema}.{field} says what {} means in both languages",
+            v.code()
+        );
+    }
+}
+
+#[test]
+fn closed_lists_are_enums_that_say_what_each_value_means() {
+    use jiekun_domain::calendar::DayKind;
+    use jiekun_domain::household::{Category, HouseholdStatus};
+    use jiekun_domain::rules::{ExitVerdict, ParamKey, Verdict};
+    use jiekun_domain::workflow::*;
+    let spec: Value = serde_json::from_str(&jiekun_api::openapi_json()).unwrap();
+    let s = &spec;
+    is_closed_list::<FilingState>(s, "Application", "state");
+    is_closed_list::<FilingAction>(s, "Application", "allowed_actions");
+    is_closed_list::<FilingAction>(s, "ApplicationStep", "action");
+    is_closed_list::<Category>(s, "Application", "category");
+    is_closed_list::<FilingState>(s, "ApplicationItem", "state");
+    is_closed_list::<ExitState>(s, "ExitCase", "state");
+    is_closed_list::<ExitAction>(s, "ExitCase", "allowed_actions");
+    is_closed_list::<ExitAction>(s, "ExitStep", "action");
+    is_closed_list::<ExitGrounds>(s, "ExitCase", "grounds");
+    is_closed_list::<ExitGrounds>(s, "NewExitCase", "grounds");
+    is_closed_list::<CaseOrigin>(s, "ExitCase", "origin");
+    is_closed_list::<ExitGrounds>(s, "ExitCaseItem", "grounds");
+    is_closed_list::<HouseholdStatus>(s, "HouseholdTimeline", "status");
+    is_closed_list::<TimelineSubject>(s, "TimelineEntryOf", "subject_kind");
+    is_closed_list::<NoticeStatus>(s, "NoticeSummary", "status");
+    is_closed_list::<Verdict>(s, "AnnualReview", "verdict");
+    is_closed_list::<ReviewOutcome>(s, "AnnualReview", "outcome");
+    is_closed_list::<QueueKind>(s, "QueueItem", "kind");
+    is_closed_list::<NoticeKind>(s, "PublicNotice", "kind");
+    is_closed_list::<NoticeStatus>(s, "PublicNotice", "status");
+    is_closed_list::<ObjectionChannel>(s, "Objection", "channel");
+    is_closed_list::<ObjectionChannel>(s, "NewObjection", "channel");
+    is_closed_list::<ObjectionStatus>(s, "Objection", "status");
+    is_closed_list::<ObjectionOutcome>(s, "Resolution", "outcome");
+    is_closed_list::<DayKind>(s, "CalendarDay", "kind");
+    is_closed_list::<DayKind>(s, "CalendarDayIn", "kind");
+    is_closed_list::<ParamKey>(s, "PolicyParameter", "key");
+    is_closed_list::<ParamKey>(s, "NewParameter", "key");
+    is_closed_list::<Verdict>(s, "ReturnWarning", "verdict");
+    is_closed_list::<ExitVerdict>(s, "ExitCandidate", "verdict");
+    is_closed_list::<Verdict>(s, "SimulatedChange", "proposed");
+}
+
 #[test]
 fn every_error_code_is_in_the_spec() {
     let json = jiekun_api::openapi_json();

@@ -1,5 +1,5 @@
 //! Filing, public notice, objections, approval, exit and annual review, driven only through HTTP
-//! by the people of each role: the journeys of DESIGN §4 and every refusal with its reason.
+//! by the people of each role: the journeys of filing and exit and every refusal with its reason.
 
 use chrono::{Datelike, TimeDelta};
 use jiekun_domain::access::Role;
@@ -227,6 +227,12 @@ fn a_household_is_filed_all_the_way_to_city_approval(w: &World) {
     assert_eq!(item["state"], "submitted");
     assert!(item["waited_seconds"].as_i64().unwrap() >= 0);
     assert_eq!(item["actions"], json!(["start_review", "return"]));
+    // What a screen shows: whose it is, masked, and which union files it; no number yet.
+    assert_eq!(item["worker_name"], "周**");
+    assert!(item["file_number"].is_null());
+    assert_eq!(item["organisation_id"], crew.union.as_str());
+    assert_eq!(item["organisation_name"], "城关镇总工会");
+    assert!(!item.to_string().contains("周建华"), "never the full name");
 
     app_step(w, &crew.reviewer, &id, "start_review");
     // The county review relies on a stored identification assessment.
@@ -416,12 +422,35 @@ fn a_household_is_filed_all_the_way_to_city_approval(w: &World) {
     );
 }
 
+/// A refusal says in English the codes of the state and the step, and in Chinese their names,
+/// with no code left untranslated.
+fn says_both_ways(r: &Resp, codes: &[&str], names: &[&str]) {
+    let en = r.body["detail"].as_str().unwrap();
+    let zh = r.body["detail_zh"].as_str().unwrap();
+    for code in codes {
+        assert!(en.contains(&format!("`{code}`")), "{en} names {code}");
+    }
+    for name in names {
+        assert!(zh.contains(&format!("“{name}”")), "{zh} names {name}");
+    }
+    assert!(
+        !zh.chars().any(|c| c.is_ascii_alphabetic()),
+        "no code in the Chinese: {zh}"
+    );
+}
+
 fn every_refusal_says_why(w: &World) {
     let crew = crew_xx(w);
     let hh = household(w, &crew, 3, 90_000);
     let app = open(w, &crew, &hh)["id"].as_str().unwrap().to_owned();
     // Wrong role: the county does not submit for the union.
-    step(w, &crew.reviewer, "applications", &app, "submit", json!({})).problem(403, "wrong_role");
+    let r = step(w, &crew.reviewer, "applications", &app, "submit", json!({}))
+        .problem(403, "wrong_role");
+    says_both_ways(&r, &["draft", "submit"], &["草稿", "提交申报"]);
+    assert_eq!(
+        r.body["detail_zh"],
+        "该建档申请处于“草稿”状态，“提交申报”应由其他角色办理"
+    );
     // Roles that never act on cases.
     let auditor = w.person(Role::Auditor).auth.clone();
     let etag = w
@@ -439,7 +468,7 @@ fn every_refusal_says_why(w: &World) {
         )
         .problem(403, "forbidden");
     // Wrong state.
-    step(
+    let r = step(
         w,
         &crew.reviewer,
         "applications",
@@ -448,6 +477,11 @@ fn every_refusal_says_why(w: &World) {
         json!({}),
     )
     .problem(409, "wrong_state");
+    says_both_ways(&r, &["draft", "start_review"], &["草稿", "受理审核"]);
+    assert_eq!(
+        r.body["detail_zh"],
+        "该建档申请当前状态为“草稿”，不能执行“受理审核”"
+    );
     // Stale version.
     let stale = w
         .app
@@ -511,6 +545,25 @@ fn every_refusal_says_why(w: &World) {
         Some(&json!({"action": "approve_everything"})),
     );
     assert!(r.status == 400 || r.status == 422, "{}", r.text);
+    // A household that does not exist, or lies outside the caller's scope, is not found.
+    let stranger = crew_cg(w);
+    let theirs = household(w, &stranger, 15, 90_000);
+    for unknown in [theirs.as_str(), "01900000-0000-7000-8000-000000000000"] {
+        w.app
+            .post_as(
+                &crew.officer,
+                "/api/v1/applications",
+                &json!({"household_id": unknown}),
+            )
+            .problem(404, "not_found");
+        w.app
+            .post_as(
+                &crew.officer,
+                "/api/v1/exit-cases",
+                &json!({"household_id": unknown, "grounds": "death", "opinion": "迁出"}),
+            )
+            .problem(404, "not_found");
+    }
     // A second application for the same household while one is on its way.
     w.app
         .post_as(
@@ -705,9 +758,27 @@ fn an_objection_holds_the_notice_until_resolved(w: &World) {
             .body["notice"]["open_objections"],
         2
     );
-    // The objections wait on the county.
-    let q = queue_ids(w, &crew.reviewer);
-    assert!(q.contains(&raised["id"].as_str().unwrap().to_owned()));
+    // The objections wait on the county, with the household they are about.
+    let q = w
+        .app
+        .get_as(&crew.reviewer, "/api/v1/queue")
+        .expect(200)
+        .body;
+    let item = q["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == raised["id"])
+        .expect("the objection waits on the county")
+        .clone();
+    assert_eq!(item["kind"], "objection");
+    assert_eq!(item["household_id"], hh.as_str());
+    assert_eq!(item["worker_name"], "周**");
+    assert_eq!(item["organisation_id"], crew.union.as_str());
+    assert_eq!(
+        item["href"],
+        format!("/api/v1/public-notices/{notice}/objections")
+    );
 
     w.app.clock.advance(TimeDelta::days(8));
     // The notice is over, but open objections block it.
@@ -737,7 +808,8 @@ fn an_objection_holds_the_notice_until_resolved(w: &World) {
         .expect(200)
         .body;
     assert_eq!(done["status"], "dismissed");
-    resolve(&crew.reviewer, &raised["id"], "upheld").problem(409, "wrong_state");
+    let again = resolve(&crew.reviewer, &raised["id"], "upheld").problem(409, "wrong_state");
+    says_both_ways(&again, &["dismissed"], &["异议不成立"]);
     step(
         w,
         &crew.reviewer,
@@ -751,9 +823,30 @@ fn an_objection_holds_the_notice_until_resolved(w: &World) {
     app_step(w, &crew.reviewer, &app, "end_notice");
     let filed = app_step(w, &crew.city, &app, "city_approve");
     assert_eq!(filed["state"], "filed");
-    let listed = w.app.get_as(&crew.reviewer, &objections).expect(200).body;
-    assert_eq!(listed.as_array().unwrap().len(), 2);
-    assert_eq!(listed[1]["objector"], "王某");
+    // Listed a page at a time, oldest first, like every other list.
+    let first = w
+        .app
+        .get_as(&crew.reviewer, &format!("{objections}?limit=1"))
+        .expect(200)
+        .body;
+    assert_eq!(first["items"].as_array().unwrap().len(), 1);
+    assert_eq!(first["items"][0]["id"], raised["id"]);
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let second = w
+        .app
+        .get_as(
+            &crew.reviewer,
+            &format!("{objections}?limit=1&cursor={cursor}"),
+        )
+        .expect(200)
+        .body;
+    assert_eq!(second["items"][0]["objector"], "王某");
+    assert!(second["next_cursor"].is_null(), "two objections, two pages");
+    let listed = w.app.list_all_as(&crew.reviewer, &objections, 50);
+    assert_eq!(listed.len(), 2);
+    w.app
+        .get_as(&crew.reviewer, &format!("{objections}?limit=0"))
+        .problem(400, "invalid_parameter");
     // Another county cannot see them.
     let other = crew_cg(w);
     w.app
@@ -793,6 +886,19 @@ fn one_exits_by_tuokun_after_six_months_and_comes_back(w: &World) {
         .expect(200);
     let a = assess(w, &crew.officer, &hh, "exit");
     assert_eq!(a["verdict"], "out_of_hardship", "{a}");
+    for lang in ["zh", "en"] {
+        let lines: Vec<&str> = a["explanation"][lang]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        assert!(
+            lines.last().unwrap().contains("《实施方案》二(二)"),
+            "the verdict cites its clause: {lines:?}"
+        );
+        super::assessments::cites_nothing_internal(&lines);
+    }
     // 脱困 needs the matching assessment.
     w.app
         .post_as(
@@ -802,14 +908,19 @@ fn one_exits_by_tuokun_after_six_months_and_comes_back(w: &World) {
         )
         .problem(422, "validation_failed")
         .has_field_error("assessment_id", "required");
-    w.app
+    let mismatch = w
+        .app
         .post_as(
             &crew.officer,
             "/api/v1/exit-cases",
             &json!({"household_id": hh, "grounds": "safety_net", "assessment_id": a["id"]}),
         )
-        .problem(422, "validation_failed")
-        .has_field_error("assessment_id", "verdict_mismatch");
+        .problem(422, "validation_failed");
+    mismatch.has_field_error("assessment_id", "verdict_mismatch");
+    assert_eq!(
+        mismatch.body["errors"][0]["message_zh"],
+        "评估结论为“脱困”（out_of_hardship），与退出类型“解困”（safety_net）不符"
+    );
     let case = w
         .app
         .post_as(
@@ -837,13 +948,22 @@ fn one_exits_by_tuokun_after_six_months_and_comes_back(w: &World) {
     assert_eq!(item["kind"], "exit_case");
     assert_eq!(item["household_id"], hh.as_str());
     assert_eq!(item["actions"], json!(["start_recheck", "cancel"]));
+    assert_eq!(
+        item["file_number"],
+        old_number.as_str(),
+        "a filed household's number"
+    );
+    assert_eq!(item["worker_name"], "周**");
+    assert_eq!(item["organisation_name"], "城关镇总工会");
     let x = |who: &Auth, action: &str| step(w, who, "exit-cases", &id, action, json!({}));
-    x(&crew.officer, "start_recheck").problem(403, "wrong_role");
+    let r = x(&crew.officer, "start_recheck").problem(403, "wrong_role");
+    says_both_ways(&r, &["proposed", "start_recheck"], &["已提出", "受理复核"]);
     x(&crew.reviewer, "start_recheck").expect(200);
     x(&crew.reviewer, "confirm_recheck").expect(200);
     assert!(queue_ids(w, &crew.city).contains(&id));
     // Not a fast-path case.
-    x(&crew.city, "fast_exit").problem(409, "not_fast_path");
+    let r = x(&crew.city, "fast_exit").problem(409, "not_fast_path");
+    says_both_ways(&r, &["fast_exit"], &["免公示退出"]);
     let noticed = x(&crew.city, "start_notice").expect(200).body;
     let notice = noticed["notice"]["id"].as_str().unwrap().to_owned();
     let public = w
@@ -1036,7 +1156,23 @@ fn annual_reviews_fall_due_and_are_recorded(w: &World) {
     assert_eq!(items[0]["household_id"], hh.as_str());
     assert_eq!(items[0]["overdue"], false);
     assert!(due("overdue").is_empty());
-    assert!(queue_ids(w, &crew.officer).contains(&hh));
+    let queue = w
+        .app
+        .get_as(&crew.officer, "/api/v1/queue")
+        .expect(200)
+        .body;
+    let item = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == hh.as_str())
+        .expect("the review waits on the officer")
+        .clone();
+    assert_eq!(item["kind"], "annual_review");
+    assert_eq!(item["file_number"], items[0]["file_number"]);
+    assert!(item["file_number"].is_string());
+    assert_eq!(item["organisation_name"], "城关镇总工会");
+    assert_eq!(items[0]["organisation_name"], "城关镇总工会");
     // Another month: overdue.
     w.app.clock.advance(TimeDelta::days(30));
     let items = due("overdue");
@@ -1081,7 +1217,8 @@ fn annual_reviews_fall_due_and_are_recorded(w: &World) {
         .expect(200)
         .etag();
     let b = assess(w, &crew.officer, &draft, "identify");
-    w.app
+    let r = w
+        .app
         .with_etag(
             &crew.officer,
             "POST",
@@ -1090,6 +1227,7 @@ fn annual_reviews_fall_due_and_are_recorded(w: &World) {
             Some(&json!({"assessment_id": b["id"]})),
         )
         .problem(409, "wrong_state");
+    says_both_ways(&r, &["draft"], &["建档中（尚未审批）"]);
 }
 
 fn notices_count_working_days_over_the_holiday_calendar(w: &World) {
@@ -1172,6 +1310,16 @@ fn notices_count_working_days_over_the_holiday_calendar(w: &World) {
         )
         .status;
     assert_eq!(status, 204);
+    // A path date that is no date is a bad parameter, on every method.
+    let r = w.app.send_as(
+        &admin,
+        w.app
+            .client
+            .delete(w.app.url("/api/v1/calendar/2026-02-30")),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["code"], "invalid_parameter");
+    r.has_field_error("date", "invalid_date");
 }
 
 fn an_upheld_objection_sends_the_case_back(w: &World) {

@@ -1,6 +1,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use jiekun_domain::closed::ClosedList;
 use jiekun_domain::household::{
     ExpenditureKind, HealthStatus, IncomeKind, Month, Relation, WorkStatus,
 };
@@ -138,7 +139,7 @@ impl Case {
             Vec::new(),
         );
         for (k, v) in &self.policy {
-            let key = ParamKey::parse(k)
+            let key = ParamKey::from_code(k)
                 .unwrap_or_else(|| panic!("{}: unknown parameter {k}", self.name));
             let value: ParamValue = serde_json::from_value(v.clone()).unwrap();
             set(key, value, Vec::new());

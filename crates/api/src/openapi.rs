@@ -238,9 +238,14 @@ pub fn who(operation_id: &str) -> Option<Who> {
 
 /// Which shared error codes an operation can answer with.
 fn codes_for(method: &str, path: &str, op: &Operation) -> Vec<ErrorCode> {
+    // Every request passes the edge: an overlong URL or header section is refused there.
+    let edge = [ErrorCode::UriTooLong, ErrorCode::HeadersTooLarge];
     let mut codes = vec![ErrorCode::InternalError, ErrorCode::ServiceUnavailable];
+    codes.extend(edge);
     if path == "/healthz" {
-        return vec![ErrorCode::InternalError];
+        let mut codes = vec![ErrorCode::InternalError];
+        codes.extend(edge);
+        return codes;
     }
     match op.operation_id.as_deref().and_then(who) {
         Some(Who::Public) | None => {}
@@ -267,7 +272,8 @@ fn codes_for(method: &str, path: &str, op: &Operation) -> Vec<ErrorCode> {
         codes.push(ErrorCode::InvalidParameter);
     }
     if path.contains('{') {
-        codes.push(ErrorCode::NotFound);
+        // A path parameter with a control or invisible character is refused at the edge.
+        codes.extend([ErrorCode::NotFound, ErrorCode::InvalidParameter]);
     }
     if op.request_body.is_some() {
         codes.extend([

@@ -692,7 +692,7 @@ pub fn cases(
     let loader = || audit::Caller {
         actor: audit::Actor {
             kind: "system",
-            name: Some("jiekun cli".into()),
+            name: Some("demo.loader".into()),
             ..audit::Actor::default()
         },
         ..audit::Caller::default()
@@ -765,11 +765,11 @@ pub fn cases(
             let (assessment, _) = rules::assess(
                 c,
                 cipher,
+                &county_reviewer.caller,
                 &Scope::All,
                 &h.id,
                 AssessmentKind::Identify,
                 start + TimeDelta::days(4),
-                "demo.loader",
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             if assessment.verdict == "not_eligible" {

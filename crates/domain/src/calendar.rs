@@ -5,32 +5,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate, Weekday};
-use serde::{Deserialize, Serialize};
 
-/// A day the calendar treats differently from its weekday.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DayKind {
-    /// A public holiday (法定节假日), even on a weekday.
-    Holiday,
-    /// A weekend day worked in exchange for a holiday (调休上班).
-    Workday,
-}
-
-impl DayKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DayKind::Holiday => "holiday",
-            DayKind::Workday => "workday",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "holiday" => Some(DayKind::Holiday),
-            "workday" => Some(DayKind::Workday),
-            _ => None,
-        }
+crate::closed_list! {
+    /// A day the calendar treats differently from its weekday.
+    DayKind ("A day the calendar treats differently from its weekday", "节假日或调休工作日") {
+        /// A public holiday (法定节假日), even on a weekday.
+        Holiday = "holiday" ("a public holiday, even on a weekday", "法定节假日"),
+        /// A weekend day worked in exchange for a holiday (调休上班).
+        Workday = "workday" ("a weekend day worked in exchange for a holiday", "调休上班"),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Filing and exit as state machines (DESIGN §4; seed §2(1), §2(2)): which role may take which
+//! Filing and exit as state machines (plan §二(一), §二(二)): which role may take which
 //! action in which state, and what follows — or, when not, a typed refusal that says why.
 //! Pure: the store records the timeline; this only decides.
 
@@ -74,6 +74,87 @@ crate::closed_list! {
         FastExit = "fast_exit" ("death or transfer: the household exits without notice", "免公示退出"),
         /// The case is dropped (the household stays).
         Cancel = "cancel" ("the case is dropped, with a reason; the household stays", "撤销退出"),
+    }
+}
+
+crate::closed_list! {
+    /// What a timeline entry is about.
+    TimelineSubject ("What a timeline entry is about", "办理记录所属事项") {
+        Application = "application" ("a filing application", "建档申请"),
+        ExitCase = "exit_case" ("an exit case", "退出事项"),
+        AnnualReview = "annual_review" ("an annual review", "年度复核"),
+        Household = "household" ("the household itself (end of monitoring)", "家庭档案（监测期满关闭）"),
+    }
+}
+
+crate::closed_list! {
+    /// What waits in a work queue.
+    QueueKind ("What waits in a work queue", "待办事项类型") {
+        Application = "application" ("a filing application to act on", "待办理的建档申请"),
+        ExitCase = "exit_case" ("an exit case to act on", "待办理的退出事项"),
+        Objection = "objection" ("an objection to resolve", "待处理的公示异议"),
+        AnnualReview = "annual_review" ("an annual review due or overdue", "到期或逾期的年度复核"),
+        MonitoringOver = "monitoring_over" ("a monitored household whose period is over", "监测期满的家庭"),
+    }
+}
+
+crate::closed_list! {
+    /// Where an exit case came from.
+    CaseOrigin ("Where an exit case came from", "退出事项来源") {
+        Grassroots = "grassroots" ("reported by the grassroots union", "基层工会上报"),
+        Candidate = "candidate" ("opened by the county union from the system's exit candidates", "县总工会根据系统退出候选发起"),
+    }
+}
+
+crate::closed_list! {
+    /// What a public notice is about.
+    NoticeKind ("What a public notice is about", "公示类型") {
+        Filing = "filing" ("notice of filing (拟建档公示)", "拟建档公示"),
+        Exit = "exit" ("notice of exit (拟退出公示)", "拟退出公示"),
+    }
+}
+
+crate::closed_list! {
+    /// Where a public notice stands.
+    NoticeStatus ("Status of a public notice", "公示状态") {
+        Running = "running" ("running (from publication until it is ended or withdrawn)", "公示中"),
+        Ended = "ended" ("ended with the decision on its case", "已结束"),
+        Withdrawn = "withdrawn" ("withdrawn with its case", "已撤回"),
+    }
+}
+
+crate::closed_list! {
+    /// How an objection to a notice came in.
+    ObjectionChannel ("How an objection came in", "异议受理渠道") {
+        Online = "online" ("raised by the signed-in user themselves", "本人在线提出"),
+        Phone = "phone" ("received by telephone and recorded by staff", "电话反映，工作人员登记"),
+        Letter = "letter" ("received by letter and recorded by staff", "来信，工作人员登记"),
+        Visit = "visit" ("received in person and recorded by staff", "来访，工作人员登记"),
+    }
+}
+
+crate::closed_list! {
+    /// Where an objection stands.
+    ObjectionStatus ("Status of an objection", "异议处理状态") {
+        Open = "open" ("open: it holds the decision until resolved", "待处理"),
+        Upheld = "upheld" ("upheld: the objection holds", "异议成立"),
+        Dismissed = "dismissed" ("dismissed: the objection does not hold", "异议不成立"),
+    }
+}
+
+crate::closed_list! {
+    /// How an objection is resolved.
+    ObjectionOutcome ("How an objection is resolved", "异议处理结果") {
+        Upheld = "upheld" ("the objection holds: the case should be returned or rejected", "异议成立，应退回或不予通过"),
+        Dismissed = "dismissed" ("the objection does not hold", "异议不成立"),
+    }
+}
+
+crate::closed_list! {
+    /// What an annual review found.
+    ReviewOutcome ("What an annual review found", "年度复核结论") {
+        Continues = "continues" ("still in hardship: help continues, the category follows the assessment", "仍符合条件，继续帮扶"),
+        NoLongerEligible = "no_longer_eligible" ("no longer eligible: an exit case should follow", "不再符合条件，应办理退出"),
     }
 }
 
@@ -422,7 +503,7 @@ mod tests {
     }
 
     #[test]
-    fn the_filing_chain_of_seed_2_1() {
+    fn the_filing_chain_of_the_plan() {
         let steps = [
             (S::Draft, A::Submit, R::GrassrootsOfficer, S::Submitted),
             (
@@ -536,7 +617,7 @@ mod tests {
     }
 
     #[test]
-    fn the_exit_chain_of_seed_2_2_and_its_fast_path() {
+    fn the_exit_chain_of_the_plan_and_its_fast_path() {
         use ExitAction as X;
         use ExitState as E;
         let steps = [
@@ -662,13 +743,26 @@ mod tests {
     }
 
     #[test]
-    fn every_state_action_and_ground_has_its_names() {
+    fn every_closed_list_of_the_workflows_has_its_names() {
         use crate::closed::check;
         check::<FilingState>().unwrap();
         check::<FilingAction>().unwrap();
         check::<ExitState>().unwrap();
         check::<ExitAction>().unwrap();
         check::<ExitGrounds>().unwrap();
+        check::<CaseOrigin>().unwrap();
+        check::<TimelineSubject>().unwrap();
+        check::<QueueKind>().unwrap();
+        check::<crate::calendar::DayKind>().unwrap();
+        check::<crate::rules::ParamKey>().unwrap();
+        check::<NoticeKind>().unwrap();
+        check::<NoticeStatus>().unwrap();
+        check::<ObjectionChannel>().unwrap();
+        check::<ObjectionStatus>().unwrap();
+        check::<ObjectionOutcome>().unwrap();
+        check::<ReviewOutcome>().unwrap();
+        check::<crate::rules::Verdict>().unwrap();
+        check::<crate::rules::ExitVerdict>().unwrap();
         assert_eq!(FilingState::CountyReview.meaning_zh(), "县总工会审核");
         assert_eq!(FilingAction::Submit.meaning_zh(), "提交申报");
         assert_eq!(

@@ -3,6 +3,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use jiekun_domain::closed::ClosedList;
 use jiekun_domain::household::Month;
 use jiekun_domain::rules::policy::close_superseded;
 use jiekun_domain::rules::{
@@ -11,6 +12,7 @@ use jiekun_domain::rules::{
 };
 use sha2::{Digest, Sha256};
 
+use crate::audit::Caller;
 use crate::crypto::FieldCipher;
 use crate::error::{StoreError, StoreResult};
 use crate::households::{self, health_context};
@@ -42,7 +44,7 @@ pub fn policy_book(conn: &mut DbConnection) -> StoreResult<PolicyBook> {
         .load(conn)?;
     let mut params = default_book().parameters;
     for r in rows {
-        let key = jiekun_domain::rules::ParamKey::parse(&r.key)
+        let key = jiekun_domain::rules::ParamKey::from_code(&r.key)
             .ok_or_else(|| StoreError::Config(format!("stored parameter key {}", r.key)))?;
         let value = serde_json::from_str(&r.value)
             .map_err(|e| StoreError::Config(format!("stored parameter value: {e}")))?;
@@ -66,10 +68,19 @@ pub fn policy_book(conn: &mut DbConnection) -> StoreResult<PolicyBook> {
     })
 }
 
-pub fn add_parameter(conn: &mut DbConnection, row: &ParameterRow) -> StoreResult<()> {
+/// Adds a dated version of a parameter, audited as `policy.parameter_add` with the request as
+/// the caller made it (`request`).
+pub fn add_parameter(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    row: &ParameterRow,
+    request: serde_json::Value,
+) -> StoreResult<()> {
     diesel::insert_into(policy_parameters::table)
         .values(row)
         .execute(conn)?;
+    let event = caller.event("policy.parameter_add", "policy_parameter", &row.id, request);
+    crate::audit::append(conn, event)?;
     Ok(())
 }
 
@@ -112,6 +123,28 @@ pub fn household_batch(
         q = q.filter(h::id.gt(a.to_owned()));
     }
     Ok(q.order(h::id.asc()).limit(limit).load(conn)?)
+}
+
+/// Runs `f` over snapshots of the households of `scope` with one of `statuses` on `date`, a batch
+/// at a time (500 households, four queries a batch): the registry is never held in memory at
+/// once.
+pub fn for_each_snapshot_batch(
+    conn: &mut DbConnection,
+    cipher: &FieldCipher,
+    scope: &Scope,
+    statuses: &[&str],
+    date: NaiveDate,
+    mut f: impl FnMut(Vec<Snapshot>),
+) -> StoreResult<()> {
+    let mut after: Option<String> = None;
+    loop {
+        let rows = household_batch(conn, scope, statuses, after.as_deref(), 500)?;
+        let Some(last) = rows.last().map(|h| h.id.clone()) else {
+            return Ok(());
+        };
+        f(snapshots_of(conn, cipher, rows, date)?);
+        after = Some(last);
+    }
 }
 
 /// Snapshots of a batch of households given in id order: three more queries, each a range scan
@@ -402,6 +435,37 @@ pub fn set_accident(
     Ok(())
 }
 
+/// Records (or with `None` clears) the accident of a household of `scope` whose version is
+/// `expected`, moving the household's version on; audited as `household.accident_set` or
+/// `household.accident_clear`.
+pub fn record_accident(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    scope: &Scope,
+    household_id: &str,
+    expected: i64,
+    row: Option<&AccidentRow>,
+) -> StoreResult<households::HouseholdRow> {
+    let h = households::touch(conn, scope, household_id, expected)?;
+    set_accident(conn, household_id, row)?;
+    let event = match row {
+        Some(r) => caller.event(
+            "household.accident_set",
+            "household",
+            household_id,
+            serde_json::json!({"occurred_on": r.occurred_on, "costs_fen": r.costs_fen}),
+        ),
+        None => caller.event(
+            "household.accident_clear",
+            "household",
+            household_id,
+            serde_json::json!({}),
+        ),
+    };
+    crate::audit::append(conn, event)?;
+    Ok(h)
+}
+
 /// What an assessment is stored with: the household as the rules saw it and the parameter
 /// versions that could apply to its region, so that a replay needs nothing else.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -454,11 +518,10 @@ pub fn decide(
                 s,
                 &ExitPolicy::resolve(book, &s.region_code, s.assessment_date)?,
             );
-            let verdict = serde_json::to_value(d.verdict)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            Ok((verdict, serde_json::to_value(&d).unwrap_or_default()))
+            Ok((
+                d.verdict.as_str().into(),
+                serde_json::to_value(&d).unwrap_or_default(),
+            ))
         }
     }
 }
@@ -473,16 +536,16 @@ pub enum AssessError {
 }
 
 /// Assesses a household of `scope` as it is, under the policy in force on `date`, and stores the
-/// decision with its encrypted snapshot and their hash.
-#[allow(clippy::too_many_arguments)]
+/// decision with its encrypted snapshot and their hash; `caller` is named as its author and in
+/// the audit log (`household.assess`).
 pub fn assess(
     conn: &mut DbConnection,
     cipher: &FieldCipher,
+    caller: &Caller,
     scope: &Scope,
     household_id: &str,
     kind: AssessmentKind,
     date: NaiveDate,
-    created_by: &str,
 ) -> Result<(AssessmentRow, Stored), AssessError> {
     let snapshot = snapshot(conn, cipher, scope, household_id, date)?;
     let book = policy_book(conn)?;
@@ -507,7 +570,13 @@ pub fn assess(
         &verdict,
         &snapshot_json,
         &decision.to_string(),
-        created_by,
+        caller.actor.name.as_deref().unwrap_or(caller.actor.kind),
+    )?;
+    let changes = serde_json::json!({"assessment_id": row.id, "kind": row.kind,
+        "verdict": row.verdict, "date": date});
+    crate::audit::append(
+        conn,
+        caller.event("household.assess", "household", household_id, changes),
     )?;
     Ok((row, stored))
 }

@@ -1,4 +1,4 @@
-//! Workflow records (DESIGN §4): filing applications, exit cases, public notices, objections,
+//! Workflow records: filing applications, exit cases, public notices, objections,
 //! annual reviews, the timeline they share, file numbers, the household's life after filing and
 //! the holiday calendar. The decisions are the domain's; this stores them. Call the writers
 //! inside [`crate::write`], so that a transition, its timeline entry and its audit event are one
@@ -7,12 +7,14 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use jiekun_domain::calendar::{Calendar, DayKind};
+use jiekun_domain::closed::ClosedList;
 
+use crate::audit::Caller;
 use crate::conn::DbConnection;
 use crate::page::{Page, PageRequest};
 use crate::schema::{
     annual_reviews, applications, calendar_days, exit_cases, file_sequences, household_lifecycle,
-    households, objections, public_notices, workflow_events,
+    households, objections, organisations, public_notices, workflow_events,
 };
 use crate::{Scope, StoreError, StoreResult};
 
@@ -219,6 +221,24 @@ pub struct CaseFilter {
     pub household_id: Option<String>,
 }
 
+/// Something waiting on someone, with what a work queue shows of its household.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct Waiting {
+    /// The case or objection.
+    pub id: String,
+    pub household_id: String,
+    pub state: String,
+    /// Waiting since.
+    pub since: NaiveDateTime,
+    /// The notice of the case, or the one objected to.
+    pub notice_id: Option<String>,
+    /// In full: the caller masks it.
+    pub worker_name: String,
+    pub file_number: Option<String>,
+    pub organisation_id: String,
+    pub organisation_name: String,
+}
+
 /// The records of one kind of case (applications, exit cases): the same reads and writes over
 /// tables of the same shape.
 macro_rules! case_records {
@@ -310,20 +330,35 @@ macro_rules! case_records {
             Ok(page.finish(rows, |r| &r.id))
         }
 
-        /// Cases in scope in one of `states`, longest waiting first.
+        /// Cases in scope in one of `states`, longest waiting first, with what a work queue
+        /// shows of their household: one query, the household and its union joined by key.
         pub fn $waiting(
             conn: &mut DbConnection,
             scope: &Scope,
             states: &[&str],
             limit: i64,
-        ) -> StoreResult<Vec<$Row>> {
+        ) -> StoreResult<Vec<Waiting>> {
             use $table::dsl as t;
             if states.is_empty() {
                 return Ok(Vec::new());
             }
             let states: Vec<String> = states.iter().map(|s| s.to_string()).collect();
             let mut q = t::$table
-                .select($Row::as_select())
+                .inner_join(households::table)
+                .inner_join(
+                    organisations::table.on(households::organisation_id.eq(organisations::id)),
+                )
+                .select((
+                    t::id,
+                    t::household_id,
+                    t::state,
+                    t::state_since,
+                    t::notice_id,
+                    households::worker_name,
+                    households::file_number,
+                    households::organisation_id,
+                    organisations::name,
+                ))
                 .filter(t::state.eq_any(states))
                 .into_boxed();
             q = within!(q, t::organisation_path, scope, conn);
@@ -402,12 +437,25 @@ pub fn insert_objection(conn: &mut DbConnection, row: &ObjectionRow) -> StoreRes
     Ok(())
 }
 
-pub fn objections_of(conn: &mut DbConnection, notice_id: &str) -> StoreResult<Vec<ObjectionRow>> {
-    Ok(objections::table
+/// The objections to a notice, oldest first, a page at a time.
+pub fn objections_of(
+    conn: &mut DbConnection,
+    notice_id: &str,
+    page: &PageRequest,
+) -> StoreResult<Page<ObjectionRow>> {
+    let mut q = objections::table
         .filter(objections::notice_id.eq(notice_id))
-        .order((objections::created_at.asc(), objections::id.asc()))
         .select(ObjectionRow::as_select())
-        .load(conn)?)
+        .into_boxed();
+    if let Some(after) = &page.after {
+        q = q.filter(objections::id.gt(after.clone()));
+    }
+    // Ids are time-ordered: id order is the order they were raised in.
+    let rows = q
+        .order(objections::id.asc())
+        .limit(page.fetch_limit())
+        .load(conn)?;
+    Ok(page.finish(rows, |r| &r.id))
 }
 
 pub fn open_objections(conn: &mut DbConnection, notice_id: &str) -> StoreResult<i64> {
@@ -549,6 +597,7 @@ pub struct DueReview {
     pub file_number: Option<String>,
     pub worker_name: String,
     pub organisation_id: String,
+    pub organisation_name: String,
     pub category: Option<String>,
     pub due_on: NaiveDate,
 }
@@ -561,11 +610,13 @@ macro_rules! dated_households {
         use households::dsl as h;
         let q = l::household_lifecycle
             .inner_join(h::households)
+            .inner_join(organisations::table.on(organisations::id.eq(h::organisation_id)))
             .select((
                 h::id,
                 h::file_number,
                 h::worker_name,
                 h::organisation_id,
+                organisations::name,
                 h::category,
                 $date.assume_not_null(),
             ))
@@ -621,16 +672,31 @@ pub fn monitoring_over(
 
 // ---- work queue ----------------------------------------------------------------------------
 
-/// Open objections in scope on notices about `subject_kind`, oldest first.
+/// Open objections in scope on notices about `subject_kind`, oldest first, with what a work
+/// queue shows of the household: one query, notice, household and union joined by key.
 pub fn waiting_objections(
     conn: &mut DbConnection,
     scope: &Scope,
     subject_kind: &str,
     limit: i64,
-) -> StoreResult<Vec<ObjectionRow>> {
+) -> StoreResult<Vec<Waiting>> {
     use objections::dsl as o;
+    use public_notices::dsl as n;
     let mut q = o::objections
-        .select(ObjectionRow::as_select())
+        .inner_join(n::public_notices.on(n::id.eq(o::notice_id)))
+        .inner_join(households::table.on(households::id.eq(n::household_id)))
+        .inner_join(organisations::table.on(organisations::id.eq(households::organisation_id)))
+        .select((
+            o::id,
+            n::household_id,
+            o::status,
+            o::created_at,
+            o::notice_id.nullable(),
+            households::worker_name,
+            households::file_number,
+            households::organisation_id,
+            organisations::name,
+        ))
         .filter(o::status.eq("open"))
         .filter(o::subject_kind.eq(subject_kind.to_owned()))
         .into_boxed();
@@ -660,13 +726,17 @@ pub fn calendar_from(conn: &mut DbConnection, from: NaiveDate) -> StoreResult<Ca
     Ok(Calendar {
         days: rows
             .into_iter()
-            .filter_map(|r| DayKind::parse(&r.kind).map(|k| (r.day, k)))
+            .filter_map(|r| DayKind::from_code(&r.kind).map(|k| (r.day, k)))
             .collect(),
     })
 }
 
-/// Sets a day's kind; `Ok(true)` when the day was new.
-pub fn put_calendar_day(conn: &mut DbConnection, row: &CalendarDayRow) -> StoreResult<bool> {
+/// Sets a day's kind (holiday or working day), audited as `calendar.set`.
+pub fn set_calendar_day(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    row: &CalendarDayRow,
+) -> StoreResult<()> {
     use calendar_days::dsl as d;
     let n = diesel::update(d::calendar_days.filter(d::day.eq(row.day)))
         .set((
@@ -681,11 +751,37 @@ pub fn put_calendar_day(conn: &mut DbConnection, row: &CalendarDayRow) -> StoreR
             .values(row)
             .execute(conn)?;
     }
-    Ok(n == 0)
+    let changes = serde_json::json!({"kind": row.kind, "name": row.name});
+    let event = caller.event(
+        "calendar.set",
+        "calendar_day",
+        &row.day.to_string(),
+        changes,
+    );
+    crate::audit::append(conn, event)?;
+    Ok(())
 }
 
-pub fn delete_calendar_day(conn: &mut DbConnection, day: NaiveDate) -> StoreResult<bool> {
-    Ok(diesel::delete(calendar_days::table.filter(calendar_days::day.eq(day))).execute(conn)? == 1)
+/// Clears a day: it follows its weekday again. `NotFound` when it was not set. Audited as
+/// `calendar.clear`.
+pub fn clear_calendar_day(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    day: NaiveDate,
+) -> StoreResult<()> {
+    let n =
+        diesel::delete(calendar_days::table.filter(calendar_days::day.eq(day))).execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let event = caller.event(
+        "calendar.clear",
+        "calendar_day",
+        &day.to_string(),
+        serde_json::json!({}),
+    );
+    crate::audit::append(conn, event)?;
+    Ok(())
 }
 
 /// Inserts lifecycle rows in batches (demo data, imports of files made before this system).

@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub(crate) mod closed;
 pub mod departments;
 pub mod enterprises;
 pub mod health;

@@ -1,4 +1,4 @@
-//! Exit (精准退出, seed §2(2)): 脱困 when per-capita income is above the standard in force in
+//! Exit (精准退出, plan §二(二)): 脱困 when per-capita income is above the standard in force in
 //! each of the last six months and every hardship cause is resolved; 解困 (safety-net exit) when
 //! the household is covered by government assistance and union help and its living level reaches
 //! the standard; otherwise the household stays, with the reasons month by month.
@@ -9,14 +9,15 @@ use super::policy::{ParamKey, ParamValue, PolicyBook, PolicyError};
 use super::snapshot::Snapshot;
 use crate::household::{IncomeKind, Month};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExitVerdict {
-    /// 脱困: out of hardship.
-    OutOfHardship,
-    /// 解困: hardship relieved by the safety net.
-    SafetyNet,
-    Stay,
+crate::closed_list! {
+    /// What the exit rule finds (精准退出).
+    ExitVerdict ("What the exit rule finds", "精准退出结论") {
+        /// 脱困: out of hardship.
+        OutOfHardship = "out_of_hardship" ("out of hardship (脱困)", "脱困"),
+        /// 解困: hardship relieved by the safety net.
+        SafetyNet = "safety_net" ("hardship relieved by the safety net (解困)", "解困"),
+        Stay = "stay" ("stays in the programme", "继续帮扶"),
+    }
 }
 
 /// The policy for exits in one region, with the standard month by month.

@@ -1,4 +1,4 @@
-//! Identification (精准识别, seed §2(1)): deep, relative or accident-caused hardship, or none.
+//! Identification (精准识别, plan §二(一)): deep, relative or accident-caused hardship, or none.
 
 use chrono::Datelike;
 use serde::{Deserialize, Serialize};
@@ -8,25 +8,17 @@ use super::snapshot::Snapshot;
 use crate::household::{HealthStatus, Month, WorkStatus};
 use crate::national_id::Sex;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Deep,
-    Relative,
-    Accident,
-    NotEligible,
+crate::closed_list! {
+    /// What identification finds (精准识别).
+    Verdict ("What identification finds", "精准识别结论") {
+        Deep = "deep" ("deep hardship (深度困难)", "深度困难"),
+        Relative = "relative" ("relative hardship (相对困难)", "相对困难"),
+        Accident = "accident" ("hardship caused by an accident (意外致困)", "意外致困"),
+        NotEligible = "not_eligible" ("not eligible", "不符合认定条件"),
+    }
 }
 
 impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Deep => "deep",
-            Verdict::Relative => "relative",
-            Verdict::Accident => "accident",
-            Verdict::NotEligible => "not_eligible",
-        }
-    }
-
     /// How eligible: the order "more income never makes a household more eligible" is checked in.
     pub fn rank(self) -> u8 {
         match self {
@@ -56,24 +48,55 @@ pub enum Rule {
 }
 
 impl Rule {
-    /// Where the rule comes from.
-    pub fn clause(self) -> &'static str {
+    /// The clause of 《实施方案》 the rule implements, with its words.
+    pub fn clause_zh(self) -> &'static str {
         match self {
-            Rule::MembersCounted => "seed §2(1): 共同生活的家庭成员",
-            Rule::DeepIncome => "seed §2(1): 家庭成员人均收入低于当地最低生活保障标准",
+            Rule::MembersCounted => "《实施方案》二(一)：“共同生活的家庭成员”",
+            Rule::DeepIncome => {
+                "《实施方案》二(一)：“共同生活的家庭成员人均收入低于当地最低生活保障标准”"
+            }
             Rule::ExcludeHomes
             | Rule::ExcludeVehicles
             | Rule::ExcludeControllingShareholder
             | Rule::ExcludeHighFeeSchooling
-            | Rule::ExcludeRefusal => "seed §2(1): 符合当地最低生活保障家庭财产状况规定",
+            | Rule::ExcludeRefusal => "《实施方案》二(一)：“符合当地最低生活保障家庭财产状况规定”",
             Rule::RelativeIncome => {
-                "seed §2(1): 家庭人均月收入虽高于当地最低生活保障标准（相对困难：2 倍以内）"
+                "《实施方案》二(一)：“家庭人均月收入虽高于当地最低生活保障标准”（相对困难的上限倍数由政策参数规定）"
             }
             Rule::RelativeCause => {
-                "seed §2(1): 由于本人或主要家庭成员患病、子女上学、残疾、单亲、家庭因遭受意外等"
+                "《实施方案》二(一)：“由于本人或主要家庭成员患病、子女上学、残疾、单亲、家庭因遭受意外等，造成生活困难”"
             }
-            Rule::AccidentEvent => "seed §2(1): 家庭因遭受意外",
-            Rule::AccidentCosts => "DESIGN §3: 意外致困支出超过家庭年收入的 80%",
+            Rule::AccidentEvent => "《实施方案》二(一)：“家庭因遭受意外”",
+            Rule::AccidentCosts => {
+                "《实施方案》二(一)：“家庭因遭受意外……造成生活困难”（意外致困支出占家庭年收入的比例由政策参数规定）"
+            }
+        }
+    }
+
+    /// The clause of 《实施方案》 the rule implements, in English.
+    pub fn clause_en(self) -> &'static str {
+        match self {
+            Rule::MembersCounted => "《实施方案》二(一): the family members living together",
+            Rule::DeepIncome => {
+                "《实施方案》二(一): income per member below the local minimum living standard (dibao)"
+            }
+            Rule::ExcludeHomes
+            | Rule::ExcludeVehicles
+            | Rule::ExcludeControllingShareholder
+            | Rule::ExcludeHighFeeSchooling
+            | Rule::ExcludeRefusal => {
+                "《实施方案》二(一): the local rules on the property of dibao households are met"
+            }
+            Rule::RelativeIncome => {
+                "《实施方案》二(一): monthly income per member above the local dibao standard (the upper multiple is a policy parameter)"
+            }
+            Rule::RelativeCause => {
+                "《实施方案》二(一): hardship caused by illness of the worker or a main member, children at school, disability, single parenthood, an accident to the family and the like"
+            }
+            Rule::AccidentEvent => "《实施方案》二(一): the family suffered an accident",
+            Rule::AccidentCosts => {
+                "《实施方案》二(一): hardship caused by an accident to the family (the share of annual income its costs must exceed is a policy parameter)"
+            }
         }
     }
 

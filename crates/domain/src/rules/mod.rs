@@ -1,4 +1,4 @@
-//! The rules of identification, category and exit (DESIGN §3, seed §2): pure functions over a
+//! The rules of identification, category and exit (plan §二(一), §二(二)): pure functions over a
 //! snapshot of a household and resolved policy parameters, each returning its verdict with the
 //! figures and tests that led to it. Money is integer fen; per-capita comparisons are made by
 //! cross-multiplication, never by division.
@@ -12,7 +12,7 @@ pub use exit::{assess_exit, ExitDecision, ExitPolicy, ExitVerdict};
 pub use identify::{identify, Decision, Figures, Rule, Test, Verdict};
 pub use policy::{
     default_book, Comparator, ParamKey, ParamValue, Parameter, PolicyBook, PolicyError, Resolved,
-    WorkflowPolicy,
+    ValueKind, WorkflowPolicy,
 };
 pub use snapshot::{
     AccidentSnap, AssetsSnap, AssistanceSnap, ExpenditureSnap, IncomeSnap, MemberSnap, Snapshot,

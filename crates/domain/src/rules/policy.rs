@@ -33,47 +33,69 @@ impl Comparator {
     }
 }
 
-macro_rules! keys {
-    ($($variant:ident = $s:literal, $zh:literal;)*) => {
-        /// Every parameter of the book.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum ParamKey { $(#[serde(rename = $s)] $variant,)* }
-
-        impl ParamKey {
-            pub const ALL: &'static [ParamKey] = &[$(ParamKey::$variant,)*];
-            pub fn as_str(self) -> &'static str { match self { $(ParamKey::$variant => $s,)* } }
-            pub fn name_zh(self) -> &'static str { match self { $(ParamKey::$variant => $zh,)* } }
-            pub fn parse(s: &str) -> Option<ParamKey> { match s { $($s => Some(ParamKey::$variant),)* _ => None } }
-        }
-    };
+crate::closed_list! {
+    /// Every parameter of the book.
+    ParamKey ("Policy parameter", "政策参数") {
+        DibaoStandardFen = "dibao_standard_fen" ("urban minimum living standard (dibao), fen per person per month", "城市低保标准（分/人/月）"),
+        DeepMultiplierBp = "deep_multiplier_bp" ("multiple of the standard that bounds deep hardship, in basis points", "深度困难倍数（基点）"),
+        DeepComparator = "deep_comparator" ("how income compares with the deep-hardship bound (le: at most, lt: below)", "深度困难比较方式"),
+        RelativeMultiplierBp = "relative_multiplier_bp" ("multiple of the standard that bounds relative hardship, in basis points", "相对困难倍数（基点）"),
+        RelativeComparator = "relative_comparator" ("how income compares with the relative-hardship bound (le: at most, lt: below)", "相对困难比较方式"),
+        LookbackMonths = "lookback_months" ("months of income counted", "收入计算月数"),
+        ExcludedIncomeKinds = "excluded_income_kinds" ("kinds of income not counted", "不计入收入的类别"),
+        ImputeUnemployed = "impute_unemployed" ("able-bodied members without work are counted at the minimum wage", "无业有劳动能力成员按最低工资计收入"),
+        MinimumWageFen = "minimum_wage_fen" ("minimum wage, fen per month", "最低工资标准（分/月）"),
+        WorkingAgeFrom = "working_age_from" ("working age from, in years", "劳动年龄起"),
+        RetirementAgeMale = "retirement_age_male" ("retirement age of men, in years", "男性退休年龄"),
+        RetirementAgeFemale = "retirement_age_female" ("retirement age of women, in years", "女性退休年龄"),
+        AccidentThresholdBp = "accident_threshold_bp" ("share of annual income that accident costs must exceed, in basis points", "意外致困支出占年收入比例（基点）"),
+        RelativeCauses = "relative_causes" ("hardship causes recognised for relative hardship", "相对困难认可的致困原因"),
+        ExcludeHomesOver = "exclude_homes_over" ("most homes a household may own", "住房套数上限（超过则排除）"),
+        ExcludeHomesAreaPerCapitaDm2 = "exclude_homes_area_per_capita_dm2" ("most floor area per person, in 0.01 m²", "人均住房面积上限（0.01平方米）"),
+        ExcludeVehicles = "exclude_vehicles" ("owning a motor vehicle excludes (disability mobility vehicles aside)", "有机动车排除（残疾人代步车除外）"),
+        ExcludeControllingShareholder = "exclude_controlling_shareholder" ("a member controlling a company excludes", "控股股东排除"),
+        ExcludeHighFeeSchooling = "exclude_high_fee_schooling" ("a child at a high-fee private school excludes", "高收费择校排除"),
+        ExcludeRefusal = "exclude_refusal" ("refusing to cooperate with checks excludes", "拒不配合核查排除"),
+        ExitMonths = "exit_months" ("consecutive months above the standard for an exit out of hardship", "脱困须连续超过标准的月数"),
+        NoticeDays = "notice_days" ("length of a public notice, in days", "公示天数"),
+        NoticeWorkingDays = "notice_working_days" ("the notice is counted in working days", "公示按工作日计"),
+        ReviewIntervalMonths = "review_interval_months" ("months between annual reviews", "年度复核间隔（月）"),
+        MonitoringMonths = "monitoring_months" ("months of monitoring after an exit", "退出后监测期（月）"),
+    }
 }
 
-keys! {
-    DibaoStandardFen = "dibao_standard_fen", "城市低保标准（分/人/月）";
-    DeepMultiplierBp = "deep_multiplier_bp", "深度困难倍数（基点）";
-    DeepComparator = "deep_comparator", "深度困难比较方式";
-    RelativeMultiplierBp = "relative_multiplier_bp", "相对困难倍数（基点）";
-    RelativeComparator = "relative_comparator", "相对困难比较方式";
-    LookbackMonths = "lookback_months", "收入计算月数";
-    ExcludedIncomeKinds = "excluded_income_kinds", "不计入收入的类别";
-    ImputeUnemployed = "impute_unemployed", "无业有劳动能力成员按最低工资计收入";
-    MinimumWageFen = "minimum_wage_fen", "最低工资标准（分/月）";
-    WorkingAgeFrom = "working_age_from", "劳动年龄起";
-    RetirementAgeMale = "retirement_age_male", "男性退休年龄";
-    RetirementAgeFemale = "retirement_age_female", "女性退休年龄";
-    AccidentThresholdBp = "accident_threshold_bp", "意外致困支出占年收入比例（基点）";
-    RelativeCauses = "relative_causes", "相对困难认可的致困原因";
-    ExcludeHomesOver = "exclude_homes_over", "住房套数上限（超过则排除）";
-    ExcludeHomesAreaPerCapitaDm2 = "exclude_homes_area_per_capita_dm2", "人均住房面积上限（0.01平方米）";
-    ExcludeVehicles = "exclude_vehicles", "有机动车排除（残疾人代步车除外）";
-    ExcludeControllingShareholder = "exclude_controlling_shareholder", "控股股东排除";
-    ExcludeHighFeeSchooling = "exclude_high_fee_schooling", "高收费择校排除";
-    ExcludeRefusal = "exclude_refusal", "拒不配合核查排除";
-    ExitMonths = "exit_months", "脱困须连续超过标准的月数";
-    NoticeDays = "notice_days", "公示天数";
-    NoticeWorkingDays = "notice_working_days", "公示按工作日计";
-    ReviewIntervalMonths = "review_interval_months", "年度复核间隔（月）";
-    MonitoringMonths = "monitoring_months", "退出后监测期（月）";
+/// The type of value a parameter takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// A whole number, not negative (fen, months, years, basis points, days).
+    Int,
+    /// `true` or `false`.
+    Bool,
+    /// `le` (at most) or `lt` (below).
+    Comparator,
+    /// A list of income kinds.
+    IncomeKinds,
+    /// A list of hardship cause codes, 1–10.
+    Causes,
+}
+
+impl ParamKey {
+    /// The type of value the parameter takes.
+    pub fn value_kind(self) -> ValueKind {
+        use ParamKey as K;
+        match self {
+            K::DeepComparator | K::RelativeComparator => ValueKind::Comparator,
+            K::ExcludedIncomeKinds => ValueKind::IncomeKinds,
+            K::RelativeCauses => ValueKind::Causes,
+            K::ImputeUnemployed
+            | K::ExcludeVehicles
+            | K::ExcludeControllingShareholder
+            | K::ExcludeHighFeeSchooling
+            | K::ExcludeRefusal
+            | K::NoticeWorkingDays => ValueKind::Bool,
+            _ => ValueKind::Int,
+        }
+    }
 }
 
 /// A parameter's value.
@@ -321,7 +343,7 @@ pub struct Resolved {
     pub exit_months: (i64, u16),
 }
 
-/// The parameters the workflows follow (DESIGN §4).
+/// The parameters the workflows follow: notice length and counting, review interval, monitoring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkflowPolicy {
     pub notice_days: i64,

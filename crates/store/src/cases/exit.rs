@@ -5,13 +5,14 @@
 use jiekun_domain::access::{role_allows, Action, Role};
 use jiekun_domain::closed::ClosedList;
 use jiekun_domain::household::HouseholdStatus;
+use jiekun_domain::rules::ExitVerdict;
 use jiekun_domain::workflow::{Exit, ExitAction, ExitGrounds, ExitState};
 use serde_json::json;
 
 use super::{
-    already_open, assessment_of, claim, end_notice, found, fresh, household_in_scope, invalid,
-    policy, publish_notice, record, role_among, withdraw_running, wrong_state, Actor, Entry,
-    Published, StepError, StepInput, StepResult, When,
+    already_open, assessment_of, claim, end_notice, found, fresh, household_in_scope,
+    household_not, invalid, policy, publish_notice, record, role_among, withdraw_running, Actor,
+    Entry, Published, StepError, StepInput, StepResult, When,
 };
 use crate::conn::DbConnection;
 use crate::households::{self as hstore, HouseholdRow};
@@ -41,9 +42,10 @@ pub fn open_exit_case(
     }
     let h = household_in_scope(c, &actor.scope, household_id)?;
     if h.status != HouseholdStatus::Filed.as_str() {
-        return Err(wrong_state(
-            format!("only a filed household can exit; this one is {}", h.status),
-            format!("只有已建档家庭才能退出，该家庭状态为 {}", h.status),
+        return Err(household_not(
+            &h,
+            "only a filed household can exit",
+            "只有已建档家庭才能退出",
         ));
     }
     if let Some(open) = store::open_exit_case_of(c, &h.id)? {
@@ -58,8 +60,8 @@ pub fn open_exit_case(
             return Err(invalid(
                 "assessment_id",
                 "required",
-                "脱困 and 解困 rely on a stored exit assessment",
-                "脱困、解困须依据已保存的退出评估",
+                "out_of_hardship (脱困) and safety_net (解困) rely on a stored exit assessment",
+                "脱困、解困须依据已保存的精准退出评估",
             ))
         }
         None => {}
@@ -121,6 +123,7 @@ fn matching_assessment(
     if grounds.is_fast_path() || row.verdict == grounds.as_str() {
         return Ok(());
     }
+    let verdict_zh = ExitVerdict::from_code(&row.verdict).map_or("未知", |v| v.meaning_zh());
     Err(invalid(
         "assessment_id",
         "verdict_mismatch",
@@ -129,7 +132,12 @@ fn matching_assessment(
             row.verdict,
             grounds.as_str()
         ),
-        format!("评估结论为 {}，与退出类型不符", row.verdict),
+        format!(
+            "评估结论为“{verdict_zh}”（{}），与退出类型“{}”（{}）不符",
+            row.verdict,
+            grounds.meaning_zh(),
+            grounds.as_str()
+        ),
     ))
 }
 
@@ -256,9 +264,10 @@ pub fn close_monitoring(
 ) -> StepResult<HouseholdRow> {
     let h = household_in_scope(c, &actor.scope, household_id)?;
     if h.status != HouseholdStatus::Monitoring.as_str() {
-        return Err(wrong_state(
-            format!("the household is {}, not monitoring", h.status),
-            format!("该家庭状态为 {}，不在监测期", h.status),
+        return Err(household_not(
+            &h,
+            "only a monitored household is closed at the end of monitoring",
+            "只有处于监测期的家庭才能监测期满关闭",
         ));
     }
     let role = role_among(

@@ -6,16 +6,19 @@
 
 mod exit;
 mod filing;
+mod objections;
 mod review;
 
 pub use exit::{act_on_exit_case, close_monitoring, open_exit_case};
 pub use filing::{act_on_application, open_application};
+pub use objections::{raise_objection, resolve_objection, NewObjection};
 pub use review::record_review;
 
 use chrono::{Months, NaiveDate, NaiveDateTime};
 use jiekun_domain::access::Role;
 use jiekun_domain::calendar::notice_over;
 use jiekun_domain::closed::ClosedList;
+use jiekun_domain::household::HouseholdStatus;
 use jiekun_domain::national_id::mask_name;
 use jiekun_domain::workflow::{acting_role, transition_for, Facts, Machine, Refusal};
 
@@ -53,13 +56,15 @@ pub enum StepError {
     OutOfScope(&'static str),
     /// The state machine said no.
     #[error("{refusal}")]
-    Refused {
-        refusal: Refusal,
-        state: String,
-        action: String,
-    },
+    Refused { refusal: Refusal, step: RefusedStep },
     #[error("the notice runs until {ends_on}")]
     NoticeRunning { ends_on: NaiveDate },
+    /// An objection arrived outside the notice's dates, or after it was closed.
+    #[error("objections are received from {starts_on} to {ends_on}")]
+    NoticeClosed {
+        starts_on: NaiveDate,
+        ends_on: NaiveDate,
+    },
     #[error("monitoring runs until {until}")]
     MonitoringRunning { until: NaiveDate },
     #[error("version {expected} expected but {actual} stored")]
@@ -94,6 +99,29 @@ impl From<diesel::result::Error> for StepError {
 }
 
 pub type StepResult<T> = Result<T, StepError>;
+
+/// The step a state machine refused: the kind of case, its state and the action, each by its
+/// code and its Chinese name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedStep {
+    pub case: (&'static str, &'static str),
+    pub state: (&'static str, &'static str),
+    pub action: (&'static str, &'static str),
+}
+
+/// A code and its Chinese name.
+fn named<T: ClosedList>(v: T) -> (&'static str, &'static str) {
+    (v.code(), v.meaning_zh())
+}
+
+/// A household that is not in the status a step needs: says which it is, in both languages.
+fn household_not(h: &HouseholdRow, en: &str, zh: &str) -> StepError {
+    let status_zh = HouseholdStatus::from_code(&h.status).map_or("未知", |s| s.meaning_zh());
+    wrong_state(
+        format!("{en}; this household is `{}`", h.status),
+        format!("{zh}，该家庭档案状态为“{status_zh}”"),
+    )
+}
 
 /// What comes with a step besides its action.
 #[derive(Debug, Clone, Default)]
@@ -139,11 +167,16 @@ fn found<T>(l: Located<T>, what: &'static str) -> StepResult<T> {
     }
 }
 
-fn household_in_scope(c: &mut DbConnection, scope: &Scope, id: &str) -> StepResult<HouseholdRow> {
-    hstore::get(c, scope, id).map_err(|e| match e {
-        StoreError::NotFound => StepError::NotFound("household"),
+/// A record read by id, or `NotFound(what)`.
+fn found_by<T>(r: Result<T, StoreError>, what: &'static str) -> StepResult<T> {
+    r.map_err(|e| match e {
+        StoreError::NotFound => StepError::NotFound(what),
         e => e.into(),
     })
+}
+
+fn household_in_scope(c: &mut DbConnection, scope: &Scope, id: &str) -> StepResult<HouseholdRow> {
+    found_by(hstore::get(c, scope, id), "household")
 }
 
 /// The first of the actor's roles that is one of `allowed`, or a refusal saying who acts.
@@ -245,11 +278,16 @@ fn assessment_of(
         ));
     }
     if row.kind != kind {
+        let kind_zh = if kind == "exit" {
+            "精准退出"
+        } else {
+            "精准识别"
+        };
         return Err(invalid(
             "assessment_id",
             "wrong_kind",
             format!("an assessment of kind `{kind}` is needed"),
-            format!("需要类型为 {kind} 的评估"),
+            format!("需要{kind_zh}评估（类型 {kind}）"),
         ));
     }
     Ok(row)
@@ -300,8 +338,11 @@ fn claim<M: Machine>(
             (Refusal::NoticeRunning, Some(n)) => StepError::NoticeRunning { ends_on: n.ends_on },
             (refusal, _) => StepError::Refused {
                 refusal,
-                state: from.code().into(),
-                action: action.code().into(),
+                step: RefusedStep {
+                    case: M::CASE,
+                    state: named(from),
+                    action: named(action),
+                },
             },
         })?;
     fresh(versions.0, versions.1)?;

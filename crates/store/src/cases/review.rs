@@ -5,7 +5,7 @@ use jiekun_domain::household::HouseholdStatus;
 use serde_json::json;
 
 use super::{
-    assessment_of, fresh, household_in_scope, policy, record, role_among, wrong_state, Actor,
+    assessment_of, fresh, household_in_scope, household_not, policy, record, role_among, Actor,
     Entry, StepResult, When,
 };
 use crate::conn::DbConnection;
@@ -26,12 +26,10 @@ pub fn record_review(
 ) -> StepResult<(ReviewRow, HouseholdRow)> {
     let h = household_in_scope(c, &actor.scope, household_id)?;
     if h.status != HouseholdStatus::Filed.as_str() {
-        return Err(wrong_state(
-            format!(
-                "only filed households are reviewed; this one is {}",
-                h.status
-            ),
-            format!("只有已建档家庭需要年度复核，该家庭状态为 {}", h.status),
+        return Err(household_not(
+            &h,
+            "only filed households are reviewed",
+            "只有已建档家庭需要年度复核",
         ));
     }
     let role = role_among(

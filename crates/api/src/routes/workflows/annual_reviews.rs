@@ -98,12 +98,22 @@ fn encode_due_cursor(due: NaiveDate, id: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("r1:{due}:{id}"))
 }
 
-fn decode_due_cursor(c: &str) -> Option<(NaiveDate, String)> {
-    let raw = URL_SAFE_NO_PAD.decode(c).ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    let rest = text.strip_prefix("r1:")?;
-    let (d, id) = rest.split_once(':')?;
-    Some((d.parse().ok()?, id.to_owned()))
+/// Where a page of reviews due resumes: after `(due date, household id)`.
+fn decode_due_cursor(c: &str) -> ApiResult<(NaiveDate, String)> {
+    let after = || {
+        let raw = URL_SAFE_NO_PAD.decode(c).ok()?;
+        let text = String::from_utf8(raw).ok()?;
+        let (d, id) = text.strip_prefix("r1:")?.split_once(':')?;
+        Some((d.parse().ok()?, id.to_owned()))
+    };
+    after().ok_or_else(|| {
+        query_error(FieldError::new(
+            "cursor",
+            "invalid_cursor",
+            "not a cursor this endpoint gave out",
+            "不是本接口返回的游标",
+        ))
+    })
 }
 
 /// The last due date a page of `status` reaches: 30 days ahead for `due`, yesterday for
@@ -115,8 +125,8 @@ fn due_until(status: Option<&str>, today: NaiveDate) -> ApiResult<NaiveDate> {
         Some(_) => Err(query_error(FieldError::new(
             "status",
             "invalid_value",
-            "`due` or `overdue`",
-            "取值应为 due 或 overdue",
+            "`due` (due within 30 days or overdue) or `overdue` (past due only)",
+            "取值应为 due（30 天内到期及已逾期）或 overdue（已逾期）",
         ))),
     }
 }
@@ -137,17 +147,7 @@ pub(super) async fn reviews_due(
 ) -> ApiResult<web::Json<PageOf<DueReview>>> {
     let (_, scope) = access.require_user(Action::HouseholdRead)?;
     let limit = page_request(q.limit, None)?.limit;
-    let after = match q.cursor.as_deref() {
-        Some(c) => Some(decode_due_cursor(c).ok_or_else(|| {
-            query_error(FieldError::new(
-                "cursor",
-                "invalid_cursor",
-                "not a cursor this endpoint gave out",
-                "游标无效",
-            ))
-        })?),
-        None => None,
-    };
+    let after = q.cursor.as_deref().map(decode_due_cursor).transpose()?;
     let today = state.clock.today();
     let until = due_until(q.status.as_deref(), today)?;
     let fetch = i64::from(limit) + 1;
@@ -171,6 +171,7 @@ pub(super) async fn reviews_due(
             household_id: r.household_id,
             file_number: r.file_number,
             organisation_id: r.organisation_id,
+            organisation_name: r.organisation_name,
             category: r.category,
             due_on: r.due_on,
         })

@@ -19,7 +19,7 @@ use super::dto::{
 };
 use super::{case_filter, opened, opinion_of, staff, step_error, tagged, views};
 use crate::auth::Access;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, IfMatch};
 use crate::pagination::{page_of, page_request, PageOf};
 use crate::{db, AppState};
@@ -187,7 +187,9 @@ async fn act_on_case<K: CaseKind>(
 ///
 /// 基层工会为本单位困难职工家庭新建建档申请（草稿）。每户同时只能有一个在办申请；已建档家庭不能再申请。已退出（监测中或已关闭）的家庭返贫后以此重新建档，申请记录原档案编号。
 #[utoipa::path(operation_id = "open_application", tag = "workflows", request_body = NewApplication,
-    responses((status = 201, description = "Opened. 已新建。", body = Application, headers(("ETag" = String, description = "Version. 版本。")))))]
+    responses((status = 201, description = "Opened. 已新建。", body = Application, headers(("ETag" = String, description = "Version. 版本。"))),
+        (status = 404, description = "`not_found`: no such household in your scope. 您的范围内没有该档案。", body = Problem, content_type = "application/problem+json",
+            example = json!({"type": "urn:jiekun:problem:not_found", "title": "The resource does not exist", "status": 404, "code": "not_found", "detail": "household not found", "detail_zh": "档案不存在"}))))]
 #[post("/applications")]
 pub(super) async fn open_application(
     state: web::Data<AppState>,
@@ -251,8 +253,8 @@ pub(super) async fn get_application(
 
 /// Take a step on an application · 办理建档申请
 ///
-/// Moves the application along the filing chain of seed §2(1). Steps, who takes them, and from
-/// which state:
+/// Moves the application along the filing procedure of 《实施方案》二(一) (《城市困难职工解困脱困工作长效机制实施方案》).
+/// Steps, who takes them, and from which state:
 ///
 /// | action | role | from |
 /// |---|---|---|
@@ -295,7 +297,9 @@ pub(super) async fn act_on_application(
 ///
 /// 基层工会上报已建档家庭退出（来源 grassroots），或县总工会根据系统退出候选发起（来源 candidate）。脱困、解困须依据结论相符的退出评估；死亡、迁出须写明情况，可免公示。每户同时只能有一个在办退出事项。
 #[utoipa::path(operation_id = "open_exit_case", tag = "workflows", request_body = NewExitCase,
-    responses((status = 201, description = "Proposed. 已提出。", body = ExitCase, headers(("ETag" = String, description = "Version. 版本。")))))]
+    responses((status = 201, description = "Proposed. 已提出。", body = ExitCase, headers(("ETag" = String, description = "Version. 版本。"))),
+        (status = 404, description = "`not_found`: no such household in your scope. 您的范围内没有该档案。", body = Problem, content_type = "application/problem+json",
+            example = json!({"type": "urn:jiekun:problem:not_found", "title": "The resource does not exist", "status": 404, "code": "not_found", "detail": "household not found", "detail_zh": "档案不存在"}))))]
 #[post("/exit-cases")]
 pub(super) async fn open_exit_case(
     state: web::Data<AppState>,
@@ -361,7 +365,8 @@ pub(super) async fn get_exit_case(
 
 /// Take a step on an exit case · 办理退出事项
 ///
-/// Moves the exit case along the chain of seed §2(2):
+/// Moves the exit case along the exit procedure of 《实施方案》二(二)
+/// (《城市困难职工解困脱困工作长效机制实施方案》):
 ///
 /// | action | role | from |
 /// |---|---|---|

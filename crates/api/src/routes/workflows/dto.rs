@@ -1,25 +1,38 @@
 //! What the workflow endpoints take and answer, and how stored records become answers.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use jiekun_domain::workflow::{ExitAction, ExitGrounds, FilingAction};
+use jiekun_domain::household::{Category, HouseholdStatus};
+use jiekun_domain::rules::Verdict;
+use jiekun_domain::workflow::{
+    CaseOrigin, ExitAction, ExitGrounds, ExitState, FilingAction, FilingState, NoticeStatus,
+    QueueKind, ReviewOutcome, TimelineSubject,
+};
 use jiekun_store::workflows::{ApplicationRow, EventRow, ExitCaseRow, ReviewRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::super::closed::{closed, closed_array, closed_or_null};
 use super::super::utc;
 
 /// One entry of a case's timeline. 办理记录。
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimelineEntry {
-    /// What was done (`open`, `submit`, `return`, …). 操作。
+    /// What was done: a step of filing or exit, or `open`, `propose`, `review`,
+    /// `close_monitoring`. 操作。
     #[schema(example = "submit")]
+    // closed list: FilingAction | ExitAction | open, propose, review, close_monitoring
     pub action: String,
+    /// The state before: of filing or exit. 办理前状态。
+    // closed list: FilingState | ExitState
     pub from_state: Option<String>,
+    /// The state after: of filing or exit, or a review's outcome. 办理后状态。
+    // closed list: FilingState | ExitState | ReviewOutcome | HouseholdStatus
     pub to_state: Option<String>,
     /// Who did it (username). 办理人。
     pub actor: String,
     /// The role they acted in. 办理角色。
     #[schema(example = "grassroots_officer")]
+    // closed list: Role
     pub role: Option<String>,
     pub organisation_id: Option<String>,
     /// 办理单位。
@@ -55,21 +68,21 @@ pub struct NoticeSummary {
     pub starts_on: NaiveDate,
     /// Last day of the notice (inclusive). 公示截止日（含）。
     pub ends_on: NaiveDate,
-    /// `running`, `ended`, `withdrawn`.
+    #[schema(schema_with = closed::<NoticeStatus>)]
     pub status: String,
     /// Objections still open. 未处理的异议数。
     pub open_objections: i64,
 }
 
 macro_rules! step_body {
-    ($(#[$m:meta])* $name:ident, $action:ty, $schema:ty, $example:expr) => {
+    ($(#[$m:meta])* $name:ident, $action:ty, $example:expr) => {
         $(#[$m])*
         #[derive(Debug, Deserialize, ToSchema)]
         #[schema(example = $example)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
             /// The step to take. 操作。
-            #[schema(value_type = $schema)]
+            #[schema(schema_with = closed::<$action>)]
             pub action: $action,
             /// Opinion or reason; required to return, reject or cancel.
             /// 意见或理由（退回、不予通过、撤销时必填）。
@@ -98,70 +111,14 @@ macro_rules! step_body {
 
 step_body!(
     /// A step on an application. 建档申请办理操作。
-    ApplicationStep, FilingAction, FilingActionName,
+    ApplicationStep, FilingAction,
     json!({"action": "submit", "opinion": "材料齐全，申报建档。"})
 );
 step_body!(
     /// A step on an exit case. 退出事项办理操作。
-    ExitStep, ExitAction, ExitActionName,
+    ExitStep, ExitAction,
     json!({"action": "start_recheck", "opinion": "受理复核。"})
 );
-
-/// Steps on an application (schema of [`FilingAction`]). 建档申请操作。
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FilingActionName {
-    /// 基层工会申报
-    Submit,
-    /// 县总工会受理审核
-    StartReview,
-    /// 县总工会审核通过，进入核查
-    ApproveReview,
-    /// 开始公示
-    StartNotice,
-    /// 公示期满且无未处理异议，报市总工会
-    EndNotice,
-    /// 市总工会审批通过，建档立卡
-    CityApprove,
-    /// 退回基层工会补正（须写理由）
-    Return,
-    /// 不予通过（须写意见）
-    Reject,
-    /// 撤回申请
-    Withdraw,
-}
-
-/// Steps on an exit case (schema of [`ExitAction`]). 退出事项操作。
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ExitActionName {
-    /// 县总工会受理复核
-    StartRecheck,
-    /// 复核确认，报市总工会
-    ConfirmRecheck,
-    /// 市总工会审核并公示
-    StartNotice,
-    /// 公示期满且无未处理异议，退出
-    CompleteExit,
-    /// 死亡或迁出，免公示直接退出
-    FastExit,
-    /// 撤销退出事项（须写理由）
-    Cancel,
-}
-
-/// Why a household exits (schema of [`ExitGrounds`]). 退出类型。
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ExitGroundsName {
-    /// 脱困
-    OutOfHardship,
-    /// 解困
-    SafetyNet,
-    /// 死亡
-    Death,
-    /// 迁出或转出
-    Transfer,
-}
 
 /// A filing application (建档申请) with its timeline. 建档申请及办理记录。
 #[derive(Debug, Serialize, ToSchema)]
@@ -171,13 +128,12 @@ pub struct Application {
     /// The worker's name, masked. 职工姓名（脱敏）。
     #[schema(example = "张*")]
     pub worker_name: String,
-    /// `draft`, `submitted`, `county_review`, `verification`, `public_notice`, `city_approval`,
-    /// `filed`, `returned`, `rejected`, `withdrawn`.
-    #[schema(example = "county_review")]
+    #[schema(schema_with = closed::<FilingState>)]
     pub state: String,
     /// Since when it is in this state. 进入当前状态的时间。
     pub state_since: DateTime<Utc>,
     /// The category the county review settled on. 县总工会审核认定的困难类别。
+    #[schema(schema_with = closed_or_null::<Category>)]
     pub category: Option<String>,
     /// The identification assessment the review relied on. 审核所依据的识别评估。
     pub assessment_id: Option<String>,
@@ -188,7 +144,7 @@ pub struct Application {
     pub previous_file_number: Option<String>,
     pub notice: Option<NoticeSummary>,
     /// Steps the caller may take now (the facts may still refuse one). 当前用户可执行的操作。
-    #[schema(value_type = Vec<FilingActionName>)]
+    #[schema(schema_with = closed_array::<FilingAction>)]
     pub allowed_actions: Vec<FilingAction>,
     pub timeline: Vec<TimelineEntry>,
     pub opened_by: String,
@@ -215,6 +171,7 @@ pub struct NewApplication {
 pub struct CaseQuery {
     /// Comma-separated states. 状态（逗号分隔）。
     #[param(example = "submitted,county_review")]
+    // closed list: FilingState | ExitState (comma-separated)
     pub state: Option<String>,
     pub household_id: Option<String>,
     /// Page size, 1–200 (default 50). 每页条数。
@@ -228,8 +185,10 @@ pub struct CaseQuery {
 pub struct ApplicationItem {
     pub id: String,
     pub household_id: String,
+    #[schema(schema_with = closed::<FilingState>)]
     pub state: String,
     pub state_since: DateTime<Utc>,
+    #[schema(schema_with = closed_or_null::<Category>)]
     pub category: Option<String>,
     pub file_number: Option<String>,
     pub previous_file_number: Option<String>,
@@ -261,19 +220,17 @@ pub struct ExitCase {
     #[schema(example = "张*")]
     pub worker_name: String,
     pub file_number: Option<String>,
-    /// `proposed`, `county_recheck`, `city_review`, `public_notice`, `exited`, `cancelled`.
+    #[schema(schema_with = closed::<ExitState>)]
     pub state: String,
     pub state_since: DateTime<Utc>,
-    /// `out_of_hardship` (脱困), `safety_net` (解困), `death`, `transfer`.
-    #[schema(value_type = ExitGroundsName)]
+    #[schema(schema_with = closed::<ExitGrounds>)]
     pub grounds: ExitGrounds,
-    /// `grassroots` (reported by the union) or `candidate` (opened by the county from the
-    /// system's exit candidates). 来源：基层工会上报或系统退出候选。
+    #[schema(schema_with = closed::<CaseOrigin>)]
     pub origin: String,
     /// The exit assessment it relies on. 所依据的退出评估。
     pub assessment_id: Option<String>,
     pub notice: Option<NoticeSummary>,
-    #[schema(value_type = Vec<ExitActionName>)]
+    #[schema(schema_with = closed_array::<ExitAction>)]
     pub allowed_actions: Vec<ExitAction>,
     pub timeline: Vec<TimelineEntry>,
     pub opened_by: String,
@@ -288,7 +245,7 @@ pub struct ExitCase {
 #[schema(example = json!({"household_id": crate::examples::HOUSEHOLD_ID, "grounds": "death", "opinion": "职工本人已于2026年10月病故，家属书面报告。"}))]
 pub struct NewExitCase {
     pub household_id: String,
-    #[schema(value_type = ExitGroundsName)]
+    #[schema(schema_with = closed::<ExitGrounds>)]
     pub grounds: ExitGrounds,
     /// Required for `out_of_hardship` and `safety_net`: a stored `exit` assessment of the
     /// household with that verdict. 脱困、解困须附相应结论的退出评估。
@@ -303,9 +260,12 @@ pub struct NewExitCase {
 pub struct ExitCaseItem {
     pub id: String,
     pub household_id: String,
+    #[schema(schema_with = closed::<ExitState>)]
     pub state: String,
     pub state_since: DateTime<Utc>,
+    #[schema(schema_with = closed::<ExitGrounds>)]
     pub grounds: String,
+    #[schema(schema_with = closed::<CaseOrigin>)]
     pub origin: String,
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -331,7 +291,7 @@ impl From<ExitCaseRow> for ExitCaseItem {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HouseholdTimeline {
     pub household_id: String,
-    /// `draft`, `filed`, `monitoring`, `closed`, `withdrawn`, `rejected`.
+    #[schema(schema_with = closed::<HouseholdStatus>)]
     pub status: String,
     pub file_number: Option<String>,
     /// The file it had before it left and came back. 原档案编号。
@@ -340,6 +300,7 @@ pub struct HouseholdTimeline {
     /// The next annual review falls due. 下次年度复核到期日。
     pub next_review_due: Option<NaiveDate>,
     pub exited_on: Option<NaiveDate>,
+    #[schema(schema_with = closed_or_null::<ExitGrounds>)]
     pub exit_grounds: Option<String>,
     /// Watched until this day after exit. 退出后监测截止日。
     pub monitoring_until: Option<NaiveDate>,
@@ -351,7 +312,7 @@ pub struct HouseholdTimeline {
 /// A timeline entry with the case it belongs to. 办理记录（含所属事项）。
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimelineEntryOf {
-    /// `application`, `exit_case`, `annual_review`, `household`.
+    #[schema(schema_with = closed::<TimelineSubject>)]
     pub subject_kind: String,
     pub subject_id: String,
     #[serde(flatten)]
@@ -386,10 +347,9 @@ pub struct AnnualReview {
     pub reviewed_on: NaiveDate,
     /// The identification assessment it relied on. 所依据的识别评估。
     pub assessment_id: String,
-    /// `deep`, `relative`, `accident`, `not_eligible`.
+    #[schema(schema_with = closed::<Verdict>)]
     pub verdict: String,
-    /// `continues` (still in hardship; category updated) or `no_longer_eligible` (an exit case
-    /// should follow). 复核结论：继续帮扶或不再符合条件。
+    #[schema(schema_with = closed::<ReviewOutcome>)]
     pub outcome: String,
     pub opinion: Option<String>,
     pub reviewed_by: String,
@@ -435,6 +395,9 @@ pub struct DueReview {
     #[schema(example = "张*")]
     pub worker_name: String,
     pub organisation_id: String,
+    /// 所属基层工会名称。
+    pub organisation_name: String,
+    #[schema(schema_with = closed_or_null::<Category>)]
     pub category: Option<String>,
     pub due_on: NaiveDate,
     /// Past its due date. 是否已逾期。
@@ -450,6 +413,7 @@ pub struct DueReview {
 pub struct DueQuery {
     /// `due` (due within 30 days or overdue, the default) or `overdue` (past due only).
     /// 默认 due：30 天内到期及已逾期；overdue：仅逾期。
+    // closed list: due, overdue
     pub status: Option<String>,
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page. 上一页返回的游标。
@@ -459,15 +423,29 @@ pub struct DueQuery {
 /// Something waiting on the caller. 待办事项。
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QueueItem {
-    /// `application`, `exit_case`, `objection`, `annual_review`, `monitoring_over`.
-    #[schema(example = "application")]
+    #[schema(schema_with = closed::<QueueKind>)]
     pub kind: String,
     /// The application, exit case or objection id; the household id for reviews and monitoring.
     pub id: String,
     pub household_id: String,
-    /// The state it waits in (`submitted`, `city_review`, `open`, `due`, …). 当前状态。
+    /// The worker's name, masked. 职工姓名（脱敏）。
+    #[schema(example = "张*")]
+    pub worker_name: String,
+    /// The household's file number, once it has one. 档案编号（已建档的）。
+    #[schema(example = "610724-2026-00017")]
+    pub file_number: Option<String>,
+    /// The household's grassroots union. 所属基层工会。
+    pub organisation_id: String,
+    /// 所属基层工会名称。
+    #[schema(example = "城关镇总工会")]
+    pub organisation_name: String,
+    /// The state it waits in: of filing or exit, `open` for an objection, `due` or `overdue`
+    /// for a review, `monitoring`. 当前状态。
+    // closed list: FilingState | ExitState | ObjectionStatus | due, overdue, monitoring
     pub state: String,
-    /// What the caller may do next. 可执行的操作。
+    /// What the caller may do next: steps of filing or exit, or `resolve`, `review`,
+    /// `close_monitoring`. 可执行的操作。
+    // closed list: FilingAction | ExitAction | resolve, review, close_monitoring
     pub actions: Vec<String>,
     /// Waiting since. 开始等待的时间。
     pub waiting_since: DateTime<Utc>,
@@ -494,61 +472,4 @@ pub struct Queue {
 pub struct QueueQuery {
     /// 1–200, default 50.
     pub limit: Option<u32>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn names<T: Serialize>(v: &[T]) -> Vec<String> {
-        v.iter()
-            .map(|x| {
-                serde_json::to_value(x)
-                    .unwrap()
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn the_documented_names_are_the_domains() {
-        use ExitActionName as X;
-        use FilingActionName as F;
-        assert_eq!(
-            names(&[
-                F::Submit,
-                F::StartReview,
-                F::ApproveReview,
-                F::StartNotice,
-                F::EndNotice,
-                F::CityApprove,
-                F::Return,
-                F::Reject,
-                F::Withdraw
-            ]),
-            names(FilingAction::ALL)
-        );
-        assert_eq!(
-            names(&[
-                X::StartRecheck,
-                X::ConfirmRecheck,
-                X::StartNotice,
-                X::CompleteExit,
-                X::FastExit,
-                X::Cancel
-            ]),
-            names(ExitAction::ALL)
-        );
-        assert_eq!(
-            names(&[
-                ExitGroundsName::OutOfHardship,
-                ExitGroundsName::SafetyNet,
-                ExitGroundsName::Death,
-                ExitGroundsName::Transfer
-            ]),
-            names(ExitGrounds::ALL)
-        );
-    }
 }

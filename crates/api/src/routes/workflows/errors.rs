@@ -1,7 +1,7 @@
 //! Steps that did not happen, as the API answers them.
 
 use jiekun_domain::workflow::Refusal;
-use jiekun_store::cases::StepError;
+use jiekun_store::cases::{RefusedStep, StepError};
 use jiekun_store::StoreError;
 
 use super::super::households::file_error;
@@ -12,11 +12,7 @@ pub(crate) fn step_error(e: StepError) -> ApiError {
     match e {
         StepError::NotFound(what) => ApiError::not_found(what, case_zh(what)),
         StepError::OutOfScope(what) => out_of_scope(what, case_zh(what)),
-        StepError::Refused {
-            refusal,
-            state,
-            action,
-        } => refusal_error(refusal, &state, &action),
+        StepError::Refused { refusal, step } => refusal_error(refusal, &step),
         StepError::NoticeRunning { ends_on } => {
             let next = ends_on.succ_opt().unwrap_or(ends_on);
             ApiError::new(
@@ -25,6 +21,11 @@ pub(crate) fn step_error(e: StepError) -> ApiError {
                 format!("公示期至 {ends_on}（含），{next} 起方可结束公示"),
             )
         }
+        StepError::NoticeClosed { starts_on, ends_on } => ApiError::new(
+            ErrorCode::NoticeClosed,
+            format!("objections are received from {starts_on} to {ends_on} while the notice runs"),
+            format!("异议受理期为公示期间，即 {starts_on} 至 {ends_on}"),
+        ),
         StepError::MonitoringRunning { until } => ApiError::new(
             ErrorCode::MonitoringRunning,
             format!("monitoring runs until {until} inclusive"),
@@ -80,22 +81,27 @@ fn case_zh(what: &str) -> &'static str {
     match what {
         "household" => "档案",
         "exit case" => "退出事项",
+        "public notice" => "公示",
+        "objection" => "异议",
         _ => "建档申请",
     }
 }
 
-/// A refusal of the state machine, as the API answers it.
-fn refusal_error(r: Refusal, state: &str, action: &str) -> ApiError {
+/// A refusal of the state machine, as the API answers it: in English by the codes, in Chinese
+/// by the names of the state and the step.
+fn refusal_error(r: Refusal, step: &RefusedStep) -> ApiError {
+    let ((case, case_zh), (state, state_zh), (action, action_zh)) =
+        (step.case, step.state, step.action);
     match r {
         Refusal::WrongState => ApiError::new(
             ErrorCode::WrongState,
-            format!("the case is {state}: `{action}` is not possible now"),
-            format!("该事项当前状态为 {state}，不能执行 {action}"),
+            format!("the {case} is in state `{state}`: `{action}` cannot be taken now"),
+            format!("该{case_zh}当前状态为“{state_zh}”，不能执行“{action_zh}”"),
         ),
         Refusal::WrongRole => ApiError::new(
             ErrorCode::WrongRole,
-            format!("`{action}` in state {state} belongs to another role"),
-            format!("当前状态（{state}）下的 {action} 应由其他角色办理"),
+            format!("`{action}` on the {case} in state `{state}` belongs to another role"),
+            format!("该{case_zh}处于“{state_zh}”状态，“{action_zh}”应由其他角色办理"),
         ),
         Refusal::NoticeRunning => ApiError::bare(ErrorCode::NoticeRunning),
         Refusal::OpenObjection => ApiError::new(
@@ -109,11 +115,17 @@ fn refusal_error(r: Refusal, state: &str, action: &str) -> ApiError {
             "a reason or opinion is required for this step",
             "此操作须填写理由或意见",
         )]),
-        Refusal::NotFastPath => ApiError::bare(ErrorCode::NotFastPath),
+        Refusal::NotFastPath => ApiError::new(
+            ErrorCode::NotFastPath,
+            format!(
+                "only death or transfer leaves without notice: `{action}` is not for this {case}"
+            ),
+            format!("仅死亡或迁出可免公示直接退出，该{case_zh}不能执行“{action_zh}”"),
+        ),
     }
 }
 
-pub(crate) fn out_of_scope(what: &str, what_zh: &str) -> ApiError {
+fn out_of_scope(what: &str, what_zh: &str) -> ApiError {
     ApiError::new(
         ErrorCode::OutOfScope,
         format!("this {what} lies outside your organisation's scope"),

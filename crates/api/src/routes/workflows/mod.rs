@@ -1,4 +1,4 @@
-//! Filing and exit as workflows across the union hierarchy (DESIGN §4; seed §2(1), §2(2)):
+//! Filing and exit as workflows across the union hierarchy (plan §二(一), §二(二)):
 //! applications, exit cases, their timelines, annual reviews and the work queue. Every step
 //! checks role and scope, takes the case's `If-Match`, and is one unit of work of the store that
 //! writes the case, its timeline entry and its audit event in one transaction.
@@ -21,7 +21,7 @@ use jiekun_store::workflows as store;
 use serde::Serialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-pub(crate) use errors::{out_of_scope, step_error};
+pub(crate) use errors::step_error;
 
 use self::dto::CaseQuery;
 use super::query_error;
@@ -49,7 +49,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 /// The signed-in caller allowed `action`, as the store's units of work take them, and the
 /// clock's today and now.
-fn staff(state: &AppState, access: &Access, action: Action) -> ApiResult<(Actor, When)> {
+pub(crate) fn staff(state: &AppState, access: &Access, action: Action) -> ApiResult<(Actor, When)> {
     let (user, scope) = access.require_user(action)?;
     let actor = Actor {
         username: user.username.clone(),
@@ -124,7 +124,7 @@ fn case_filter(q: &CaseQuery, known: &[&str]) -> ApiResult<store::CaseFilter> {
                 "state",
                 "invalid_value",
                 format!("states are {}", known.join(", ")),
-                "状态取值无效",
+                format!("状态取值应为 {} 之一", known.join("、")),
             )));
         }
         states.push(s.to_owned());

@@ -1,11 +1,13 @@
 //! The work queue: what waits on the caller's organisation and role.
 
 use actix_web::{get, web};
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use jiekun_domain::access::{Action, Role};
 use jiekun_domain::closed::ClosedList;
+use jiekun_domain::national_id::mask_name;
 use jiekun_domain::workflow::{actions, Exit, Filing, Machine};
-use jiekun_store::workflows as store;
+use jiekun_store::workflows::{self as store, DueReview, Waiting};
+use jiekun_store::{DbConnection, Scope};
 
 use super::annual_reviews::REVIEW_NOTICE_DAYS;
 use super::dto::{Queue, QueueItem, QueueQuery};
@@ -38,7 +40,7 @@ fn next_steps<M: Machine>(state: &str, roles: &[Role]) -> Vec<String> {
 }
 
 /// Midnight (UTC+8) of a day, as a stored UTC instant.
-fn local_midnight(d: chrono::NaiveDate) -> NaiveDateTime {
+fn local_midnight(d: NaiveDate) -> NaiveDateTime {
     d.and_hms_opt(0, 0, 0).unwrap_or_default() - TimeDelta::hours(8)
 }
 
@@ -65,112 +67,120 @@ pub(super) async fn queue(
     let limit = page_request(q.limit, None)?.limit;
     let now = state.clock.now().naive_utc();
     let today = state.clock.today();
-    let fetch = i64::from(limit) + 1;
     let mut items = db::run_blocking(&state.db, move |c| {
-        let waits = |r: &[Role]| r.iter().any(|x| roles.contains(x));
-        let county = waits(&[Role::CountyReviewer, Role::CountyAdmin]);
-        let city = waits(&[Role::CityApprover]);
-        let mut items: Vec<QueueItem> = Vec::new();
-        let mut item = |kind: &str,
-                        id: &str,
-                        household: &str,
-                        state: &str,
-                        actions: Vec<String>,
-                        since: NaiveDateTime,
-                        href: String| {
-            let waited = now - since;
-            items.push(QueueItem {
-                kind: kind.into(),
-                id: id.into(),
-                household_id: household.into(),
-                state: state.into(),
-                actions,
-                waiting_since: utc(since),
-                waited_days: waited.num_days(),
-                waited_seconds: waited.num_seconds(),
-                href,
-            });
-        };
-        let filing = waiting_states::<Filing>(&roles);
-        for a in store::waiting_applications(c, &scope, &filing, fetch)? {
-            let href = format!("/api/v1/applications/{}", a.id);
-            let next = next_steps::<Filing>(&a.state, &roles);
-            item(
-                "application",
-                &a.id,
-                &a.household_id,
-                &a.state,
-                next,
-                a.state_since,
-                href,
-            );
-        }
-        let exits = waiting_states::<Exit>(&roles);
-        for x in store::waiting_exit_cases(c, &scope, &exits, fetch)? {
-            let href = format!("/api/v1/exit-cases/{}", x.id);
-            let next = next_steps::<Exit>(&x.state, &roles);
-            item(
-                "exit_case",
-                &x.id,
-                &x.household_id,
-                &x.state,
-                next,
-                x.state_since,
-                href,
-            );
-        }
-        let mut objection_kinds = Vec::new();
-        if county {
-            objection_kinds.push("application");
-        }
-        if city {
-            objection_kinds.push("exit_case");
-        }
-        for kind in objection_kinds {
-            for o in store::waiting_objections(c, &scope, kind, fetch)? {
-                let n = store::notice(c, &o.notice_id)?;
-                let href = format!("/api/v1/public-notices/{}/objections", o.notice_id);
-                let next = vec!["resolve".into()];
-                item(
-                    "objection",
-                    &o.id,
-                    &n.household_id,
-                    "open",
-                    next,
-                    o.created_at,
-                    href,
-                );
-            }
-        }
-        if waits(&[Role::GrassrootsOfficer]) {
-            let until = today + TimeDelta::days(REVIEW_NOTICE_DAYS);
-            for r in store::reviews_due(c, &scope, until, None, fetch)? {
-                let since = local_midnight(r.due_on - TimeDelta::days(REVIEW_NOTICE_DAYS));
-                let state = if r.due_on < today { "overdue" } else { "due" };
-                let href = format!("/api/v1/households/{}/annual-reviews", r.household_id);
-                let next = vec!["review".into()];
-                let h = &r.household_id;
-                item("annual_review", h, h, state, next, since, href);
-            }
-        }
-        if county {
-            for r in store::monitoring_over(c, &scope, today, fetch)? {
-                let since = local_midnight(r.due_on + TimeDelta::days(1));
-                let href = format!("/api/v1/households/{}/timeline", r.household_id);
-                let next = vec!["close_monitoring".into()];
-                let h = &r.household_id;
-                item("monitoring_over", h, h, "monitoring", next, since, href);
-            }
-        }
-        Ok(items)
+        waiting(c, &scope, &roles, today, i64::from(limit) + 1)
     })
     .await?;
-    items.sort_by(|a, b| {
-        a.waiting_since
-            .cmp(&b.waiting_since)
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    items.sort_by(|a, b| a.1.since.cmp(&b.1.since).then_with(|| a.1.id.cmp(&b.1.id)));
     let truncated = items.len() > limit as usize;
     items.truncate(limit as usize);
+    let items = items
+        .into_iter()
+        .map(|(kind, w, actions)| queue_item(kind, w, actions, now))
+        .collect();
     Ok(web::Json(Queue { items, truncated }))
+}
+
+/// Everything that waits on a caller with `roles` in `scope`, each kind at most `fetch`: its
+/// kind, the record with its household, and what the caller may do next.
+fn waiting(
+    c: &mut DbConnection,
+    scope: &Scope,
+    roles: &[Role],
+    today: NaiveDate,
+    fetch: i64,
+) -> ApiResult<Vec<(&'static str, Waiting, Vec<String>)>> {
+    let waits = |r: &[Role]| r.iter().any(|x| roles.contains(x));
+    let county = waits(&[Role::CountyReviewer, Role::CountyAdmin]);
+    let mut out = Vec::new();
+    let filing = waiting_states::<Filing>(roles);
+    for a in store::waiting_applications(c, scope, &filing, fetch)? {
+        let next = next_steps::<Filing>(&a.state, roles);
+        out.push(("application", a, next));
+    }
+    let exits = waiting_states::<Exit>(roles);
+    for x in store::waiting_exit_cases(c, scope, &exits, fetch)? {
+        let next = next_steps::<Exit>(&x.state, roles);
+        out.push(("exit_case", x, next));
+    }
+    // Objections wait on the union that holds the case: the county for filing, the city for exit.
+    let objections = [
+        (county, "application"),
+        (waits(&[Role::CityApprover]), "exit_case"),
+    ];
+    for (_, subject) in objections.into_iter().filter(|(holds, _)| *holds) {
+        for o in store::waiting_objections(c, scope, subject, fetch)? {
+            out.push(("objection", o, vec!["resolve".into()]));
+        }
+    }
+    if waits(&[Role::GrassrootsOfficer]) {
+        let until = today + TimeDelta::days(REVIEW_NOTICE_DAYS);
+        for r in store::reviews_due(c, scope, until, None, fetch)? {
+            let since = local_midnight(r.due_on - TimeDelta::days(REVIEW_NOTICE_DAYS));
+            let state = if r.due_on < today { "overdue" } else { "due" };
+            out.push((
+                "annual_review",
+                household_waiting(r, state, since),
+                vec!["review".into()],
+            ));
+        }
+    }
+    if county {
+        for r in store::monitoring_over(c, scope, today, fetch)? {
+            let since = local_midnight(r.due_on + TimeDelta::days(1));
+            let next = vec!["close_monitoring".into()];
+            out.push((
+                "monitoring_over",
+                household_waiting(r, "monitoring", since),
+                next,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// A household whose review or end of monitoring is due, as something waiting since `since`.
+fn household_waiting(r: DueReview, state: &str, since: NaiveDateTime) -> Waiting {
+    Waiting {
+        id: r.household_id.clone(),
+        household_id: r.household_id,
+        state: state.into(),
+        since,
+        notice_id: None,
+        worker_name: r.worker_name,
+        file_number: r.file_number,
+        organisation_id: r.organisation_id,
+        organisation_name: r.organisation_name,
+    }
+}
+
+/// What the queue shows of something waiting: the worker's name masked, how long it has
+/// waited, and where to read it.
+fn queue_item(kind: &str, w: Waiting, actions: Vec<String>, now: NaiveDateTime) -> QueueItem {
+    let href = match kind {
+        "application" => format!("/api/v1/applications/{}", w.id),
+        "exit_case" => format!("/api/v1/exit-cases/{}", w.id),
+        "objection" => format!(
+            "/api/v1/public-notices/{}/objections",
+            w.notice_id.as_deref().unwrap_or_default()
+        ),
+        "annual_review" => format!("/api/v1/households/{}/annual-reviews", w.household_id),
+        _ => format!("/api/v1/households/{}/timeline", w.household_id),
+    };
+    let waited = now - w.since;
+    QueueItem {
+        kind: kind.into(),
+        worker_name: mask_name(&w.worker_name),
+        file_number: w.file_number,
+        organisation_id: w.organisation_id,
+        organisation_name: w.organisation_name,
+        id: w.id,
+        household_id: w.household_id,
+        state: w.state,
+        actions,
+        waiting_since: utc(w.since),
+        waited_days: waited.num_days(),
+        waited_seconds: waited.num_seconds(),
+        href,
+    }
 }

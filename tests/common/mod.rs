@@ -449,6 +449,15 @@ impl TestApp {
         }
         let headers = res.headers().clone();
         let text = res.text().unwrap_or_default();
+        // No answer names our design notes, a clause by their numbering, or a code item: the
+        // policy is cited by its title and clause (《实施方案》二(一)).
+        for internal in ["seed §", "DESIGN", "§", "crate::", "jiekun_"] {
+            assert!(
+                !text.contains(internal),
+                "{method} {path} answered with {internal:?}: {}",
+                text.chars().take(400).collect::<String>()
+            );
+        }
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         Resp {
             status,

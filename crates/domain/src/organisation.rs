@@ -10,7 +10,7 @@ use crate::region::{RegionCode, RegionLevel};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrganisationKind {
-    /// 市总工会: approves filing and exit (seed §2(1), §2(2)).
+    /// 市总工会: approves filing and exit (plan §二(一), §二(二)).
     CityFederation,
     /// 县总工会: reviews, runs public notice, re-checks exits.
     CountyFederation,

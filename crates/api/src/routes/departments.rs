@@ -27,7 +27,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(update);
 }
 
-/// Kind of partner department (DESIGN §2). 部门类别。
+/// Kind of partner department. 部门类别。
 ///
 /// hrss 人社, civil_affairs 民政, public_security 公安, housing 住建, market_regulation 市场监管,
 /// tax 税务, medical_insurance 医保, education 教体, finance 财政, justice 司法, health 卫健,

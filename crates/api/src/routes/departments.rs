@@ -10,15 +10,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{not_found, ok_with_etag, query_error, utc};
+use super::directory::{self, Entry};
+use super::{query_error, utc};
 use crate::auth::Access;
+use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{etag, ApiJson, ApiQuery, IfMatch};
+use crate::extract::{ApiQuery, IfMatch};
 use crate::fields::{double_option, Fields};
 use crate::pagination::{page_of, page_request, PageOf};
 use crate::{db, AppState};
 use jiekun_domain::access::Action;
-use jiekun_store::audit;
+use jiekun_store::{DbConnection, Scope, StoreResult};
+use validator::Validate;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list)
@@ -116,24 +119,30 @@ impl From<DepartmentRow> for Department {
 }
 
 /// A new partner department; one of each kind per region. 新建部门（每个地区每类一个）。
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"code": "red_cross", "name": "西乡县红十字会", "region_code": "610724", "address": "西乡县城关镇北大街3号"}))]
 pub struct CreateDepartment {
     pub code: DepartmentKind,
     #[schema(example = "西乡县民政局")]
+    #[validate(length(max = 100, code = "too_long"))]
+    #[schema(max_length = 100)]
     pub name: String,
     #[schema(example = "610724")]
     pub region_code: String,
+    #[validate(length(max = 200, code = "too_long"))]
+    #[schema(max_length = 200)]
     pub address: Option<String>,
 }
 
 /// Changes to a department. 修改部门。
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"address": "西乡县城关镇南大街21号"}))]
 pub struct UpdateDepartment {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[validate(length(max = 100, code = "too_long"))]
+    #[schema(max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -246,30 +255,8 @@ async fn list(
                 ("Location" = String, description = "URL of the new department. 新资源地址。"))))
 )]
 #[post("/departments")]
-async fn create(
-    state: web::Data<AppState>,
-    access: Access,
-    ApiJson(body): ApiJson<CreateDepartment>,
-) -> ApiResult<HttpResponse> {
-    let (_, scope) = access.require_user(Action::DepartmentWrite)?;
-    let new = body.parse()?;
-    if !scope.covers_region(&new.region_code) {
-        return Err(super::outside_region());
-    }
-    let row = db::write(&state.db, move |c| {
-        let row = store::create(c, &new)?;
-        let recorded = serde_json::to_value(Department::from(row.clone())).unwrap_or_default();
-        audit::append(
-            c,
-            access.event("department.create", "department", &row.id, recorded),
-        )?;
-        Ok(row)
-    })
-    .await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/departments/{}", row.id)))
-        .insert_header(actix_web::http::header::ETag(etag(row.version)))
-        .json(Department::from(row)))
+async fn create(state: web::Data<AppState>, access: Access, body: Body) -> ApiResult<HttpResponse> {
+    directory::create::<Departments>(state, access, body).await
 }
 
 /// Get a department · 查看部门
@@ -290,12 +277,7 @@ async fn get_one(
     access: Access,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let scope = access.require(Action::DirectoryRead)?;
-    let id = id.into_inner();
-    let row = db::run(&state.db, move |c| Ok(store::get(c, &scope, &id)?))
-        .await
-        .map_err(|e| not_found(e, "department", "部门"))?;
-    Ok(ok_with_etag(row.version, Department::from(row)))
+    directory::get::<Departments>(state, access, id.into_inner()).await
 }
 
 /// Update a department · 修改部门
@@ -318,21 +300,50 @@ async fn update(
     access: Access,
     id: web::Path<String>,
     IfMatch(version): IfMatch,
-    ApiJson(body): ApiJson<UpdateDepartment>,
+    body: Body,
 ) -> ApiResult<HttpResponse> {
-    let (_, scope) = access.require_user(Action::DepartmentWrite)?;
-    let recorded = serde_json::to_value(&body).unwrap_or_default();
-    let changes = body.parse()?;
-    let id = id.into_inner();
-    let row = db::write(&state.db, move |c| {
-        let row = store::update(c, &scope, &id, version, &changes)?;
-        audit::append(
-            c,
-            access.event("department.update", "department", &row.id, recorded),
-        )?;
-        Ok(row)
-    })
-    .await
-    .map_err(|e| not_found(e, "department", "部门"))?;
-    Ok(ok_with_etag(row.version, Department::from(row)))
+    directory::update::<Departments>(state, access, id.into_inner(), version, body).await
+}
+
+/// Departments in the shared directory implementation.
+pub(crate) struct Departments;
+
+directory::record!(DepartmentRow);
+
+impl Entry for Departments {
+    type Row = DepartmentRow;
+    type Out = Department;
+    type Create = CreateDepartment;
+    type Update = UpdateDepartment;
+    type New = NewDepartment;
+    type Changes = DepartmentChanges;
+    const KIND: (&'static str, &'static str) = ("department", "部门");
+    const COLLECTION: &'static str = "/api/v1/departments";
+    const WRITE: Action = Action::DepartmentWrite;
+
+    fn new(body: CreateDepartment, scope: &Scope) -> ApiResult<NewDepartment> {
+        let new = body.parse()?;
+        if !scope.covers_region(&new.region_code) {
+            return Err(super::outside_region());
+        }
+        Ok(new)
+    }
+    fn changes(body: UpdateDepartment, _: &Scope) -> ApiResult<DepartmentChanges> {
+        body.parse()
+    }
+    fn insert(c: &mut DbConnection, _: &Scope, new: &NewDepartment) -> ApiResult<DepartmentRow> {
+        Ok(store::create(c, new)?)
+    }
+    fn fetch(c: &mut DbConnection, scope: &Scope, id: &str) -> StoreResult<DepartmentRow> {
+        store::get(c, scope, id)
+    }
+    fn change(
+        c: &mut DbConnection,
+        scope: &Scope,
+        id: &str,
+        version: i64,
+        changes: &DepartmentChanges,
+    ) -> StoreResult<DepartmentRow> {
+        store::update(c, scope, id, version, changes)
+    }
 }

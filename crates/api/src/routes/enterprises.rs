@@ -9,15 +9,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{not_found, ok_with_etag, query_error, utc};
+use super::directory::{self, Entry};
+use super::{query_error, utc};
 use crate::auth::Access;
+use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{etag, ApiJson, ApiQuery, IfMatch};
+use crate::extract::{ApiQuery, IfMatch};
 use crate::fields::{double_option, Fields};
 use crate::pagination::{page_of, page_request, PageOf};
 use crate::{db, AppState};
 use jiekun_domain::access::Action;
-use jiekun_store::audit;
+use jiekun_store::{DbConnection, Scope, StoreResult};
+use validator::Validate;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list)
@@ -63,11 +66,13 @@ impl From<EnterpriseRow> for Enterprise {
 }
 
 /// A new employer. 新建企业。
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "西乡县汉水食品有限公司", "credit_code": crate::examples::CREDIT_CODE, "region_code": "610724", "difficult": true}))]
 pub struct CreateEnterprise {
     #[schema(example = "陕西汉江机械有限公司")]
+    #[validate(length(max = 100, code = "too_long"))]
+    #[schema(max_length = 100)]
     pub name: String,
     /// 18 characters with a valid GB 32100 check character; lower case is accepted.
     /// 18 位，校验码须正确，可用小写。
@@ -78,15 +83,19 @@ pub struct CreateEnterprise {
     /// Default false. 默认否。
     #[serde(default)]
     pub difficult: bool,
+    #[validate(length(max = 200, code = "too_long"))]
+    #[schema(max_length = 200)]
     pub address: Option<String>,
 }
 
 /// Changes to an employer. 修改企业。
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"address": "西乡县工业园区2号"}))]
 pub struct UpdateEnterprise {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[validate(length(max = 100, code = "too_long"))]
+    #[schema(max_length = 100)]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credit_code: Option<String>,
@@ -225,30 +234,8 @@ async fn list(
                 ("Location" = String, description = "URL of the new enterprise. 新资源地址。"))))
 )]
 #[post("/enterprises")]
-async fn create(
-    state: web::Data<AppState>,
-    access: Access,
-    ApiJson(body): ApiJson<CreateEnterprise>,
-) -> ApiResult<HttpResponse> {
-    let (_, scope) = access.require_user(Action::EnterpriseWrite)?;
-    let new = body.parse()?;
-    if !scope.covers_region(&new.region_code) {
-        return Err(super::outside_region());
-    }
-    let row = db::write(&state.db, move |c| {
-        let row = store::create(c, &new)?;
-        let recorded = serde_json::to_value(Enterprise::from(row.clone())).unwrap_or_default();
-        audit::append(
-            c,
-            access.event("enterprise.create", "enterprise", &row.id, recorded),
-        )?;
-        Ok(row)
-    })
-    .await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/enterprises/{}", row.id)))
-        .insert_header(actix_web::http::header::ETag(etag(row.version)))
-        .json(Enterprise::from(row)))
+async fn create(state: web::Data<AppState>, access: Access, body: Body) -> ApiResult<HttpResponse> {
+    directory::create::<Enterprises>(state, access, body).await
 }
 
 /// Get an enterprise · 查看企业
@@ -269,12 +256,7 @@ async fn get_one(
     access: Access,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let scope = access.require(Action::DirectoryRead)?;
-    let id = id.into_inner();
-    let row = db::run(&state.db, move |c| Ok(store::get(c, &scope, &id)?))
-        .await
-        .map_err(|e| not_found(e, "enterprise", "企业"))?;
-    Ok(ok_with_etag(row.version, Enterprise::from(row)))
+    directory::get::<Enterprises>(state, access, id.into_inner()).await
 }
 
 /// Update an enterprise · 修改企业
@@ -297,27 +279,57 @@ async fn update(
     access: Access,
     id: web::Path<String>,
     IfMatch(version): IfMatch,
-    ApiJson(body): ApiJson<UpdateEnterprise>,
+    body: Body,
 ) -> ApiResult<HttpResponse> {
-    let (_, scope) = access.require_user(Action::EnterpriseWrite)?;
-    let recorded = serde_json::to_value(&body).unwrap_or_default();
-    let changes = body.parse()?;
-    if let Some(region) = &changes.region_code {
-        let region = jiekun_domain::RegionCode::parse(region).map_err(ApiError::internal)?;
-        if !scope.covers_region(&region) {
+    directory::update::<Enterprises>(state, access, id.into_inner(), version, body).await
+}
+
+/// Enterprises in the shared directory implementation.
+pub(crate) struct Enterprises;
+
+directory::record!(EnterpriseRow);
+
+impl Entry for Enterprises {
+    type Row = EnterpriseRow;
+    type Out = Enterprise;
+    type Create = CreateEnterprise;
+    type Update = UpdateEnterprise;
+    type New = NewEnterprise;
+    type Changes = EnterpriseChanges;
+    const KIND: (&'static str, &'static str) = ("enterprise", "企业");
+    const COLLECTION: &'static str = "/api/v1/enterprises";
+    const WRITE: Action = Action::EnterpriseWrite;
+
+    fn new(body: CreateEnterprise, scope: &Scope) -> ApiResult<NewEnterprise> {
+        let new = body.parse()?;
+        if !scope.covers_region(&new.region_code) {
             return Err(super::outside_region());
         }
+        Ok(new)
     }
-    let id = id.into_inner();
-    let row = db::write(&state.db, move |c| {
-        let row = store::update(c, &scope, &id, version, &changes)?;
-        audit::append(
-            c,
-            access.event("enterprise.update", "enterprise", &row.id, recorded),
-        )?;
-        Ok(row)
-    })
-    .await
-    .map_err(|e| not_found(e, "enterprise", "企业"))?;
-    Ok(ok_with_etag(row.version, Enterprise::from(row)))
+    fn changes(body: UpdateEnterprise, scope: &Scope) -> ApiResult<EnterpriseChanges> {
+        let changes = body.parse()?;
+        if let Some(region) = &changes.region_code {
+            let region = jiekun_domain::RegionCode::parse(region).map_err(ApiError::internal)?;
+            if !scope.covers_region(&region) {
+                return Err(super::outside_region());
+            }
+        }
+        Ok(changes)
+    }
+    fn insert(c: &mut DbConnection, _: &Scope, new: &NewEnterprise) -> ApiResult<EnterpriseRow> {
+        Ok(store::create(c, new)?)
+    }
+    fn fetch(c: &mut DbConnection, scope: &Scope, id: &str) -> StoreResult<EnterpriseRow> {
+        store::get(c, scope, id)
+    }
+    fn change(
+        c: &mut DbConnection,
+        scope: &Scope,
+        id: &str,
+        version: i64,
+        changes: &EnterpriseChanges,
+    ) -> StoreResult<EnterpriseRow> {
+        store::update(c, scope, id, version, changes)
+    }
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub(crate) mod closed;
 pub mod departments;
+pub(crate) mod directory;
 pub mod enterprises;
 pub mod health;
 pub mod households;

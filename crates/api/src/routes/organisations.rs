@@ -11,15 +11,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{not_found, ok_with_etag, query_error, utc};
+use super::directory::{self, Entry};
+use super::{query_error, utc};
 use crate::auth::Access;
+use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{etag, ApiJson, ApiQuery, IfMatch};
+use crate::extract::{ApiQuery, IfMatch};
 use crate::fields::{double_option, Fields};
 use crate::pagination::{page_of, page_request, PageOf};
 use crate::{db, AppState};
 use jiekun_domain::access::Action;
-use jiekun_store::audit;
+use jiekun_store::{DbConnection, Scope, StoreResult};
+use validator::Validate;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list)
@@ -121,7 +124,7 @@ impl From<OrganisationRow> for Organisation {
 }
 
 /// A new organisation. 新建组织。
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"parent_id": crate::examples::COUNTY_FEDERATION_ID, "kind": "grassroots_union", "union_type": "town_street", "name": "西乡县沙河镇总工会", "region_code": "610724", "address": "西乡县沙河镇政府院内"}))]
 pub struct CreateOrganisation {
@@ -133,21 +136,29 @@ pub struct CreateOrganisation {
     pub union_type: Option<UnionType>,
     /// 1–100 characters, unique among its siblings. 同一上级下不重名。
     #[schema(example = "西乡县城关镇总工会")]
+    #[validate(length(max = 100, code = "too_long"))]
+    #[schema(max_length = 100)]
     pub name: String,
+    #[validate(length(max = 30, code = "too_long"))]
+    #[schema(max_length = 30)]
     pub short_name: Option<String>,
     /// City federations: prefecture level (`610700`); others: county level inside the parent's
     /// region (`610724`). 市总工会为地级代码，其余为上级辖区内的县级代码。
     #[schema(example = "610724")]
     pub region_code: String,
+    #[validate(length(max = 200, code = "too_long"))]
+    #[schema(max_length = 200)]
     pub address: Option<String>,
 }
 
 /// Changes to an organisation; absent fields stay, `null` clears an optional one. 修改组织。
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"address": "西乡县城关镇人民路8号"}))]
 pub struct UpdateOrganisation {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[validate(length(max = 100, code = "too_long"))]
+    #[schema(max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -344,27 +355,8 @@ async fn list(
                 ("Location" = String, description = "URL of the new organisation. 新资源地址。"))))
 )]
 #[post("/organisations")]
-async fn create(
-    state: web::Data<AppState>,
-    access: Access,
-    ApiJson(body): ApiJson<CreateOrganisation>,
-) -> ApiResult<HttpResponse> {
-    let (_, scope) = access.require_user(Action::OrganisationWrite)?;
-    let new = body.parse()?;
-    let row = db::write(&state.db, move |c| {
-        let row = store::create(c, &scope, &new).map_err(placement_error)?;
-        let recorded = serde_json::to_value(Organisation::from(row.clone())).unwrap_or_default();
-        audit::append(
-            c,
-            access.event("organisation.create", "organisation", &row.id, recorded),
-        )?;
-        Ok(row)
-    })
-    .await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/organisations/{}", row.id)))
-        .insert_header(actix_web::http::header::ETag(etag(row.version)))
-        .json(Organisation::from(row)))
+async fn create(state: web::Data<AppState>, access: Access, body: Body) -> ApiResult<HttpResponse> {
+    directory::create::<Organisations>(state, access, body).await
 }
 
 /// Get an organisation · 查看组织
@@ -385,12 +377,7 @@ async fn get_one(
     access: Access,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let scope = access.require(Action::DirectoryRead)?;
-    let id = id.into_inner();
-    let row = db::run(&state.db, move |c| Ok(store::get(c, &scope, &id)?))
-        .await
-        .map_err(|e| not_found(e, "organisation", "组织"))?;
-    Ok(ok_with_etag(row.version, Organisation::from(row)))
+    directory::get::<Organisations>(state, access, id.into_inner()).await
 }
 
 /// Update an organisation · 修改组织
@@ -414,21 +401,50 @@ async fn update(
     access: Access,
     id: web::Path<String>,
     IfMatch(version): IfMatch,
-    ApiJson(body): ApiJson<UpdateOrganisation>,
+    body: Body,
 ) -> ApiResult<HttpResponse> {
-    let (_, scope) = access.require_user(Action::OrganisationWrite)?;
-    let recorded = serde_json::to_value(&body).unwrap_or_default();
-    let changes = body.parse()?;
-    let id = id.into_inner();
-    let row = db::write(&state.db, move |c| {
-        let row = store::update(c, &scope, &id, version, &changes)?;
-        audit::append(
-            c,
-            access.event("organisation.update", "organisation", &row.id, recorded),
-        )?;
-        Ok(row)
-    })
-    .await
-    .map_err(|e| not_found(e, "organisation", "组织"))?;
-    Ok(ok_with_etag(row.version, Organisation::from(row)))
+    directory::update::<Organisations>(state, access, id.into_inner(), version, body).await
+}
+
+/// Organisations in the shared directory implementation.
+pub(crate) struct Organisations;
+
+directory::record!(OrganisationRow);
+
+impl Entry for Organisations {
+    type Row = OrganisationRow;
+    type Out = Organisation;
+    type Create = CreateOrganisation;
+    type Update = UpdateOrganisation;
+    type New = NewOrganisation;
+    type Changes = OrganisationChanges;
+    const KIND: (&'static str, &'static str) = ("organisation", "组织");
+    const COLLECTION: &'static str = "/api/v1/organisations";
+    const WRITE: Action = Action::OrganisationWrite;
+
+    fn new(body: CreateOrganisation, _: &Scope) -> ApiResult<NewOrganisation> {
+        body.parse()
+    }
+    fn changes(body: UpdateOrganisation, _: &Scope) -> ApiResult<OrganisationChanges> {
+        body.parse()
+    }
+    fn insert(
+        c: &mut DbConnection,
+        scope: &Scope,
+        new: &NewOrganisation,
+    ) -> ApiResult<OrganisationRow> {
+        store::create(c, scope, new).map_err(placement_error)
+    }
+    fn fetch(c: &mut DbConnection, scope: &Scope, id: &str) -> StoreResult<OrganisationRow> {
+        store::get(c, scope, id)
+    }
+    fn change(
+        c: &mut DbConnection,
+        scope: &Scope,
+        id: &str,
+        version: i64,
+        changes: &OrganisationChanges,
+    ) -> StoreResult<OrganisationRow> {
+        store::update(c, scope, id, version, changes)
+    }
 }

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::members::{Member, MemberIn};
-use super::money::{ExpenditureIn, IncomeIn};
+use super::money_dto::{ExpenditureIn, IncomeIn};
 use crate::fields::double_option;
 use crate::schema;
 

@@ -9,6 +9,7 @@
 mod dto;
 mod members;
 mod money;
+mod money_dto;
 mod parse;
 mod present;
 

@@ -14,7 +14,7 @@ use jiekun_store::households::{
 
 use super::dto::{Assets, CreateHousehold};
 use super::members::parse_member;
-use super::money::{ExpenditureIn, IncomeIn};
+use super::money_dto::{ExpenditureIn, IncomeIn};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::fields::Fields;
 

@@ -1,0 +1,146 @@
+//! The directory resources — organisations, partner departments, enterprises — share one
+//! implementation of create, read and change: each says only what differs (its shapes, how a body
+//! is parsed and checked against the caller's scope, and which store functions keep it).
+
+use actix_web::http::header::ETag;
+use actix_web::{web, HttpResponse};
+use jiekun_domain::access::Action;
+use jiekun_store::{audit, DbConnection, Scope, StoreResult};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use validator::Validate;
+
+use super::{not_found, ok_with_etag};
+use crate::auth::Access;
+use crate::body::Body;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::etag;
+use crate::{db, AppState};
+
+/// A stored directory record: its id and version.
+pub(crate) trait Record: Clone + Send + 'static {
+    fn id(&self) -> &str;
+    fn version(&self) -> i64;
+}
+
+/// What one directory resource is made of.
+pub(crate) trait Entry: 'static {
+    type Row: Record;
+    type Out: Serialize + From<Self::Row>;
+    type Create: DeserializeOwned + Validate;
+    type Update: DeserializeOwned + Validate + Serialize;
+    type New: Send + 'static;
+    type Changes: Send + 'static;
+    /// The resource's name in audit events and messages (`department`), and in Chinese.
+    const KIND: (&'static str, &'static str);
+    /// Where its records live (`/api/v1/departments`).
+    const COLLECTION: &'static str;
+    /// What a caller needs to create or change one.
+    const WRITE: Action;
+
+    /// A new record, parsed and checked against the caller's scope.
+    fn new(body: Self::Create, scope: &Scope) -> ApiResult<Self::New>;
+    /// Changes, parsed and checked against the caller's scope.
+    fn changes(body: Self::Update, scope: &Scope) -> ApiResult<Self::Changes>;
+    fn insert(c: &mut DbConnection, scope: &Scope, new: &Self::New) -> ApiResult<Self::Row>;
+    fn fetch(c: &mut DbConnection, scope: &Scope, id: &str) -> StoreResult<Self::Row>;
+    fn change(
+        c: &mut DbConnection,
+        scope: &Scope,
+        id: &str,
+        version: i64,
+        changes: &Self::Changes,
+    ) -> StoreResult<Self::Row>;
+}
+
+fn missing<E: Entry>(e: ApiError) -> ApiError {
+    not_found(e, E::KIND.0, E::KIND.1)
+}
+
+/// Creates a record and logs it, in one transaction.
+pub(crate) async fn create<E: Entry>(
+    state: web::Data<AppState>,
+    access: Access,
+    body: Body,
+) -> ApiResult<HttpResponse> {
+    let (_, scope) = access.require_user(E::WRITE)?;
+    let new = E::new(body.parse()?, &scope)?;
+    let caller = access.caller();
+    let row = db::write(&state.db, move |c| {
+        let row = E::insert(c, &scope, &new)?;
+        let recorded = serde_json::to_value(E::Out::from(row.clone())).unwrap_or_default();
+        let action = format!("{}.create", E::KIND.0);
+        audit::append(c, caller.event(&action, E::KIND.0, row.id(), recorded))?;
+        Ok(row)
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("{}/{}", E::COLLECTION, row.id())))
+        .insert_header(ETag(etag(row.version())))
+        .json(E::Out::from(row)))
+}
+
+/// One record, with its version as the `ETag`.
+pub(crate) async fn get<E: Entry>(
+    state: web::Data<AppState>,
+    access: Access,
+    id: String,
+) -> ApiResult<HttpResponse> {
+    let scope = access.require(Action::DirectoryRead)?;
+    let row = db::run(&state.db, move |c| Ok(E::fetch(c, &scope, &id)?))
+        .await
+        .map_err(missing::<E>)?;
+    Ok(ok_with_etag(row.version(), E::Out::from(row)))
+}
+
+/// Changes a record and logs it, in one transaction. An empty body changes nothing: the version
+/// stays and nothing is logged (a stale `If-Match` is still 412).
+pub(crate) async fn update<E: Entry>(
+    state: web::Data<AppState>,
+    access: Access,
+    id: String,
+    version: i64,
+    body: Body,
+) -> ApiResult<HttpResponse> {
+    let (_, scope) = access.require_user(E::WRITE)?;
+    let body: E::Update = body.parse()?;
+    let recorded = serde_json::to_value(&body).unwrap_or_default();
+    let nothing = recorded.as_object().is_some_and(|o| o.is_empty());
+    let changes = E::changes(body, &scope)?;
+    let caller = access.caller();
+    let row = db::write(&state.db, move |c| {
+        if nothing {
+            let row = E::fetch(c, &scope, &id)?;
+            if row.version() != version {
+                return Err(jiekun_store::StoreError::VersionMismatch {
+                    expected: version,
+                    actual: row.version(),
+                }
+                .into());
+            }
+            return Ok(row);
+        }
+        let row = E::change(c, &scope, &id, version, &changes)?;
+        let action = format!("{}.update", E::KIND.0);
+        audit::append(c, caller.event(&action, E::KIND.0, row.id(), recorded))?;
+        Ok(row)
+    })
+    .await
+    .map_err(missing::<E>)?;
+    Ok(ok_with_etag(row.version(), E::Out::from(row)))
+}
+
+/// Implements [`Record`] for rows with `id` and `version` fields.
+macro_rules! record {
+    ($($row:ty),*) => {
+        $(impl crate::routes::directory::Record for $row {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn version(&self) -> i64 {
+                self.version
+            }
+        })*
+    };
+}
+pub(crate) use record;

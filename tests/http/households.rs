@@ -794,6 +794,28 @@ fn lists_filter_and_page(w: &World) {
     );
     assert_eq!(ids("category=deep"), Vec::<String>::new());
     assert_eq!(w.app.list_all_as(o, "/api/v1/households", 2).len(), 4);
+    // `count=true` gives the number in all pages, with the same filters; without it, no total.
+    let total = |q: &str| {
+        w.app
+            .get_as(o, &format!("/api/v1/households?limit=1&count=true&{q}"))
+            .expect(200)
+            .body["total"]
+            .clone()
+    };
+    assert_eq!(total(""), 4);
+    assert_eq!(total("main_cause=6"), 2);
+    assert_eq!(total("single_parent=true&main_cause=6"), 1);
+    assert_eq!(total(&format!("organisation_id={}", w.chengguan)), 4);
+    assert_eq!(total(&format!("organisation_id={}", w.bowang)), 0);
+    assert_eq!(total("category=deep"), 0);
+    assert_eq!(total("region_code=610722"), 0);
+    assert!(w
+        .app
+        .get_as(o, "/api/v1/households?limit=1")
+        .expect(200)
+        .body
+        .get("total")
+        .is_none());
     let first = w.app.get_as(o, "/api/v1/households?limit=1").expect(200);
     assert!(
         first.body["items"][0].get("members").is_none(),

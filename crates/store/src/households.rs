@@ -1236,6 +1236,63 @@ pub fn list(
     Ok(page.finish(rows, |r| &r.id))
 }
 
+/// How many households in `scope` match `filter` (for `count=true`): one statement, the same on
+/// both backends.
+const COUNT: &str = "SELECT COUNT(*) AS n FROM households \
+    WHERE organisation_path LIKE $1 \
+    AND (CAST($2 AS TEXT) IS NULL OR organisation_path LIKE $2) \
+    AND (CAST($3 AS TEXT) IS NULL OR region_code LIKE $3) \
+    AND (CAST($4 AS TEXT) IS NULL OR category = $4) \
+    AND (CAST($5 AS TEXT) IS NULL OR status = $5) \
+    AND (CAST($6 AS BIGINT) IS NULL OR main_cause = $6) \
+    AND (CAST($7 AS BOOLEAN) IS NULL OR single_parent = $7) \
+    AND (CAST($8 AS BOOLEAN) IS NULL OR disability_household = $8) \
+    AND (CAST($9 AS BOOLEAN) IS NULL OR zero_employment = $9)";
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+pub fn count(conn: &mut DbConnection, scope: &Scope, filter: &HouseholdFilter) -> StoreResult<u64> {
+    use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+    let scope_prefix = match scope {
+        Scope::Subtree { path, .. } => path.clone(),
+        Scope::Region(_) => return Ok(0),
+        Scope::All => String::new(),
+    };
+    let organisation_prefix = match &filter.organisation_id {
+        Some(org) => match organisations::table
+            .filter(organisations::id.eq(org))
+            .select(organisations::path)
+            .first::<String>(conn)
+            .optional()?
+        {
+            Some(p) => Some(format!("{p}%")),
+            None => return Ok(0),
+        },
+        None => None,
+    };
+    let q = diesel::sql_query(COUNT)
+        .bind::<Text, _>(format!("{scope_prefix}%"))
+        .bind::<Nullable<Text>, _>(organisation_prefix)
+        .bind::<Nullable<Text>, _>(
+            filter
+                .region
+                .as_ref()
+                .map(|r| crate::like_prefix(r.prefix())),
+        )
+        .bind::<Nullable<Text>, _>(filter.category.clone())
+        .bind::<Nullable<Text>, _>(filter.status.clone())
+        .bind::<Nullable<BigInt>, _>(filter.main_cause)
+        .bind::<Nullable<Bool>, _>(filter.single_parent)
+        .bind::<Nullable<Bool>, _>(filter.disability_household)
+        .bind::<Nullable<Bool>, _>(filter.zero_employment);
+    let n: Count = crate::on_backend!(conn, |c| q.get_result(c))?;
+    Ok(n.n.max(0) as u64)
+}
+
 /// Households in `scope` holding a member with this identity number (by its blind index).
 pub fn find_by_national_id(
     conn: &mut DbConnection,

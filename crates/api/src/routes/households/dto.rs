@@ -259,6 +259,9 @@ pub struct HouseholdQuery {
     /// `next_cursor` of the previous page. 上一页返回的游标。
     #[param(max_length = 200)]
     pub cursor: Option<String>,
+    /// `true` to have the answer carry `total`, the number of matching households in all pages.
+    /// 为 true 时返回符合条件的档案总数 total。
+    pub count: Option<bool>,
 }
 
 /// Personal data to show in full: any of `name`, `national_id`, `bank_account`, `health`, or

@@ -128,8 +128,14 @@ async fn list(
     let (_, scope) = access.require_user(Action::HouseholdRead)?;
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let filter = filter_of(&q)?;
-    let rows = db::run(&state.db, move |c| {
-        Ok(store::list(c, &scope, &filter, &page)?)
+    let wants_total = q.count == Some(true);
+    let (rows, total) = db::run(&state.db, move |c| {
+        let total = if wants_total {
+            Some(store::count(c, &scope, &filter)?)
+        } else {
+            None
+        };
+        Ok((store::list(c, &scope, &filter, &page)?, total))
     })
     .await?;
     let shown = Shown::masked(&state.cipher);
@@ -141,7 +147,7 @@ async fn list(
     Ok(web::Json(PageOf {
         items,
         next_cursor: next_cursor(rows.next_after.as_deref()),
-        total: None,
+        total,
     }))
 }
 

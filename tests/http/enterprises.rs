@@ -104,7 +104,68 @@ fn one_enterprise_per_credit_code(app: &TestApp) {
     assert_eq!(updated.body["version"], 2);
 }
 
+/// `count=true` counts every page, with the filters; an empty PATCH changes nothing.
+fn directory_lists_count_and_empty_changes_keep_the_version(app: &TestApp) {
+    for (i, code) in ["91610724MA6YQ00098", "91610724MA6YQ1234E"]
+        .iter()
+        .enumerate()
+    {
+        app.post(
+            "/api/v1/enterprises",
+            &json!({"name": format!("计数企业{i}"), "credit_code": code, "region_code": "610724", "difficult": i == 0}),
+        )
+        .expect(201);
+    }
+    let total = |q: &str| {
+        app.get(&format!("/api/v1/enterprises?limit=1&count=true{q}"))
+            .expect(200)
+            .body["total"]
+            .clone()
+    };
+    assert_eq!(total(""), 2);
+    assert_eq!(total("&difficult=true"), 1);
+    assert_eq!(total("&name_contains=没有"), 0);
+    let orgs = app
+        .get("/api/v1/organisations?count=true&limit=1")
+        .expect(200);
+    assert_eq!(orgs.body["items"].as_array().unwrap().len(), 1);
+    assert!(orgs.body["total"].as_u64().unwrap() >= 1);
+    assert_eq!(
+        app.get("/api/v1/departments?count=true").expect(200).body["total"],
+        0
+    );
+    assert!(app
+        .get("/api/v1/enterprises?limit=1")
+        .expect(200)
+        .body
+        .get("total")
+        .is_none());
+
+    let one = app.get("/api/v1/enterprises?limit=1").expect(200).body["items"][0].clone();
+    let path = format!("/api/v1/enterprises/{}", one["id"].as_str().unwrap());
+    let audit_before = app.get("/api/v1/audit/events?limit=200").expect(200).body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let same = app
+        .with_etag(&app.admin.auth, "PATCH", &path, "\"1\"", Some(&json!({})))
+        .expect(200);
+    assert_eq!(same.body["version"], 1);
+    assert_eq!(same.etag(), "\"1\"");
+    let audit_after = app.get("/api/v1/audit/events?limit=200").expect(200).body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        audit_before, audit_after,
+        "an empty change writes no audit event"
+    );
+    app.with_etag(&app.admin.auth, "PATCH", &path, "\"7\"", Some(&json!({})))
+        .problem(412, "precondition_failed");
+}
+
 crate::on_both_backends!(TestApp:
+    directory_lists_count_and_empty_changes_keep_the_version,
     registers_and_finds_by_credit_code,
     refuses_bad_credit_codes,
     one_enterprise_per_credit_code,

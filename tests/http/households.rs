@@ -130,6 +130,26 @@ fn files_a_household_and_masks_it(w: &World) {
         )
         .expect(200);
     assert_eq!(in_2026.body["items"].as_array().unwrap().len(), 1);
+    // A page of one, with the total of every page and a cursor to the next.
+    let page = w
+        .app
+        .get_as(
+            officer(w),
+            &format!("/api/v1/households/{hid}/incomes?limit=1&count=true"),
+        )
+        .expect(200);
+    assert_eq!(page.body["total"], 2);
+    assert_eq!(page.body["items"].as_array().unwrap().len(), 1);
+    let next = page.body["next_cursor"].as_str().unwrap();
+    let rest = w
+        .app
+        .get_as(
+            officer(w),
+            &format!("/api/v1/households/{hid}/incomes?limit=1&cursor={next}"),
+        )
+        .expect(200);
+    assert_eq!(rest.body["items"][0]["source"], "declared");
+    assert!(rest.body.get("next_cursor").is_none());
 }
 
 /// Each rule, broken once: a 422 naming the field, and nothing written.

@@ -89,16 +89,12 @@ pub fn update(
     crate::versioned_update!(conn, scope, departments, id, expected_version, changes)
 }
 
-pub fn list(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    filter: &DepartmentFilter,
-    page: &PageRequest,
-) -> StoreResult<Page<DepartmentRow>> {
+type Backend = <DbConnection as diesel::Connection>::Backend;
+
+/// The departments in `scope` that match `filter`, not yet selected, ordered or paged.
+fn matching(scope: &Scope, filter: &DepartmentFilter) -> departments::BoxedQuery<'static, Backend> {
     use departments::dsl as d;
-    let mut q = d::departments
-        .select(DepartmentRow::as_select())
-        .into_boxed();
+    let mut q = d::departments.into_boxed();
     if let Some(p) = scope.region_pattern() {
         q = q.filter(d::region_code.like(p));
     }
@@ -111,11 +107,32 @@ pub fn list(
     if let Some(active) = filter.active {
         q = q.filter(d::active.eq(active));
     }
+    q
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &DepartmentFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<DepartmentRow>> {
+    use departments::dsl as d;
+    let mut q = matching(scope, filter).select(DepartmentRow::as_select());
     if let Some(after) = &page.after {
         q = q.filter(d::id.gt(after.clone()));
     }
     let rows = q.order(d::id.asc()).limit(page.fetch_limit()).load(conn)?;
     Ok(page.finish(rows, |r| &r.id))
+}
+
+/// How many departments in `scope` match `filter`.
+pub fn count(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &DepartmentFilter,
+) -> StoreResult<u64> {
+    let n: i64 = matching(scope, filter).count().get_result(conn)?;
+    Ok(n.max(0) as u64)
 }
 
 /// The department of `code` registered for exactly `region`, if any.

@@ -93,16 +93,12 @@ pub fn update(
     crate::versioned_update!(conn, scope, enterprises, id, expected_version, changes)
 }
 
-pub fn list(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    filter: &EnterpriseFilter,
-    page: &PageRequest,
-) -> StoreResult<Page<EnterpriseRow>> {
+type Backend = <DbConnection as diesel::Connection>::Backend;
+
+/// The enterprises in `scope` that match `filter`, not yet selected, ordered or paged.
+fn matching(scope: &Scope, filter: &EnterpriseFilter) -> enterprises::BoxedQuery<'static, Backend> {
     use enterprises::dsl as e;
-    let mut q = e::enterprises
-        .select(EnterpriseRow::as_select())
-        .into_boxed();
+    let mut q = e::enterprises.into_boxed();
     if let Some(p) = scope.region_pattern() {
         q = q.filter(e::region_code.like(p));
     }
@@ -118,11 +114,32 @@ pub fn list(
     if let Some(text) = &filter.name_contains {
         q = q.filter(e::name.like(crate::like_contains(text)).escape('\\'));
     }
+    q
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &EnterpriseFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<EnterpriseRow>> {
+    use enterprises::dsl as e;
+    let mut q = matching(scope, filter).select(EnterpriseRow::as_select());
     if let Some(after) = &page.after {
         q = q.filter(e::id.gt(after.clone()));
     }
     let rows = q.order(e::id.asc()).limit(page.fetch_limit()).load(conn)?;
     Ok(page.finish(rows, |r| &r.id))
+}
+
+/// How many enterprises in `scope` match `filter`.
+pub fn count(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &EnterpriseFilter,
+) -> StoreResult<u64> {
+    let n: i64 = matching(scope, filter).count().get_result(conn)?;
+    Ok(n.max(0) as u64)
 }
 
 pub fn find_by_credit_code(

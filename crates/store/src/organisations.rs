@@ -104,12 +104,12 @@ pub fn get(conn: &mut DbConnection, scope: &Scope, id: &str) -> StoreResult<Orga
 }
 
 type Backend = <DbConnection as diesel::Connection>::Backend;
-type Boxed<'a> = organisations::BoxedQuery<'a, Backend, OrganisationSelection>;
-type OrganisationSelection =
-    diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<OrganisationRow, Backend>>;
 
 /// People see their subtree; department keys see their region.
-fn restrict<'a>(q: Boxed<'a>, scope: &Scope) -> Boxed<'a> {
+fn restrict<'a, ST: 'static>(
+    q: organisations::BoxedQuery<'a, Backend, ST>,
+    scope: &Scope,
+) -> organisations::BoxedQuery<'a, Backend, ST> {
     use organisations::dsl as o;
     match scope {
         Scope::Subtree { path, .. } => q.filter(o::path.like(format!("{path}%"))),
@@ -191,19 +191,13 @@ pub fn update(
     crate::versioned_update!(conn, scope, organisations, id, expected_version, changes)
 }
 
-pub fn list(
-    conn: &mut DbConnection,
+/// The organisations in `scope` that match `filter`, not yet selected, ordered or paged.
+fn matching(
     scope: &Scope,
     filter: &OrganisationFilter,
-    page: &PageRequest,
-) -> StoreResult<Page<OrganisationRow>> {
+) -> organisations::BoxedQuery<'static, Backend> {
     use organisations::dsl as o;
-    let mut q = restrict(
-        o::organisations
-            .select(OrganisationRow::as_select())
-            .into_boxed(),
-        scope,
-    );
+    let mut q = restrict(o::organisations.into_boxed(), scope);
     if let Some(pid) = &filter.parent_id {
         q = q.filter(o::parent_id.eq(pid.clone()));
     }
@@ -216,11 +210,32 @@ pub fn list(
     if let Some(text) = &filter.name_contains {
         q = q.filter(o::name.like(crate::like_contains(text)).escape('\\'));
     }
+    q
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &OrganisationFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<OrganisationRow>> {
+    use organisations::dsl as o;
+    let mut q = matching(scope, filter).select(OrganisationRow::as_select());
     if let Some(after) = &page.after {
         q = q.filter(o::id.gt(after.clone()));
     }
     let rows = q.order(o::id.asc()).limit(page.fetch_limit()).load(conn)?;
     Ok(page.finish(rows, |r| &r.id))
+}
+
+/// How many organisations in `scope` match `filter`.
+pub fn count(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &OrganisationFilter,
+) -> StoreResult<u64> {
+    let n: i64 = matching(scope, filter).count().get_result(conn)?;
+    Ok(n.max(0) as u64)
 }
 
 /// Looks up an organisation by its exact name under a parent (`None` for roots).

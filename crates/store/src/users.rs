@@ -197,19 +197,19 @@ fn get_row(conn: &mut DbConnection, id: &str) -> StoreResult<UserRow> {
         .first(conn)?)
 }
 
-pub fn list(
-    conn: &mut DbConnection,
+type Backend = <DbConnection as diesel::Connection>::Backend;
+type UsersInUnions = diesel::dsl::InnerJoin<users::table, organisations::table>;
+
+/// The users in `scope` that match `filter`, not yet selected, ordered or paged; `None` when the
+/// scope holds no users.
+fn matching(
     scope: &Scope,
     filter: &UserFilter,
-    page: &PageRequest,
-) -> StoreResult<Page<UserRow>> {
-    let mut q = users::table
-        .inner_join(organisations::table)
-        .select(UserRow::as_select())
-        .into_boxed();
+) -> Option<diesel::dsl::IntoBoxed<'static, UsersInUnions, Backend>> {
+    let mut q = users::table.inner_join(organisations::table).into_boxed();
     match scope.path_pattern() {
         Some(p) => q = q.filter(organisations::path.like(p)),
-        None if scope != &Scope::All => return Ok(page.finish(Vec::new(), |r: &UserRow| &r.id)),
+        None if scope != &Scope::All => return None,
         None => {}
     }
     if let Some(v) = &filter.organisation_id {
@@ -228,6 +228,19 @@ pub fn list(
                 .or(users::roles.like(format!("%,{role},%"))),
         );
     }
+    Some(q)
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &UserFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<UserRow>> {
+    let Some(q) = matching(scope, filter) else {
+        return Ok(page.finish(Vec::new(), |r: &UserRow| &r.id));
+    };
+    let mut q = q.select(UserRow::as_select());
     if let Some(after) = &page.after {
         q = q.filter(users::id.gt(after.clone()));
     }
@@ -236,4 +249,13 @@ pub fn list(
         .limit(page.fetch_limit())
         .load(conn)?;
     Ok(page.finish(rows, |r| &r.id))
+}
+
+/// How many users in `scope` match `filter`.
+pub fn count(conn: &mut DbConnection, scope: &Scope, filter: &UserFilter) -> StoreResult<u64> {
+    let Some(q) = matching(scope, filter) else {
+        return Ok(0);
+    };
+    let n: i64 = q.count().get_result(conn)?;
+    Ok(n.max(0) as u64)
 }

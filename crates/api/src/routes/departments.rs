@@ -165,6 +165,9 @@ pub struct DepartmentQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page. 上一页返回的游标。
     pub cursor: Option<String>,
+    /// `true` to have the answer carry `total`, the number of matching records in all pages.
+    /// 为 true 时返回符合条件的总条数 total。
+    pub count: Option<bool>,
 }
 
 impl CreateDepartment {
@@ -233,11 +236,17 @@ async fn list(
         region,
         active: q.active,
     };
-    let rows = db::run(&state.db, move |c| {
-        Ok(store::list(c, &scope, &filter, &page)?)
+    let wants_total = q.count == Some(true);
+    let (rows, total) = db::run(&state.db, move |c| {
+        let total = if wants_total {
+            Some(store::count(c, &scope, &filter)?)
+        } else {
+            None
+        };
+        Ok((store::list(c, &scope, &filter, &page)?, total))
     })
     .await?;
-    Ok(web::Json(page_of(rows, Department::from)))
+    Ok(web::Json(page_of(rows, Department::from).with_total(total)))
 }
 
 /// Register a department · 登记部门

@@ -125,6 +125,9 @@ pub struct EnterpriseQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page. 上一页返回的游标。
     pub cursor: Option<String>,
+    /// `true` to have the answer carry `total`, the number of matching records in all pages.
+    /// 为 true 时返回符合条件的总条数 total。
+    pub count: Option<bool>,
 }
 
 impl CreateEnterprise {
@@ -212,11 +215,17 @@ async fn list(
         credit_code,
         name_contains: q.name_contains,
     };
-    let rows = db::run(&state.db, move |c| {
-        Ok(store::list(c, &scope, &filter, &page)?)
+    let wants_total = q.count == Some(true);
+    let (rows, total) = db::run(&state.db, move |c| {
+        let total = if wants_total {
+            Some(store::count(c, &scope, &filter)?)
+        } else {
+            None
+        };
+        Ok((store::list(c, &scope, &filter, &page)?, total))
     })
     .await?;
-    Ok(web::Json(page_of(rows, Enterprise::from)))
+    Ok(web::Json(page_of(rows, Enterprise::from).with_total(total)))
 }
 
 /// Register an enterprise · 登记企业

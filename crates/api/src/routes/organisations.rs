@@ -186,6 +186,9 @@ pub struct OrganisationQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page. 上一页返回的游标。
     pub cursor: Option<String>,
+    /// `true` to have the answer carry `total`, the number of matching records in all pages.
+    /// 为 true 时返回符合条件的总条数 total。
+    pub count: Option<bool>,
 }
 
 const NAME_MAX: usize = 100;
@@ -332,11 +335,19 @@ async fn list(
     let scope = access.require(Action::DirectoryRead)?;
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
-    let rows = db::run(&state.db, move |c| {
-        Ok(store::list(c, &scope, &filter, &page)?)
+    let wants_total = q.count == Some(true);
+    let (rows, total) = db::run(&state.db, move |c| {
+        let total = if wants_total {
+            Some(store::count(c, &scope, &filter)?)
+        } else {
+            None
+        };
+        Ok((store::list(c, &scope, &filter, &page)?, total))
     })
     .await?;
-    Ok(web::Json(page_of(rows, Organisation::from)))
+    Ok(web::Json(
+        page_of(rows, Organisation::from).with_total(total),
+    ))
 }
 
 /// Create an organisation · 新建组织

@@ -171,6 +171,9 @@ pub struct UserQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page. 上一页返回的游标。
     pub cursor: Option<String>,
+    /// `true` to have the answer carry `total`, the number of matching users in all pages.
+    /// 为 true 时返回符合条件的用户总数 total。
+    pub count: Option<bool>,
 }
 
 fn username(field: &str, value: &str) -> Result<String, FieldError> {
@@ -279,11 +282,17 @@ async fn list(
         status: q.status.map(|s| s.as_str().to_owned()),
         role: q.role.map(|r| Role::from(r).as_str().to_owned()),
     };
-    let rows = db::run(&state.db, move |c| {
-        Ok(store::list(c, &scope, &filter, &page)?)
+    let wants_total = q.count == Some(true);
+    let (rows, total) = db::run(&state.db, move |c| {
+        let total = if wants_total {
+            Some(store::count(c, &scope, &filter)?)
+        } else {
+            None
+        };
+        Ok((store::list(c, &scope, &filter, &page)?, total))
     })
     .await?;
-    Ok(web::Json(page_of(rows, User::from)))
+    Ok(web::Json(page_of(rows, User::from).with_total(total)))
 }
 
 /// Create a user · 新建用户

@@ -225,6 +225,7 @@ where
     let (_, scope) = access.require_user(Action::HouseholdRead)?;
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let (from, to) = (month_query("from", &q.from)?, month_query("to", &q.to)?);
+    let q_count = q.count;
     let rows = db::run(&state.db, move |c| {
         store::get(c, &scope, &id)?;
         Ok(M::load(c, &id, &q, from, to)?)
@@ -232,6 +233,7 @@ where
     .await
     .map_err(household_not_found)?;
     // A ledger is bounded per household, so a page is a slice after the cursor's item.
+    let total = (q_count == Some(true)).then_some(rows.len() as u64);
     let start = match &page.after {
         Some(after) => rows
             .iter()
@@ -251,7 +253,7 @@ where
     Ok(web::Json(PageOf {
         items,
         next_cursor: crate::pagination::next_cursor(next.as_deref()),
-        total: None,
+        total,
     }))
 }
 

@@ -238,4 +238,7 @@ pub struct LedgerQuery {
     /// `next_cursor` of the previous page. 上一页返回的游标。
     #[param(max_length = 200)]
     pub cursor: Option<String>,
+    /// `true` to have the answer carry `total`, the number of matching items in all pages.
+    /// 为 true 时返回符合条件的总条数 total。
+    pub count: Option<bool>,
 }

@@ -311,3 +311,114 @@ fn paging_parameters_carry_the_enforced_limits() {
     let page = &spec["components"]["schemas"]["PageOf_Household"]["properties"];
     assert!(page["total"].is_object(), "pages can carry a total");
 }
+
+/// No closed list is left as free text: every property or parameter whose name is one of the
+/// programme's closed lists is an `enum` (directly, through a reference, in its items, or as one
+/// of its alternatives), and every enum schema says what its values mean.
+#[test]
+fn closed_lists_are_never_free_text() {
+    let spec: Value = serde_json::from_str(&jiekun_api::openapi_json()).unwrap();
+    let schemas = &spec["components"]["schemas"];
+    const CLOSED: &[&str] = &[
+        "relation",
+        "sex",
+        "work_status",
+        "housing_type",
+        "kind",
+        "status",
+        "category",
+        "level",
+        "disability_type",
+        "state",
+        "action",
+        "grounds",
+        "outcome",
+        "channel",
+        "verdict",
+        "roles",
+        "role",
+        "scopes",
+        "union_type",
+        "code",
+        "department_code",
+        "main_cause",
+        "secondary_causes",
+        "resolved_causes",
+        "origin",
+        "allowed_actions",
+        "from_state",
+        "to_state",
+        "subject",
+    ];
+    // Fields of these names that are not closed lists, and why.
+    const FREE: &[(&str, &str)] = &[
+        ("FieldError", "code"), // the field problem's code: documented per field rule
+        ("Problem", "code"),    // a `$ref` to ErrorCode in the problem itself
+        ("Problem", "status"),  // the HTTP status number
+        ("HealthReport", "status"),
+        ("Readiness", "status"),
+        // Audit event names (`household.update`, `auth.login`, …) grow with every resource; the
+        // log stores what was done, not a list the contract closes.
+        ("AuditEvent", "action"),
+    ];
+    fn is_enum(schemas: &Value, s: &Value) -> bool {
+        if s["enum"].is_array() {
+            return true;
+        }
+        if let Some(r) = s["$ref"].as_str() {
+            return is_enum(schemas, &schemas[r.rsplit('/').next().unwrap()]);
+        }
+        if s["items"].is_object() {
+            return is_enum(schemas, &s["items"]);
+        }
+        for alt in ["oneOf", "anyOf", "allOf"] {
+            if let Some(xs) = s[alt].as_array() {
+                let typed: Vec<&Value> = xs.iter().filter(|x| x["type"] != "null").collect();
+                return !typed.is_empty() && typed.iter().all(|x| is_enum(schemas, x));
+            }
+        }
+        false
+    }
+    let mut free_text = Vec::new();
+    for (name, schema) in schemas.as_object().unwrap() {
+        if let Some(e) = schema["enum"].as_array() {
+            let text = schema["description"].as_str().unwrap_or_default();
+            if !e.is_empty() && text.is_empty() {
+                free_text.push(format!("{name}: an enum without meanings"));
+            }
+        }
+        let Some(props) = schema["properties"].as_object() else {
+            continue;
+        };
+        for (field, s) in props {
+            if CLOSED.contains(&field.as_str())
+                && !FREE.contains(&(name.as_str(), field.as_str()))
+                && !is_enum(schemas, s)
+                && s["type"] != "integer"
+                && s["type"] != "object"
+            {
+                free_text.push(format!("{name}.{field}"));
+            }
+        }
+    }
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let field = p["name"].as_str().unwrap_or_default();
+                let audit_name = path == "/api/v1/audit/events" && field == "action";
+                if p["in"] == "query"
+                    && CLOSED.contains(&field)
+                    && !audit_name
+                    && !is_enum(schemas, &p["schema"])
+                {
+                    free_text.push(format!("{method} {path} ?{field}"));
+                }
+            }
+        }
+    }
+    assert!(
+        free_text.is_empty(),
+        "closed lists left as free text:\n{}",
+        free_text.join("\n")
+    );
+}

@@ -120,7 +120,33 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, spec) = routed(App::new().into_utoipa_app()).split_for_parts();
     let mut spec = openapi::finish(spec);
     pagination::document(&mut spec);
+    comma_separated_lists(&mut spec);
     spec
+}
+
+/// A query parameter that takes several values takes them comma-separated (`state=a,b`): say
+/// so, as OpenAPI's `style: form, explode: false`.
+fn comma_separated_lists(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{ParameterIn, ParameterStyle};
+    use utoipa::openapi::{RefOr, Schema};
+    for item in spec.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for op in ops.into_iter().flatten() {
+            for p in op.parameters.iter_mut().flatten() {
+                let is_array = matches!(&p.schema, Some(RefOr::T(Schema::Array(_))));
+                if matches!(p.parameter_in, ParameterIn::Query) && is_array {
+                    p.style = Some(ParameterStyle::Form);
+                    p.explode = Some(false);
+                }
+            }
+        }
+    }
 }
 
 /// The OpenAPI document as the pretty JSON checked in at `openapi/openapi.json`.

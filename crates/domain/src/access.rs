@@ -40,25 +40,25 @@ macro_rules! string_enum {
 #[error("unknown name")]
 pub struct UnknownName;
 
-string_enum! {
+crate::closed_list! {
     /// What a person does in the programme.
-    Role {
-        GrassrootsOfficer = "grassroots_officer",
-        CountyReviewer = "county_reviewer",
-        CountyAdmin = "county_admin",
-        CityApprover = "city_approver",
-        Auditor = "auditor",
-        SystemAdmin = "system_admin",
+    Role ("Role of a person", "用户角色") {
+        GrassrootsOfficer = "grassroots_officer" ("grassroots union officer: files applications and keeps files current", "基层工会经办人：申报建档、维护档案"),
+        CountyReviewer = "county_reviewer" ("county union reviewer: reviews, runs notices, re-checks exits", "县总工会审核人：审核、公示、退出复核"),
+        CountyAdmin = "county_admin" ("county union administrator: users, keys, policy, calendar of the county", "县总工会管理员：管理本县用户、密钥、政策参数和日历"),
+        CityApprover = "city_approver" ("city union approver: approves filing and exit", "市总工会审批人：审批建档和退出"),
+        Auditor = "auditor" ("auditor: reads files, reports and the audit log, changes nothing", "审计人员：查阅档案、报表和审计日志，不作修改"),
+        SystemAdmin = "system_admin" ("system administrator: organisations, users and keys", "系统管理员：管理组织、用户和密钥"),
     }
 }
 
-string_enum! {
+crate::closed_list! {
     /// What a partner department's API key may do.
-    KeyScope {
-        DirectoryRead = "directory:read",
-        VerificationRespond = "verification:respond",
-        ReferralRead = "referral:read",
-        AssistanceWrite = "assistance:write",
+    KeyScope ("Scope of a department's API key", "部门 API 密钥的权限范围") {
+        DirectoryRead = "directory:read" ("read the directory of unions, departments and enterprises", "查询组织、部门和企业目录"),
+        VerificationRespond = "verification:respond" ("answer data verification requests", "答复数据核对请求"),
+        ReferralRead = "referral:read" ("read the referrals sent to the department", "查询转介给本部门的事项"),
+        AssistanceWrite = "assistance:write" ("record assistance the department delivered", "登记本部门落实的帮扶"),
     }
 }
 

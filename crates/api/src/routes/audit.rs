@@ -33,7 +33,7 @@ pub struct AuditEvent {
     pub action: String,
     pub resource_type: String,
     pub resource_id: Option<String>,
-    /// `success`, `denied` or `failure`. 结果。
+    #[schema(schema_with = crate::routes::closed::closed::<crate::routes::closed::AuditOutcome>)]
     pub outcome: String,
     pub request_id: Option<String>,
     pub source_address: Option<String>,
@@ -77,7 +77,7 @@ pub struct EventQuery {
     pub action: Option<String>,
     pub resource_type: Option<String>,
     pub resource_id: Option<String>,
-    /// `success`, `denied` or `failure`.
+    #[param(schema_with = crate::routes::closed::closed::<crate::routes::closed::AuditOutcome>)]
     pub outcome: Option<String>,
     /// From this time (inclusive), RFC 3339. 起始时间（含）。
     pub from: Option<DateTime<Utc>>,

@@ -41,8 +41,7 @@ pub struct TokenResponse {
 /// The caller. 当前调用方。
 #[derive(Serialize, ToSchema)]
 pub struct Me {
-    /// `user` or `api_key`.
-    #[schema(example = "user")]
+    #[schema(schema_with = crate::routes::closed::closed::<crate::routes::closed::CallerKind>)]
     pub kind: &'static str,
     pub id: String,
     /// Username, or the key's name. 用户名或密钥名称。
@@ -54,8 +53,10 @@ pub struct Me {
     /// Region the caller's scope covers. 可见范围的行政区划。
     pub region_code: String,
     /// A user's roles. 用户角色。
+    #[schema(schema_with = crate::routes::closed::closed_array::<jiekun_domain::access::Role>)]
     pub roles: Vec<String>,
     /// A key's scopes. 密钥权限范围。
+    #[schema(schema_with = crate::routes::closed::closed_array::<jiekun_domain::access::KeyScope>)]
     pub scopes: Vec<String>,
 }
 

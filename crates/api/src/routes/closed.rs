@@ -46,3 +46,173 @@ pub(crate) fn closed_or_null<T: ClosedList>() -> Object {
 pub(crate) fn closed_array<T: ClosedList>() -> Array {
     ArrayBuilder::new().items(codes::<T>()).build()
 }
+
+/// One list inside a union: what it is, and its codes with their meanings.
+struct Part {
+    about: (&'static str, &'static str),
+    values: Vec<(&'static str, &'static str, &'static str)>,
+}
+
+fn part<T: ClosedList>() -> Part {
+    Part {
+        about: T::ABOUT,
+        values: T::values()
+            .iter()
+            .map(|v| (v.code(), v.meaning_en(), v.meaning_zh()))
+            .collect(),
+    }
+}
+
+/// A value of any of several lists (a field that holds, say, a filing or an exit state): one
+/// enum of every code, described list by list.
+fn union(parts: &[Part]) -> ObjectBuilder {
+    let mut codes: Vec<&str> = Vec::new();
+    let mut d = String::new();
+    for p in parts {
+        d.push_str(&format!("{} · {}\n", p.about.0, p.about.1));
+        for (code, en, zh) in &p.values {
+            d.push_str(&format!("\n- `{code}`: {en} · {zh}"));
+            if !codes.contains(code) {
+                codes.push(code);
+            }
+        }
+        d.push_str("\n\n");
+    }
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(codes))
+        .description(Some(d.trim_end().to_owned()))
+}
+
+fn or_null(o: ObjectBuilder, parts: &[Part]) -> Object {
+    let mut values: Vec<serde_json::Value> = Vec::new();
+    for p in parts {
+        for (code, _, _) in &p.values {
+            let v = serde_json::Value::from(*code);
+            if !values.contains(&v) {
+                values.push(v);
+            }
+        }
+    }
+    values.push(serde_json::Value::Null);
+    o.schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(values))
+        .build()
+}
+
+jiekun_domain::closed_list! {
+    /// Events on a case's timeline beyond the steps of filing and exit.
+    CaseEvent ("Other events on a timeline", "办理记录中的其他事项") {
+        Open = "open" ("a case was opened", "开启办理"),
+        Propose = "propose" ("an exit was proposed", "提出退出"),
+        Review = "review" ("an annual review was recorded", "记录年度复核"),
+        CloseMonitoring = "close_monitoring" ("the monitoring period was closed", "结束返困监测"),
+    }
+}
+
+jiekun_domain::closed_list! {
+    /// What a queue item waits in, beyond the states of filing and exit.
+    WaitState ("Other waiting states", "其他待办状态") {
+        Open = "open" ("an objection waits to be resolved", "异议待处理"),
+        Due = "due" ("an annual review falls due within 30 days", "年度复核 30 天内到期"),
+        Overdue = "overdue" ("an annual review is past due", "年度复核已逾期"),
+        Monitoring = "monitoring" ("a monitored household's period is over", "返困监测期已满"),
+    }
+}
+
+jiekun_domain::closed_list! {
+    /// What the caller may do on a queue item, beyond the steps of filing and exit.
+    QueueAction ("Other actions on a queue item", "待办事项的其他操作") {
+        Resolve = "resolve" ("resolve the objection", "处理异议"),
+        Review = "review" ("record the annual review", "记录年度复核"),
+        CloseMonitoring = "close_monitoring" ("close the monitoring period", "结束返困监测"),
+    }
+}
+
+jiekun_domain::closed_list! {
+    /// Which annual reviews to list.
+    DueStatus ("Which reviews", "复核到期情况") {
+        Due = "due" ("due within 30 days, or overdue", "30 天内到期及已逾期"),
+        Overdue = "overdue" ("past due only", "仅已逾期"),
+    }
+}
+
+jiekun_domain::closed_list! {
+    /// Who calls the API.
+    CallerKind ("Kind of caller", "调用方类型") {
+        User = "user" ("a signed-in person", "登录用户"),
+        ApiKey = "api_key" ("a partner department's system, by API key", "部门系统（API 密钥）"),
+    }
+}
+
+jiekun_domain::closed_list! {
+    /// How an audited attempt ended.
+    AuditOutcome ("Outcome of an audited attempt", "审计事件结果") {
+        Success = "success" ("done", "成功"),
+        Denied = "denied" ("refused to the caller", "被拒绝"),
+        Failure = "failure" ("failed", "失败"),
+    }
+}
+
+use jiekun_domain::workflow::{ExitAction, ExitState, FilingAction, FilingState, ReviewOutcome};
+
+/// What was done on a timeline: a step of filing or exit, or another event.
+pub(crate) fn timeline_action() -> Object {
+    union(&[
+        part::<FilingAction>(),
+        part::<ExitAction>(),
+        part::<CaseEvent>(),
+    ])
+    .build()
+}
+
+/// A state of filing or exit, or `null`.
+pub(crate) fn case_state_or_null() -> Object {
+    let parts = [part::<FilingState>(), part::<ExitState>()];
+    or_null(union(&parts), &parts)
+}
+
+/// The state after a timeline event: of filing or exit, a review's outcome or a household status.
+pub(crate) fn timeline_to_state() -> Object {
+    let parts = [
+        part::<FilingState>(),
+        part::<ExitState>(),
+        part::<ReviewOutcome>(),
+        part::<jiekun_domain::household::HouseholdStatus>(),
+    ];
+    or_null(union(&parts), &parts)
+}
+
+/// Comma-separated states of filing or exit (a query parameter).
+pub(crate) fn case_states() -> Array {
+    ArrayBuilder::new()
+        .items(union(&[part::<FilingState>(), part::<ExitState>()]))
+        .build()
+}
+
+/// What a queue item waits in.
+pub(crate) fn queue_state() -> Object {
+    union(&[
+        part::<FilingState>(),
+        part::<ExitState>(),
+        part::<WaitState>(),
+    ])
+    .build()
+}
+
+/// What the caller may do on a queue item.
+pub(crate) fn queue_actions() -> Array {
+    ArrayBuilder::new()
+        .items(union(&[
+            part::<FilingAction>(),
+            part::<ExitAction>(),
+            part::<QueueAction>(),
+        ]))
+        .build()
+}
+
+/// What identification or the exit rule finds.
+pub(crate) fn verdict() -> Object {
+    use jiekun_domain::rules::{ExitVerdict, Verdict};
+    union(&[part::<Verdict>(), part::<ExitVerdict>()]).build()
+}

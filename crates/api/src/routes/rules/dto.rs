@@ -133,7 +133,7 @@ pub struct NewParameter {
 pub struct ParameterQuery {
     /// Versions that apply to this region. 适用于该区划的版本。
     pub region_code: Option<String>,
-    // closed list: ParamKey
+    #[param(schema_with = closed::<jiekun_domain::rules::ParamKey>)]
     pub key: Option<String>,
 }
 
@@ -206,7 +206,7 @@ pub struct Assessment {
     /// What identification finds (`deep`, `relative`, `accident`, `not_eligible`) or what the
     /// exit rule finds (`out_of_hardship`, `safety_net`, `stay`), by `kind`.
     /// 识别结论或退出结论，视评估类型而定。
-    // closed list: Verdict | ExitVerdict
+    #[schema(schema_with = crate::routes::closed::verdict)]
     pub verdict: String,
     /// Figures and tests, as the rules returned them. 规则给出的数字和各项检验。
     #[schema(value_type = Object)]
@@ -236,9 +236,9 @@ pub struct Replay {
     pub hash_matches: bool,
     /// Running the rules again on the stored snapshot gives the stored decision. 复算结论一致。
     pub identical: bool,
-    // closed list: Verdict | ExitVerdict
+    #[schema(schema_with = crate::routes::closed::verdict)]
     pub stored_verdict: String,
-    // closed list: Verdict | ExitVerdict
+    #[schema(schema_with = crate::routes::closed::verdict)]
     pub replayed_verdict: String,
 }
 

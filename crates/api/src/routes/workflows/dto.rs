@@ -20,19 +20,19 @@ pub struct TimelineEntry {
     /// What was done: a step of filing or exit, or `open`, `propose`, `review`,
     /// `close_monitoring`. 操作。
     #[schema(example = "submit")]
-    // closed list: FilingAction | ExitAction | open, propose, review, close_monitoring
+    #[schema(schema_with = crate::routes::closed::timeline_action)]
     pub action: String,
     /// The state before: of filing or exit. 办理前状态。
-    // closed list: FilingState | ExitState
+    #[schema(schema_with = crate::routes::closed::case_state_or_null)]
     pub from_state: Option<String>,
     /// The state after: of filing or exit, or a review's outcome. 办理后状态。
-    // closed list: FilingState | ExitState | ReviewOutcome | HouseholdStatus
+    #[schema(schema_with = crate::routes::closed::timeline_to_state)]
     pub to_state: Option<String>,
     /// Who did it (username). 办理人。
     pub actor: String,
     /// The role they acted in. 办理角色。
     #[schema(example = "grassroots_officer")]
-    // closed list: Role
+    #[schema(schema_with = closed_or_null::<jiekun_domain::access::Role>)]
     pub role: Option<String>,
     pub organisation_id: Option<String>,
     /// 办理单位。
@@ -171,7 +171,7 @@ pub struct NewApplication {
 pub struct CaseQuery {
     /// Comma-separated states. 状态（逗号分隔）。
     #[param(example = "submitted,county_review")]
-    // closed list: FilingState | ExitState (comma-separated)
+    #[param(schema_with = crate::routes::closed::case_states, style = Form, explode = false)]
     pub state: Option<String>,
     pub household_id: Option<String>,
     /// Page size, 1–200 (default 50). 每页条数。
@@ -413,7 +413,7 @@ pub struct DueReview {
 pub struct DueQuery {
     /// `due` (due within 30 days or overdue, the default) or `overdue` (past due only).
     /// 默认 due：30 天内到期及已逾期；overdue：仅逾期。
-    // closed list: due, overdue
+    #[param(schema_with = closed::<crate::routes::closed::DueStatus>)]
     pub status: Option<String>,
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page. 上一页返回的游标。
@@ -441,11 +441,11 @@ pub struct QueueItem {
     pub organisation_name: String,
     /// The state it waits in: of filing or exit, `open` for an objection, `due` or `overdue`
     /// for a review, `monitoring`. 当前状态。
-    // closed list: FilingState | ExitState | ObjectionStatus | due, overdue, monitoring
+    #[schema(schema_with = crate::routes::closed::queue_state)]
     pub state: String,
     /// What the caller may do next: steps of filing or exit, or `resolve`, `review`,
     /// `close_monitoring`. 可执行的操作。
-    // closed list: FilingAction | ExitAction | resolve, review, close_monitoring
+    #[schema(schema_with = crate::routes::closed::queue_actions)]
     pub actions: Vec<String>,
     /// Waiting since. 开始等待的时间。
     pub waiting_since: DateTime<Utc>,

@@ -385,7 +385,7 @@ pub fn check_fen(amount: i64) -> Result<i64, &'static str> {
     if amount < 0 {
         Err("amounts are never negative")
     } else if amount > 100_000_000_000 {
-        Err("amount out of range")
+        Err("at most 100,000,000,000 fen (one billion yuan)")
     } else {
         Ok(amount)
     }

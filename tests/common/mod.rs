@@ -183,6 +183,7 @@ pub fn test_config() -> AppConfig {
         login_failures_per_user: 3,
         login_failures_per_address: 6,
         login_window: std::time::Duration::from_secs(60),
+        person_refusals: 12,
     };
     c
 }

@@ -943,7 +943,75 @@ fn nothing_personal_is_stored_in_clear(w: &World) {
     }
 }
 
+/// Filing a person who is in another county's active household is refused (the one-person rule
+/// holds), the refusal is in the audit log with the caller, the masked number and the other
+/// file, and a caller who keeps trying is slowed down while others are not.
+fn a_person_filed_elsewhere_is_audited_and_throttled(w: &World) {
+    let worker = id("19800101", 123);
+    let theirs = file(w, &family(w, &worker)).expect(201);
+    let other = theirs.body["id"].as_str().unwrap().to_owned();
+    let prober = w
+        .app
+        .person("officer.cg9", &w.bowang, &[Role::GrassrootsOfficer]);
+    let mut body = family(w, &worker);
+    body["organisation_id"] = json!(w.bowang);
+    body["region_code"] = json!("610722");
+    body["enterprise_id"] = Value::Null;
+    let mine = |auth: &Auth| {
+        w.app
+            .get_as(auth, "/api/v1/households?count=true")
+            .expect(200)
+            .body["total"]
+            .clone()
+    };
+    let before = mine(&prober.auth);
+    let refused = w
+        .app
+        .post_as(&prober.auth, "/api/v1/households", &body)
+        .problem(409, "already_exists");
+    refused.has_field_error("members[0].national_id", "already_filed");
+    assert!(
+        !refused.text.contains(&other),
+        "the other county's file is not named"
+    );
+    let admin = &w.person(Role::SystemAdmin).auth;
+    let events = w
+        .app
+        .get_as(
+            admin,
+            "/api/v1/audit/events?action=household.person_already_filed",
+        )
+        .expect(200);
+    let e = &events.body["items"][0];
+    assert_eq!(e["outcome"], "denied");
+    assert_eq!(e["actor_id"], prober.id.as_str());
+    assert_eq!(e["changes"]["other_household_id"], other.as_str());
+    assert_eq!(e["changes"]["visible_to_caller"], false);
+    let masked = e["changes"]["national_id_masked"].as_str().unwrap();
+    assert!(
+        masked.contains('*') && !masked.contains(&worker[6..14]),
+        "{masked}"
+    );
+    // Keeps probing: slowed down, with nothing written either way.
+    let mut throttled = None;
+    for _ in 0..20 {
+        let r = w.app.post_as(&prober.auth, "/api/v1/households", &body);
+        if r.status == 429 {
+            throttled = Some(r);
+            break;
+        }
+        r.problem(409, "already_exists");
+    }
+    let throttled = throttled.expect("throttled after repeated refusals");
+    assert!(throttled.header("retry-after").is_some());
+    assert_eq!(throttled.body["code"], "rate_limited");
+    assert_eq!(mine(&prober.auth), before);
+    // Another caller is not slowed down by it: they get the plain answer.
+    file(w, &family(w, &worker)).problem(409, "already_exists");
+}
+
 crate::on_both_backends!(World:
+    a_person_filed_elsewhere_is_audited_and_throttled,
     files_a_household_and_masks_it,
     every_validation_rule_refuses_and_writes_nothing,
     one_active_household_per_person,

@@ -257,6 +257,13 @@ fn codes_for(method: &str, path: &str, op: &Operation) -> Vec<ErrorCode> {
             ErrorCode::RateLimited,
         ]),
     }
+    if matches!(
+        op.operation_id.as_deref(),
+        Some("create_household" | "add_household_member")
+    ) {
+        // Refusals of a person filed elsewhere are throttled per caller.
+        codes.push(ErrorCode::RateLimited);
+    }
     if op.operation_id.as_deref() == Some("sign_in") {
         codes.extend([
             ErrorCode::InvalidCredentials,

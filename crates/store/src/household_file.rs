@@ -442,3 +442,50 @@ pub fn delete_item<L: Ledger>(
     )?;
     version_of(c, id)
 }
+
+/// Whether any of `people` (identity numbers, in their positions of the request) is already in
+/// another active household. The answer tells the caller that a number is filed somewhere — also
+/// in a county they cannot see — so every such refusal is logged here, with the caller, the
+/// masked number and the other file, and returned as a value: call it in a transaction of its
+/// own, before the change, so that the event stays when the change is refused. The one-person
+/// rule itself is held by the change (a unique index), whatever this finds.
+pub fn people_filed_elsewhere(
+    c: &mut DbConnection,
+    caller: &Caller,
+    cipher: &FieldCipher,
+    scope: &Scope,
+    people: &[(usize, &str, &str)],
+    household_id: Option<&str>,
+) -> Result<Option<FileError>> {
+    use crate::schema::active_persons;
+    use diesel::prelude::*;
+    if let Some(h) = household_id {
+        // Nothing is told about a number for a household the caller cannot see.
+        file::get(c, scope, h)?;
+    }
+    for &(index, national_id, masked) in people {
+        let blind = cipher.blind_index(file::ID_INDEX, national_id);
+        let other: Option<String> = active_persons::table
+            .filter(active_persons::national_id_index.eq(&blind))
+            .select(active_persons::household_id)
+            .first(c)
+            .optional()?;
+        let Some(other) = other.filter(|o| Some(o.as_str()) != household_id) else {
+            continue;
+        };
+        let visible = file::get(c, scope, &other).is_ok();
+        let mut event = caller.event(
+            "household.person_already_filed",
+            "household",
+            household_id.unwrap_or(""),
+            json!({"national_id_masked": masked, "other_household_id": other, "visible_to_caller": visible}),
+        );
+        event.outcome = "denied";
+        audit::append(c, event)?;
+        return Ok(Some(FileError::PersonAlreadyFiled {
+            index,
+            existing: visible.then_some(other),
+        }));
+    }
+    Ok(None)
+}

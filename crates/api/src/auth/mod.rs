@@ -34,6 +34,9 @@ pub struct AuthState {
     pub login_failures_per_user: FailureLimiter,
     pub login_failures_per_address: FailureLimiter,
     pub key_requests: KeyLimiter,
+    /// Refusals because a person is already in another active household, per caller: each tells
+    /// that an identity number is filed somewhere, so they are throttled like failed sign-ins.
+    pub person_refusals: FailureLimiter,
     /// Use `X-Forwarded-For` / `Forwarded` for the client address (only behind a trusted proxy).
     pub trust_forwarded: bool,
     /// A hash to verify against when the user does not exist, so that timing does not tell.
@@ -61,6 +64,8 @@ pub struct AuthLimits {
     pub login_failures_per_user: u32,
     pub login_failures_per_address: u32,
     pub login_window: Duration,
+    /// Refusals of a person filed elsewhere a caller may get before each further check waits.
+    pub person_refusals: u32,
 }
 
 impl Default for AuthLimits {
@@ -69,6 +74,7 @@ impl Default for AuthLimits {
             login_failures_per_user: 5,
             login_failures_per_address: 20,
             login_window: Duration::from_secs(15 * 60),
+            person_refusals: 10,
         }
     }
 }
@@ -86,6 +92,7 @@ impl AuthState {
                 limits.login_window,
             ),
             key_requests: KeyLimiter::default(),
+            person_refusals: FailureLimiter::new(limits.person_refusals, limits.login_window),
             trust_forwarded,
             dummy_hash: password::hash("not-a-real-password-0").unwrap_or_default(),
             users: Default::default(),

@@ -16,7 +16,7 @@ use validator::Validate;
 
 use super::parse::{file_error, id_error, member_rule_error, rule_error};
 use super::present::Shown;
-use super::{household_not_found, no_content, tagged};
+use super::{household_not_found, no_content, not_filed_elsewhere, tagged};
 use crate::auth::Access;
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -335,6 +335,20 @@ async fn add_member(
     let parsed = parse_member(&mut f, "member", &body, state.clock.today());
     f.finish()?;
     let parsed = parsed.ok_or_else(|| ApiError::internal("field parsing lost a value"))?;
+    let person = vec![(
+        0,
+        parsed.national_id.clone(),
+        parsed.national_id_masked.clone(),
+    )];
+    not_filed_elsewhere(
+        &state,
+        &access,
+        &scope,
+        person,
+        Some(id.to_string()),
+        "member",
+    )
+    .await?;
     let (cipher, caller) = (state.cipher.clone(), access.caller());
     let (m, v) = db::write(&state.db, move |c| {
         unit::add_member(c, &caller, &cipher, &scope, &id, version, &parsed)

@@ -61,6 +61,51 @@ fn no_content(version: i64) -> HttpResponse {
         .finish()
 }
 
+/// Refuses people already in another active household before a change claims them: the refusal
+/// is logged with the caller, the masked number and the other file, and counted against the
+/// caller, who is slowed down like a failed sign-in (429 with `Retry-After`) once they have had
+/// several — each refusal tells that a number is filed somewhere.
+async fn not_filed_elsewhere(
+    state: &AppState,
+    access: &Access,
+    scope: &jiekun_store::Scope,
+    people: Vec<(usize, String, String)>,
+    household_id: Option<String>,
+    items: &'static str,
+) -> ApiResult<()> {
+    let key = access.actor().id.unwrap_or_default();
+    let now_ms = state.clock.now().timestamp_millis();
+    state
+        .auth
+        .person_refusals
+        .check(&key, now_ms)
+        .map_err(crate::auth::rate_limited)?;
+    let (cipher, caller, scope) = (state.cipher.clone(), access.caller(), scope.clone());
+    let refused = db::write(&state.db, move |c| {
+        let people: Vec<(usize, &str, &str)> = people
+            .iter()
+            .map(|(i, n, m)| (*i, n.as_str(), m.as_str()))
+            .collect();
+        unit::people_filed_elsewhere(
+            c,
+            &caller,
+            &cipher,
+            &scope,
+            &people,
+            household_id.as_deref(),
+        )
+        .map_err(|e| parse::rule_error(e, items))
+    })
+    .await?;
+    match refused {
+        Some(e) => {
+            let _ = state.auth.person_refusals.attempt(&key, now_ms);
+            Err(file_error(e, items))
+        }
+        None => Ok(()),
+    }
+}
+
 fn household_not_found(e: ApiError) -> ApiError {
     not_found(e, "household", "档案")
 }
@@ -159,7 +204,15 @@ async fn list(
 /// agreement with sex and birth date); a person already in another active household is refused
 /// with 409, naming that household only if you may see it.
 ///
+/// **What the 409 reveals.** One person may be in one active household only, system-wide, so
+/// the 409 `already_exists` tells that the number is in an active file somewhere — possibly in a
+/// county you cannot see. Every such refusal is written to the audit log (you, the masked number
+/// and the other file), and after 10 of them in 15 minutes each further check waits, doubling
+/// (429 `rate_limited` with `Retry-After`).
+///
 /// 在本范围内的基层工会新建困难职工家庭档案：户信息、家庭成员（有且仅有一名职工本人）以及可选的收入、刚性支出，在同一事务中写入。逐一校验身份号码；已在其他有效档案中的人员返回 409，仅在您有权查看时指明该档案。
+///
+/// **409 所透露的信息**：全系统一人只能在一个有效档案中，因此 409 already_exists 表明该号码在某个有效档案中（可能在您无权查看的县）。每次此类拒绝都记入审计日志（调用人、脱敏号码和另一档案）；15 分钟内超过 10 次后，每次查验需等待且时间倍增（429 rate_limited，附 Retry-After）。
 #[utoipa::path(operation_id = "create_household", tag = "households", request_body = CreateHousehold,
     responses((status = 201, description = "Filed. 已建档。", body = Household,
         headers(("ETag" = String, description = "Version. 版本标签。"), ("Location" = String, description = "URL of the file. 档案地址。")))))]
@@ -169,6 +222,9 @@ async fn create(state: web::Data<AppState>, access: Access, body: Body) -> ApiRe
     let (input, members, incomes, spending) = body
         .parse::<CreateHousehold>()?
         .parse(state.clock.today())?;
+    let people = members.iter().enumerate();
+    let people = people.map(|(i, m)| (i, m.national_id.clone(), m.national_id_masked.clone()));
+    not_filed_elsewhere(&state, &access, &scope, people.collect(), None, "members").await?;
     let (cipher, caller) = (state.cipher.clone(), access.caller());
     let (row, ms) = db::write(&state.db, move |c| {
         unit::create(

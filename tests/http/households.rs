@@ -1010,7 +1010,78 @@ fn a_person_filed_elsewhere_is_audited_and_throttled(w: &World) {
     file(w, &family(w, &worker)).problem(409, "already_exists");
 }
 
+/// A file holds at most 1,000 expenditure items of at most 10^11 fen each: at that limit the
+/// rules still decide (no overflow anywhere), and one more item is refused with nothing written.
+fn the_largest_file_is_still_assessed(w: &World) {
+    let o = officer(w);
+    let base = format!("/api/v1/households/{}", w.hh_xx.id);
+    let item = json!({"kind": "medical", "amount_fen": 100_000_000_000i64, "start_month": "2026-01", "end_month": "2026-06", "verified": true});
+    let held = w
+        .app
+        .get_as(o, &format!("{base}/expenditures?count=true&limit=1"))
+        .expect(200)
+        .body["total"]
+        .as_i64()
+        .unwrap();
+    let mut left = 1000 - held;
+    while left > 0 {
+        let n = left.min(200);
+        let etag = w.app.get_as(o, &base).expect(200).etag();
+        let body = json!({"items": vec![item.clone(); n as usize]});
+        w.app
+            .with_etag(
+                o,
+                "POST",
+                &format!("{base}/expenditures"),
+                &etag,
+                Some(&body),
+            )
+            .expect(201);
+        left -= n;
+    }
+    let etag = w.app.get_as(o, &base).expect(200).etag();
+    w.app
+        .with_etag(
+            o,
+            "POST",
+            &format!("{base}/expenditures"),
+            &etag,
+            Some(&json!({"items": [item]})),
+        )
+        .problem(422, "validation_failed")
+        .has_field_error("items", "too_many");
+    assert_eq!(
+        w.app.get_as(o, &base).expect(200).etag(),
+        etag,
+        "nothing written"
+    );
+    let total = w
+        .app
+        .get_as(o, &format!("{base}/expenditures?count=true&limit=1"))
+        .expect(200)
+        .body["total"]
+        .clone();
+    assert_eq!(total, 1000);
+    let assessed = w
+        .app
+        .post_as(
+            o,
+            &format!("{base}/assessments"),
+            &json!({"kind": "identify"}),
+        )
+        .expect(201);
+    assert!(
+        assessed.body["decision"]["figures"]["expenditure_fen"]
+            .as_i64()
+            .unwrap()
+            > 0,
+        "{}",
+        assessed.text
+    );
+}
+
 crate::on_both_backends!(World:
+    the_largest_file_is_still_assessed,
     a_person_filed_elsewhere_is_audited_and_throttled,
     files_a_household_and_masks_it,
     every_validation_rule_refuses_and_writes_nothing,

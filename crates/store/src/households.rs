@@ -18,6 +18,13 @@ use crate::DbConnection;
 type Backend = <DbConnection as diesel::Connection>::Backend;
 type HouseholdSelection = diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<HouseholdRow, Backend>>;
 
+/// Income records one file keeps at most: 30 members × 12 kinds × 12 months is 4,320, so a year
+/// of every kind for every member fits; with amounts of at most 10^11 fen, every sum the rules make
+/// stays far inside 64-bit integers.
+pub const MAX_INCOME_RECORDS: i64 = 5_000;
+/// Rigid expenditure items one file keeps at most.
+pub const MAX_EXPENDITURE_ITEMS: i64 = 1_000;
+
 /// Blind-index kind for identity numbers.
 pub const ID_INDEX: &str = "national_id";
 
@@ -219,6 +226,9 @@ pub enum FileError {
     WorkerCount,
     #[error("the period ends before it starts")]
     PeriodReversed,
+    /// A file keeps at most so many income records or expenditure items.
+    #[error("a household keeps at most {max} of these")]
+    TooManyItems { max: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -894,6 +904,15 @@ pub fn add_incomes(
     records: &[IncomeInput],
 ) -> Result<Vec<IncomeRow>, FileError> {
     touch(conn, scope, household_id, expected_version)?;
+    let held: i64 = income_records::table
+        .filter(income_records::household_id.eq(household_id))
+        .count()
+        .get_result(conn)?;
+    if held + records.len() as i64 > MAX_INCOME_RECORDS {
+        return Err(FileError::TooManyItems {
+            max: MAX_INCOME_RECORDS,
+        });
+    }
     records
         .iter()
         .enumerate()
@@ -910,6 +929,15 @@ pub fn add_expenditures(
     items: &[ExpenditureInput],
 ) -> Result<Vec<ExpenditureRow>, FileError> {
     touch(conn, scope, household_id, expected_version)?;
+    let held: i64 = expenditures::table
+        .filter(expenditures::household_id.eq(household_id))
+        .count()
+        .get_result(conn)?;
+    if held + items.len() as i64 > MAX_EXPENDITURE_ITEMS {
+        return Err(FileError::TooManyItems {
+            max: MAX_EXPENDITURE_ITEMS,
+        });
+    }
     items
         .iter()
         .enumerate()

@@ -124,8 +124,7 @@ pub fn assess_exit(s: &Snapshot, p: &ExitPolicy) -> ExitDecision {
                             && v.member_id == i.member_id
                     }))
             })
-            .map(|i| i.amount_fen)
-            .sum()
+            .fold(0i64, |sum, i| sum.saturating_add(i.amount_fen))
     };
     let months: Vec<MonthCheck> = p
         .standards

@@ -236,7 +236,7 @@ pub fn identify(s: &Snapshot, p: &Resolved) -> Decision {
             continue;
         }
         if p.excluded_income_kinds.0.contains(&i.kind) {
-            f.income_excluded_fen += i.amount_fen;
+            f.income_excluded_fen = f.income_excluded_fen.saturating_add(i.amount_fen);
             continue;
         }
         let replaced = any_verified
@@ -245,9 +245,9 @@ pub fn identify(s: &Snapshot, p: &Resolved) -> Decision {
                 v.verified && v.month == i.month && v.kind == i.kind && v.member_id == i.member_id
             });
         if replaced {
-            f.income_replaced_fen += i.amount_fen;
+            f.income_replaced_fen = f.income_replaced_fen.saturating_add(i.amount_fen);
         } else {
-            f.income_counted_fen += i.amount_fen;
+            f.income_counted_fen = f.income_counted_fen.saturating_add(i.amount_fen);
         }
     }
 
@@ -290,10 +290,11 @@ pub fn identify(s: &Snapshot, p: &Resolved) -> Decision {
                                     && v.member_id == i.member_id
                             }))
                 })
-                .map(|i| i.amount_fen)
-                .sum();
+                .fold(0i64, |sum, i| sum.saturating_add(i.amount_fen));
             if proven < floor {
-                f.income_imputed_fen += floor - proven;
+                f.income_imputed_fen = f
+                    .income_imputed_fen
+                    .saturating_add(floor.saturating_sub(proven));
                 f.members_imputed += 1;
             }
         }
@@ -311,14 +312,14 @@ pub fn identify(s: &Snapshot, p: &Resolved) -> Decision {
         let share =
             (i128::from(e.amount_fen) * i128::from(inside) / i128::from(span.max(1))) as i64;
         if e.verified {
-            f.expenditure_fen += share;
+            f.expenditure_fen = f.expenditure_fen.saturating_add(share);
         } else {
-            f.expenditure_unverified_fen += share;
+            f.expenditure_unverified_fen = f.expenditure_unverified_fen.saturating_add(share);
         }
     }
 
-    f.annual_income_fen = f.income_counted_fen + f.income_imputed_fen;
-    f.net_income_fen = f.annual_income_fen - f.expenditure_fen;
+    f.annual_income_fen = f.income_counted_fen.saturating_add(f.income_imputed_fen);
+    f.net_income_fen = f.annual_income_fen.saturating_sub(f.expenditure_fen);
     f.standard_fen = p.dibao_standard_fen.0;
 
     // Per-capita monthly net ≤ k × standard  ⇔  net × 10000 ≤ standard × members × months × k(bp).

@@ -455,6 +455,12 @@ pub(crate) fn file_error(e: FileError, items: &str) -> ApiError {
             "not before start_month".into(),
             "截止月份不能早于起始月份",
         ),
+        FileError::TooManyItems { max } => field(
+            items.into(),
+            "too_many",
+            format!("a household keeps at most {max} of these; correct or remove old ones first"),
+            &format!("每户最多保存 {max} 条，请先更正或删除旧记录"),
+        ),
         FileError::WorkerCount => field(
             "members".into(),
             "one_worker",

@@ -12,8 +12,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{not_found, utc};
 use crate::auth::{keys, Access};
+use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{etag, ApiJson, ApiQuery};
+use crate::extract::{etag, ApiQuery};
 use crate::fields::Fields;
 use crate::pagination::{page_of, page_request, PageOf};
 use crate::{db, AppState};
@@ -111,7 +112,7 @@ impl From<KeyWithDepartment> for ApiKey {
 }
 
 /// A new key. 新建密钥。
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"department_id": crate::examples::DEPARTMENT_ID, "name": "民政局低保核对接口", "scopes": ["referral:read", "assistance:write"]}))]
 pub struct CreateApiKey {
@@ -192,12 +193,9 @@ async fn list(
     responses((status = 201, description = "Created. 已创建。", body = CreatedApiKey,
         headers(("Location" = String, description = "URL of the new key. 新资源地址。")))))]
 #[post("/api-keys")]
-async fn create(
-    state: web::Data<AppState>,
-    access: Access,
-    ApiJson(body): ApiJson<CreateApiKey>,
-) -> ApiResult<HttpResponse> {
+async fn create(state: web::Data<AppState>, access: Access, body: Body) -> ApiResult<HttpResponse> {
     let (actor, scope) = access.require_user(Action::ApiKeyWrite)?;
+    let body: CreateApiKey = body.parse()?;
     let created_by = actor.username.clone();
     let mut f = Fields::default();
     let name = f.name("name", &body.name, 100);

@@ -12,8 +12,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{not_found, ok_with_etag, utc};
 use crate::auth::{forbidden, password, Access, UserPrincipal};
+use crate::body::Body;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
-use crate::extract::{etag, ApiJson, ApiQuery, IfMatch};
+use crate::extract::{etag, ApiQuery, IfMatch};
 use crate::fields::Fields;
 use crate::pagination::{page_of, page_request, PageOf};
 use crate::{db, AppState};
@@ -117,7 +118,7 @@ impl From<UserRow> for User {
 }
 
 /// A new user. 新建用户。
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"organisation_id": crate::examples::GRASSROOTS_UNION_ID, "username": "shahe.officer", "display_name": "赵敏", "password": "Correct-Horse-2026", "roles": ["grassroots_officer"]}))]
 pub struct CreateUser {
@@ -137,7 +138,7 @@ pub struct CreateUser {
 }
 
 /// Changes to a user; a change of roles or status ends their sessions. 修改用户。
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"display_name": "赵敏（经办）"}))]
 pub struct UpdateUser {
@@ -150,7 +151,7 @@ pub struct UpdateUser {
 }
 
 /// A new password. 修改密码。
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"new_password": "Another-Horse-2027"}))]
 pub struct ChangePassword {
@@ -308,12 +309,9 @@ async fn list(
         headers(("ETag" = String, description = "Version. 版本标签。"),
                 ("Location" = String, description = "URL of the new user. 新资源地址。")))))]
 #[post("/users")]
-async fn create(
-    state: web::Data<AppState>,
-    access: Access,
-    ApiJson(body): ApiJson<CreateUser>,
-) -> ApiResult<HttpResponse> {
+async fn create(state: web::Data<AppState>, access: Access, body: Body) -> ApiResult<HttpResponse> {
     let (actor, scope) = access.require_user(Action::UserWrite)?;
+    let body: CreateUser = body.parse()?;
     let actor = actor.clone();
     let mut f = Fields::default();
     let name = f.check(username("username", &body.username));
@@ -412,9 +410,10 @@ async fn update(
     access: Access,
     id: web::Path<String>,
     IfMatch(version): IfMatch,
-    ApiJson(body): ApiJson<UpdateUser>,
+    body: Body,
 ) -> ApiResult<HttpResponse> {
     let (actor, scope) = access.require_user(Action::UserWrite)?;
+    let body: UpdateUser = body.parse()?;
     let actor = actor.clone();
     let recorded = serde_json::to_value(&body).unwrap_or_default();
     let mut f = Fields::default();
@@ -490,7 +489,7 @@ async fn change_password(
     state: web::Data<AppState>,
     access: Access,
     id: web::Path<String>,
-    ApiJson(body): ApiJson<ChangePassword>,
+    body: Body,
 ) -> ApiResult<HttpResponse> {
     let actor = match &access.principal {
         crate::auth::Principal::User(u) => u.clone(),
@@ -503,6 +502,7 @@ async fn change_password(
     } else {
         access.require_user(Action::UserWrite)?.1
     };
+    let body: ChangePassword = body.parse()?;
     let mut f = Fields::default();
     f.check(password_field("new_password", &body.new_password));
     if own && body.current_password.is_none() {

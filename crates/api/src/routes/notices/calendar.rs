@@ -9,8 +9,9 @@ use jiekun_store::workflows::{self as store, CalendarDayRow};
 
 use super::dto::{CalendarDay, CalendarDayIn, CalendarQuery};
 use crate::auth::Access;
+use crate::body::Body;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Problem};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::ApiQuery;
 use crate::fields::Fields;
 use crate::routes::{not_found, query_error};
 use crate::{db, AppState};
@@ -105,9 +106,10 @@ pub(super) async fn put_calendar_day(
     state: web::Data<AppState>,
     access: Access,
     date: web::Path<String>,
-    ApiJson(body): ApiJson<CalendarDayIn>,
+    body: Body,
 ) -> ApiResult<web::Json<CalendarDay>> {
     let (user, _) = access.require_user(Action::CalendarWrite)?;
+    let body: CalendarDayIn = body.parse()?;
     let row = calendar_day_of(day_of(&date)?, &body, &user.username)?;
     let row = CalendarDayRow {
         updated_at: state.clock.stored_now(),

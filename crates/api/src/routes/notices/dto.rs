@@ -168,7 +168,7 @@ impl From<ObjectionRow> for Objection {
 }
 
 /// A new objection. 提出异议。
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"content": "该户家中经营门面，收入未如实申报。"}))]
 pub struct NewObjection {
@@ -182,7 +182,7 @@ pub struct NewObjection {
 }
 
 /// Resolving an objection. 异议处理。
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"outcome": "dismissed", "resolution": "经入户核查，门面已于2025年转让，异议不成立。"}))]
 pub struct Resolution {
@@ -229,7 +229,7 @@ pub struct CalendarQuery {
 }
 
 /// A day's kind. 日期类型。
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"kind": "holiday", "name": "元旦"}))]
 pub struct CalendarDayIn {

@@ -9,8 +9,9 @@ use jiekun_store::workflows as store;
 use super::dto::{NewObjection, Objection, ObjectionQuery, Resolution};
 use super::notice;
 use crate::auth::Access;
+use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::ApiQuery;
 use crate::fields::Fields;
 use crate::pagination::{page_of, page_request, PageOf};
 use crate::routes::workflows::{staff, step_error};
@@ -33,9 +34,10 @@ pub(super) async fn raise_objection(
     state: web::Data<AppState>,
     access: Access,
     id: web::Path<String>,
-    ApiJson(body): ApiJson<NewObjection>,
+    body: Body,
 ) -> ApiResult<HttpResponse> {
     let (actor, when) = staff(&state, &access, Action::ObjectionRaise)?;
+    let body: NewObjection = body.parse()?;
     let new = objection_of(body, roles_allow(&actor.roles, Action::WorkflowAct))?;
     let id = id.into_inner();
     let row = db::write(&state.db, move |c| {
@@ -119,9 +121,10 @@ pub(super) async fn resolve_objection(
     state: web::Data<AppState>,
     access: Access,
     id: web::Path<String>,
-    ApiJson(body): ApiJson<Resolution>,
+    body: Body,
 ) -> ApiResult<web::Json<Objection>> {
     let (actor, when) = staff(&state, &access, Action::WorkflowAct)?;
+    let body: Resolution = body.parse()?;
     let text = crate::fields::name("resolution", &body.resolution, 2000)
         .map_err(|e| ApiError::validation(vec![e]))?;
     let id = id.into_inner();

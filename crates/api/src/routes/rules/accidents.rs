@@ -7,8 +7,9 @@ use jiekun_store::rules::{self as store, AccidentRow};
 
 use super::dto::Accident;
 use crate::auth::Access;
+use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{etag, ApiJson, IfMatch};
+use crate::extract::{etag, IfMatch};
 use crate::fields::Fields;
 use crate::routes::{not_found, ok_with_etag};
 use crate::{db, AppState};
@@ -94,9 +95,10 @@ pub(super) async fn set_accident(
     access: Access,
     id: web::Path<String>,
     IfMatch(version): IfMatch,
-    ApiJson(body): ApiJson<Accident>,
+    body: Body,
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
+    let body: Accident = body.parse()?;
     let id = id.into_inner();
     let row = accident_of(&id, body, state.clock.today())?;
     let caller = access.caller();

@@ -10,8 +10,8 @@ use jiekun_store::rules::{self as store, AssessmentRow, Stored};
 use super::dto::{Assessment, AssessmentKind, NewAssessment, PolicyParameter, Replay};
 use super::explain;
 use crate::auth::Access;
+use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::ApiJson;
 use crate::routes::{not_found, utc};
 use crate::{db, AppState};
 
@@ -133,9 +133,10 @@ pub(super) async fn assess(
     state: web::Data<AppState>,
     access: Access,
     id: web::Path<String>,
-    ApiJson(body): ApiJson<NewAssessment>,
+    body: Body,
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdAssess)?;
+    let body: NewAssessment = body.parse()?;
     let (kind, date) = assessment_of(&body, state.clock.today())?;
     let (cipher, caller, id) = (state.cipher.clone(), access.caller(), id.into_inner());
     let (row, stored) = db::write(&state.db, move |c| {

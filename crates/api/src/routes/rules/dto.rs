@@ -108,7 +108,7 @@ fn parameter_values() -> utoipa::openapi::schema::Object {
 }
 
 /// A new version of a parameter. 新增参数版本。
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"key": "notice_days", "region_code": "610724", "effective_from": "2099-01-01", "value": 7, "document": "西工发〔2026〕12号"}))]
 pub struct NewParameter {
@@ -187,7 +187,7 @@ pub enum AssessmentKind {
 }
 
 /// Make an assessment. 发起评估。
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"kind": "identify"}))]
 pub struct NewAssessment {
@@ -262,7 +262,7 @@ pub struct ExitCandidate {
 }
 
 /// A proposed change to the policy. 拟议的政策调整。
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"parameters": {"dibao_standard_fen": 80000}}))]
 pub struct Simulation {
@@ -313,7 +313,7 @@ pub struct SimulationResult {
 }
 
 /// A sudden event and its cost to the household. 意外事件及其造成的支出或损失。
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"description": "家中失火，房屋受损", "occurred_on": "2026-03-12", "costs_fen": 3500000}))]
 pub struct Accident {

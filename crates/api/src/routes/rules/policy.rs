@@ -10,8 +10,9 @@ use jiekun_store::rules::{self as store, ParameterRow};
 
 use super::dto::{NewParameter, ParameterQuery, PolicyParameter, ResolvedParameter, ResolvedQuery};
 use crate::auth::Access;
+use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::ApiQuery;
 use crate::fields::Fields;
 use crate::routes::{outside_region, query_error};
 use crate::{db, AppState};
@@ -60,9 +61,10 @@ pub(super) async fn list_parameters(
 pub(super) async fn add_parameter(
     state: web::Data<AppState>,
     access: Access,
-    ApiJson(body): ApiJson<NewParameter>,
+    body: Body,
 ) -> ApiResult<HttpResponse> {
     let (user, scope) = access.require_user(Action::PolicyWrite)?;
+    let body: NewParameter = body.parse()?;
     let (row, region) = parameter_of(&body, state.clock.today(), &user.username)?;
     if !scope.covers_region(&region) {
         return Err(outside_region());

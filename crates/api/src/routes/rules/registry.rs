@@ -17,8 +17,8 @@ use jiekun_store::Scope;
 use super::dto::{ExitCandidate, ReturnWarning, SimulatedChange, Simulation, SimulationResult};
 use super::policy::check_value;
 use crate::auth::Access;
+use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::ApiJson;
 use crate::{db, AppState};
 
 /// A policy resolved once per region; a region without one is `None`, and its households are
@@ -178,9 +178,10 @@ fn proposal(body: &Simulation) -> ApiResult<Vec<(ParamKey, ParamValue)>> {
 pub(super) async fn simulate(
     state: web::Data<AppState>,
     access: Access,
-    ApiJson(body): ApiJson<Simulation>,
+    body: Body,
 ) -> ApiResult<web::Json<SimulationResult>> {
     let (_, scope) = access.require_user(Action::HouseholdAssess)?;
+    let body: Simulation = body.parse()?;
     let overrides = proposal(&body)?;
     let date = body.date.unwrap_or_else(|| state.clock.today());
     let sample = body.sample.unwrap_or(100).min(1000);

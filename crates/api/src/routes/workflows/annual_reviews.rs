@@ -14,8 +14,9 @@ use jiekun_store::workflows as store;
 use super::dto::{AnnualReview, DueQuery, DueReview, NewAnnualReview};
 use super::{opinion_of, staff, step_error, tagged};
 use crate::auth::Access;
+use crate::body::Body;
 use crate::error::{ApiResult, FieldError};
-use crate::extract::{ApiJson, ApiQuery, IfMatch};
+use crate::extract::{ApiQuery, IfMatch};
 use crate::pagination::{page_request, PageOf};
 use crate::routes::{not_found, query_error};
 use crate::{db, AppState};
@@ -43,9 +44,10 @@ pub(super) async fn record_review(
     access: Access,
     id: web::Path<String>,
     IfMatch(version): IfMatch,
-    ApiJson(body): ApiJson<NewAnnualReview>,
+    body: Body,
 ) -> ApiResult<HttpResponse> {
     let (actor, when) = staff(&state, &access, Action::WorkflowAct)?;
+    let body: NewAnnualReview = body.parse()?;
     let opinion = opinion_of(&body.opinion)?;
     let id = id.into_inner();
     let (review, h) = db::write(&state.db, move |c| {

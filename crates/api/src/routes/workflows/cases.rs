@@ -19,8 +19,9 @@ use super::dto::{
 };
 use super::{case_filter, opened, opinion_of, staff, step_error, tagged, views};
 use crate::auth::Access;
+use crate::body::Body;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, IfMatch};
+use crate::extract::{ApiQuery, IfMatch};
 use crate::pagination::{page_of, page_request, PageOf};
 use crate::{db, AppState};
 
@@ -194,8 +195,10 @@ async fn act_on_case<K: CaseKind>(
 pub(super) async fn open_application(
     state: web::Data<AppState>,
     access: Access,
-    ApiJson(body): ApiJson<NewApplication>,
+    body: Body,
 ) -> ApiResult<HttpResponse> {
+    access.require_user(Action::ApplicationOpen)?;
+    let body: NewApplication = body.parse()?;
     let opinion = body.opinion.clone();
     open_case::<Filing>(
         state,
@@ -283,8 +286,10 @@ pub(super) async fn act_on_application(
     access: Access,
     id: web::Path<String>,
     IfMatch(version): IfMatch,
-    ApiJson(body): ApiJson<ApplicationStep>,
+    body: Body,
 ) -> ApiResult<HttpResponse> {
+    access.require_user(Action::WorkflowAct)?;
+    let body: ApplicationStep = body.parse()?;
     act_on_case::<Filing>(state, access, id.into_inner(), version, body.split()).await
 }
 
@@ -304,8 +309,10 @@ pub(super) async fn act_on_application(
 pub(super) async fn open_exit_case(
     state: web::Data<AppState>,
     access: Access,
-    ApiJson(body): ApiJson<NewExitCase>,
+    body: Body,
 ) -> ApiResult<HttpResponse> {
+    access.require_user(Action::ExitOpen)?;
+    let body: NewExitCase = body.parse()?;
     let opinion = body.opinion.clone();
     open_case::<Exit>(
         state,
@@ -392,7 +399,9 @@ pub(super) async fn act_on_exit_case(
     access: Access,
     id: web::Path<String>,
     IfMatch(version): IfMatch,
-    ApiJson(body): ApiJson<ExitStep>,
+    body: Body,
 ) -> ApiResult<HttpResponse> {
+    access.require_user(Action::WorkflowAct)?;
+    let body: ExitStep = body.parse()?;
     act_on_case::<Exit>(state, access, id.into_inner(), version, body.split()).await
 }

@@ -77,7 +77,7 @@ pub struct NoticeSummary {
 macro_rules! step_body {
     ($(#[$m:meta])* $name:ident, $action:ty, $example:expr) => {
         $(#[$m])*
-        #[derive(Debug, Deserialize, ToSchema)]
+        #[derive(Debug, Deserialize, ToSchema, validator::Validate)]
         #[schema(example = $example)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
@@ -154,7 +154,7 @@ pub struct Application {
 }
 
 /// A new application. 新建建档申请。
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"household_id": crate::examples::HOUSEHOLD_ID, "opinion": "职工患病致困，申请建档。"}))]
 pub struct NewApplication {
@@ -240,7 +240,7 @@ pub struct ExitCase {
 }
 
 /// A new exit case. 新建退出事项。
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"household_id": crate::examples::HOUSEHOLD_ID, "grounds": "death", "opinion": "职工本人已于2026年10月病故，家属书面报告。"}))]
 pub struct NewExitCase {
@@ -330,7 +330,7 @@ impl From<EventRow> for TimelineEntryOf {
 }
 
 /// Closing a monitored household. 监测期满关闭。
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"opinion": "监测期满，未返困。"}))]
 pub struct CloseMonitoring {
@@ -377,7 +377,7 @@ impl From<ReviewRow> for AnnualReview {
 }
 
 /// A review to record. 登记年度复核。
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"assessment_id": crate::examples::ASSESSMENT_ID, "opinion": "年度复核：仍符合条件。"}))]
 pub struct NewAnnualReview {

@@ -11,8 +11,9 @@ use jiekun_store::DbConnection;
 use super::dto::{CloseMonitoring, HouseholdTimeline, TimelineEntryOf};
 use super::{opinion_of, staff, step_error, tagged};
 use crate::auth::Access;
+use crate::body::Body;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, IfMatch};
+use crate::extract::IfMatch;
 use crate::routes::not_found;
 use crate::{db, AppState};
 
@@ -77,9 +78,10 @@ pub(super) async fn close_monitoring(
     access: Access,
     id: web::Path<String>,
     IfMatch(version): IfMatch,
-    ApiJson(body): ApiJson<CloseMonitoring>,
+    body: Body,
 ) -> ApiResult<HttpResponse> {
     let (actor, when) = staff(&state, &access, Action::WorkflowAct)?;
+    let body: CloseMonitoring = body.parse()?;
     let opinion = opinion_of(&body.opinion)?;
     let id = id.into_inner();
     let (v, view) = db::write(&state.db, move |c| {

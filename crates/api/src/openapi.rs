@@ -250,7 +250,12 @@ fn codes_for(method: &str, path: &str, op: &Operation) -> Vec<ErrorCode> {
     match op.operation_id.as_deref().and_then(who) {
         Some(Who::Public) | None => {}
         Some(Who::Anyone) => codes.extend([ErrorCode::Unauthenticated, ErrorCode::RateLimited]),
-        Some(Who::Users(_)) => codes.extend([ErrorCode::Unauthenticated, ErrorCode::Forbidden]),
+        // A department key is held to its rate before it is told the operation is not for keys.
+        Some(Who::Users(_)) => codes.extend([
+            ErrorCode::Unauthenticated,
+            ErrorCode::Forbidden,
+            ErrorCode::RateLimited,
+        ]),
         Some(Who::UsersOrKeys(_)) => codes.extend([
             ErrorCode::Unauthenticated,
             ErrorCode::Forbidden,

@@ -50,6 +50,18 @@ impl<T: ToSchema> PageOf<T> {
     }
 }
 
+/// The number of items matching a list's filters, counted only when the request asks
+/// `count=true` (in the same read as the page).
+pub fn total_if<E>(
+    count: Option<bool>,
+    counter: impl FnOnce() -> Result<u64, E>,
+) -> Result<Option<u64>, E> {
+    match count {
+        Some(true) => counter().map(Some),
+        _ => Ok(None),
+    }
+}
+
 /// Paging parameters of every list. 分页参数。
 #[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

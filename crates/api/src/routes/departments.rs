@@ -1,6 +1,6 @@
 //! `/api/v1/departments`: partner departments (合作部门) that lead measures and answer verification.
 
-use actix_web::{get, patch, post, web, HttpResponse};
+use actix_web::{get, patch, post, web};
 use chrono::{DateTime, Utc};
 use jiekun_domain::DepartmentCode;
 use jiekun_store::departments::{
@@ -13,11 +13,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::directory::{self, Entry};
 use super::{query_error, utc};
 use crate::auth::Access;
-use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiQuery, IfMatch};
+use crate::extract::ApiQuery;
 use crate::fields::{double_option, Fields};
-use crate::pagination::{page_of, page_request, PageOf};
+use crate::pagination::{page_of, page_request, total_if, PageOf};
 use crate::{db, AppState};
 use jiekun_domain::access::Action;
 use jiekun_store::{DbConnection, Scope, StoreResult};
@@ -236,82 +235,36 @@ async fn list(
         region,
         active: q.active,
     };
-    let wants_total = q.count == Some(true);
+    let count = q.count;
     let (rows, total) = db::run(&state.db, move |c| {
-        let total = if wants_total {
-            Some(store::count(c, &scope, &filter)?)
-        } else {
-            None
-        };
+        let total = total_if(count, || store::count(c, &scope, &filter))?;
         Ok((store::list(c, &scope, &filter, &page)?, total))
     })
     .await?;
     Ok(web::Json(page_of(rows, Department::from).with_total(total)))
 }
 
-/// Register a department · 登记部门
-///
-/// Registers the partner department of one kind for one region (a region has at most one of each
-/// kind). API keys for department systems belong to a department.
-///
-/// 登记某地区的一个合作部门（每个地区每类最多一个）。部门系统的 API 密钥归属于部门。
-#[utoipa::path(
-    operation_id = "create_department",
-    tag = "departments",
-    request_body = CreateDepartment,
-    responses((status = 201, description = "Created. 已创建。", body = Department,
-        headers(("ETag" = String, description = "Version. 版本标签。"),
-                ("Location" = String, description = "URL of the new department. 新资源地址。"))))
-)]
-#[post("/departments")]
-async fn create(state: web::Data<AppState>, access: Access, body: Body) -> ApiResult<HttpResponse> {
-    directory::create::<Departments>(state, access, body).await
-}
-
-/// Get a department · 查看部门
-///
-/// One department, with its version in the `ETag` header.
-///
-/// 查看单个部门，版本号在 ETag 响应头中。
-#[utoipa::path(
-    operation_id = "get_department",
-    tag = "departments",
-    params(("id" = String, Path, description = "Department id. 部门标识。")),
-    responses((status = 200, description = "The department. 部门。", body = Department,
-        headers(("ETag" = String, description = "Current version. 当前版本。"))))
-)]
-#[get("/departments/{id}")]
-async fn get_one(
-    state: web::Data<AppState>,
-    access: Access,
-    id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    directory::get::<Departments>(state, access, id.into_inner()).await
-}
-
-/// Update a department · 修改部门
-///
-/// Changes the name or address, or (de)activates the department. Requires `If-Match`.
-///
-/// 修改名称、地址或启用状态，须携带 If-Match。
-#[utoipa::path(
-    operation_id = "update_department",
-    tag = "departments",
-    params(("id" = String, Path, description = "Department id. 部门标识。"),
-           ("If-Match" = String, Header, description = "ETag last read. 最近读取的 ETag。")),
-    request_body = UpdateDepartment,
-    responses((status = 200, description = "Updated. 已修改。", body = Department,
-        headers(("ETag" = String, description = "New version. 新版本。"))))
-)]
-#[patch("/departments/{id}")]
-async fn update(
-    state: web::Data<AppState>,
-    access: Access,
-    id: web::Path<String>,
-    IfMatch(version): IfMatch,
-    body: Body,
-) -> ApiResult<HttpResponse> {
-    directory::update::<Departments>(state, access, id.into_inner(), version, body).await
+directory::operations! {
+    entry: Departments, tag: "departments", out: Department, kind: "Department id. 部门标识。",
+    /// Register a department · 登记部门
+    ///
+    /// Registers the partner department of one kind for one region (a region has at most one of each
+    /// kind). API keys for department systems belong to a department.
+    ///
+    /// 登记某地区的一个合作部门（每个地区每类最多一个）。部门系统的 API 密钥归属于部门。
+    create: ("create_department", "/departments", CreateDepartment, "URL of the new department. 新资源地址。"),
+    /// Get a department · 查看部门
+    ///
+    /// One department, with its version in the `ETag` header.
+    ///
+    /// 查看单个部门，版本号在 ETag 响应头中。
+    get: ("get_department", "/departments/{id}", "The department. 部门。"),
+    /// Update a department · 修改部门
+    ///
+    /// Changes the name or address, or (de)activates the department. Requires `If-Match`.
+    ///
+    /// 修改名称、地址或启用状态，须携带 If-Match。
+    update: ("update_department", "/departments/{id}", UpdateDepartment),
 }
 
 /// Departments in the shared directory implementation.

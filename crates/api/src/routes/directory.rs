@@ -144,3 +144,89 @@ macro_rules! record {
     };
 }
 pub(crate) use record;
+
+/// The documented create, get and update operations of a directory resource (the calling module
+/// imports `actix_web::{get, patch, post}`, by whose names the documentation finds the method). They answer alike
+/// for every directory resource, so they are written once; each resource gives its paths,
+/// operation ids, shapes and the words of its documentation.
+///
+/// ```ignore
+/// directory::operations! {
+///     entry: Departments, tag: "departments", out: Department, kind: "Department id. 部门标识。",
+///     /// Register a department · 登记部门 …
+///     create: ("create_department", "/departments", CreateDepartment, "URL of the new department. 新资源地址。"),
+///     /// Get a department · 查看部门 …
+///     get: ("get_department", "/departments/{id}", "The department. 部门。"),
+///     /// Update a department · 修改部门 …
+///     update: ("update_department", "/departments/{id}", UpdateDepartment),
+/// }
+/// ```
+macro_rules! operations {
+    (
+        entry: $entry:ident, tag: $tag:literal, out: $out:ident, kind: $id_doc:literal,
+        $(#[doc = $create_doc:literal])*
+        create: ($create_op:literal, $collection:literal, $create_body:ident, $location:literal),
+        $(#[doc = $get_doc:literal])*
+        get: ($get_op:literal, $item:literal, $found:literal),
+        $(#[doc = $update_doc:literal])*
+        update: ($update_op:literal, $item_again:literal, $update_body:ident),
+    ) => {
+        $(#[doc = $create_doc])*
+        #[utoipa::path(
+            operation_id = $create_op,
+            tag = $tag,
+            request_body = $create_body,
+            responses((status = 201, description = "Created. 已创建。", body = $out,
+                headers(("ETag" = String, description = "Version. 版本标签。"),
+                        ("Location" = String, description = $location))))
+        )]
+        #[post($collection)]
+        async fn create(
+            state: actix_web::web::Data<crate::AppState>,
+            access: crate::auth::Access,
+            body: crate::body::Body,
+        ) -> crate::error::ApiResult<actix_web::HttpResponse> {
+            crate::routes::directory::create::<$entry>(state, access, body).await
+        }
+
+        $(#[doc = $get_doc])*
+        #[utoipa::path(
+            operation_id = $get_op,
+            tag = $tag,
+            params(("id" = String, Path, description = $id_doc)),
+            responses((status = 200, description = $found, body = $out,
+                headers(("ETag" = String, description = "Current version. 当前版本。"))))
+        )]
+        #[get($item)]
+        async fn get_one(
+            state: actix_web::web::Data<crate::AppState>,
+            access: crate::auth::Access,
+            id: actix_web::web::Path<String>,
+        ) -> crate::error::ApiResult<actix_web::HttpResponse> {
+            crate::routes::directory::get::<$entry>(state, access, id.into_inner()).await
+        }
+
+        $(#[doc = $update_doc])*
+        #[utoipa::path(
+            operation_id = $update_op,
+            tag = $tag,
+            params(("id" = String, Path, description = $id_doc),
+                   ("If-Match" = String, Header, description = "ETag last read. 最近读取的 ETag。")),
+            request_body = $update_body,
+            responses((status = 200, description = "Updated. 已修改。", body = $out,
+                headers(("ETag" = String, description = "New version. 新版本。"))))
+        )]
+        #[patch($item_again)]
+        async fn update(
+            state: actix_web::web::Data<crate::AppState>,
+            access: crate::auth::Access,
+            id: actix_web::web::Path<String>,
+            crate::extract::IfMatch(version): crate::extract::IfMatch,
+            body: crate::body::Body,
+        ) -> crate::error::ApiResult<actix_web::HttpResponse> {
+            crate::routes::directory::update::<$entry>(state, access, id.into_inner(), version, body)
+                .await
+        }
+    };
+}
+pub(crate) use operations;

@@ -1,6 +1,6 @@
 //! `/api/v1/enterprises`: employers (企业), keyed by the unified social credit code.
 
-use actix_web::{get, patch, post, web, HttpResponse};
+use actix_web::{get, patch, post, web};
 use chrono::{DateTime, Utc};
 use jiekun_store::enterprises::{
     self as store, EnterpriseChanges, EnterpriseFilter, EnterpriseRow, NewEnterprise,
@@ -12,11 +12,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::directory::{self, Entry};
 use super::{query_error, utc};
 use crate::auth::Access;
-use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiQuery, IfMatch};
+use crate::extract::ApiQuery;
 use crate::fields::{double_option, Fields};
-use crate::pagination::{page_of, page_request, PageOf};
+use crate::pagination::{page_of, page_request, total_if, PageOf};
 use crate::{db, AppState};
 use jiekun_domain::access::Action;
 use jiekun_store::{DbConnection, Scope, StoreResult};
@@ -215,82 +214,36 @@ async fn list(
         credit_code,
         name_contains: q.name_contains,
     };
-    let wants_total = q.count == Some(true);
+    let count = q.count;
     let (rows, total) = db::run(&state.db, move |c| {
-        let total = if wants_total {
-            Some(store::count(c, &scope, &filter)?)
-        } else {
-            None
-        };
+        let total = total_if(count, || store::count(c, &scope, &filter))?;
         Ok((store::list(c, &scope, &filter, &page)?, total))
     })
     .await?;
     Ok(web::Json(page_of(rows, Enterprise::from).with_total(total)))
 }
 
-/// Register an enterprise · 登记企业
-///
-/// Registers an employer. The unified social credit code is checked (length, alphabet, region
-/// digits, GB 32100 check character) and must not be registered already (409).
-///
-/// 登记企业。校验统一社会信用代码（长度、字符集、行政区划位、GB 32100 校验码），重复登记返回 409。
-#[utoipa::path(
-    operation_id = "create_enterprise",
-    tag = "enterprises",
-    request_body = CreateEnterprise,
-    responses((status = 201, description = "Created. 已创建。", body = Enterprise,
-        headers(("ETag" = String, description = "Version. 版本标签。"),
-                ("Location" = String, description = "URL of the new enterprise. 新资源地址。"))))
-)]
-#[post("/enterprises")]
-async fn create(state: web::Data<AppState>, access: Access, body: Body) -> ApiResult<HttpResponse> {
-    directory::create::<Enterprises>(state, access, body).await
-}
-
-/// Get an enterprise · 查看企业
-///
-/// One employer, with its version in the `ETag` header.
-///
-/// 查看单个企业，版本号在 ETag 响应头中。
-#[utoipa::path(
-    operation_id = "get_enterprise",
-    tag = "enterprises",
-    params(("id" = String, Path, description = "Enterprise id. 企业标识。")),
-    responses((status = 200, description = "The enterprise. 企业。", body = Enterprise,
-        headers(("ETag" = String, description = "Current version. 当前版本。"))))
-)]
-#[get("/enterprises/{id}")]
-async fn get_one(
-    state: web::Data<AppState>,
-    access: Access,
-    id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    directory::get::<Enterprises>(state, access, id.into_inner()).await
-}
-
-/// Update an enterprise · 修改企业
-///
-/// Changes any field; a corrected credit code is checked like a new one. Requires `If-Match`.
-///
-/// 修改企业信息，更正的统一社会信用代码同样校验。须携带 If-Match。
-#[utoipa::path(
-    operation_id = "update_enterprise",
-    tag = "enterprises",
-    params(("id" = String, Path, description = "Enterprise id. 企业标识。"),
-           ("If-Match" = String, Header, description = "ETag last read. 最近读取的 ETag。")),
-    request_body = UpdateEnterprise,
-    responses((status = 200, description = "Updated. 已修改。", body = Enterprise,
-        headers(("ETag" = String, description = "New version. 新版本。"))))
-)]
-#[patch("/enterprises/{id}")]
-async fn update(
-    state: web::Data<AppState>,
-    access: Access,
-    id: web::Path<String>,
-    IfMatch(version): IfMatch,
-    body: Body,
-) -> ApiResult<HttpResponse> {
-    directory::update::<Enterprises>(state, access, id.into_inner(), version, body).await
+directory::operations! {
+    entry: Enterprises, tag: "enterprises", out: Enterprise, kind: "Enterprise id. 企业标识。",
+    /// Register an enterprise · 登记企业
+    ///
+    /// Registers an employer. The unified social credit code is checked (length, alphabet, region
+    /// digits, GB 32100 check character) and must not be registered already (409).
+    ///
+    /// 登记企业。校验统一社会信用代码（长度、字符集、行政区划位、GB 32100 校验码），重复登记返回 409。
+    create: ("create_enterprise", "/enterprises", CreateEnterprise, "URL of the new enterprise. 新资源地址。"),
+    /// Get an enterprise · 查看企业
+    ///
+    /// One employer, with its version in the `ETag` header.
+    ///
+    /// 查看单个企业，版本号在 ETag 响应头中。
+    get: ("get_enterprise", "/enterprises/{id}", "The enterprise. 企业。"),
+    /// Update an enterprise · 修改企业
+    ///
+    /// Changes any field; a corrected credit code is checked like a new one. Requires `If-Match`.
+    ///
+    /// 修改企业信息，更正的统一社会信用代码同样校验。须携带 If-Match。
+    update: ("update_enterprise", "/enterprises/{id}", UpdateEnterprise),
 }
 
 /// Enterprises in the shared directory implementation.

@@ -1,6 +1,6 @@
 //! `/api/v1/organisations`: the union hierarchy (组织机构).
 
-use actix_web::{get, patch, post, web, HttpResponse};
+use actix_web::{get, patch, post, web};
 use chrono::{DateTime, Utc};
 use jiekun_domain as domain;
 use jiekun_store::organisations::{
@@ -14,11 +14,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::directory::{self, Entry};
 use super::{query_error, utc};
 use crate::auth::Access;
-use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{ApiQuery, IfMatch};
+use crate::extract::ApiQuery;
 use crate::fields::{double_option, Fields};
-use crate::pagination::{page_of, page_request, PageOf};
+use crate::pagination::{page_of, page_request, total_if, PageOf};
 use crate::{db, AppState};
 use jiekun_domain::access::Action;
 use jiekun_store::{DbConnection, Scope, StoreResult};
@@ -335,13 +334,9 @@ async fn list(
     let scope = access.require(Action::DirectoryRead)?;
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
-    let wants_total = q.count == Some(true);
+    let count = q.count;
     let (rows, total) = db::run(&state.db, move |c| {
-        let total = if wants_total {
-            Some(store::count(c, &scope, &filter)?)
-        } else {
-            None
-        };
+        let total = total_if(count, || store::count(c, &scope, &filter))?;
         Ok((store::list(c, &scope, &filter, &page)?, total))
     })
     .await?;
@@ -350,71 +345,29 @@ async fn list(
     ))
 }
 
-/// Create an organisation · 新建组织
-///
-/// Adds a city federation (a root), a county federation under a city federation, or a grassroots
-/// union under a county federation. The region code must be at the level of the kind and inside
-/// the parent's region.
-///
-/// 新建市总工会（根节点）、市总工会下的县总工会或县总工会下的基层工会。行政区划代码须与层级相符，并位于上级组织辖区内。
-#[utoipa::path(
-    operation_id = "create_organisation",
-    tag = "organisations",
-    request_body = CreateOrganisation,
-    responses((status = 201, description = "Created. 已创建。", body = Organisation,
-        headers(("ETag" = String, description = "Version of the new organisation. 版本标签。"),
-                ("Location" = String, description = "URL of the new organisation. 新资源地址。"))))
-)]
-#[post("/organisations")]
-async fn create(state: web::Data<AppState>, access: Access, body: Body) -> ApiResult<HttpResponse> {
-    directory::create::<Organisations>(state, access, body).await
-}
-
-/// Get an organisation · 查看组织
-///
-/// One organisation, with its version in the `ETag` header.
-///
-/// 查看单个组织，版本号在 ETag 响应头中。
-#[utoipa::path(
-    operation_id = "get_organisation",
-    tag = "organisations",
-    params(("id" = String, Path, description = "Organisation id. 组织标识。")),
-    responses((status = 200, description = "The organisation. 组织。", body = Organisation,
-        headers(("ETag" = String, description = "Current version. 当前版本。"))))
-)]
-#[get("/organisations/{id}")]
-async fn get_one(
-    state: web::Data<AppState>,
-    access: Access,
-    id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    directory::get::<Organisations>(state, access, id.into_inner()).await
-}
-
-/// Update an organisation · 修改组织
-///
-/// Changes the name, short name or address. Send `If-Match` with the ETag you read: a stale one
-/// gets 412 and changes nothing. Kind, parent and region are fixed once created.
-///
-/// 修改名称、简称或地址。须在 If-Match 中携带读取到的 ETag，版本过期返回 412 且不做任何修改。层级、上级和行政区划创建后不可修改。
-#[utoipa::path(
-    operation_id = "update_organisation",
-    tag = "organisations",
-    params(("id" = String, Path, description = "Organisation id. 组织标识。"),
-           ("If-Match" = String, Header, description = "ETag last read. 最近读取的 ETag。")),
-    request_body = UpdateOrganisation,
-    responses((status = 200, description = "Updated. 已修改。", body = Organisation,
-        headers(("ETag" = String, description = "New version. 新版本。"))))
-)]
-#[patch("/organisations/{id}")]
-async fn update(
-    state: web::Data<AppState>,
-    access: Access,
-    id: web::Path<String>,
-    IfMatch(version): IfMatch,
-    body: Body,
-) -> ApiResult<HttpResponse> {
-    directory::update::<Organisations>(state, access, id.into_inner(), version, body).await
+directory::operations! {
+    entry: Organisations, tag: "organisations", out: Organisation, kind: "Organisation id. 组织标识。",
+    /// Create an organisation · 新建组织
+    ///
+    /// Adds a city federation (a root), a county federation under a city federation, or a grassroots
+    /// union under a county federation. The region code must be at the level of the kind and inside
+    /// the parent's region.
+    ///
+    /// 新建市总工会（根节点）、市总工会下的县总工会或县总工会下的基层工会。行政区划代码须与层级相符，并位于上级组织辖区内。
+    create: ("create_organisation", "/organisations", CreateOrganisation, "URL of the new organisation. 新资源地址。"),
+    /// Get an organisation · 查看组织
+    ///
+    /// One organisation, with its version in the `ETag` header.
+    ///
+    /// 查看单个组织，版本号在 ETag 响应头中。
+    get: ("get_organisation", "/organisations/{id}", "The organisation. 组织。"),
+    /// Update an organisation · 修改组织
+    ///
+    /// Changes the name, short name or address. Send `If-Match` with the ETag you read: a stale one
+    /// gets 412 and changes nothing. Kind, parent and region are fixed once created.
+    ///
+    /// 修改名称、简称或地址。须在 If-Match 中携带读取到的 ETag，版本过期返回 412 且不做任何修改。层级、上级和行政区划创建后不可修改。
+    update: ("update_organisation", "/organisations/{id}", UpdateOrganisation),
 }
 
 /// Organisations in the shared directory implementation.

@@ -16,7 +16,7 @@ use crate::body::Body;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::extract::{etag, ApiQuery, IfMatch};
 use crate::fields::Fields;
-use crate::pagination::{page_of, page_request, PageOf};
+use crate::pagination::{page_of, page_request, total_if, PageOf};
 use crate::{db, AppState};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -283,13 +283,9 @@ async fn list(
         status: q.status.map(|s| s.as_str().to_owned()),
         role: q.role.map(|r| Role::from(r).as_str().to_owned()),
     };
-    let wants_total = q.count == Some(true);
+    let count = q.count;
     let (rows, total) = db::run(&state.db, move |c| {
-        let total = if wants_total {
-            Some(store::count(c, &scope, &filter)?)
-        } else {
-            None
-        };
+        let total = total_if(count, || store::count(c, &scope, &filter))?;
         Ok((store::list(c, &scope, &filter, &page)?, total))
     })
     .await?;

@@ -35,7 +35,7 @@ use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::{etag, ApiQuery, IfMatch};
 use crate::fields::Fields;
-use crate::pagination::{next_cursor, page_request, PageOf};
+use crate::pagination::{next_cursor, page_request, total_if, PageOf};
 use crate::{db, AppState};
 use dto::{CreateHousehold, HouseholdQuery, RevealQuery, SearchHouseholds, UpdateHousehold};
 use present::{Reveal, Shown};
@@ -173,13 +173,9 @@ async fn list(
     let (_, scope) = access.require_user(Action::HouseholdRead)?;
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let filter = filter_of(&q)?;
-    let wants_total = q.count == Some(true);
+    let count = q.count;
     let (rows, total) = db::run(&state.db, move |c| {
-        let total = if wants_total {
-            Some(store::count(c, &scope, &filter)?)
-        } else {
-            None
-        };
+        let total = total_if(count, || store::count(c, &scope, &filter))?;
         Ok((store::list(c, &scope, &filter, &page)?, total))
     })
     .await?;

@@ -10,6 +10,7 @@ pub mod closed;
 pub mod credit_code;
 pub mod department;
 pub mod household;
+pub mod measure;
 pub mod national_id;
 pub mod organisation;
 pub mod region;
@@ -19,6 +20,7 @@ pub mod workflow;
 
 pub use credit_code::{CreditCode, CreditCodeError};
 pub use department::{DepartmentCode, UnknownDepartmentCode};
+pub use measure::{Measure, Mechanism};
 pub use national_id::{NationalId, NationalIdError, Sex};
 pub use organisation::{check_placement, OrganisationKind, PlacementError, UnionType};
 pub use region::{RegionCode, RegionCodeError, RegionLevel};

@@ -185,7 +185,8 @@ impl Decision {
     }
 }
 
-fn age_on(birth: chrono::NaiveDate, on: chrono::NaiveDate) -> i64 {
+/// Age in whole years on a date (negative before birth).
+pub(crate) fn age_on(birth: chrono::NaiveDate, on: chrono::NaiveDate) -> i64 {
     let mut age = i64::from(on.year() - birth.year());
     if (on.month(), on.day()) < (birth.month(), birth.day()) {
         age -= 1;

@@ -126,6 +126,13 @@ fn assessments_are_explained_stored_and_replayable(w: &World) {
     assert_eq!(replay.body["hash_matches"], true);
     assert_eq!(replay.body["replayed_verdict"], "deep");
 
+    // Exit is assessed once the household is on file.
+    let mut c = w.app.db.pool.get().unwrap();
+    c.batch_execute(&format!(
+        "UPDATE households SET status = 'filed' WHERE id = '{hid}'"
+    ))
+    .unwrap();
+    drop(c);
     let exit = w
         .app
         .post_as(
@@ -501,7 +508,120 @@ fn accidents_make_accident_caused_households(w: &World) {
     assert_eq!(a.body["verdict"], "not_eligible");
 }
 
+/// Exit (《实施方案》二(二)) is assessed only for a household on file: one being filed, withdrawn
+/// or rejected is refused with nothing stored and no assessment audited.
+fn exit_assessments_need_a_filed_household(w: &World) {
+    use super::workflows::{crew_xx, file_all_the_way, household, open, step};
+    let crew = crew_xx(w);
+    let assess = |hid: &str, kind: &str| {
+        w.app.post_as(
+            &crew.officer,
+            &format!("/api/v1/households/{hid}/assessments"),
+            &json!({"kind": kind}),
+        )
+    };
+    let stored = |hid: &str| {
+        w.app
+            .get_as(
+                &crew.officer,
+                &format!("/api/v1/households/{hid}/assessments"),
+            )
+            .expect(200)
+            .body
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let audited = |hid: &str| {
+        w.app
+            .get_as(
+                &w.person(Role::Auditor).auth,
+                &format!("/api/v1/audit/events?resource_id={hid}&action=household.assess"),
+            )
+            .expect(200)
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let refused = |hid: &str, status: &str, status_zh: &str| {
+        let r = assess(hid, "exit").problem(409, "household_not_filed");
+        let (en, zh) = (
+            r.body["detail"].as_str().unwrap(),
+            r.body["detail_zh"].as_str().unwrap(),
+        );
+        assert!(en.contains(&format!("`{status}`")), "{en}");
+        assert!(
+            zh.contains("《实施方案》二(二)") && zh.contains(status_zh),
+            "{zh}"
+        );
+        cites_nothing_internal(&[en, zh]);
+        assert_eq!(stored(hid), 0, "no assessment stored");
+        assert_eq!(audited(hid), 0, "no assessment audited");
+    };
+
+    // Being filed.
+    let draft = household(w, &crew, 1, 90_000);
+    refused(&draft, "draft", "建档中（尚未审批）");
+    // Withdrawn.
+    let withdrawn = household(w, &crew, 2, 90_000);
+    let app = open(w, &crew, &withdrawn)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    step(
+        w,
+        &crew.officer,
+        "applications",
+        &app,
+        "withdraw",
+        json!({}),
+    )
+    .expect(200);
+    refused(&withdrawn, "withdrawn", "申请已撤回");
+    // Rejected.
+    let rejected = household(w, &crew, 3, 90_000);
+    let app = open(w, &crew, &rejected)["id"].as_str().unwrap().to_owned();
+    step(w, &crew.officer, "applications", &app, "submit", json!({})).expect(200);
+    step(
+        w,
+        &crew.reviewer,
+        "applications",
+        &app,
+        "start_review",
+        json!({}),
+    )
+    .expect(200);
+    step(
+        w,
+        &crew.reviewer,
+        "applications",
+        &app,
+        "reject",
+        json!({"opinion": "家庭拥有两套住房，不符合条件"}),
+    )
+    .expect(200);
+    refused(&rejected, "rejected", "申请未获批准");
+    // Identification, which filing relies on, is still made while a household is being filed.
+    assert_eq!(
+        assess(&draft, "identify").expect(201).body["kind"],
+        "identify"
+    );
+
+    // Filed: exit is assessed and stored.
+    let filed = household(w, &crew, 4, 90_000);
+    file_all_the_way(w, &crew, &filed);
+    let exit = assess(&filed, "exit").expect(201);
+    assert_eq!(exit.body["kind"], "exit");
+    assert_eq!(
+        audited(&filed),
+        2,
+        "the identification filing relied on, and the exit"
+    );
+}
+
 crate::on_both_backends!(World:
+    exit_assessments_need_a_filed_household,
     accidents_make_accident_caused_households,
     monitored_households_that_fall_back_are_flagged,
     assessments_are_explained_stored_and_replayable,

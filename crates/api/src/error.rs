@@ -64,6 +64,7 @@ error_codes! {
     NotFastPath = "not_fast_path", CONFLICT, "Only death or transfer exits without notice", "仅死亡或迁出可不经公示直接退出";
     NoticeClosed = "notice_closed", CONFLICT, "The public notice is not running", "公示不在进行中";
     MonitoringRunning = "monitoring_running", CONFLICT, "The monitoring period has not ended", "监测期尚未结束";
+    HouseholdNotFiled = "household_not_filed", CONFLICT, "Exit is assessed only for a filed household", "仅已建档立卡的家庭可进行退出评估";
     ValidationFailed = "validation_failed", UNPROCESSABLE_ENTITY, "Some fields are invalid", "部分字段校验未通过";
     PreconditionRequired = "precondition_required", PRECONDITION_REQUIRED, "If-Match is required for this change", "修改操作必须携带 If-Match 请求头";
     RateLimited = "rate_limited", TOO_MANY_REQUESTS, "Too many requests; see Retry-After", "请求过于频繁，请按 Retry-After 稍后重试";

@@ -240,6 +240,8 @@ pub fn who(operation_id: &str) -> Option<Who> {
 const OWN_CODES: &[(&str, &[ErrorCode])] = &[
     // The last disabled member of a household whose vehicle is exempted for them stays (422).
     ("remove_household_member", &[ErrorCode::ValidationFailed]),
+    // Exit is assessed only for a household on file.
+    ("assess_household", &[ErrorCode::HouseholdNotFiled]),
 ];
 
 /// Which error codes an operation can answer with.

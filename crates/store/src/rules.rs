@@ -4,7 +4,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use jiekun_domain::closed::ClosedList;
-use jiekun_domain::household::Month;
+use jiekun_domain::household::{HouseholdStatus, Month};
 use jiekun_domain::rules::policy::close_superseded;
 use jiekun_domain::rules::{
     default_book, AssetsSnap, AssistanceSnap, ExpenditureSnap, IncomeSnap, MemberSnap, Parameter,
@@ -531,13 +531,17 @@ pub fn decide(
 pub enum AssessError {
     #[error(transparent)]
     Policy(#[from] jiekun_domain::rules::PolicyError),
+    /// An exit assessment of a household that is not on file; its status as stored.
+    #[error("the household is {status}, not on file")]
+    NotOnFile { status: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 /// Assesses a household of `scope` as it is, under the policy in force on `date`, and stores the
 /// decision with its encrypted snapshot and their hash; `caller` is named as its author and in
-/// the audit log (`household.assess`).
+/// the audit log (`household.assess`). Exit is assessed only for a household on file (filed, or
+/// exited since): one being filed, withdrawn or rejected is refused before anything is written.
 pub fn assess(
     conn: &mut DbConnection,
     cipher: &FieldCipher,
@@ -547,7 +551,15 @@ pub fn assess(
     kind: AssessmentKind,
     date: NaiveDate,
 ) -> Result<(AssessmentRow, Stored), AssessError> {
-    let snapshot = snapshot(conn, cipher, scope, household_id, date)?;
+    let h = households::get(conn, scope, household_id)?;
+    if kind == AssessmentKind::Exit
+        && !HouseholdStatus::from_code(&h.status).is_some_and(HouseholdStatus::is_on_file)
+    {
+        return Err(AssessError::NotOnFile { status: h.status });
+    }
+    let snapshot = snapshots_of(conn, cipher, vec![h], date)?
+        .pop()
+        .ok_or(StoreError::NotFound)?;
     let book = policy_book(conn)?;
     let (verdict, decision) = decide(kind, &snapshot, &book)?;
     let stored = Stored {

@@ -51,6 +51,7 @@ error_codes! {
     RouteNotFound = "route_not_found", NOT_FOUND, "No such endpoint", "接口不存在";
     MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed on this endpoint", "该接口不支持此请求方法";
     AlreadyExists = "already_exists", CONFLICT, "A record with the same identity already exists", "已存在相同标识的记录";
+    PolicyVersionExists = "policy_version_exists", CONFLICT, "This parameter already has a version for this region from this date", "该参数在该区划已有自该日期起生效的版本";
     PreconditionFailed = "precondition_failed", PRECONDITION_FAILED, "The resource changed since you read it", "资源已被修改，请重新读取后再提交";
     PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE, "The body is too large", "请求体过大";
     UriTooLong = "uri_too_long", URI_TOO_LONG, "The URL is too long", "请求网址过长";
@@ -259,6 +260,18 @@ impl From<StoreError> for ApiError {
 
 /// A unique-constraint hit, told as the field that collides.
 fn conflict(constraint: &str) -> ApiError {
+    if constraint == jiekun_store::rules::POLICY_VERSION {
+        let (en, zh) = (
+            "this parameter already has a version for this region from this date: a change is a new version with another start date",
+            "该参数在该区划已有自该日期起生效的版本，不能重复录入；如需调整，请以其他生效日期录入新版本",
+        );
+        return ApiError::new(ErrorCode::PolicyVersionExists, en, zh).with_field(FieldError::new(
+            "effective_from",
+            "duplicate",
+            en,
+            zh,
+        ));
+    }
     let (field, en, zh) = match constraint {
         "enterprises.credit_code" => (
             "credit_code",
@@ -328,6 +341,17 @@ mod tests {
         assert_eq!(v["code"], "validation_failed");
         assert_eq!(v["errors"][0]["field"], "name");
         assert_eq!(v["request_id"], "r1");
+    }
+
+    #[test]
+    fn a_second_policy_version_of_one_start_is_a_conflict_of_its_own() {
+        let e = ApiError::from(StoreError::Conflict {
+            constraint: jiekun_store::rules::POLICY_VERSION,
+        });
+        assert_eq!(e.code, ErrorCode::PolicyVersionExists);
+        assert_eq!(e.code.status(), StatusCode::CONFLICT);
+        assert_eq!(e.errors[0].field, "effective_from");
+        assert_eq!(e.errors[0].code, "duplicate");
     }
 
     #[test]

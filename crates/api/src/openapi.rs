@@ -242,6 +242,8 @@ const OWN_CODES: &[(&str, &[ErrorCode])] = &[
     ("remove_household_member", &[ErrorCode::ValidationFailed]),
     // Exit is assessed only for a household on file.
     ("assess_household", &[ErrorCode::HouseholdNotFiled]),
+    // One version per parameter, region and start date.
+    ("add_policy_parameter", &[ErrorCode::PolicyVersionExists]),
 ];
 
 /// Which error codes an operation can answer with.

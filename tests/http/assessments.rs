@@ -126,6 +126,13 @@ fn assessments_are_explained_stored_and_replayable(w: &World) {
     assert_eq!(replay.body["hash_matches"], true);
     assert_eq!(replay.body["replayed_verdict"], "deep");
 
+    // Exit is assessed once the household is on file.
+    let mut c = w.app.db.pool.get().unwrap();
+    c.batch_execute(&format!(
+        "UPDATE households SET status = 'filed' WHERE id = '{hid}'"
+    ))
+    .unwrap();
+    drop(c);
     let exit = w
         .app
         .post_as(
@@ -501,7 +508,328 @@ fn accidents_make_accident_caused_households(w: &World) {
     assert_eq!(a.body["verdict"], "not_eligible");
 }
 
+/// Exit (《实施方案》二(二)) is assessed only for a household on file: one being filed, withdrawn
+/// or rejected is refused with nothing stored and no assessment audited.
+fn exit_assessments_need_a_filed_household(w: &World) {
+    use super::workflows::{crew_xx, file_all_the_way, household, open, step};
+    let crew = crew_xx(w);
+    let assess = |hid: &str, kind: &str| {
+        w.app.post_as(
+            &crew.officer,
+            &format!("/api/v1/households/{hid}/assessments"),
+            &json!({"kind": kind}),
+        )
+    };
+    let stored = |hid: &str| {
+        w.app
+            .get_as(
+                &crew.officer,
+                &format!("/api/v1/households/{hid}/assessments"),
+            )
+            .expect(200)
+            .body
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let audited = |hid: &str| {
+        w.app
+            .get_as(
+                &w.person(Role::Auditor).auth,
+                &format!("/api/v1/audit/events?resource_id={hid}&action=household.assess"),
+            )
+            .expect(200)
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let refused = |hid: &str, status: &str, status_zh: &str| {
+        let r = assess(hid, "exit").problem(409, "household_not_filed");
+        let (en, zh) = (
+            r.body["detail"].as_str().unwrap(),
+            r.body["detail_zh"].as_str().unwrap(),
+        );
+        assert!(en.contains(&format!("`{status}`")), "{en}");
+        assert!(
+            zh.contains("《实施方案》二(二)") && zh.contains(status_zh),
+            "{zh}"
+        );
+        cites_nothing_internal(&[en, zh]);
+        assert_eq!(stored(hid), 0, "no assessment stored");
+        assert_eq!(audited(hid), 0, "no assessment audited");
+    };
+
+    // Being filed.
+    let draft = household(w, &crew, 1, 90_000);
+    refused(&draft, "draft", "建档中（尚未审批）");
+    // Withdrawn.
+    let withdrawn = household(w, &crew, 2, 90_000);
+    let app = open(w, &crew, &withdrawn)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    step(
+        w,
+        &crew.officer,
+        "applications",
+        &app,
+        "withdraw",
+        json!({}),
+    )
+    .expect(200);
+    refused(&withdrawn, "withdrawn", "申请已撤回");
+    // Rejected.
+    let rejected = household(w, &crew, 3, 90_000);
+    let app = open(w, &crew, &rejected)["id"].as_str().unwrap().to_owned();
+    step(w, &crew.officer, "applications", &app, "submit", json!({})).expect(200);
+    step(
+        w,
+        &crew.reviewer,
+        "applications",
+        &app,
+        "start_review",
+        json!({}),
+    )
+    .expect(200);
+    step(
+        w,
+        &crew.reviewer,
+        "applications",
+        &app,
+        "reject",
+        json!({"opinion": "家庭拥有两套住房，不符合条件"}),
+    )
+    .expect(200);
+    refused(&rejected, "rejected", "申请未获批准");
+    // Identification, which filing relies on, is still made while a household is being filed.
+    assert_eq!(
+        assess(&draft, "identify").expect(201).body["kind"],
+        "identify"
+    );
+
+    // Filed: exit is assessed and stored.
+    let filed = household(w, &crew, 4, 90_000);
+    file_all_the_way(w, &crew, &filed);
+    let exit = assess(&filed, "exit").expect(201);
+    assert_eq!(exit.body["kind"], "exit");
+    assert_eq!(
+        audited(&filed),
+        2,
+        "the identification filing relied on, and the exit"
+    );
+}
+
+/// A parameter has one version per region and start date: a second is refused with nothing
+/// written, also when several arrive at once. A new version ends the one before it (in the store,
+/// in the same change), and an assessment takes the version in force on its date.
+fn policy_versions_are_one_per_start_and_end_the_one_before(w: &World) {
+    let admin = &w.person(Role::CountyAdmin).auth;
+    let auditor = &w.person(Role::Auditor).auth;
+    let today = w.app.clock.today();
+    let day = |n: i64| today + chrono::TimeDelta::days(n);
+    let body = |key: &str, from: chrono::NaiveDate, value: i64, doc: &str| json!({"key": key, "region_code": "610724", "effective_from": from, "value": value, "document": doc});
+    let add = |b: &Value| w.app.post_as(admin, "/api/v1/policy/parameters", b);
+    // The versions entered for the county (not the city's or the province's).
+    let county = |key: &str| -> Vec<Value> {
+        w.app
+            .get_as(
+                auditor,
+                &format!("/api/v1/policy/parameters?region_code=610724&key={key}"),
+            )
+            .expect(200)
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["region_prefix"] == "610724")
+            .cloned()
+            .collect()
+    };
+    let added = |resource: &str| {
+        w.app
+            .get_as(
+                auditor,
+                &format!("/api/v1/audit/events?action=policy.parameter_add&resource_id={resource}"),
+            )
+            .expect(200)
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+
+    let first = add(&body(
+        "dibao_standard_fen",
+        day(1),
+        75_000,
+        "西民发〔2026〕31号",
+    ))
+    .expect(201);
+    let first_id = first.body["id"].as_str().unwrap().to_owned();
+    assert!(first.body["effective_to"].is_null());
+    // The same key, region and start again, whatever the value: refused, nothing written.
+    let refused = add(&body(
+        "dibao_standard_fen",
+        day(1),
+        76_000,
+        "西民发〔2026〕32号",
+    ))
+    .problem(409, "policy_version_exists");
+    refused.has_field_error("effective_from", "duplicate");
+    let (en, zh) = (
+        refused.body["detail"].as_str().unwrap(),
+        refused.body["detail_zh"].as_str().unwrap(),
+    );
+    assert!(
+        en.contains("dibao_standard_fen") && en.contains(&day(1).to_string()),
+        "{en}"
+    );
+    assert!(
+        zh.contains("城市低保标准") && zh.contains(&day(1).to_string()),
+        "{zh}"
+    );
+    cites_nothing_internal(&[en, zh]);
+    let versions = county("dibao_standard_fen");
+    assert_eq!(versions.len(), 1, "{versions:?}");
+    assert_eq!(versions[0]["value"], 75_000);
+    let all_added = || {
+        w.app
+            .get_as(auditor, "/api/v1/audit/events?action=policy.parameter_add")
+            .expect(200)
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(all_added(), 1, "the refusal is not recorded as an addition");
+
+    // Several at once: one is added, the others are refused (by the database when the requests
+    // pass the check side by side).
+    let barrier = std::sync::Barrier::new(4);
+    let statuses: Vec<(u16, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let (barrier, b) = (
+                    &barrier,
+                    body("notice_days", day(2), 10 + i, "西工发〔2026〕5号"),
+                );
+                s.spawn(move || {
+                    barrier.wait();
+                    let r = add(&b);
+                    (
+                        r.status.as_u16(),
+                        r.body["code"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|(s, _)| *s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .filter(|(s, _)| *s != 201)
+            .all(|(s, c)| *s == 409 && c == "policy_version_exists"),
+        "{statuses:?}"
+    );
+    assert_eq!(county("notice_days").len(), 1);
+    assert_eq!(all_added(), 2);
+
+    // A later version ends the one before it.
+    let last = add(&body(
+        "dibao_standard_fen",
+        day(3),
+        77_000,
+        "西民发〔2026〕33号",
+    ))
+    .expect(201);
+    let last_id = last.body["id"].as_str().unwrap().to_owned();
+    // One entered between them ends the first, and ends where the later one begins.
+    let middle = add(&body(
+        "dibao_standard_fen",
+        day(2),
+        76_000,
+        "西民发〔2026〕34号",
+    ))
+    .expect(201);
+    let middle_id = middle.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(middle.body["effective_to"], day(3).to_string());
+    let ends = |versions: &[Value], id: &str| {
+        versions.iter().find(|v| v["id"] == id).unwrap()["effective_to"].clone()
+    };
+    let versions = county("dibao_standard_fen");
+    assert_eq!(versions.len(), 3);
+    assert_eq!(ends(&versions, &first_id), day(2).to_string());
+    assert_eq!(ends(&versions, &middle_id), day(3).to_string());
+    assert!(ends(&versions, &last_id).is_null());
+    // The ends are stored with the versions, set by the change that entered the next one.
+    let mut c = w.app.db.pool.get().unwrap();
+    let stored: Vec<(String, Option<chrono::NaiveDate>)> =
+        jiekun_store::rules::parameter_rows(&mut c)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.key == "dibao_standard_fen")
+            .map(|r| (r.id, r.effective_to))
+            .collect();
+    drop(c);
+    assert_eq!(
+        stored,
+        vec![
+            (first_id.clone(), Some(day(2))),
+            (middle_id.clone(), Some(day(3))),
+            (last_id.clone(), None),
+        ]
+    );
+    assert_eq!(added(&middle_id)[0]["changes"]["ends"], json!([first_id]));
+    assert_eq!(
+        added(&last_id)[0]["changes"]["ends"],
+        json!([first_id]),
+        "ended first, at the time"
+    );
+
+    // Assessments take the version in force on their date, before and after each start.
+    let hid = household_with_wage(w, 9, 100_000);
+    w.app.clock.advance(chrono::TimeDelta::days(3));
+    let standard_on = |date: chrono::NaiveDate| {
+        let a = w
+            .app
+            .post_as(
+                officer(w),
+                &format!("/api/v1/households/{hid}/assessments"),
+                &json!({"kind": "identify", "date": date}),
+            )
+            .expect(201);
+        let p = a.body["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["key"] == "dibao_standard_fen")
+            .unwrap()
+            .clone();
+        (
+            p["id"].as_str().unwrap().to_owned(),
+            p["value"].as_i64().unwrap(),
+        )
+    };
+    assert_eq!(
+        standard_on(today).1,
+        72_000,
+        "the city's version before any of them"
+    );
+    assert_eq!(standard_on(day(1)), (first_id, 75_000));
+    assert_eq!(standard_on(day(2)), (middle_id, 76_000));
+    assert_eq!(standard_on(day(3)), (last_id, 77_000));
+}
+
 crate::on_both_backends!(World:
+    policy_versions_are_one_per_start_and_end_the_one_before,
+    exit_assessments_need_a_filed_household,
     accidents_make_accident_caused_households,
     monitored_households_that_fall_back_are_flagged,
     assessments_are_explained_stored_and_replayable,

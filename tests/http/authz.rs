@@ -427,8 +427,10 @@ pub(crate) fn recipe(w: &World, op: &str, t: Target) -> Option<Call> {
         "add_policy_parameter" => call(
             "POST",
             "/api/v1/policy/parameters".into(),
+            // A start date of its own: a second version for the same key, region and start is
+            // refused (409).
             Some(
-                json!({"key": "notice_days", "region_code": pick("610724", "610722"), "effective_from": "2099-01-01", "value": 7 + n % 3, "document": "文件"}),
+                json!({"key": "notice_days", "region_code": pick("610724", "610722"), "effective_from": chrono::NaiveDate::from_ymd_opt(2099, 1, 1).unwrap() + chrono::TimeDelta::days(n as i64), "value": 7 + n % 3, "document": "文件"}),
             ),
             201,
             403,

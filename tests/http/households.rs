@@ -1080,7 +1080,174 @@ fn the_largest_file_is_still_assessed(w: &World) {
     );
 }
 
+/// Audit events of one action on one household.
+fn events_of(w: &World, household: &str, action: &str) -> usize {
+    w.app
+        .get_as(
+            &w.person(Role::Auditor).auth,
+            &format!("/api/v1/audit/events?resource_id={household}&action={action}"),
+        )
+        .expect(200)
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+/// A vehicle is disregarded only when it is kept for a disabled member's mobility: the exemption
+/// is refused without a vehicle or without a disabled member, however the file changes, and a
+/// refusal writes nothing.
+fn the_vehicle_exemption_needs_a_disabled_member(w: &World) {
+    let o = officer(w);
+    let exempt_field = "assets.vehicle_disability_exempt";
+    let disabled =
+        json!({"status": "disabled", "disability_type": "physical", "disability_grade": 2});
+    let before = count(w);
+    // Filing: a vehicle exempted with no disabled member, or an exemption with no vehicle.
+    let mut body = family(w, &id("19800101", 123));
+    body["assets"] = json!({"vehicles_count": 1, "vehicle_disability_exempt": true});
+    let refused = file(w, &body).problem(422, "validation_failed");
+    refused.has_field_error(exempt_field, "not_allowed");
+    assert_eq!(refused.field_errors().len(), 1, "{}", refused.text);
+    body["members"][1]["health"] = disabled.clone();
+    body["assets"] = json!({"vehicles_count": 0, "vehicle_disability_exempt": true});
+    file(w, &body)
+        .problem(422, "validation_failed")
+        .has_field_error(exempt_field, "not_allowed");
+    assert_eq!(count(w), before, "no refused filing wrote anything");
+
+    // A household without a disabled member cannot claim the exemption by a change either.
+    let mut plain = family(w, &id("19800101", 151));
+    plain["members"][1]["national_id"] = json!(id("19770101", 162));
+    plain["members"][2]["national_id"] = json!(id("20050101", 173));
+    plain["assets"] = json!({"vehicles_count": 1});
+    let plain = file(w, &plain).expect(201);
+    let plain_path = format!("/api/v1/households/{}", plain.body["id"].as_str().unwrap());
+    w.app
+        .patch_as(
+            o,
+            &plain_path,
+            "\"1\"",
+            &json!({"assets": {"vehicles_count": 1, "vehicle_disability_exempt": true}}),
+        )
+        .problem(422, "validation_failed")
+        .has_field_error(exempt_field, "not_allowed");
+    let got = w.app.get_as(o, &plain_path).expect(200);
+    assert_eq!(got.etag(), "\"1\"", "nothing written");
+    assert_eq!(got.body["assets"]["vehicle_disability_exempt"], false);
+
+    // A household whose disabled spouse's mobility vehicle is exempted.
+    body["assets"] = json!({"vehicles_count": 1, "vehicle_disability_exempt": true});
+    let made = file(w, &body).expect(201);
+    let hid = made.body["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/households/{hid}");
+    let spouse = made.body["members"][1]["id"].as_str().unwrap().to_owned();
+    assert_eq!(made.body["assets"]["vehicle_disability_exempt"], true);
+    // Taking the vehicle away while the exemption stays is refused.
+    w.app
+        .patch_as(
+            o,
+            &path,
+            "\"1\"",
+            &json!({"assets": {"vehicles_count": 0, "vehicle_disability_exempt": true}}),
+        )
+        .problem(422, "validation_failed")
+        .has_field_error(exempt_field, "not_allowed");
+    // A second disabled member: either may change while the other remains.
+    let parent = w
+        .app
+        .with_etag(o, "POST", &format!("{path}/members"), "\"1\"", Some(&json!({"relation": "parent", "name": "张老汉", "national_id": id("19500202", 113), "work_status": "retired", "health": disabled})))
+        .expect(201);
+    let parent = parent.body["id"].as_str().unwrap().to_owned();
+    let etag = w
+        .app
+        .patch_as(
+            o,
+            &format!("{path}/members/{spouse}"),
+            "\"2\"",
+            &json!({"health": {"status": "serious_illness", "illness": "尿毒症"}}),
+        )
+        .expect(200)
+        .etag();
+    assert_eq!(etag, "\"3\"");
+    // The last disabled member can neither become not disabled nor leave the household.
+    let refused = w
+        .app
+        .patch_as(
+            o,
+            &format!("{path}/members/{parent}"),
+            &etag,
+            &json!({"health": {"status": "healthy"}}),
+        )
+        .problem(422, "validation_failed");
+    refused.has_field_error(exempt_field, "not_allowed");
+    assert!(refused.body["errors"][0]["message_zh"]
+        .as_str()
+        .unwrap()
+        .contains("代步车"));
+    w.app
+        .patch_as(
+            o,
+            &format!("{path}/members/{parent}"),
+            &etag,
+            &json!({"health": null}),
+        )
+        .problem(422, "validation_failed")
+        .has_field_error(exempt_field, "not_allowed");
+    w.app
+        .with_etag(
+            o,
+            "DELETE",
+            &format!("{path}/members/{parent}"),
+            &etag,
+            None,
+        )
+        .problem(422, "validation_failed")
+        .has_field_error(exempt_field, "not_allowed");
+    let got = w
+        .app
+        .get_as(o, &format!("{path}?reveal=health"))
+        .expect(200);
+    assert_eq!(got.etag(), etag, "nothing written");
+    assert_eq!(got.body["members_count"], 4);
+    let health = |id: &str| {
+        got.body["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()["health"]["status"]
+            .clone()
+    };
+    assert_eq!(health(&parent), "disabled");
+    assert_eq!(health(&spouse), "serious_illness");
+    assert_eq!(events_of(w, &hid, "household.member_update"), 1);
+    assert_eq!(events_of(w, &hid, "household.member_remove"), 0);
+    assert_eq!(events_of(w, &hid, "household.update"), 0);
+    // With the exemption given up, the member may go.
+    let etag = w
+        .app
+        .patch_as(
+            o,
+            &path,
+            &etag,
+            &json!({"assets": {"vehicles_count": 1, "vehicle_disability_exempt": false}}),
+        )
+        .expect(200)
+        .etag();
+    w.app
+        .with_etag(
+            o,
+            "DELETE",
+            &format!("{path}/members/{parent}"),
+            &etag,
+            None,
+        )
+        .expect(204);
+}
+
 crate::on_both_backends!(World:
+    the_vehicle_exemption_needs_a_disabled_member,
     the_largest_file_is_still_assessed,
     a_person_filed_elsewhere_is_audited_and_throttled,
     files_a_household_and_masks_it,

@@ -209,7 +209,99 @@ fn migrations_go_down_and_up(db: &TestDb) {
     }
 }
 
+/// Duplicate policy versions (one key, region prefix and start) from before the unique index are
+/// reduced to the one entered last when it arrives, and every version is given its end; after
+/// that the database refuses a duplicate, told as the rule it breaks.
+fn policy_versions_are_made_unique(db: &TestDb) {
+    use diesel::connection::SimpleConnection;
+    use diesel::RunQueryDsl;
+    use jiekun_store::rules::{self, ParameterRow, POLICY_VERSION};
+    let insert = "INSERT INTO policy_parameters (id, key, region_prefix, effective_from, value, document, created_by, created_at) VALUES \
+        ('0190-b', 'notice_days', '610724', '2030-01-01', '9', 'b', 't', '2026-12-01 00:00:00'), \
+        ('0190-a', 'notice_days', '610724', '2030-01-01', '8', 'a', 't', '2026-12-01 00:00:00'), \
+        ('0190-c', 'notice_days', '610724', '2030-01-01', '10', 'c', 't', '2026-12-01 00:00:00'), \
+        ('0190-d', 'notice_days', '610724', '2031-01-01', '11', 'd', 't', '2026-12-01 00:00:00'), \
+        ('0190-e', 'notice_days', '6107', '2030-01-01', '12', 'e', 't', '2026-12-01 00:00:00');";
+    fn again<C: MigrationHarness<B> + SimpleConnection, B: diesel::backend::Backend>(
+        c: &mut C,
+        m: fn() -> diesel_migrations::EmbeddedMigrations,
+        insert: &str,
+    ) {
+        let undone = c.revert_last_migration(m()).expect("down");
+        assert!(undone.to_string().ends_with("000007"), "{undone}");
+        c.batch_execute(insert)
+            .expect("duplicates without the index");
+        c.run_pending_migrations(m()).expect("up again");
+    }
+    match db.target() {
+        DatabaseTarget::Sqlite(path) => {
+            use diesel::Connection;
+            let mut c = diesel::SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+            again(&mut c, || jiekun_store::conn::SQLITE_MIGRATIONS, insert);
+        }
+        DatabaseTarget::Postgres(url) => {
+            use diesel::Connection;
+            let mut c = diesel::PgConnection::establish(&url).unwrap();
+            again(&mut c, || jiekun_store::conn::POSTGRES_MIGRATIONS, insert);
+        }
+    }
+    let mut c = db.pool.get().unwrap();
+    let rows = rules::parameter_rows(&mut c).unwrap();
+    let kept: Vec<(&str, &str, &str, Option<String>)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.id.as_str(),
+                r.region_prefix.as_str(),
+                r.value.as_str(),
+                r.effective_to.map(|d| d.to_string()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        vec![
+            ("0190-c", "610724", "10", Some("2031-01-01".to_owned())),
+            ("0190-e", "6107", "12", None),
+            ("0190-d", "610724", "11", None),
+        ]
+    );
+    // The database holds the rule for writes that do not go through the store's check.
+    let duplicate = ParameterRow {
+        id: "0190-f".into(),
+        ..rows[0].clone()
+    };
+    let e = diesel::insert_into(jiekun_store::schema::policy_parameters::table)
+        .values(&duplicate)
+        .execute(&mut *c)
+        .unwrap_err();
+    assert!(
+        matches!(StoreError::from(e), StoreError::Conflict { constraint } if constraint == POLICY_VERSION)
+    );
+    // The store refuses a version at the start of a built-in default too, and writes nothing.
+    let default = ParameterRow {
+        id: "0190-g".into(),
+        key: "dibao_standard_fen".into(),
+        region_prefix: "6107".into(),
+        effective_from: chrono::NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
+        value: "70000".into(),
+        document: "x".into(),
+        created_by: "t".into(),
+        created_at: jiekun_store::now(),
+        effective_to: None,
+    };
+    let caller = jiekun_store::audit::Caller::default();
+    let refused = jiekun_store::write(&mut c, |c| {
+        rules::add_parameter(c, &caller, &default, serde_json::json!({}))
+    });
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { constraint }) if constraint == POLICY_VERSION)
+    );
+    assert_eq!(rules::parameter_rows(&mut c).unwrap().len(), 3);
+}
+
 crate::on_both_backends!(TestDb:
+    policy_versions_are_made_unique,
     write_transactions_are_all_or_nothing,
     versions_guard_updates,
     organisation_paths_follow_the_tree,

@@ -51,6 +51,7 @@ error_codes! {
     RouteNotFound = "route_not_found", NOT_FOUND, "No such endpoint", "接口不存在";
     MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed on this endpoint", "该接口不支持此请求方法";
     AlreadyExists = "already_exists", CONFLICT, "A record with the same identity already exists", "已存在相同标识的记录";
+    PolicyVersionExists = "policy_version_exists", CONFLICT, "This parameter already has a version for this region from this date", "该参数在该区划已有自该日期起生效的版本";
     PreconditionFailed = "precondition_failed", PRECONDITION_FAILED, "The resource changed since you read it", "资源已被修改，请重新读取后再提交";
     PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE, "The body is too large", "请求体过大";
     UriTooLong = "uri_too_long", URI_TOO_LONG, "The URL is too long", "请求网址过长";
@@ -64,6 +65,7 @@ error_codes! {
     NotFastPath = "not_fast_path", CONFLICT, "Only death or transfer exits without notice", "仅死亡或迁出可不经公示直接退出";
     NoticeClosed = "notice_closed", CONFLICT, "The public notice is not running", "公示不在进行中";
     MonitoringRunning = "monitoring_running", CONFLICT, "The monitoring period has not ended", "监测期尚未结束";
+    HouseholdNotFiled = "household_not_filed", CONFLICT, "Exit is assessed only for a filed household", "仅已建档立卡的家庭可进行退出评估";
     ValidationFailed = "validation_failed", UNPROCESSABLE_ENTITY, "Some fields are invalid", "部分字段校验未通过";
     PreconditionRequired = "precondition_required", PRECONDITION_REQUIRED, "If-Match is required for this change", "修改操作必须携带 If-Match 请求头";
     RateLimited = "rate_limited", TOO_MANY_REQUESTS, "Too many requests; see Retry-After", "请求过于频繁，请按 Retry-After 稍后重试";
@@ -258,6 +260,18 @@ impl From<StoreError> for ApiError {
 
 /// A unique-constraint hit, told as the field that collides.
 fn conflict(constraint: &str) -> ApiError {
+    if constraint == jiekun_store::rules::POLICY_VERSION {
+        let (en, zh) = (
+            "this parameter already has a version for this region from this date: a change is a new version with another start date",
+            "该参数在该区划已有自该日期起生效的版本，不能重复录入；如需调整，请以其他生效日期录入新版本",
+        );
+        return ApiError::new(ErrorCode::PolicyVersionExists, en, zh).with_field(FieldError::new(
+            "effective_from",
+            "duplicate",
+            en,
+            zh,
+        ));
+    }
     let (field, en, zh) = match constraint {
         "enterprises.credit_code" => (
             "credit_code",
@@ -327,6 +341,17 @@ mod tests {
         assert_eq!(v["code"], "validation_failed");
         assert_eq!(v["errors"][0]["field"], "name");
         assert_eq!(v["request_id"], "r1");
+    }
+
+    #[test]
+    fn a_second_policy_version_of_one_start_is_a_conflict_of_its_own() {
+        let e = ApiError::from(StoreError::Conflict {
+            constraint: jiekun_store::rules::POLICY_VERSION,
+        });
+        assert_eq!(e.code, ErrorCode::PolicyVersionExists);
+        assert_eq!(e.code.status(), StatusCode::CONFLICT);
+        assert_eq!(e.errors[0].field, "effective_from");
+        assert_eq!(e.errors[0].code, "duplicate");
     }
 
     #[test]

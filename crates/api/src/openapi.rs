@@ -236,7 +236,17 @@ pub fn who(operation_id: &str) -> Option<Who> {
         .map(|(_, w)| *w)
 }
 
-/// Which shared error codes an operation can answer with.
+/// Refusals particular to one operation (by its id), besides those its shape implies.
+const OWN_CODES: &[(&str, &[ErrorCode])] = &[
+    // The last disabled member of a household whose vehicle is exempted for them stays (422).
+    ("remove_household_member", &[ErrorCode::ValidationFailed]),
+    // Exit is assessed only for a household on file.
+    ("assess_household", &[ErrorCode::HouseholdNotFiled]),
+    // One version per parameter, region and start date.
+    ("add_policy_parameter", &[ErrorCode::PolicyVersionExists]),
+];
+
+/// Which error codes an operation can answer with.
 fn codes_for(method: &str, path: &str, op: &Operation) -> Vec<ErrorCode> {
     // Every request passes the edge: an overlong URL or header section is refused there.
     let edge = [ErrorCode::UriTooLong, ErrorCode::HeadersTooLarge];
@@ -268,6 +278,12 @@ fn codes_for(method: &str, path: &str, op: &Operation) -> Vec<ErrorCode> {
     ) {
         // Refusals of a person filed elsewhere are throttled per caller.
         codes.push(ErrorCode::RateLimited);
+    }
+    if let Some((_, own)) = OWN_CODES
+        .iter()
+        .find(|(id, _)| op.operation_id.as_deref() == Some(*id))
+    {
+        codes.extend_from_slice(own);
     }
     if op.operation_id.as_deref() == Some("sign_in") {
         codes.extend([

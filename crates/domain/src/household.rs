@@ -135,6 +135,16 @@ impl HouseholdStatus {
             HouseholdStatus::Closed | HouseholdStatus::Withdrawn | HouseholdStatus::Rejected
         )
     }
+
+    /// Whether the household is on file (建档立卡) or has left the file by exit (monitored or
+    /// closed) — the households exit (《实施方案》二(二)) is about. One being filed (also when
+    /// filed again after it left), withdrawn or rejected is not.
+    pub fn is_on_file(self) -> bool {
+        matches!(
+            self,
+            HouseholdStatus::Filed | HouseholdStatus::Monitoring | HouseholdStatus::Closed
+        )
+    }
 }
 
 /// The national list of hardship causes (致困原因).
@@ -584,5 +594,11 @@ mod closed_lists {
         check::<Category>().unwrap();
         assert_eq!(HousingType::from_code("owned"), Some(HousingType::Owned));
         assert_eq!(HouseholdStatus::codes().len(), 6);
+        let on_file: Vec<&str> = HouseholdStatus::ALL
+            .iter()
+            .filter(|s| s.is_on_file())
+            .map(|s| s.as_str())
+            .collect();
+        assert_eq!(on_file, ["filed", "monitoring", "closed"]);
     }
 }

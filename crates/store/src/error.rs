@@ -56,6 +56,11 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str, &str)] = &[
         "exit_cases.open",
     ),
     (
+        "policy_parameters_version_key",
+        "policy_parameters.key, policy_parameters.region_prefix, policy_parameters.effective_from",
+        crate::rules::POLICY_VERSION,
+    ),
+    (
         "file_sequences_pkey",
         "file_sequences.region_code, file_sequences.year",
         "file_sequences",

@@ -97,6 +97,18 @@ fn any_member_disabled(cipher: &FieldCipher, members: &[MemberRow]) -> Result<bo
     Ok(false)
 }
 
+/// A change to the members must not leave a vehicle exemption without the disabled member it is
+/// kept for: checked on the file as the change leaves it, inside the caller's transaction, so that
+/// a refusal writes nothing.
+fn exemption_still_holds(c: &mut DbConnection, cipher: &FieldCipher, id: &str) -> Result<()> {
+    let h = file::get(c, &Scope::All, id)?;
+    if h.vehicle_disability_exempt && h.vehicles_count > 0 {
+        let disabled = any_member_disabled(cipher, &file::members(c, id)?)?;
+        check_vehicle_exemption(true, h.vehicles_count, disabled).map_err(FileRuleError::Assets)?;
+    }
+    Ok(())
+}
+
 /// Files a new household with its members, income and expenditure.
 #[allow(clippy::too_many_arguments)]
 pub fn create(
@@ -219,7 +231,8 @@ pub struct MemberUpdate {
     pub recorded: serde_json::Value,
 }
 
-/// Changes a member.
+/// Changes a member. A change of health that leaves no disabled member is refused while the
+/// household's vehicle is exempted for a disabled member's mobility.
 #[allow(clippy::too_many_arguments)]
 pub fn update_member(
     c: &mut DbConnection,
@@ -241,6 +254,7 @@ pub fn update_member(
         update.changes,
         update.health,
     )?;
+    exemption_still_holds(c, cipher, id)?;
     let recorded = json!({"member_id": member_id, "changes": update.recorded});
     audit::append(
         c,
@@ -249,16 +263,19 @@ pub fn update_member(
     Ok((m, version_of(c, id)?))
 }
 
-/// Removes a member (never the worker).
+/// Removes a member (never the worker), nor the last disabled member while the household's vehicle
+/// is exempted for a disabled member's mobility.
 pub fn remove_member(
     c: &mut DbConnection,
     caller: &Caller,
+    cipher: &FieldCipher,
     scope: &Scope,
     id: &str,
     member_id: &str,
     version: i64,
 ) -> Result<i64> {
     file::remove_member(c, scope, id, member_id, version)?;
+    exemption_still_holds(c, cipher, id)?;
     let recorded = json!({"member_id": member_id});
     audit::append(
         c,

@@ -4,7 +4,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use jiekun_domain::closed::ClosedList;
-use jiekun_domain::household::Month;
+use jiekun_domain::household::{HouseholdStatus, Month};
 use jiekun_domain::rules::policy::close_superseded;
 use jiekun_domain::rules::{
     default_book, AssetsSnap, AssistanceSnap, ExpenditureSnap, IncomeSnap, MemberSnap, Parameter,
@@ -33,17 +33,41 @@ pub struct ParameterRow {
     pub document: String,
     pub created_by: String,
     pub created_at: NaiveDateTime,
+    /// Exclusive end: the start of the next version of the same key and region prefix, set when
+    /// that version is entered; `None` while none follows.
+    pub effective_to: Option<NaiveDate>,
+}
+
+/// The rule that a parameter has one version per region prefix and start date, by the logical
+/// name a refusal carries (`StoreError::Conflict`), whether this module or the database's unique
+/// index refused it.
+pub const POLICY_VERSION: &str = "policy_parameters.version";
+
+/// The versions entered, oldest start first (then in the order entered).
+pub fn parameter_rows(conn: &mut DbConnection) -> StoreResult<Vec<ParameterRow>> {
+    Ok(policy_parameters::table
+        .select(ParameterRow::as_select())
+        .order((
+            policy_parameters::effective_from.asc(),
+            policy_parameters::id.asc(),
+        ))
+        .load(conn)?)
 }
 
 /// The whole book: the built-in defaults and every version entered since, each version ending
 /// where the next of the same key and region begins.
 pub fn policy_book(conn: &mut DbConnection) -> StoreResult<PolicyBook> {
-    let rows: Vec<ParameterRow> = policy_parameters::table
-        .select(ParameterRow::as_select())
-        .order(policy_parameters::effective_from.asc())
-        .load(conn)?;
-    let mut params = default_book().parameters;
-    for r in rows {
+    // Versions the defaults set themselves already end; reopen them so that entered versions
+    // can close them too.
+    let mut params: Vec<Parameter> = default_book()
+        .parameters
+        .into_iter()
+        .map(|p| Parameter {
+            effective_to: None,
+            ..p
+        })
+        .collect();
+    for r in parameter_rows(conn)? {
         let key = jiekun_domain::rules::ParamKey::from_code(&r.key)
             .ok_or_else(|| StoreError::Config(format!("stored parameter key {}", r.key)))?;
         let value = serde_json::from_str(&r.value)
@@ -53,35 +77,94 @@ pub fn policy_book(conn: &mut DbConnection) -> StoreResult<PolicyBook> {
             key,
             region_prefix: r.region_prefix,
             effective_from: r.effective_from,
-            effective_to: None,
+            effective_to: r.effective_to,
             value,
             document: r.document,
         });
     }
-    // Versions the defaults set themselves already end; reopen them so that entered versions
-    // can close them too.
-    for p in params.iter_mut() {
-        p.effective_to = None;
-    }
+    // A stored end stands; an end is also where the next version begins (built-in defaults, and
+    // versions entered side by side in transactions that did not see each other).
     Ok(PolicyBook {
         parameters: close_superseded(params),
     })
 }
 
-/// Adds a dated version of a parameter, audited as `policy.parameter_add` with the request as
-/// the caller made it (`request`).
+/// Adds a dated version of a parameter and ends the version before it where it begins, audited as
+/// `policy.parameter_add` with the request as the caller made it (`request`) and the versions it
+/// ends. A second version of the same key, region prefix and start date — entered or built in —
+/// is refused (`Conflict` on [`POLICY_VERSION`]), here or by the database's unique index when two
+/// arrive at once. The new version ends where a later one, entered before it, begins. Answers the
+/// book as it now is.
 pub fn add_parameter(
     conn: &mut DbConnection,
     caller: &Caller,
     row: &ParameterRow,
     request: serde_json::Value,
-) -> StoreResult<()> {
+) -> StoreResult<PolicyBook> {
+    use crate::schema::policy_parameters::dsl as pp;
+    let duplicate = StoreError::Conflict {
+        constraint: POLICY_VERSION,
+    };
+    let built_in = default_book().parameters.into_iter().any(|p| {
+        p.key.as_str() == row.key
+            && p.region_prefix == row.region_prefix
+            && p.effective_from == row.effective_from
+    });
+    let series = pp::key
+        .eq(row.key.clone())
+        .and(pp::region_prefix.eq(row.region_prefix.clone()));
+    let entered: Option<String> = pp::policy_parameters
+        .filter(series.clone())
+        .filter(pp::effective_from.eq(row.effective_from))
+        .select(pp::id)
+        .first(conn)
+        .optional()?;
+    if built_in || entered.is_some() {
+        return Err(duplicate);
+    }
+    let next: Option<NaiveDate> = pp::policy_parameters
+        .filter(series.clone())
+        .filter(pp::effective_from.gt(row.effective_from))
+        .select(diesel::dsl::min(pp::effective_from))
+        .first(conn)?;
+    let row = ParameterRow {
+        effective_to: next,
+        ..row.clone()
+    };
     diesel::insert_into(policy_parameters::table)
-        .values(row)
+        .values(&row)
         .execute(conn)?;
-    let event = caller.event("policy.parameter_add", "policy_parameter", &row.id, request);
+    // The version before it — and any earlier one still running past its start — ends there.
+    diesel::update(
+        pp::policy_parameters
+            .filter(series)
+            .filter(pp::effective_from.lt(row.effective_from))
+            .filter(
+                pp::effective_to
+                    .is_null()
+                    .or(pp::effective_to.gt(row.effective_from)),
+            ),
+    )
+    .set(pp::effective_to.eq(row.effective_from))
+    .execute(conn)?;
+    let book = policy_book(conn)?;
+    let ends: Vec<&str> = book
+        .parameters
+        .iter()
+        .filter(|p| {
+            p.key.as_str() == row.key
+                && p.region_prefix == row.region_prefix
+                && p.effective_to == Some(row.effective_from)
+        })
+        .map(|p| p.id.as_str())
+        .collect();
+    let mut changes = request;
+    if let Some(c) = changes.as_object_mut() {
+        c.insert("ends".into(), serde_json::json!(ends));
+    }
+    let event = caller.event("policy.parameter_add", "policy_parameter", &row.id, changes);
     crate::audit::append(conn, event)?;
-    Ok(())
+    Ok(book)
 }
 
 /// Everything the rules look at for a household on `date`, read from the file (health decrypted
@@ -531,13 +614,17 @@ pub fn decide(
 pub enum AssessError {
     #[error(transparent)]
     Policy(#[from] jiekun_domain::rules::PolicyError),
+    /// An exit assessment of a household that is not on file; its status as stored.
+    #[error("the household is {status}, not on file")]
+    NotOnFile { status: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 /// Assesses a household of `scope` as it is, under the policy in force on `date`, and stores the
 /// decision with its encrypted snapshot and their hash; `caller` is named as its author and in
-/// the audit log (`household.assess`).
+/// the audit log (`household.assess`). Exit is assessed only for a household on file (filed, or
+/// exited since): one being filed, withdrawn or rejected is refused before anything is written.
 pub fn assess(
     conn: &mut DbConnection,
     cipher: &FieldCipher,
@@ -547,7 +634,15 @@ pub fn assess(
     kind: AssessmentKind,
     date: NaiveDate,
 ) -> Result<(AssessmentRow, Stored), AssessError> {
-    let snapshot = snapshot(conn, cipher, scope, household_id, date)?;
+    let h = households::get(conn, scope, household_id)?;
+    if kind == AssessmentKind::Exit
+        && !HouseholdStatus::from_code(&h.status).is_some_and(HouseholdStatus::is_on_file)
+    {
+        return Err(AssessError::NotOnFile { status: h.status });
+    }
+    let snapshot = snapshots_of(conn, cipher, vec![h], date)?
+        .pop()
+        .ok_or(StoreError::NotFound)?;
     let book = policy_book(conn)?;
     let (verdict, decision) = decide(kind, &snapshot, &book)?;
     let stored = Stored {

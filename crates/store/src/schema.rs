@@ -258,6 +258,7 @@ diesel::table! {
         document -> Text,
         created_by -> Text,
         created_at -> Timestamp,
+        effective_to -> Nullable<Date>,
     }
 }
 

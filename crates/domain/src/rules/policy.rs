@@ -133,7 +133,15 @@ impl Parameter {
     pub fn applies_to(&self, region: &str) -> bool {
         region.starts_with(&self.region_prefix)
     }
+
+    /// Whether this is one of the built-in defaults (`default_book`) rather than an entered version.
+    pub fn is_default(&self) -> bool {
+        self.id.starts_with(DEFAULT_ID_PREFIX)
+    }
 }
+
+/// How the ids of the built-in defaults begin.
+pub const DEFAULT_ID_PREFIX: &str = "default-";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
@@ -154,18 +162,29 @@ pub struct PolicyBook {
 }
 
 impl PolicyBook {
-    /// The version of `key` for `region` on `date`: the longest matching prefix wins; among
-    /// versions of the same prefix, the latest start.
+    /// The version of `key` for `region` on `date`, whatever the order of the book: among the
+    /// versions in force on the date, the longest matching prefix wins; among versions of the same
+    /// prefix, the latest start on or before the date. A key, prefix and start have one version
+    /// (the store refuses a second); should a book hold two all the same, an entered version wins
+    /// over a built-in default, then the one entered last (the greater id).
     pub fn lookup(
         &self,
         key: ParamKey,
         region: &str,
         date: NaiveDate,
     ) -> Result<&Parameter, PolicyError> {
+        fn rank(p: &Parameter) -> (usize, NaiveDate, bool, &str) {
+            (
+                p.region_prefix.len(),
+                p.effective_from,
+                !p.is_default(),
+                p.id.as_str(),
+            )
+        }
         self.parameters
             .iter()
             .filter(|p| p.key == key && p.applies_to(region) && p.in_force(date))
-            .max_by_key(|p| (p.region_prefix.len(), p.effective_from))
+            .max_by(|a, b| rank(a).cmp(&rank(b)))
             .ok_or_else(|| PolicyError::Missing {
                 key: key.as_str(),
                 region: region.to_owned(),
@@ -361,7 +380,7 @@ pub fn default_book() -> PolicyBook {
     let mut ps = Vec::new();
     let mut add = |key: ParamKey, prefix: &str, from: NaiveDate, value: ParamValue, doc: &str| {
         ps.push(Parameter {
-            id: format!("default-{}-{prefix}-{from}", key.as_str()),
+            id: format!("{DEFAULT_ID_PREFIX}{}-{prefix}-{from}", key.as_str()),
             key,
             region_prefix: prefix.to_owned(),
             effective_from: from,
@@ -481,20 +500,23 @@ pub fn default_book() -> PolicyBook {
     }
 }
 
-/// Ends each version where the next version of the same key and prefix begins.
+/// Ends each version no later than where the next version of the same key and prefix begins
+/// (an end it already has stays when it is earlier).
 pub fn close_superseded(mut ps: Vec<Parameter>) -> Vec<Parameter> {
     let starts: Vec<(ParamKey, String, NaiveDate)> = ps
         .iter()
         .map(|p| (p.key, p.region_prefix.clone(), p.effective_from))
         .collect();
     for p in ps.iter_mut() {
-        if p.effective_to.is_none() {
-            p.effective_to = starts
-                .iter()
-                .filter(|(k, r, f)| *k == p.key && *r == p.region_prefix && *f > p.effective_from)
-                .map(|(_, _, f)| *f)
-                .min();
-        }
+        let next = starts
+            .iter()
+            .filter(|(k, r, f)| *k == p.key && *r == p.region_prefix && *f > p.effective_from)
+            .map(|(_, _, f)| *f)
+            .min();
+        p.effective_to = match (p.effective_to, next) {
+            (Some(end), Some(next)) => Some(end.min(next)),
+            (end, next) => end.or(next),
+        };
     }
     ps
 }
@@ -536,6 +558,67 @@ mod tests {
         assert!(book
             .lookup(ParamKey::DibaoStandardFen, "610724", d(2019, 8, 1))
             .is_err());
+    }
+
+    fn version(id: &str, prefix: &str, from: NaiveDate, value: i64) -> Parameter {
+        Parameter {
+            id: id.into(),
+            key: ParamKey::DibaoStandardFen,
+            region_prefix: prefix.into(),
+            effective_from: from,
+            effective_to: None,
+            value: ParamValue::Int(value),
+            document: "doc".into(),
+        }
+    }
+
+    #[test]
+    fn the_answer_does_not_depend_on_the_order_of_the_book() {
+        let ps = vec![
+            version("default-x", "6107", d(2026, 1, 1), 1),
+            version("0001", "6107", d(2027, 1, 1), 2),
+            version("0003", "610724", d(2027, 3, 1), 3),
+            // Two versions of one start: the entered one, then the greater id, win.
+            version("0004", "610724", d(2027, 6, 1), 4),
+            version("0005", "610724", d(2027, 6, 1), 5),
+            version("default-y", "610724", d(2027, 6, 1), 6),
+        ];
+        let want = [
+            (d(2026, 12, 31), 1),
+            (d(2027, 1, 1), 2),
+            (d(2027, 2, 28), 2),
+            (d(2027, 3, 1), 3),
+            (d(2027, 6, 1), 5),
+        ];
+        for rotation in 0..ps.len() {
+            let mut ps = ps.clone();
+            ps.rotate_left(rotation);
+            let mut reversed = ps.clone();
+            reversed.reverse();
+            for ps in [ps, reversed] {
+                let book = PolicyBook {
+                    parameters: close_superseded(ps),
+                };
+                for (on, value) in want {
+                    let p = book
+                        .lookup(ParamKey::DibaoStandardFen, "610724", on)
+                        .unwrap();
+                    assert_eq!(p.value, ParamValue::Int(value), "on {on}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_end_already_set_stays_when_earlier() {
+        let mut early = version("0001", "6107", d(2027, 1, 1), 1);
+        early.effective_to = Some(d(2027, 2, 1));
+        let mut late = version("0002", "6107", d(2027, 1, 1), 1);
+        late.effective_to = Some(d(2028, 1, 1));
+        let ps = close_superseded(vec![early, late, version("0003", "6107", d(2027, 3, 1), 2)]);
+        assert_eq!(ps[0].effective_to, Some(d(2027, 2, 1)));
+        assert_eq!(ps[1].effective_to, Some(d(2027, 3, 1)));
+        assert_eq!(ps[2].effective_to, None);
     }
 
     #[test]

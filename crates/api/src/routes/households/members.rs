@@ -366,9 +366,11 @@ async fn add_member(
 /// Update a member · 修改家庭成员
 ///
 /// Changes a member's relation, name, health, work, schooling or inclusion. The identity number
-/// cannot change. Requires the household's `If-Match`.
+/// cannot change. While the household's vehicle is exempted as a disabled member's mobility
+/// vehicle, a change that would leave no disabled member is refused (422, `not_allowed` on
+/// `assets.vehicle_disability_exempt`). Requires the household's `If-Match`.
 ///
-/// 修改成员的关系、姓名、健康、就业、就学或是否计入家庭人口；身份号码不可修改。须携带户档案的 If-Match。
+/// 修改成员的关系、姓名、健康、就业、就学或是否计入家庭人口；身份号码不可修改。该户机动车按残疾人代步车豁免期间，修改后若已无残疾成员则不予办理（422）。须携带户档案的 If-Match。
 #[utoipa::path(operation_id = "update_household_member", tag = "households",
     params(("id" = String, Path, description = "Household id. 档案标识。"), ("member_id" = String, Path, description = "Member id. 成员标识。"),
            ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
@@ -406,10 +408,12 @@ async fn update_member(
 
 /// Remove a member · 删除家庭成员
 ///
-/// Removes a member (never the worker) and their income records. Requires the household's
+/// Removes a member (never the worker) and their income records. While the household's vehicle
+/// is exempted as a disabled member's mobility vehicle, the last disabled member cannot be
+/// removed (422, `not_allowed` on `assets.vehicle_disability_exempt`). Requires the household's
 /// `If-Match`.
 ///
-/// 删除一名家庭成员（不能删除职工本人）及其收入记录。须携带户档案的 If-Match。
+/// 删除一名家庭成员（不能删除职工本人）及其收入记录。该户机动车按残疾人代步车豁免期间，不能删除最后一名残疾成员（422）。须携带户档案的 If-Match。
 #[utoipa::path(operation_id = "remove_household_member", tag = "households",
     params(("id" = String, Path, description = "Household id. 档案标识。"), ("member_id" = String, Path, description = "Member id. 成员标识。"),
            ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
@@ -423,9 +427,9 @@ async fn remove_member(
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
     let (id, member_id) = path.into_inner();
-    let caller = access.caller();
+    let (cipher, caller) = (state.cipher.clone(), access.caller());
     let v = db::write(&state.db, move |c| {
-        unit::remove_member(c, &caller, &scope, &id, &member_id, version)
+        unit::remove_member(c, &caller, &cipher, &scope, &id, &member_id, version)
             .map_err(|e| rule_error(e, "member"))
     })
     .await

@@ -396,6 +396,18 @@ pub(super) fn rule_error(e: FileRuleError, items: &str) -> ApiError {
             format!("{c} is not one of this household's causes"),
             "只能标记本户的致困原因为已消除",
         ),
+        FileRuleError::Assets(AssetRuleError::ExemptionWithoutDisabledMember)
+            if items == "member" =>
+        {
+            field(
+                "assets.vehicle_disability_exempt".into(),
+                "not_allowed",
+                "the household's vehicle is exempted as a disabled member's mobility vehicle, and \
+                 this change would leave no disabled member: clear the exemption first"
+                    .into(),
+                "该户机动车按残疾人代步车豁免，此修改后将没有残疾成员，请先取消代步车豁免",
+            )
+        }
         FileRuleError::Assets(e) => ApiError::validation(vec![asset_error(e)]),
     }
 }

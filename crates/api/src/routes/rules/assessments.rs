@@ -4,6 +4,8 @@
 use actix_web::{get, post, web, HttpResponse};
 use chrono::NaiveDate;
 use jiekun_domain::access::Action;
+use jiekun_domain::closed::ClosedList;
+use jiekun_domain::household::HouseholdStatus;
 use jiekun_domain::rules::{ParamKey, PolicyBook, PolicyError};
 use jiekun_store::rules::{self as store, AssessmentRow, Stored};
 
@@ -11,7 +13,7 @@ use super::dto::{Assessment, AssessmentKind, NewAssessment, PolicyParameter, Rep
 use super::explain;
 use crate::auth::Access;
 use crate::body::Body;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::routes::{not_found, utc};
 use crate::{db, AppState};
 
@@ -29,6 +31,21 @@ fn policy_error(e: PolicyError) -> ApiError {
         e.to_string(),
         zh,
     )])
+}
+
+/// An exit assessment of a household that is not on file.
+fn not_on_file(status: &str) -> ApiError {
+    let status_zh = HouseholdStatus::from_code(status).map_or("未知", |s| s.meaning_zh());
+    ApiError::new(
+        ErrorCode::HouseholdNotFiled,
+        format!(
+            "exit (《实施方案》二(二)) is assessed only for a filed household, or one that has \
+             exited since; this household is `{status}`"
+        ),
+        format!(
+            "按《实施方案》二(二)，退出评估仅适用于已建档立卡（或已退出）的家庭；该家庭档案状态为“{status_zh}”"
+        ),
+    )
 }
 
 fn kind_of(s: &str) -> AssessmentKind {
@@ -122,8 +139,11 @@ fn assessment_of(
 /// Runs identification (category) or exit on the household as it is now, under the policy in
 /// force for its region on the date, and stores the decision with its full input snapshot
 /// (encrypted) and a hash of both, so that it can be replayed and must give the same answer.
+/// Exit (《实施方案》二(二)) is assessed only for a filed household, or one that has exited since:
+/// a household being filed, withdrawn or rejected is refused (409 `household_not_filed`) and
+/// nothing is stored.
 ///
-/// 对当前档案按该地区评估日期生效的政策进行精准识别（困难类别）或退出评估，并保存结论、完整输入快照（加密）及其哈希，以便日后复算且结论必须一致。
+/// 对当前档案按该地区评估日期生效的政策进行精准识别（困难类别）或退出评估，并保存结论、完整输入快照（加密）及其哈希，以便日后复算且结论必须一致。按《实施方案》二(二)，退出评估仅适用于已建档立卡（或已退出）的家庭；建档中、已撤回或未获批准的家庭不予评估（409），不保存任何记录。
 #[utoipa::path(operation_id = "assess_household", tag = "assessments",
     params(("id" = String, Path, description = "Household id. 档案标识。")),
     request_body = NewAssessment,
@@ -142,6 +162,7 @@ pub(super) async fn assess(
     let (row, stored) = db::write(&state.db, move |c| {
         store::assess(c, &cipher, &caller, &scope, &id, kind, date).map_err(|e| match e {
             store::AssessError::Policy(p) => policy_error(p),
+            store::AssessError::NotOnFile { status } => not_on_file(&status),
             store::AssessError::Store(s) => s.into(),
         })
     })

@@ -7,11 +7,12 @@ use jiekun_domain::closed::ClosedList;
 use jiekun_domain::rules::{ParamKey, ParamValue, ValueKind};
 use jiekun_domain::RegionCode;
 use jiekun_store::rules::{self as store, ParameterRow};
+use jiekun_store::StoreError;
 
 use super::dto::{NewParameter, ParameterQuery, PolicyParameter, ResolvedParameter, ResolvedQuery};
 use crate::auth::Access;
 use crate::body::Body;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::extract::ApiQuery;
 use crate::fields::Fields;
 use crate::routes::{outside_region, query_error};
@@ -51,10 +52,13 @@ pub(super) async fn list_parameters(
 /// Add a parameter version · 新增参数版本
 ///
 /// Enters a new dated version of a parameter for a region inside yours, with the document that
-/// sets it. It takes effect on `effective_from` (today or later) and ends the version before it.
-/// Audited.
+/// sets it. It takes effect on `effective_from` (today or later) and ends the version before it
+/// for the same region, whose `effective_to` becomes this `effective_from`; when a later version
+/// was entered already, this one ends where that one begins. A parameter has one version per
+/// region and start date: a second is refused (409 `policy_version_exists`) and nothing is
+/// written. Audited.
 ///
-/// 为本辖区内的区划录入参数的新版本及依据文件，自生效日期（不早于今天）起替代前一版本。记入审计。
+/// 为本辖区内的区划录入参数的新版本及依据文件，自生效日期（不早于今天）起替代该区划的前一版本（前一版本的失效日期即为本版本的生效日期）；若已录入更晚的版本，本版本至该版本生效时失效。同一参数在同一区划、同一生效日期只能有一个版本，重复录入将被拒绝（409），不做任何修改。记入审计。
 #[utoipa::path(operation_id = "add_policy_parameter", tag = "policy", request_body = NewParameter,
     responses((status = 201, description = "Added. 已新增。", body = PolicyParameter)))]
 #[post("/policy/parameters")]
@@ -73,8 +77,12 @@ pub(super) async fn add_parameter(
     let caller = access.caller();
     let id = row.id.clone();
     let book = db::write(&state.db, move |c| {
-        store::add_parameter(c, &caller, &row, request)?;
-        Ok(store::policy_book(c)?)
+        store::add_parameter(c, &caller, &row, request).map_err(|e| match e {
+            StoreError::Conflict { constraint } if constraint == store::POLICY_VERSION => {
+                version_exists(&body)
+            }
+            e => e.into(),
+        })
     })
     .await?;
     let added = book
@@ -83,6 +91,21 @@ pub(super) async fn add_parameter(
         .find(|p| p.id == id)
         .ok_or_else(|| ApiError::internal("added parameter missing"))?;
     Ok(HttpResponse::Created().json(PolicyParameter::from(added)))
+}
+
+/// A second version of a parameter for the same region and start date.
+fn version_exists(body: &NewParameter) -> ApiError {
+    let name_zh = ParamKey::from_code(&body.key).map_or("", |k| k.meaning_zh());
+    let (key, region, from) = (&body.key, &body.region_code, body.effective_from);
+    let en = format!(
+        "{key} already has a version for {region} from {from}: a change is a new version with \
+         another start date"
+    );
+    let zh = format!(
+        "区划 {region} 的政策参数“{name_zh}”（{key}）已有自 {from} 起生效的版本，不能重复录入；如需调整，请以其他生效日期录入新版本"
+    );
+    ApiError::new(ErrorCode::PolicyVersionExists, en.clone(), zh.clone())
+        .with_field(FieldError::new("effective_from", "duplicate", en, zh))
 }
 
 /// A new version as the store keeps it, and the region it applies to; every field checked.
@@ -126,6 +149,8 @@ fn parameter_of(
         document,
         created_by: created_by.into(),
         created_at: jiekun_store::now(),
+        // The store sets it from the versions that follow.
+        effective_to: None,
     };
     Ok((row, region))
 }
@@ -174,10 +199,10 @@ pub(super) fn value_kind_names(kind: ValueKind) -> (&'static str, &'static str) 
 
 /// Parameters in force · 生效参数
 ///
-/// The version of every parameter in force for a region on a date (the most specific region
-/// prefix wins).
+/// The version of every parameter in force for a region on a date: the most specific region
+/// prefix wins, and of its versions the latest to start on or before the date.
 ///
-/// 某区划在某日生效的全部参数（区划前缀最具体者优先）。
+/// 某区划在某日生效的全部参数：区划前缀最具体者优先；同一区划取该日或之前最晚生效的版本。
 #[utoipa::path(operation_id = "resolve_policy", tag = "policy", params(ResolvedQuery),
     responses((status = 200, description = "Parameters in force. 生效参数。", body = Vec<ResolvedParameter>)))]
 #[get("/policy/resolved")]

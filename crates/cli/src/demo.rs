@@ -453,6 +453,9 @@ pub fn households(
                     exclusion_reason: None,
                     created_at: now,
                     updated_at: now,
+                    business_plan: false,
+                    residents_pension: false,
+                    laid_off: false,
                 });
                 // Twelve months of income for those who earn.
                 let monthly = match *work {
@@ -597,6 +600,7 @@ pub fn households(
                 created_at: now,
                 updated_at: now,
                 resolved_causes: String::new(),
+                legal_dispute: false,
             });
         }
         for h in hrows.iter_mut() {

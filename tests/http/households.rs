@@ -863,11 +863,24 @@ fn lists_filter_and_page(w: &World) {
         .problem(404, "not_found");
 }
 
-/// Reads the stored data raw and finds no identity number, bank account or health detail in it.
+/// Reads the stored data raw and finds no identity number, bank account or health detail (the
+/// need for long-term care among them) in it.
 fn nothing_personal_is_stored_in_clear(w: &World) {
     let worker = id("19800101", 123);
-    let made = file(w, &family(w, &worker)).expect(201);
+    let mut body = family(w, &worker);
+    body["members"][1]["health"]["long_term_care"] = json!(true);
+    let made = file(w, &body).expect(201);
     let hid = made.body["id"].as_str().unwrap();
+    // A member's health changed too, so that the change's audit event is looked at.
+    let child = made.body["members"][2]["id"].as_str().unwrap();
+    w.app
+        .patch_as(
+            officer(w),
+            &format!("/api/v1/households/{hid}/members/{child}"),
+            "\"1\"",
+            &json!({"health": {"status": "chronic_illness", "illness": "哮喘", "long_term_care": true}}),
+        )
+        .expect(200);
     // Touch the audit log and the assessments too: an unmasked read, a search, an assessment.
     w.app
         .post_as(
@@ -891,6 +904,8 @@ fn nothing_personal_is_stored_in_clear(w: &World) {
         "6228480312345678901",
         "尿毒症",
         "serious_illness",
+        "哮喘",
+        "long_term_care",
         &worker[6..14],
     ];
     let raw: Vec<u8> = match w.app.db.target() {

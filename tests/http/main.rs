@@ -16,5 +16,6 @@ mod hostile;
 mod households;
 mod openapi;
 mod organisations;
+mod plan_facts;
 mod workflows;
 mod world;

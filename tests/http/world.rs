@@ -286,6 +286,9 @@ fn member_input(relation: Relation, national_id: &str) -> MemberInput {
         school_year: None,
         included: true,
         exclusion_reason: None,
+        business_plan: false,
+        residents_pension: false,
+        laid_off: false,
     }
 }
 
@@ -317,6 +320,7 @@ fn seed_household(
         controlling_shareholder: false,
         high_fee_schooling: false,
         refuses_cooperation: false,
+        legal_dispute: false,
     };
     let id = complete(&format!("{region}{birth_seq}"));
     let income = IncomeInput {

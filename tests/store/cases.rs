@@ -85,6 +85,9 @@ fn household(db: &TestDb) -> (String, String) {
         school_year: None,
         included: true,
         exclusion_reason: None,
+        business_plan: false,
+        residents_pension: false,
+        laid_off: false,
     };
     let input = HouseholdInput {
         organisation_id: union,
@@ -107,6 +110,7 @@ fn household(db: &TestDb) -> (String, String) {
         controlling_shareholder: false,
         high_fee_schooling: false,
         refuses_cooperation: false,
+        legal_dispute: false,
     };
     let row = hs::create(
         &mut c,

@@ -17,7 +17,8 @@ pub const CHILD_ID: &str = "610724201009152013";
 /// A valid identity number of a woman born on 1955-06-20.
 pub const PARENT_ID: &str = "61072419550620121X";
 
-/// A new household file: a worker laid off, a spouse with a serious illness, a child at school.
+/// A new household file: a worker laid off, with a labour dispute on file, a spouse with a serious
+/// illness who pays residents' pension contributions, a child at school.
 pub fn create_household() -> Value {
     json!({
         "organisation_id": GRASSROOTS_UNION_ID,
@@ -30,10 +31,12 @@ pub fn create_household() -> Value {
         "bank_account": "6228480000000000012",
         "main_cause": 6,
         "secondary_causes": [3, 9],
+        "legal_dispute": true,
         "members": [
-            {"relation": "worker", "name": "张三", "national_id": WORKER_ID, "work_status": "unemployed"},
+            {"relation": "worker", "name": "张三", "national_id": WORKER_ID, "work_status": "unemployed",
+             "laid_off": true},
             {"relation": "spouse", "name": "李四", "national_id": SPOUSE_ID, "work_status": "unable_to_work",
-             "health": {"status": "serious_illness", "illness": "尿毒症"}},
+             "residents_pension": true, "health": {"status": "serious_illness", "illness": "尿毒症"}},
             {"relation": "child", "name": "张小明", "national_id": CHILD_ID, "work_status": "student",
              "schooling": {"level": "junior_secondary", "school": "西乡县第一中学", "year": 2}}
         ],
@@ -43,10 +46,10 @@ pub fn create_household() -> Value {
     })
 }
 
-/// A member added to an existing file.
+/// A member added to an existing file: a retired parent who needs long-term care after a stroke.
 pub fn new_member() -> Value {
     json!({"relation": "parent", "name": "王五", "national_id": PARENT_ID, "work_status": "retired",
-           "health": {"status": "chronic_illness", "illness": "高血压"}})
+           "health": {"status": "chronic_illness", "illness": "脑梗死后遗症", "long_term_care": true}})
 }
 
 /// Placeholder id of a county federation (县总工会) in the caller's scope.

@@ -326,6 +326,9 @@ pub fn households(
     .collect();
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    // The facts a measure plan proposes from are drawn from a stream of their own, so that the
+    // rest of a seed's households stays as it was.
+    let mut facts = rand::rngs::StdRng::seed_from_u64(!seed);
     let today = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive();
     let this_month = jiekun_domain::household::Month::of(today);
     let mut seen = std::collections::HashSet::new();
@@ -386,6 +389,7 @@ pub fn households(
             }
             let disability = rng.random_bool(0.12);
             let mut worker_name = String::new();
+            let mut worker_laid_off = false;
             for (pos, (relation, age, male, work)) in people.iter().enumerate() {
                 let birth_year = today.year() - age;
                 let birth = loop {
@@ -417,12 +421,23 @@ pub fn households(
                 let parsed = jiekun_domain::NationalId::parse(&birth.1, today)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 let health = if disability && pos == people.len() - 1 {
-                    Some(serde_json::json!({"status": "disabled", "illness": null, "disability_type": "physical", "disability_grade": rng.random_range(1..5)}).to_string())
+                    let grade = rng.random_range(1..5);
+                    // The severely disabled (grades 1 and 2) depend on others' care.
+                    Some(serde_json::json!({"status": "disabled", "illness": null, "disability_type": "physical", "disability_grade": grade, "long_term_care": grade <= 2}).to_string())
                 } else if rng.random_bool(0.15) {
                     Some(serde_json::json!({"status": "serious_illness", "illness": "慢性肾功能衰竭", "disability_type": null, "disability_grade": null}).to_string())
                 } else {
                     None
                 };
+                // Out of work at working age: some were laid off by an enterprise, some pay
+                // residents' pension contributions themselves, a few want to start a business.
+                let out_of_work = *work == "unemployed" && (16..60).contains(age);
+                let laid_off = out_of_work && facts.random_bool(0.5);
+                let residents_pension = out_of_work && facts.random_bool(0.4);
+                let business_plan = out_of_work && *age < 50 && facts.random_bool(0.15);
+                if *relation == "worker" {
+                    worker_laid_off = laid_off;
+                }
                 let mid = jiekun_store::new_id();
                 mrows.push(MemberRow {
                     national_id_enc: cipher.encrypt(&hs::member_context(&mid), parsed.as_str()),
@@ -453,6 +468,9 @@ pub fn households(
                     exclusion_reason: None,
                     created_at: now,
                     updated_at: now,
+                    business_plan,
+                    residents_pension,
+                    laid_off,
                 });
                 // Twelve months of income for those who earn.
                 let monthly = match *work {
@@ -597,6 +615,8 @@ pub fn households(
                 created_at: now,
                 updated_at: now,
                 resolved_causes: String::new(),
+                // A laid-off worker more often has a labour dispute on file.
+                legal_dispute: facts.random_bool(if worker_laid_off { 0.25 } else { 0.03 }),
             });
         }
         for h in hrows.iter_mut() {

@@ -66,6 +66,8 @@ pub struct HouseholdRow {
     pub updated_at: NaiveDateTime,
     /// Causes marked resolved, comma-separated.
     pub resolved_causes: String,
+    /// A legal dispute of the household is on file (for legal aid).
+    pub legal_dispute: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Insertable)]
@@ -90,6 +92,12 @@ pub struct MemberRow {
     pub exclusion_reason: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Has a business plan and wants to start a business.
+    pub business_plan: bool,
+    /// Pays urban-rural residents' basic pension contributions.
+    pub residents_pension: bool,
+    /// Laid off by an enterprise.
+    pub laid_off: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Insertable)]
@@ -156,6 +164,7 @@ pub struct HouseholdInput {
     pub controlling_shareholder: bool,
     pub high_fee_schooling: bool,
     pub refuses_cooperation: bool,
+    pub legal_dispute: bool,
 }
 
 /// A member, parsed; identity number and health in clear (encrypted here).
@@ -175,6 +184,9 @@ pub struct MemberInput {
     pub school_year: Option<i64>,
     pub included: bool,
     pub exclusion_reason: Option<String>,
+    pub business_plan: bool,
+    pub residents_pension: bool,
+    pub laid_off: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -427,6 +439,9 @@ fn member_row(
         exclusion_reason: m.exclusion_reason.clone(),
         created_at: now,
         updated_at: now,
+        business_plan: m.business_plan,
+        residents_pension: m.residents_pension,
+        laid_off: m.laid_off,
     }
 }
 
@@ -501,6 +516,7 @@ pub fn create(
         created_at: now,
         updated_at: now,
         resolved_causes: String::new(),
+        legal_dispute: input.legal_dispute,
     };
     diesel::insert_into(households::table)
         .values(&row)
@@ -565,6 +581,7 @@ pub struct HouseholdChanges {
     pub high_fee_schooling: Option<bool>,
     pub refuses_cooperation: Option<bool>,
     pub resolved_causes: Option<String>,
+    pub legal_dispute: Option<bool>,
 }
 
 impl HouseholdChanges {
@@ -592,6 +609,7 @@ impl HouseholdChanges {
             high_fee_schooling,
             refuses_cooperation,
             resolved_causes,
+            legal_dispute,
         } = self;
         [
             organisation_id.is_none(),
@@ -615,6 +633,7 @@ impl HouseholdChanges {
             high_fee_schooling.is_none(),
             refuses_cooperation.is_none(),
             resolved_causes.is_none(),
+            legal_dispute.is_none(),
         ]
         .iter()
         .all(|none| *none)
@@ -647,6 +666,7 @@ struct HouseholdChangeset {
     high_fee_schooling: Option<bool>,
     refuses_cooperation: Option<bool>,
     resolved_causes: Option<String>,
+    legal_dispute: Option<bool>,
 }
 
 pub fn update(
@@ -701,6 +721,7 @@ pub fn update(
         high_fee_schooling: c.high_fee_schooling,
         refuses_cooperation: c.refuses_cooperation,
         resolved_causes: c.resolved_causes.clone(),
+        legal_dispute: c.legal_dispute,
     };
     diesel::update(households::table.filter(households::id.eq(id)))
         .set((&changes, households::updated_at.eq(crate::now())))
@@ -775,6 +796,9 @@ pub struct MemberChanges {
     pub school_year: Option<Option<i64>>,
     pub included: Option<bool>,
     pub exclusion_reason: Option<Option<String>>,
+    pub business_plan: Option<bool>,
+    pub residents_pension: Option<bool>,
+    pub laid_off: Option<bool>,
 }
 
 pub fn member(
@@ -1137,7 +1161,7 @@ const PG_LIST: &str =
     bank_account_masked, main_cause, secondary_causes, single_parent, disability_household, \
     zero_employment, homes_count, homes_area_dm2, vehicles_count, vehicle_disability_exempt, \
     controlling_shareholder, high_fee_schooling, refuses_cooperation, category, status, \
-    members_count, version, created_at, updated_at, resolved_causes \
+    members_count, version, created_at, updated_at, resolved_causes, legal_dispute \
     FROM households \
     WHERE organisation_path LIKE $1 \
     AND ($2::text IS NULL OR organisation_path LIKE $2) \
@@ -1356,12 +1380,12 @@ pub fn bulk_insert(
     }
     macro_rules! insert_all {
         ($c:expr) => {{
-            for b in batches(households_rows, 31) {
+            for b in batches(households_rows, 33) {
                 diesel::insert_into(households::table)
                     .values(b)
                     .execute($c)?;
             }
-            for b in batches(member_rows, 19) {
+            for b in batches(member_rows, 22) {
                 diesel::insert_into(household_members::table)
                     .values(b)
                     .execute($c)?;

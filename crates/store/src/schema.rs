@@ -176,6 +176,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         resolved_causes -> Text,
+        legal_dispute -> Bool,
     }
 }
 
@@ -200,6 +201,9 @@ diesel::table! {
         exclusion_reason -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        business_plan -> Bool,
+        residents_pension -> Bool,
+        laid_off -> Bool,
     }
 }
 

@@ -86,6 +86,10 @@ pub struct CreateHousehold {
     pub disability_household: bool,
     #[serde(default)]
     pub zero_employment: bool,
+    /// A legal dispute (labour or other) of the household is on file, for legal aid
+    /// (《实施方案》三(七)13); default false. 家庭有在办的法律纠纷（劳动争议等），可申请法律援助。
+    #[serde(default)]
+    pub legal_dispute: bool,
     #[serde(default)]
     #[validate(nested)]
     pub assets: Assets,
@@ -109,7 +113,7 @@ pub struct CreateHousehold {
 /// body changes nothing (the version stays). 修改档案；未提供的字段保持不变。
 #[derive(Debug, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"address": "西乡县城关镇东大街14号", "zero_employment": true}))]
+#[schema(example = json!({"address": "西乡县城关镇东大街14号", "zero_employment": true, "legal_dispute": true}))]
 pub struct UpdateHousehold {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(max = 64, code = "too_long"))]
@@ -166,6 +170,10 @@ pub struct UpdateHousehold {
     pub disability_household: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zero_employment: Option<bool>,
+    /// A legal dispute (labour or other) of the household is on file, for legal aid
+    /// (《实施方案》三(七)13). 家庭有在办的法律纠纷（劳动争议等），可申请法律援助。
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legal_dispute: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(nested)]
     pub assets: Option<Assets>,
@@ -205,6 +213,9 @@ pub struct Household {
     pub single_parent: bool,
     pub disability_household: bool,
     pub zero_employment: bool,
+    /// A legal dispute (labour or other) of the household is on file, for legal aid
+    /// (《实施方案》三(七)13). 家庭有在办的法律纠纷（劳动争议等），可申请法律援助。
+    pub legal_dispute: bool,
     pub assets: Assets,
     /// Once assessed. 困难类别（认定后）。
     #[schema(value_type = Option<schema::Category>)]

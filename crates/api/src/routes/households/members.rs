@@ -42,6 +42,10 @@ pub struct Health {
     #[validate(range(min = 1, max = 4, code = "out_of_range"))]
     #[schema(minimum = 1, maximum = 4)]
     pub disability_grade: Option<u8>,
+    /// Needs long-term care: disabled or dependent on others (《实施方案》三(四)7); default false.
+    /// 需要长期护理（残疾或失能）。
+    #[serde(default)]
+    pub long_term_care: bool,
 }
 
 /// Schooling of a member. 就学情况。
@@ -88,6 +92,18 @@ pub struct MemberIn {
     pub health: Option<Health>,
     #[schema(value_type = schema::WorkStatus)]
     pub work_status: WorkStatus,
+    /// Laid off by an enterprise or lost their job there (《实施方案》三(六)12、三(九)18);
+    /// default false. 企业下岗失业人员。
+    #[serde(default)]
+    pub laid_off: bool,
+    /// Has a business plan and wants to start a business (《实施方案》三(二)3); default false.
+    /// 有创业意愿和创业计划。
+    #[serde(default)]
+    pub business_plan: bool,
+    /// Pays urban-rural residents' basic pension contributions (《实施方案》三(六)11); default
+    /// false. 缴纳城乡居民基本养老保险费。
+    #[serde(default)]
+    pub residents_pension: bool,
     #[validate(nested)]
     pub schooling: Option<Schooling>,
     /// Counted in the household (default true); a reason is required when not. 是否计入家庭人口。
@@ -120,6 +136,14 @@ pub struct Member {
     pub health: Option<Health>,
     #[schema(value_type = schema::WorkStatus)]
     pub work_status: String,
+    /// Laid off by an enterprise or lost their job there (《实施方案》三(六)12、三(九)18).
+    /// 企业下岗失业人员。
+    pub laid_off: bool,
+    /// Has a business plan and wants to start a business (《实施方案》三(二)3). 有创业意愿和创业计划。
+    pub business_plan: bool,
+    /// Pays urban-rural residents' basic pension contributions (《实施方案》三(六)11).
+    /// 缴纳城乡居民基本养老保险费。
+    pub residents_pension: bool,
     pub schooling: Option<Schooling>,
     pub included: bool,
     pub exclusion_reason: Option<String>,
@@ -129,7 +153,7 @@ pub struct Member {
 /// 修改家庭成员（身份号码不可修改）。
 #[derive(Debug, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"work_status": "unemployed", "health": {"status": "serious_illness", "illness": "尿毒症"}}))]
+#[schema(example = json!({"work_status": "unemployed", "laid_off": true, "health": {"status": "serious_illness", "illness": "尿毒症"}}))]
 pub struct UpdateMember {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<schema::Relation>)]
@@ -148,6 +172,17 @@ pub struct UpdateMember {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<schema::WorkStatus>)]
     pub work_status: Option<WorkStatus>,
+    /// Laid off by an enterprise or lost their job there (《实施方案》三(六)12、三(九)18).
+    /// 企业下岗失业人员。
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub laid_off: Option<bool>,
+    /// Has a business plan and wants to start a business (《实施方案》三(二)3). 有创业意愿和创业计划。
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub business_plan: Option<bool>,
+    /// Pays urban-rural residents' basic pension contributions (《实施方案》三(六)11).
+    /// 缴纳城乡居民基本养老保险费。
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub residents_pension: Option<bool>,
     #[serde(
         default,
         deserialize_with = "double_option",
@@ -253,6 +288,9 @@ pub(super) fn parse_member(
         school_year: m.schooling.as_ref().and_then(|s| s.year),
         included: m.included,
         exclusion_reason: reason?,
+        business_plan: m.business_plan,
+        residents_pension: m.residents_pension,
+        laid_off: m.laid_off,
     })
 }
 
@@ -297,6 +335,9 @@ fn member_update(body: &UpdateMember, current: &store::MemberRow) -> ApiResult<M
             school_year: schooling.map(|s| s.as_ref().and_then(|s| s.year)),
             included: body.included,
             exclusion_reason: reason,
+            business_plan: body.business_plan,
+            residents_pension: body.residents_pension,
+            laid_off: body.laid_off,
         },
         health: body.health.as_ref().map(|h| h.as_ref().map(health_json)),
         recorded: serde_json::to_value(body).unwrap_or_default(),
@@ -365,12 +406,13 @@ async fn add_member(
 
 /// Update a member · 修改家庭成员
 ///
-/// Changes a member's relation, name, health, work, schooling or inclusion. The identity number
-/// cannot change. While the household's vehicle is exempted as a disabled member's mobility
-/// vehicle, a change that would leave no disabled member is refused (422, `not_allowed` on
-/// `assets.vehicle_disability_exempt`). Requires the household's `If-Match`.
+/// Changes a member's relation, name, health, work (and whether laid off), business plan,
+/// residents' pension, schooling or inclusion. The identity number cannot change. While the
+/// household's vehicle is exempted as a disabled member's mobility vehicle, a change that would
+/// leave no disabled member is refused (422, `not_allowed` on `assets.vehicle_disability_exempt`).
+/// Requires the household's `If-Match`.
 ///
-/// 修改成员的关系、姓名、健康、就业、就学或是否计入家庭人口；身份号码不可修改。该户机动车按残疾人代步车豁免期间，修改后若已无残疾成员则不予办理（422）。须携带户档案的 If-Match。
+/// 修改成员的关系、姓名、健康、就业（含是否下岗失业）、创业计划、城乡居民养老保险缴费、就学或是否计入家庭人口；身份号码不可修改。该户机动车按残疾人代步车豁免期间，修改后若已无残疾成员则不予办理（422）。须携带户档案的 If-Match。
 #[utoipa::path(operation_id = "update_household_member", tag = "households",
     params(("id" = String, Path, description = "Household id. 档案标识。"), ("member_id" = String, Path, description = "Member id. 成员标识。"),
            ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),

@@ -384,6 +384,7 @@ impl UpdateHousehold {
                 controlling_shareholder: a.map(|a| a.controlling_shareholder),
                 high_fee_schooling: a.map(|a| a.high_fee_schooling),
                 refuses_cooperation: a.map(|a| a.refuses_cooperation),
+                legal_dispute: self.legal_dispute,
                 ..HouseholdChanges::default()
             },
             main_cause: self.main_cause,

@@ -374,6 +374,7 @@ impl CreateHousehold {
             controlling_shareholder: self.assets.controlling_shareholder,
             high_fee_schooling: self.assets.high_fee_schooling,
             refuses_cooperation: self.assets.refuses_cooperation,
+            legal_dispute: self.legal_dispute,
         };
         Ok((input, all(members)?, all(incomes)?, all(spending)?))
     }

@@ -149,6 +149,7 @@ impl<'a> Shown<'a> {
             single_parent: h.single_parent,
             disability_household: h.disability_household,
             zero_employment: h.zero_employment,
+            legal_dispute: h.legal_dispute,
             category: h.category,
             status: h.status,
             members_count: h.members_count,
@@ -198,6 +199,9 @@ impl<'a> Shown<'a> {
             relation: m.relation,
             sex: m.sex,
             work_status: m.work_status,
+            laid_off: m.laid_off,
+            business_plan: m.business_plan,
+            residents_pension: m.residents_pension,
             included: m.included,
             exclusion_reason: m.exclusion_reason,
         })

@@ -223,7 +223,7 @@ pub(crate) fn recipe(w: &World, op: &str, t: Target) -> Option<Call> {
             "POST",
             "/api/v1/api-keys".into(),
             Some(
-                json!({"department_id": pick(&w.dept_xx, &w.dept_cg), "name": format!("系统{n}"), "scopes": ["referral:read"]}),
+                json!({"department_id": pick(&w.dept_xx, &w.dept_cg), "name": format!("系统{n}"), "scopes": ["referrals:read"]}),
             ),
             201,
             422,
@@ -640,6 +640,100 @@ pub(crate) fn recipe(w: &World, op: &str, t: Target) -> Option<Call> {
                 .expect(200);
             call("DELETE", path, None, 204, 204)
         }
+        "list_measures" => call("GET", "/api/v1/measures".into(), None, 200, 200),
+        "get_household_plan" => call(
+            "GET",
+            format!("/api/v1/households/{}/plan", cases(w, own).filed),
+            None,
+            200,
+            404,
+        ),
+        "propose_household_plan" => {
+            let path = format!("/api/v1/households/{}/plan", cases(w, own).filed);
+            Call {
+                if_match: Some(path.clone()),
+                ..call("POST", path, None, 201, 404)
+            }
+        }
+        // Measure 2 is accepted already: an allowed caller in scope is told so (409).
+        "accept_plan_measure" | "drop_plan_measure" => {
+            let plan = format!("/api/v1/households/{}/plan", cases(w, own).filed);
+            let (what, body) = if op == "accept_plan_measure" {
+                ("accept", json!({}))
+            } else {
+                ("drop", json!({"reason": "不需要"}))
+            };
+            Call {
+                if_match: Some(plan.clone()),
+                ..call(
+                    "POST",
+                    format!("{plan}/measures/2/{what}"),
+                    Some(body),
+                    409,
+                    404,
+                )
+            }
+        }
+        "add_plan_measure" => {
+            let plan = format!("/api/v1/households/{}/plan", cases(w, own).filed);
+            Call {
+                if_match: Some(plan.clone()),
+                ..call(
+                    "POST",
+                    format!("{plan}/measures"),
+                    Some(json!({"measure": 2})),
+                    409,
+                    404,
+                )
+            }
+        }
+        "list_referrals" => call("GET", "/api/v1/referrals".into(), None, 200, 200),
+        "get_referral" => call(
+            "GET",
+            format!("/api/v1/referrals/{}", cases(w, own).referral),
+            None,
+            200,
+            404,
+        ),
+        // The referral is delivered: an allowed caller who sees it is told it is final (409).
+        "acknowledge_referral" | "decline_referral" | "deliver_referral" => {
+            let path = format!("/api/v1/referrals/{}", cases(w, own).referral);
+            let (what, body) = match op {
+                "acknowledge_referral" => ("acknowledge", json!({})),
+                "decline_referral" => ("decline", json!({"reason": "不符合条件"})),
+                _ => ("deliver", json!({})),
+            };
+            Call {
+                if_match: Some(path.clone()),
+                ..call("POST", format!("{path}/{what}"), Some(body), 409, 404)
+            }
+        }
+        "list_assistance" => call("GET", "/api/v1/assistance".into(), None, 200, 200),
+        "get_assistance" => call(
+            "GET",
+            format!("/api/v1/assistance/{}", cases(w, own).reversal),
+            None,
+            200,
+            404,
+        ),
+        "create_assistance" => call(
+            "POST",
+            "/api/v1/assistance".into(),
+            Some(
+                json!({"household_id": cases(w, own).filed, "measure": 2, "delivered_on": w.app.clock.today().to_string(),
+                "kind": "service", "amount_fen": 0}),
+            ),
+            201,
+            404,
+        ),
+        // A reversing entry is never reversed (409).
+        "reverse_assistance" => call(
+            "POST",
+            format!("/api/v1/assistance/{}/reverse", cases(w, own).reversal),
+            Some(json!({"reason": "更正"})),
+            409,
+            404,
+        ),
         "list_audit_events" => call("GET", "/api/v1/audit/events".into(), None, 200, 200),
         "verify_audit_chain" => call("GET", "/api/v1/audit/verify".into(), None, 200, 200),
         _ => return None,
@@ -651,6 +745,8 @@ enum Caller {
     Role(Role),
     KeyOk,
     KeyWrongScope,
+    KeyReferrals,
+    KeyReferralsRead,
     KeyRevoked,
     Nobody,
     Expired,
@@ -681,6 +777,15 @@ fn expected(access: &Value, caller: &Caller, target: Target, c: &Call) -> u16 {
     };
     let key_allowed = access["api_keys"].as_bool().unwrap();
     let scope = access["api_key_scope"].as_str();
+    // A key (of 西乡县人社局) holding `scopes`: allowed when the operation takes keys and needs
+    // none of them or one it holds; it sees what lies in its department's region.
+    let key_case = |scopes: &[&str]| {
+        if !key_allowed || !(scope.is_none() || scope.is_some_and(|s| scopes.contains(&s))) {
+            403
+        } else {
+            in_scope(false)
+        }
+    };
     match caller {
         Caller::Nobody | Caller::Expired | Caller::Tampered | Caller::KeyRevoked => 401,
         Caller::Role(r) => {
@@ -695,20 +800,10 @@ fn expected(access: &Value, caller: &Caller, target: Target, c: &Call) -> u16 {
                 403
             }
         }
-        Caller::KeyOk => {
-            if !key_allowed || !(scope.is_none() || scope == Some("directory:read")) {
-                403
-            } else {
-                in_scope(false)
-            }
-        }
-        Caller::KeyWrongScope => {
-            if !key_allowed || !(scope.is_none() || scope == Some("assistance:write")) {
-                403
-            } else {
-                in_scope(false)
-            }
-        }
+        Caller::KeyOk => key_case(&["directory:read"]),
+        Caller::KeyWrongScope => key_case(&["assistance:write"]),
+        Caller::KeyReferrals => key_case(&["referrals:read", "referrals:write"]),
+        Caller::KeyReferralsRead => key_case(&["referrals:read"]),
     }
 }
 
@@ -717,6 +812,8 @@ fn auth_of(w: &World, caller: &Caller) -> Auth {
         Caller::Role(r) => w.person(*r).auth.clone(),
         Caller::KeyOk => w.key(&w.key_ok),
         Caller::KeyWrongScope => w.key(&w.key_wrong_scope),
+        Caller::KeyReferrals => w.key(&w.key_referrals),
+        Caller::KeyReferralsRead => w.key(&w.key_referrals_read),
         Caller::KeyRevoked => w.key(&w.key_revoked),
         Caller::Nobody => Auth::None,
         Caller::Expired => {
@@ -748,6 +845,8 @@ fn every_cell_of_the_table(w: &World) {
     callers.extend([
         Caller::KeyOk,
         Caller::KeyWrongScope,
+        Caller::KeyReferrals,
+        Caller::KeyReferralsRead,
         Caller::KeyRevoked,
         Caller::Nobody,
         Caller::Expired,

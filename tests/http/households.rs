@@ -905,7 +905,7 @@ fn nothing_personal_is_stored_in_clear(w: &World) {
         "尿毒症",
         "serious_illness",
         "哮喘",
-        "long_term_care",
+        "\"long_term_care\"",
         &worker[6..14],
     ];
     let raw: Vec<u8> = match w.app.db.target() {

@@ -14,6 +14,7 @@ mod examples;
 mod health;
 mod hostile;
 mod households;
+mod measures;
 mod openapi;
 mod organisations;
 mod plan_facts;

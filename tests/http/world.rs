@@ -37,6 +37,10 @@ pub struct World {
     pub key_ok: String,
     pub key_wrong_scope: String,
     pub key_revoked: String,
+    /// Keys of 西乡县人社局 with `referrals:read` and `referrals:write`, and with `referrals:read`
+    /// alone.
+    pub key_referrals: String,
+    pub key_referrals_read: String,
     /// A household in 城关镇 and one in 博望镇, each with a worker, an income record and an
     /// expenditure item.
     pub hh_xx: Seeded,
@@ -60,6 +64,11 @@ pub struct Cases {
     /// A notice still running, and an objection to it already resolved.
     pub notice: String,
     pub resolved_objection: String,
+    /// The filed household's referral of measure 2 to 人社, delivered.
+    pub referral: String,
+    /// A reversing entry of the ledger on the filed household (in 西乡县 recorded by 人社's key,
+    /// in 城固县 by the union).
+    pub reversal: String,
 }
 
 #[derive(Clone, Debug)]
@@ -193,8 +202,15 @@ impl World {
         let (_, key_ok) = key(&mut c, &dept_xx, &[KeyScope::DirectoryRead], false);
         let (_, key_wrong_scope) = key(&mut c, &dept_xx, &[KeyScope::AssistanceWrite], false);
         let (_, key_revoked) = key(&mut c, &dept_xx, &[KeyScope::DirectoryRead], true);
-        let (key_target_xx, _) = key(&mut c, &dept_xx, &[KeyScope::ReferralRead], false);
-        let (key_target_cg, _) = key(&mut c, &dept_cg, &[KeyScope::ReferralRead], false);
+        let (_, key_referrals) = key(
+            &mut c,
+            &dept_xx,
+            &[KeyScope::ReferralsRead, KeyScope::ReferralsWrite],
+            false,
+        );
+        let (_, key_referrals_read) = key(&mut c, &dept_xx, &[KeyScope::ReferralsRead], false);
+        let (key_target_xx, _) = key(&mut c, &dept_xx, &[KeyScope::ReferralsRead], false);
+        let (key_target_cg, _) = key(&mut c, &dept_cg, &[KeyScope::ReferralsRead], false);
         let hh_xx = seed_household(&mut c, &chengguan, "610724", "19600606611");
         let hh_cg = seed_household(&mut c, &bowang, "610722", "19600606613");
         drop(c);
@@ -245,6 +261,8 @@ impl World {
             key_ok,
             key_wrong_scope,
             key_revoked,
+            key_referrals,
+            key_referrals_read,
             hh_xx,
             hh_cg,
             cases: std::sync::OnceLock::new(),
@@ -507,7 +525,11 @@ impl World {
                 .expect(200);
                 (filed, case)
             };
-            let make = |crew: &wf::Crew, (filed, case): (String, String)| {
+            let measures = |crew: &wf::Crew, filed: &str, by_key: bool| -> (String, String) {
+                super::measures::setup(self, crew, filed, by_key)
+            };
+            let make = |crew: &wf::Crew, (filed, case): (String, String), by_key: bool| {
+                let (referral, reversal) = measures(crew, &filed, by_key);
                 let noticed = wf::household(self, crew, 51, 90_000);
                 let app = wf::open(self, crew, &noticed)["id"]
                     .as_str()
@@ -554,11 +576,13 @@ impl World {
                     cancelled_exit: case,
                     notice,
                     resolved_objection: objection,
+                    referral,
+                    reversal,
                 }
             };
             let (xx, cg) = (wf::crew_xx(self), wf::crew_cg(self));
             let (fx, fc) = (file(&xx), file(&cg));
-            (make(&xx, fx), make(&cg, fc))
+            (make(&xx, fx, true), make(&cg, fc, false))
         })
     }
 }

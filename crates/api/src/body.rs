@@ -29,6 +29,11 @@ impl FromRequest for Body {
 }
 
 impl Body {
+    /// The body as received.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     /// The body as `T`, shape-checked: 400 for bad JSON, 422 with every failing field.
     pub fn parse<T: DeserializeOwned + Validate>(&self) -> ApiResult<T> {
         let value: T = parse_json(&self.0)?;

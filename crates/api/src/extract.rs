@@ -365,6 +365,11 @@ impl FromRequest for IfMatch {
     }
 }
 
+/// The If-Match of a request, as [`IfMatch`] reads it.
+pub fn if_match(req: &HttpRequest) -> Result<i64, ApiError> {
+    parse_if_match(req).map(|m| m.0)
+}
+
 fn parse_if_match(req: &HttpRequest) -> Result<IfMatch, ApiError> {
     let Some(value) = req.headers().get(header::IF_MATCH) else {
         return Err(ApiError::new(

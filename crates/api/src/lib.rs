@@ -9,6 +9,7 @@ pub mod error;
 pub mod examples;
 pub mod extract;
 pub mod fields;
+pub mod idempotency;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;
@@ -110,6 +111,9 @@ where
                 .configure(routes::rules::configure)
                 .configure(routes::workflows::configure)
                 .configure(routes::notices::configure)
+                .configure(routes::measures::configure)
+                .configure(routes::referrals::configure)
+                .configure(routes::assistance::configure)
                 .configure(routes::api_keys::configure)
                 .configure(routes::audit::configure),
         )

@@ -139,6 +139,30 @@ pub const ACCESS: &[(&str, Who)] = &[
     ("list_calendar_days", Who::Users(Action::PolicyRead)),
     ("put_calendar_day", Who::Users(Action::CalendarWrite)),
     ("delete_calendar_day", Who::Users(Action::CalendarWrite)),
+    ("list_measures", Who::Anyone),
+    ("get_household_plan", Who::Users(Action::PlanRead)),
+    ("propose_household_plan", Who::Users(Action::PlanWrite)),
+    ("accept_plan_measure", Who::Users(Action::PlanWrite)),
+    ("drop_plan_measure", Who::Users(Action::PlanWrite)),
+    ("add_plan_measure", Who::Users(Action::PlanWrite)),
+    ("list_referrals", Who::UsersOrKeys(Action::ReferralRead)),
+    ("get_referral", Who::UsersOrKeys(Action::ReferralRead)),
+    (
+        "acknowledge_referral",
+        Who::UsersOrKeys(Action::ReferralAnswer),
+    ),
+    ("decline_referral", Who::UsersOrKeys(Action::ReferralAnswer)),
+    ("deliver_referral", Who::UsersOrKeys(Action::ReferralAnswer)),
+    ("list_assistance", Who::UsersOrKeys(Action::AssistanceRead)),
+    ("get_assistance", Who::UsersOrKeys(Action::AssistanceRead)),
+    (
+        "create_assistance",
+        Who::UsersOrKeys(Action::AssistanceWrite),
+    ),
+    (
+        "reverse_assistance",
+        Who::UsersOrKeys(Action::AssistanceWrite),
+    ),
     ("list_audit_events", Who::Users(Action::AuditRead)),
     ("verify_audit_chain", Who::Users(Action::AuditRead)),
 ];
@@ -161,6 +185,9 @@ pub const API_KEY: &str = "api_key";
         (name = "policy", description = "The policy book: effective-dated, region-scoped parameters; what-if simulations. 政策参数（按区划、生效日期管理）与调整模拟。"),
         (name = "assessments", description = "Identification and exit decisions, stored with their snapshot and replayable; exit candidates. 识别与退出评估（保存快照，可复算）；可退出家庭。"),
         (name = "workflows", description = "Filing, public notice, objections, approval, exit, annual review and work queues across the union hierarchy. 建档、公示、异议、审批、退出、年度复核与待办，贯穿各级工会。"),
+        (name = "measures", description = "The 19 measures of 《实施方案》三 and each filed household's plan of measures (一户一策). 《实施方案》三的 19 项帮扶措施及已建档家庭的帮扶措施计划。"),
+        (name = "referrals", description = "Accepted measures sent to their lead departments, which acknowledge, decline or deliver them. 转介牵头部门的帮扶措施及其受理、落实情况。"),
+        (name = "assistance", description = "The assistance ledger: help actually given, capped per household and year, corrected by reversing entries. 帮扶台账：实际给予的帮扶，按户按年设上限，以冲正方式更正。"),
         (name = "auth", description = "Signing in and who the caller is. 登录与当前身份。"),
         (name = "users", description = "People who sign in, their roles and passwords. 用户、角色与密码。"),
         (name = "api-keys", description = "Keys for partner departments' systems. 部门系统的 API 密钥。"),
@@ -244,6 +271,38 @@ const OWN_CODES: &[(&str, &[ErrorCode])] = &[
     ("assess_household", &[ErrorCode::HouseholdNotFiled]),
     // One version per parameter, region and start date.
     ("add_policy_parameter", &[ErrorCode::PolicyVersionExists]),
+    // The household may not exist; caps, a reused key, a household not on file.
+    (
+        "create_assistance",
+        &[
+            ErrorCode::NotFound,
+            ErrorCode::OverCap,
+            ErrorCode::IdempotencyKeyReused,
+            ErrorCode::WrongState,
+        ],
+    ),
+    // A reused key; a step the referral's or entry's state does not allow.
+    (
+        "reverse_assistance",
+        &[ErrorCode::IdempotencyKeyReused, ErrorCode::WrongState],
+    ),
+    (
+        "acknowledge_referral",
+        &[ErrorCode::IdempotencyKeyReused, ErrorCode::WrongState],
+    ),
+    (
+        "decline_referral",
+        &[ErrorCode::IdempotencyKeyReused, ErrorCode::WrongState],
+    ),
+    (
+        "deliver_referral",
+        &[ErrorCode::IdempotencyKeyReused, ErrorCode::WrongState],
+    ),
+    // A household not filed; a measure decided already or in the plan already.
+    ("propose_household_plan", &[ErrorCode::WrongState]),
+    ("accept_plan_measure", &[ErrorCode::WrongState]),
+    ("drop_plan_measure", &[ErrorCode::WrongState]),
+    ("add_plan_measure", &[ErrorCode::WrongState]),
 ];
 
 /// Which error codes an operation can answer with.

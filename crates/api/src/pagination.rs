@@ -285,6 +285,19 @@ pub fn page_of<R, T: ToSchema>(page: Page<R>, map: impl Fn(R) -> T) -> PageOf<T>
     }
 }
 
+/// Like [`page_of`], for items whose presentation can fail.
+pub fn page_of_try<R, T: ToSchema>(
+    items: Vec<R>,
+    next_after: Option<String>,
+    map: impl Fn(R) -> Result<T, ApiError>,
+) -> Result<PageOf<T>, ApiError> {
+    Ok(PageOf {
+        items: items.into_iter().map(map).collect::<Result<_, _>>()?,
+        next_cursor: next_cursor(next_after.as_deref()),
+        total: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

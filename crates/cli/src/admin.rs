@@ -45,7 +45,7 @@ pub enum ApiKeyCommand {
         /// A name that says which system uses the key.
         #[arg(long)]
         name: String,
-        /// A scope (repeatable): directory:read, verification:respond, referral:read, assistance:write.
+        /// A scope (repeatable): directory:read, verification:respond, referrals:read, referrals:write, assistance:write.
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
         /// Days the key stays valid.

@@ -57,8 +57,9 @@ crate::closed_list! {
     KeyScope ("Scope of a department's API key", "部门 API 密钥的权限范围") {
         DirectoryRead = "directory:read" ("read the directory of unions, departments and enterprises", "查询组织、部门和企业目录"),
         VerificationRespond = "verification:respond" ("answer data verification requests", "答复数据核对请求"),
-        ReferralRead = "referral:read" ("read the referrals sent to the department", "查询转介给本部门的事项"),
-        AssistanceWrite = "assistance:write" ("record assistance the department delivered", "登记本部门落实的帮扶"),
+        ReferralsRead = "referrals:read" ("read the referrals sent to the department", "查询转介给本部门的事项"),
+        ReferralsWrite = "referrals:write" ("acknowledge, decline or deliver the referrals sent to the department", "受理、拒绝或登记落实转介给本部门的事项"),
+        AssistanceWrite = "assistance:write" ("record, read and reverse the assistance the department delivered for the measures it leads", "登记、查询和冲正本部门牵头措施的帮扶记录"),
     }
 }
 
@@ -85,6 +86,12 @@ string_enum! {
         ExitOpen = "exit.open",
         ObjectionRaise = "objection.raise",
         CalendarWrite = "calendar.write",
+        PlanRead = "plan.read",
+        PlanWrite = "plan.write",
+        ReferralRead = "referral.read",
+        ReferralAnswer = "referral.answer",
+        AssistanceRead = "assistance.read",
+        AssistanceWrite = "assistance.write",
     }
 }
 
@@ -158,6 +165,14 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         A::ObjectionRaise => true,
         // The holiday list is national; county admins keep local swaps.
         A::CalendarWrite => matches!(role, R::SystemAdmin | R::CountyAdmin),
+        // Everyone who reads files reads their plans, referrals and assistance.
+        A::PlanRead | A::ReferralRead | A::AssistanceRead => !matches!(role, R::SystemAdmin),
+        // The unions that keep a household's file plan its measures and record the help they give
+        // (《实施方案》三); the union answers the referrals of the measures it leads itself.
+        A::PlanWrite | A::ReferralAnswer | A::AssistanceWrite => matches!(
+            role,
+            R::GrassrootsOfficer | R::CountyReviewer | R::CountyAdmin
+        ),
     }
 }
 
@@ -170,6 +185,9 @@ pub fn roles_allow(roles: &[Role], action: Action) -> bool {
 pub fn key_scope_for(action: Action) -> Option<KeyScope> {
     match action {
         Action::DirectoryRead => Some(KeyScope::DirectoryRead),
+        Action::ReferralRead => Some(KeyScope::ReferralsRead),
+        Action::ReferralAnswer => Some(KeyScope::ReferralsWrite),
+        Action::AssistanceRead | Action::AssistanceWrite => Some(KeyScope::AssistanceWrite),
         _ => None,
     }
 }

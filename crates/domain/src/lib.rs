@@ -5,6 +5,7 @@
 //! by construction.
 
 pub mod access;
+pub mod assistance;
 pub mod calendar;
 pub mod closed;
 pub mod credit_code;

@@ -84,6 +84,9 @@ crate::closed_list! {
         ExitCase = "exit_case" ("an exit case", "退出事项"),
         AnnualReview = "annual_review" ("an annual review", "年度复核"),
         Household = "household" ("the household itself (end of monitoring)", "家庭档案（监测期满关闭）"),
+        Plan = "plan" ("the household's plan of measures", "家庭帮扶措施计划"),
+        Referral = "referral" ("a referral to a lead unit", "转介"),
+        Assistance = "assistance" ("an entry of the assistance ledger", "帮扶记录"),
     }
 }
 

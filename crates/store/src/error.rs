@@ -61,6 +61,21 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str, &str)] = &[
         crate::rules::POLICY_VERSION,
     ),
     (
+        "idempotency_keys_pkey",
+        "idempotency_keys.caller_id, idempotency_keys.key",
+        "idempotency_keys",
+    ),
+    (
+        "assistance_reverses_key",
+        "assistance_records.reverses_id",
+        "assistance_records.reverses_id",
+    ),
+    (
+        "household_plans_pkey",
+        "household_plans.household_id",
+        "household_plans",
+    ),
+    (
         "file_sequences_pkey",
         "file_sequences.region_code, file_sequences.year",
         "file_sequences",

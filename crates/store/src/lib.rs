@@ -11,6 +11,8 @@ pub mod enterprises;
 pub mod error;
 pub mod household_file;
 pub mod households;
+pub mod idempotency;
+pub mod measures;
 pub mod organisations;
 pub mod page;
 pub mod rules;

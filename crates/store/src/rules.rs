@@ -283,6 +283,20 @@ pub fn snapshots_of(
                 .and(household_accidents::household_id.le(&last)),
         )
         .load(conn)?;
+    // The assistance ledger of the twelve months before the date: 低保 or special-hardship
+    // enrolment and union help count for the safety-net exit (解困).
+    let ledger: Vec<crate::measures::AssistanceRow> = crate::schema::assistance_records::table
+        .select(crate::measures::AssistanceRow::as_select())
+        .filter(
+            crate::schema::assistance_records::household_id
+                .ge(&first)
+                .and(crate::schema::assistance_records::household_id.le(&last)),
+        )
+        .filter(
+            crate::schema::assistance_records::delivered_on
+                .between(date - chrono::TimeDelta::days(366), date),
+        )
+        .load(conn)?;
     let causes = |s: &str| -> Vec<u8> { s.split(',').filter_map(|c| c.parse().ok()).collect() };
     let bad = |what: &str| StoreError::Config(format!("stored {what} unreadable"));
     let latest = Month::of(date).prev().key() as i64;
@@ -390,11 +404,15 @@ pub fn snapshots_of(
                     costs_fen: a.costs_fen,
                 }
             }),
-            assistance: AssistanceSnap {
-                dibao: received("dibao"),
-                special_hardship: received("special_hardship"),
-                // Union help is recorded with the measures (assistance records), not yet here.
-                union_help: false,
+            assistance: {
+                let mine: Vec<&crate::measures::AssistanceRow> =
+                    ledger.iter().filter(|a| a.household_id == h.id).collect();
+                let cover = crate::measures::assistance::coverage_of(&mine);
+                AssistanceSnap {
+                    dibao: received("dibao") || cover.dibao,
+                    special_hardship: received("special_hardship") || cover.special_hardship,
+                    union_help: cover.union_help,
+                }
             },
         });
     }

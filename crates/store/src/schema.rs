@@ -140,6 +140,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     household_lifecycle,
     annual_reviews,
     calendar_days,
+    measures,
+    household_plans,
+    plan_items,
+    referrals,
+    assistance_records,
+    idempotency_keys,
 );
 
 diesel::table! {
@@ -442,3 +448,114 @@ diesel::table! {
 diesel::joinable!(household_lifecycle -> households (household_id));
 diesel::joinable!(applications -> households (household_id));
 diesel::joinable!(exit_cases -> households (household_id));
+
+diesel::table! {
+    measures (number) {
+        number -> BigInt,
+        code -> Text,
+        mechanism_number -> BigInt,
+        mechanism_code -> Text,
+        name_zh -> Text,
+        lead_units -> Text,
+        responsible_units -> Text,
+        gist -> Text,
+    }
+}
+
+diesel::table! {
+    household_plans (household_id) {
+        household_id -> Text,
+        organisation_path -> Text,
+        region_code -> Text,
+        proposed_on -> Date,
+        version -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    plan_items (id) {
+        id -> Text,
+        household_id -> Text,
+        measure_number -> BigInt,
+        origin -> Text,
+        status -> Text,
+        member_ids -> Text,
+        reasons -> Text,
+        note -> Nullable<Text>,
+        drop_reason -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    referrals (id) {
+        id -> Text,
+        household_id -> Text,
+        plan_item_id -> Text,
+        measure_number -> BigInt,
+        department_code -> Text,
+        organisation_path -> Text,
+        region_code -> Text,
+        member_ids -> Text,
+        status -> Text,
+        due_on -> Date,
+        note -> Nullable<Text>,
+        decline_reason -> Nullable<Text>,
+        delivered_on -> Nullable<Date>,
+        delivery_note -> Nullable<Text>,
+        answered_by -> Nullable<Text>,
+        created_by -> Text,
+        state_since -> Timestamp,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assistance_records (id) {
+        id -> Text,
+        household_id -> Text,
+        member_id -> Nullable<Text>,
+        measure_number -> BigInt,
+        referral_id -> Nullable<Text>,
+        organisation_path -> Text,
+        region_code -> Text,
+        unit_kind -> Text,
+        unit_id -> Text,
+        unit_name -> Text,
+        delivered_on -> Date,
+        year -> BigInt,
+        kind -> Text,
+        amount_fen -> BigInt,
+        fund_source -> Nullable<Text>,
+        evidence -> Nullable<Text>,
+        note -> Nullable<Text>,
+        reverses_id -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (caller_id, key) {
+        caller_id -> Text,
+        key -> Text,
+        operation -> Text,
+        request_hash -> Text,
+        status -> BigInt,
+        location -> Nullable<Text>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(plan_items -> household_plans (household_id));
+diesel::joinable!(referrals -> households (household_id));
+diesel::joinable!(assistance_records -> households (household_id));

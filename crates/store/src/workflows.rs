@@ -192,6 +192,7 @@ macro_rules! within {
         }
     }};
 }
+pub(crate) use within;
 
 // ---- applications and exit cases ----------------------------------------------------------
 

@@ -27,15 +27,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 /// What a key may do. 密钥权限范围：directory:read 读取组织/部门/企业目录,
-/// verification:respond 答复核对请求, referral:read 读取转介, assistance:write 登记帮扶记录.
+/// verification:respond 答复核对请求, referrals:read 读取转介, referrals:write 办理转介,
+/// assistance:write 登记帮扶记录.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum ScopeName {
     #[serde(rename = "directory:read")]
     DirectoryRead,
     #[serde(rename = "verification:respond")]
     VerificationRespond,
-    #[serde(rename = "referral:read")]
-    ReferralRead,
+    #[serde(rename = "referrals:read")]
+    ReferralsRead,
+    #[serde(rename = "referrals:write")]
+    ReferralsWrite,
     #[serde(rename = "assistance:write")]
     AssistanceWrite,
 }
@@ -45,7 +48,8 @@ impl From<ScopeName> for KeyScope {
         match s {
             ScopeName::DirectoryRead => KeyScope::DirectoryRead,
             ScopeName::VerificationRespond => KeyScope::VerificationRespond,
-            ScopeName::ReferralRead => KeyScope::ReferralRead,
+            ScopeName::ReferralsRead => KeyScope::ReferralsRead,
+            ScopeName::ReferralsWrite => KeyScope::ReferralsWrite,
             ScopeName::AssistanceWrite => KeyScope::AssistanceWrite,
         }
     }
@@ -114,7 +118,7 @@ impl From<KeyWithDepartment> for ApiKey {
 /// A new key. 新建密钥。
 #[derive(Debug, Serialize, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"department_id": crate::examples::DEPARTMENT_ID, "name": "民政局低保核对接口", "scopes": ["referral:read", "assistance:write"]}))]
+#[schema(example = json!({"department_id": crate::examples::DEPARTMENT_ID, "name": "民政局低保核对接口", "scopes": ["referrals:read", "referrals:write", "assistance:write"]}))]
 pub struct CreateApiKey {
     /// A department in your region. 本辖区内的部门。
     pub department_id: String,

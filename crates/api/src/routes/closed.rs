@@ -111,6 +111,47 @@ jiekun_domain::closed_list! {
 }
 
 jiekun_domain::closed_list! {
+    /// Events of a household's measures on its timeline (《实施方案》三).
+    MeasureEvent ("Events of a household's measures", "帮扶措施办理记录") {
+        ProposePlan = "propose_plan" ("measures were proposed for the household's plan", "生成帮扶措施建议"),
+        AcceptMeasure = "accept_measure" ("a proposed measure was accepted and referred to its lead unit", "采纳措施并转介牵头单位"),
+        DropMeasure = "drop_measure" ("a proposed measure was dropped, with a reason", "放弃建议措施"),
+        AddMeasure = "add_measure" ("staff added a measure and referred it to its lead unit", "添加措施并转介牵头单位"),
+        RecordAssistance = "record_assistance" ("help given was recorded in the assistance ledger", "登记帮扶记录"),
+        ReverseAssistance = "reverse_assistance" ("an assistance entry was reversed", "冲正帮扶记录"),
+    }
+}
+
+jiekun_domain::closed_list! {
+    /// Units named in the catalogue of measures that are not partner departments.
+    OtherUnit ("Units that are not partner departments", "非合作部门的责任单位") {
+        Towns = "towns" ("towns and sub-districts (local government)", "各镇（街道）"),
+        GrassrootsUnions = "grassroots_unions" ("the grassroots unions", "各基层工会"),
+        RelatedDepartments = "related_departments" ("whichever departments a case needs", "相关部门（单位）"),
+    }
+}
+
+fn departments() -> Part {
+    Part {
+        about: ("Kind of partner department", "合作部门类型"),
+        values: jiekun_domain::DepartmentCode::ALL
+            .iter()
+            .map(|d| (d.as_str(), d.name_en(), d.name_zh()))
+            .collect(),
+    }
+}
+
+/// A partner department's kind (`union`: the union itself).
+pub(crate) fn department_code() -> Object {
+    union(&[departments()]).build()
+}
+
+/// A unit of the catalogue of measures: a department kind or another unit.
+pub(crate) fn unit_code() -> Object {
+    union(&[departments(), part::<OtherUnit>()]).build()
+}
+
+jiekun_domain::closed_list! {
     /// What a queue item waits in, beyond the states of filing and exit.
     WaitState ("Other waiting states", "其他待办状态") {
         Open = "open" ("an objection waits to be resolved", "异议待处理"),
@@ -162,13 +203,19 @@ pub(crate) fn timeline_action() -> Object {
         part::<FilingAction>(),
         part::<ExitAction>(),
         part::<CaseEvent>(),
+        part::<MeasureEvent>(),
+        part::<jiekun_domain::assistance::ReferralAction>(),
     ])
     .build()
 }
 
 /// A state of filing or exit, or `null`.
 pub(crate) fn case_state_or_null() -> Object {
-    let parts = [part::<FilingState>(), part::<ExitState>()];
+    let parts = [
+        part::<FilingState>(),
+        part::<ExitState>(),
+        part::<jiekun_domain::assistance::ReferralStatus>(),
+    ];
     or_null(union(&parts), &parts)
 }
 
@@ -179,6 +226,8 @@ pub(crate) fn timeline_to_state() -> Object {
         part::<ExitState>(),
         part::<ReviewOutcome>(),
         part::<jiekun_domain::household::HouseholdStatus>(),
+        part::<jiekun_domain::assistance::PlanItemStatus>(),
+        part::<jiekun_domain::assistance::ReferralStatus>(),
     ];
     or_null(union(&parts), &parts)
 }

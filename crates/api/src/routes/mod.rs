@@ -1,6 +1,7 @@
 //! One module per resource, each with its own `configure`.
 
 pub mod api_keys;
+pub mod assistance;
 pub mod audit;
 pub mod auth;
 pub(crate) mod closed;
@@ -9,8 +10,10 @@ pub(crate) mod directory;
 pub mod enterprises;
 pub mod health;
 pub mod households;
+pub mod measures;
 pub mod notices;
 pub mod organisations;
+pub mod referrals;
 pub mod rules;
 pub mod users;
 pub mod workflows;

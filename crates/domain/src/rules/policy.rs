@@ -61,6 +61,9 @@ crate::closed_list! {
         NoticeWorkingDays = "notice_working_days" ("the notice is counted in working days", "公示按工作日计"),
         ReviewIntervalMonths = "review_interval_months" ("months between annual reviews", "年度复核间隔（月）"),
         MonitoringMonths = "monitoring_months" ("months of monitoring after an exit", "退出后监测期（月）"),
+        ReferralDueWorkingDays = "referral_due_working_days" ("working days a lead unit has to answer a referral", "牵头单位办理转介的期限（工作日）"),
+        AssistanceCapMeasureFen = "assistance_cap_measure_fen" ("most help in money recorded for one household under one measure in a calendar year, fen", "每户每项措施每年帮扶金额上限（分）"),
+        AssistanceCapTotalFen = "assistance_cap_total_fen" ("most help in money recorded for one household in a calendar year, all measures and units together, fen", "每户每年帮扶金额总上限（分，各措施、各单位合计）"),
     }
 }
 
@@ -317,6 +320,23 @@ impl PolicyBook {
         })
     }
 
+    /// The measure parameters for one region on one date.
+    pub fn measures(&self, region: &str, date: NaiveDate) -> Result<MeasurePolicy, PolicyError> {
+        let int = |k: ParamKey| -> Result<i64, PolicyError> {
+            match &self.lookup(k, region, date)?.value {
+                ParamValue::Int(v) => Ok(*v),
+                _ => Err(PolicyError::WrongType { key: k.as_str() }),
+            }
+        };
+        Ok(MeasurePolicy {
+            referral_due_working_days: int(ParamKey::ReferralDueWorkingDays)?,
+            caps: crate::assistance::Caps {
+                per_measure_fen: Some(int(ParamKey::AssistanceCapMeasureFen)?),
+                total_fen: Some(int(ParamKey::AssistanceCapTotalFen)?),
+            },
+        })
+    }
+
     /// The dibao standard in force in each month (first day of the month), for exit windows.
     pub fn standard_in(
         &self,
@@ -360,6 +380,14 @@ pub struct Resolved {
     pub exclude_high_fee_schooling: (bool, u16),
     pub exclude_refusal: (bool, u16),
     pub exit_months: (i64, u16),
+}
+
+/// The parameters the measures follow: how long a lead unit has to answer a referral, and the
+/// yearly caps on help recorded for one household.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeasurePolicy {
+    pub referral_due_working_days: i64,
+    pub caps: crate::assistance::Caps,
 }
 
 /// The parameters the workflows follow: notice length and counting, review interval, monitoring.
@@ -471,6 +499,27 @@ pub fn default_book() -> PolicyBook {
     add(ParamKey::NoticeWorkingDays, "", from, Bool(false), national);
     add(ParamKey::ReviewIntervalMonths, "", from, Int(12), national);
     add(ParamKey::MonitoringMonths, "", from, Int(24), national);
+    add(
+        ParamKey::ReferralDueWorkingDays,
+        "",
+        from,
+        Int(20),
+        national,
+    );
+    add(
+        ParamKey::AssistanceCapMeasureFen,
+        "",
+        from,
+        Int(2_000_000),
+        national,
+    );
+    add(
+        ParamKey::AssistanceCapTotalFen,
+        "",
+        from,
+        Int(5_000_000),
+        national,
+    );
     let demo = "示例参数，非官方标准（demonstration value）";
     add(ParamKey::DibaoStandardFen, "61", from, Int(60_000), demo);
     add(

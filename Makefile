@@ -7,7 +7,7 @@ export JIEKUN_DATABASE_URL JIEKUN_BIND JIEKUN_TEST_POSTGRES_URL
 
 BIN := ./target/debug/jiekun
 
-.PHONY: run build test lint fmt openapi clean-data bench load
+.PHONY: run build test fuzz lint fmt openapi clean-data bench load
 
 ## run: build, migrate, load the demo organisation tree and serve on an embedded SQLite database
 run: build data/jwt.key data/data.key
@@ -29,11 +29,17 @@ data/data.key:
 build:
 	$(CARGO) build -p jiekun-cli
 
-## test: formatting, lints, then every test on SQLite and PostgreSQL. When no PostgreSQL answers at
-## JIEKUN_TEST_POSTGRES_URL, scripts/test/with-postgres.sh starts a throwaway one if initdb and
-## pg_ctl are installed, and otherwise ends by saying how many PostgreSQL tests did not run.
+## test: formatting, lints, every test on SQLite and PostgreSQL, then contract fuzzing of the real
+## server (schemathesis, fixed seed, every operation as three roles, a department key and nobody,
+## on both backends). When no PostgreSQL answers at JIEKUN_TEST_POSTGRES_URL,
+## scripts/test/with-postgres.sh starts a throwaway one if initdb and pg_ctl are installed, and
+## otherwise ends by saying how many PostgreSQL tests did not run.
 test: lint
-	scripts/test/with-postgres.sh $(CARGO) test --workspace --all-targets --locked --no-fail-fast
+	scripts/test/with-postgres.sh sh -c '$(CARGO) test --workspace --all-targets --locked --no-fail-fast && scripts/fuzz/run.py'
+
+## fuzz: the long contract-fuzzing run (400 generated cases per operation and caller; about an hour)
+fuzz:
+	scripts/test/with-postgres.sh scripts/fuzz/run.py --long
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -48,7 +48,8 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## bench: the rules over 1,000,000 generated households (criterion), then load tests over HTTP (get-by-id, list filters, workflow views and steps; 64 connections) on 100,000 households,
+## bench: the rules over 1,000,000 generated households (criterion), then load tests over HTTP (get-by-id, list filters, workflow views and steps; 64 connections; household creates and
+## assistance POSTs with Idempotency-Key from 16 department clients) on 100,000 households,
 ## SQLite and PostgreSQL; see scripts/bench/http.sh for the knobs (`make load` runs only those)
 bench:
 	$(CARGO) bench -p jiekun-domain --bench rules

@@ -91,6 +91,8 @@ with ThreadPoolExecutor(16) as pool:
 took = time.time() - started
 print(f"{len(ids)} steps (read + step) in {took:.2f} s: {len(ids) / took:.0f} steps/s; statuses {sorted(set(statuses))}")
 PY
+  echo "-- writes: household create (baseline) and assistance with Idempotency-Key, 16 clients ($backend)"
+  python3 scripts/bench/assistance.py "$PORT" "${BENCH_ASSISTANCE:-10000}" "${BENCH_CREATES:-2000}"
   echo "-- what-if simulation over every household ($backend)"
   curl -sf -o "$WORK/simulation-$backend.json" -w "simulation took %{time_total} s\n" -X POST "http://127.0.0.1:$PORT/api/v1/policy/simulations" \
     -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"parameters": {"dibao_standard_fen": 80000}, "sample": 5}'

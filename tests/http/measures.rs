@@ -435,6 +435,21 @@ fn referrals_reach_only_their_department_with_what_it_needs(w: &World) {
         .as_str()
         .unwrap()
         .contains('*'));
+    // And they wait in the union's queue, to follow up.
+    let queue = w
+        .app
+        .get_as(&crew.officer, "/api/v1/queue?limit=200")
+        .expect(200)
+        .body;
+    let item = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "referral" && i["id"] == hrss_referral.as_str())
+        .unwrap_or_else(|| panic!("the overdue referral waits in the queue: {queue}"));
+    assert_eq!(item["state"], "overdue");
+    assert_eq!(item["actions"], json!([]), "人社 answers it, not the union");
+    assert!(item["worker_name"].as_str().unwrap().contains('*'));
 }
 
 fn assistance_is_recorded_once_per_idempotency_key(w: &World) {
@@ -590,13 +605,23 @@ fn a_household_reaches_jiekun_once_dibao_is_granted_and_union_help_recorded(w: &
     .expect(201);
     let a = exit(w);
     assert_eq!(a["verdict"], "safety_net", "{a}");
-    w.app
+    let case = w
+        .app
         .post_as(
             &crew.officer,
             "/api/v1/exit-cases",
             &json!({"household_id": hh, "grounds": "safety_net", "assessment_id": a["id"]}),
         )
-        .expect(201);
+        .expect(201)
+        .body;
+    // The case shows the help of the period: the enrolment and the union's help.
+    let kinds: Vec<&str> = case["assistance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["enrolment", "in_kind"], "{case}");
 }
 
 crate::on_both_backends!(

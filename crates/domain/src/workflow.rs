@@ -98,6 +98,7 @@ crate::closed_list! {
         Objection = "objection" ("an objection to resolve", "待处理的公示异议"),
         AnnualReview = "annual_review" ("an annual review due or overdue", "到期或逾期的年度复核"),
         MonitoringOver = "monitoring_over" ("a monitored household whose period is over", "监测期满的家庭"),
+        Referral = "referral" ("a referral of a measure past its due date, to follow up (or to answer, when the union leads the measure)", "逾期未办结的转介，须跟进（工会牵头的措施须办理）"),
     }
 }
 

@@ -116,7 +116,7 @@ pub struct Assistance {
     pub created_at: DateTime<Utc>,
 }
 
-fn shown(r: AssistanceRow) -> ApiResult<Assistance> {
+pub(crate) fn shown(r: AssistanceRow) -> ApiResult<Assistance> {
     let m = measure_of(r.measure_number)?;
     Ok(Assistance {
         measure_code: m.as_str().to_owned(),
@@ -140,6 +140,21 @@ fn shown(r: AssistanceRow) -> ApiResult<Assistance> {
         created_by: r.created_by,
         created_at: r.created_at.and_utc(),
     })
+}
+
+/// The entries of a household delivered in the twelve months up to `to` (what an exit case or an
+/// annual review looks back on), oldest first.
+pub(crate) fn of_year_before(
+    c: &mut jiekun_store::DbConnection,
+    household_id: &str,
+    to: NaiveDate,
+) -> ApiResult<Vec<Assistance>> {
+    let from = to - chrono::TimeDelta::days(365);
+    store::of_period(c, household_id, from, to)
+        .map_err(measure_error)?
+        .into_iter()
+        .map(shown)
+        .collect()
 }
 
 fn stored(status: StatusCode, r: AssistanceRow) -> ApiResult<Answer> {

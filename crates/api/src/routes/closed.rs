@@ -256,6 +256,7 @@ pub(crate) fn queue_actions() -> Array {
             part::<FilingAction>(),
             part::<ExitAction>(),
             part::<QueueAction>(),
+            part::<jiekun_domain::assistance::ReferralAction>(),
         ]))
         .build()
 }

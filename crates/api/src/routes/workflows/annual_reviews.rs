@@ -18,6 +18,7 @@ use crate::body::Body;
 use crate::error::{ApiResult, FieldError};
 use crate::extract::{ApiQuery, IfMatch};
 use crate::pagination::{page_request, PageOf};
+use crate::routes::assistance::of_year_before;
 use crate::routes::{not_found, query_error};
 use crate::{db, AppState};
 
@@ -61,13 +62,14 @@ pub(super) async fn record_review(
             opinion.as_deref(),
         )
         .map_err(step_error)
+        .and_then(|(review, h)| {
+            let mut out = AnnualReview::from(review);
+            out.assistance = of_year_before(c, &out.household_id, out.reviewed_on)?;
+            Ok((out, h))
+        })
     })
     .await?;
-    Ok(tagged(
-        StatusCode::CREATED,
-        h.version,
-        AnnualReview::from(review),
-    ))
+    Ok(tagged(StatusCode::CREATED, h.version, review))
 }
 
 /// List a household's annual reviews · 查询年度复核记录
@@ -88,12 +90,17 @@ pub(super) async fn list_reviews(
     let id = id.into_inner();
     let rows = db::run(&state.db, move |c| {
         hstore::get(c, &scope, &id).map_err(|e| not_found(e.into(), "household", "档案"))?;
-        Ok(store::reviews_of(c, &id)?)
+        store::reviews_of(c, &id)?
+            .into_iter()
+            .map(|r| {
+                let mut out = AnnualReview::from(r);
+                out.assistance = of_year_before(c, &out.household_id, out.reviewed_on)?;
+                Ok(out)
+            })
+            .collect::<ApiResult<Vec<_>>>()
     })
     .await?;
-    Ok(web::Json(
-        rows.into_iter().map(AnnualReview::from).collect(),
-    ))
+    Ok(web::Json(rows))
 }
 
 fn encode_due_cursor(due: NaiveDate, id: &str) -> String {

@@ -233,6 +233,9 @@ pub struct ExitCase {
     #[schema(schema_with = closed_array::<ExitAction>)]
     pub allowed_actions: Vec<ExitAction>,
     pub timeline: Vec<TimelineEntry>,
+    /// The help the household received in the twelve months before the case was opened, and
+    /// since (the assistance ledger, reversing entries included). 开启前十二个月以来的帮扶记录。
+    pub assistance: Vec<crate::routes::assistance::Assistance>,
     pub opened_by: String,
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -355,6 +358,9 @@ pub struct AnnualReview {
     pub reviewed_by: String,
     /// The next review falls due. 下次复核到期日。
     pub next_due: NaiveDate,
+    /// The help the household received in the twelve months up to the review (the assistance
+    /// ledger, reversing entries included). 复核前十二个月的帮扶记录。
+    pub assistance: Vec<crate::routes::assistance::Assistance>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -371,6 +377,7 @@ impl From<ReviewRow> for AnnualReview {
             opinion: r.opinion,
             reviewed_by: r.reviewed_by,
             next_due: r.next_due,
+            assistance: Vec::new(),
             created_at: utc(r.created_at),
         }
     }

@@ -3,9 +3,11 @@
 use actix_web::{get, web};
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use jiekun_domain::access::{Action, Role};
+use jiekun_domain::assistance::{ReferralAction, ReferralStatus};
 use jiekun_domain::closed::ClosedList;
 use jiekun_domain::national_id::mask_name;
 use jiekun_domain::workflow::{actions, Exit, Filing, Machine};
+use jiekun_store::measures::referrals::{self, ReferralFilter, Viewer};
 use jiekun_store::workflows::{self as store, DueReview, Waiting};
 use jiekun_store::{DbConnection, Scope};
 
@@ -125,6 +127,58 @@ fn waiting(
             ));
         }
     }
+    // Referrals past their due date wait on the unions that plan measures: to follow up, or to
+    // answer those the union leads itself.
+    if waits(&[
+        Role::GrassrootsOfficer,
+        Role::CountyReviewer,
+        Role::CountyAdmin,
+    ]) {
+        let viewer = Viewer::Staff(scope.clone());
+        let filter = ReferralFilter {
+            overdue_on: Some(today),
+            ..ReferralFilter::default()
+        };
+        let page = jiekun_store::PageRequest {
+            after: None,
+            limit: u32::try_from(fetch).unwrap_or(200),
+        };
+        let rows = referrals::list(c, &viewer, &filter, &page)
+            .map_err(crate::routes::measures::measure_error)?
+            .items;
+        for r in rows {
+            let h = jiekun_store::households::get(c, &Scope::All, &r.household_id)?;
+            let organisation_name =
+                jiekun_store::organisations::get(c, &Scope::All, &h.organisation_id)
+                    .map(|o| o.name)
+                    .unwrap_or_default();
+            let next = match ReferralStatus::from_code(&r.status) {
+                Some(s) if r.department_code == "union" => [
+                    ReferralAction::Acknowledge,
+                    ReferralAction::Decline,
+                    ReferralAction::Deliver,
+                ]
+                .into_iter()
+                .filter(|a| s.after(*a).is_some())
+                .map(|a| a.as_str().to_owned())
+                .collect(),
+                _ => Vec::new(),
+            };
+            let since = local_midnight(r.due_on + TimeDelta::days(1));
+            let w = Waiting {
+                id: r.id,
+                household_id: h.id,
+                state: "overdue".into(),
+                since,
+                notice_id: None,
+                worker_name: h.worker_name,
+                file_number: h.file_number,
+                organisation_id: h.organisation_id,
+                organisation_name,
+            };
+            out.push(("referral", w, next));
+        }
+    }
     if county {
         for r in store::monitoring_over(c, scope, today, fetch)? {
             let since = local_midnight(r.due_on + TimeDelta::days(1));
@@ -165,6 +219,7 @@ fn queue_item(kind: &str, w: Waiting, actions: Vec<String>, now: NaiveDateTime) 
             w.notice_id.as_deref().unwrap_or_default()
         ),
         "annual_review" => format!("/api/v1/households/{}/annual-reviews", w.household_id),
+        "referral" => format!("/api/v1/referrals/{}", w.id),
         _ => format!("/api/v1/households/{}/timeline", w.household_id),
     };
     let waited = now - w.since;

@@ -88,7 +88,19 @@ pub(super) fn exit_view(
     let grounds =
         ExitGrounds::from_code(&row.grounds).ok_or_else(|| ApiError::internal("grounds"))?;
     let parts = case_parts(c, &row.household_id, row.notice_id.as_deref(), &row.id)?;
+    let from = row.created_at.date() - chrono::TimeDelta::days(365);
+    let assistance = jiekun_store::measures::assistance::of_period(
+        c,
+        &row.household_id,
+        from,
+        row.created_at.date() + chrono::TimeDelta::days(3650),
+    )
+    .map_err(crate::routes::measures::measure_error)?
+    .into_iter()
+    .map(crate::routes::assistance::shown)
+    .collect::<ApiResult<Vec<_>>>()?;
     Ok(ExitCase {
+        assistance,
         worker_name: parts.worker_name,
         file_number: parts.file_number,
         state: row.state,

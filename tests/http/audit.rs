@@ -8,6 +8,7 @@ use jiekun_store::DatabaseTarget;
 use serde_json::json;
 
 use super::world::World;
+use crate::common::Auth;
 
 fn events(w: &World, auth: &crate::common::Auth, query: &str) -> Vec<serde_json::Value> {
     w.app
@@ -103,6 +104,30 @@ fn auditors_see_their_subtree_only(w: &World) {
         events(w, &city_auditor.auth, &format!("resource_id={id}")).len(),
         1
     );
+    // Totals count what the caller sees, across pages.
+    let total = |who: &Auth, q: &str| {
+        w.app
+            .get_as(who, &format!("/api/v1/audit/events?{q}&count=true&limit=1"))
+            .expect(200)
+            .body["total"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(total(&city_auditor.auth, &format!("resource_id={id}")), 1);
+    assert_eq!(total(county_auditor, &format!("resource_id={id}")), 0);
+    for n in 0..4 {
+        w.app
+            .post_as(city_admin, "/api/v1/organisations", &json!({"kind": "grassroots_union", "union_type": "other", "parent_id": w.chenggu, "name": format!("城固工会{n}"), "region_code": "610722"}))
+            .expect(201);
+    }
+    let all = total(&city_auditor.auth, "outcome=success");
+    let pages = w.app.list_all_as(
+        &city_auditor.auth,
+        "/api/v1/audit/events?outcome=success",
+        2,
+    );
+    assert_eq!(all as usize, pages.len());
+    assert!(all >= 5, "{all}");
 }
 
 fn the_log_cannot_be_changed_through_the_api(w: &World) {

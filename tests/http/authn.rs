@@ -201,6 +201,24 @@ fn api_keys_are_shown_once_and_obey_their_limits(w: &World) {
         !read.text.contains(&key[16..]),
         "the secret is never shown again"
     );
+    // The list counts what it pages: the world's keys of 西乡县 (one revoked) and this one.
+    let total = |q: &str| {
+        w.app
+            .get_as(admin, &format!("/api/v1/api-keys?{q}count=true&limit=1"))
+            .expect(200)
+            .body["total"]
+            .as_u64()
+            .unwrap()
+    };
+    let listed = w.app.list_all_as(admin, "/api/v1/api-keys", 2).len() as u64;
+    assert_eq!(total(""), listed);
+    assert_eq!(
+        total("active=false&"),
+        w.app
+            .list_all_as(admin, "/api/v1/api-keys?active=false", 2)
+            .len() as u64
+    );
+    assert!(total("active=false&") >= 1 && total("") > total("active=false&"));
 
     // Both header forms work; the fourth request in a minute is refused.
     w.app

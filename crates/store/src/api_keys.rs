@@ -139,34 +139,47 @@ pub struct ApiKeyFilter {
     pub active: Option<bool>,
 }
 
+/// The keys of `scope` that pass `filter`, joined to their departments, as a boxed query (for the
+/// page and its count).
+macro_rules! filtered_keys {
+    ($scope:expr, $filter:expr) => {{
+        let (scope, filter): (&Scope, &ApiKeyFilter) = ($scope, $filter);
+        let mut q = api_keys::table.inner_join(departments::table).into_boxed();
+        if let Some(p) = scope.region_pattern() {
+            q = q.filter(departments::region_code.like(p));
+        }
+        if let Some(d) = &filter.department_id {
+            q = q.filter(api_keys::department_id.eq(d.clone()));
+        }
+        match filter.active {
+            Some(true) => q = q.filter(api_keys::revoked_at.is_null()),
+            Some(false) => q = q.filter(api_keys::revoked_at.is_not_null()),
+            None => {}
+        }
+        q
+    }};
+}
+
+/// How many keys of `scope` pass `filter`.
+pub fn count(conn: &mut DbConnection, scope: &Scope, filter: &ApiKeyFilter) -> StoreResult<u64> {
+    let n: i64 = filtered_keys!(scope, filter).count().get_result(conn)?;
+    Ok(n as u64)
+}
+
 pub fn list(
     conn: &mut DbConnection,
     scope: &Scope,
     filter: &ApiKeyFilter,
     page: &PageRequest,
 ) -> StoreResult<Page<KeyWithDepartment>> {
-    let mut q = api_keys::table
-        .inner_join(departments::table)
-        .select((
-            ApiKeyRow::as_select(),
-            (
-                departments::code,
-                departments::region_code,
-                departments::active,
-            ),
-        ))
-        .into_boxed();
-    if let Some(p) = scope.region_pattern() {
-        q = q.filter(departments::region_code.like(p));
-    }
-    if let Some(d) = &filter.department_id {
-        q = q.filter(api_keys::department_id.eq(d.clone()));
-    }
-    match filter.active {
-        Some(true) => q = q.filter(api_keys::revoked_at.is_null()),
-        Some(false) => q = q.filter(api_keys::revoked_at.is_not_null()),
-        None => {}
-    }
+    let mut q = filtered_keys!(scope, filter).select((
+        ApiKeyRow::as_select(),
+        (
+            departments::code,
+            departments::region_code,
+            departments::active,
+        ),
+    ));
     if let Some(after) = &page.after {
         q = q.filter(api_keys::id.gt(after.clone()));
     }

@@ -204,6 +204,62 @@ pub struct EventFilter {
     pub to: Option<NaiveDateTime>,
 }
 
+/// The events of `scope` that pass `filter`, as a boxed query (for the page and its count).
+macro_rules! filtered_events {
+    ($scope:expr, $filter:expr) => {{
+        use audit_events::dsl as a;
+        let (scope, filter): (&Scope, &EventFilter) = ($scope, $filter);
+        let mut q = a::audit_events.into_boxed();
+        match scope {
+            Scope::All => {}
+            Scope::Subtree { path, .. } => {
+                // Events tied to no organisation (sign-in attempts with unknown names, server tasks)
+                // belong to the top: people of a root organisation see them.
+                let at_root = path.matches('/').count() == 2;
+                q = if at_root {
+                    q.filter(
+                        a::organisation_path
+                            .like(format!("{path}%"))
+                            .or(a::organisation_path.is_null()),
+                    )
+                } else {
+                    q.filter(a::organisation_path.like(format!("{path}%")))
+                };
+            }
+            // Keys never read the audit log; an empty answer if one ever asks.
+            Scope::Region(_) => q = q.filter(a::seq.lt(0)),
+        }
+        if let Some(v) = &filter.actor_id {
+            q = q.filter(a::actor_id.eq(v.clone()));
+        }
+        if let Some(v) = &filter.action {
+            q = q.filter(a::action.eq(v.clone()));
+        }
+        if let Some(v) = &filter.resource_type {
+            q = q.filter(a::resource_type.eq(v.clone()));
+        }
+        if let Some(v) = &filter.resource_id {
+            q = q.filter(a::resource_id.eq(v.clone()));
+        }
+        if let Some(v) = &filter.outcome {
+            q = q.filter(a::outcome.eq(v.clone()));
+        }
+        if let Some(v) = filter.from {
+            q = q.filter(a::occurred_at.ge(v));
+        }
+        if let Some(v) = filter.to {
+            q = q.filter(a::occurred_at.lt(v));
+        }
+        q
+    }};
+}
+
+/// How many events of `scope` pass `filter`.
+pub fn count(conn: &mut DbConnection, scope: &Scope, filter: &EventFilter) -> StoreResult<u64> {
+    let n: i64 = filtered_events!(scope, filter).count().get_result(conn)?;
+    Ok(n as u64)
+}
+
 /// Events newest first, resumed below `before_seq`.
 pub fn list(
     conn: &mut DbConnection,
@@ -213,49 +269,7 @@ pub fn list(
     limit: u32,
 ) -> StoreResult<(Vec<AuditEventRow>, Option<i64>)> {
     use audit_events::dsl as a;
-    let mut q = a::audit_events
-        .select(AuditEventRow::as_select())
-        .into_boxed();
-    match scope {
-        Scope::All => {}
-        Scope::Subtree { path, .. } => {
-            // Events tied to no organisation (sign-in attempts with unknown names, server tasks)
-            // belong to the top: people of a root organisation see them.
-            let at_root = path.matches('/').count() == 2;
-            q = if at_root {
-                q.filter(
-                    a::organisation_path
-                        .like(format!("{path}%"))
-                        .or(a::organisation_path.is_null()),
-                )
-            } else {
-                q.filter(a::organisation_path.like(format!("{path}%")))
-            };
-        }
-        // Keys never read the audit log; an empty answer if one ever asks.
-        Scope::Region(_) => q = q.filter(a::seq.lt(0)),
-    }
-    if let Some(v) = &filter.actor_id {
-        q = q.filter(a::actor_id.eq(v.clone()));
-    }
-    if let Some(v) = &filter.action {
-        q = q.filter(a::action.eq(v.clone()));
-    }
-    if let Some(v) = &filter.resource_type {
-        q = q.filter(a::resource_type.eq(v.clone()));
-    }
-    if let Some(v) = &filter.resource_id {
-        q = q.filter(a::resource_id.eq(v.clone()));
-    }
-    if let Some(v) = &filter.outcome {
-        q = q.filter(a::outcome.eq(v.clone()));
-    }
-    if let Some(v) = filter.from {
-        q = q.filter(a::occurred_at.ge(v));
-    }
-    if let Some(v) = filter.to {
-        q = q.filter(a::occurred_at.lt(v));
-    }
+    let mut q = filtered_events!(scope, filter).select(AuditEventRow::as_select());
     if let Some(before) = before_seq {
         q = q.filter(a::seq.lt(before));
     }

@@ -16,7 +16,7 @@ use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::{etag, ApiQuery};
 use crate::fields::Fields;
-use crate::pagination::{page_of, page_request, PageOf};
+use crate::pagination::{page_of, page_request, total_if, PageOf};
 use crate::{db, AppState};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -157,6 +157,9 @@ pub struct ApiKeyQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page. 上一页返回的游标。
     pub cursor: Option<String>,
+    /// `true` to have the answer carry `total`, the number of matching keys in all pages.
+    /// 为 true 时返回符合条件的密钥总数 total。
+    pub count: Option<bool>,
 }
 
 /// List API keys · 查询 API 密钥
@@ -179,11 +182,13 @@ async fn list(
         department_id: q.department_id,
         active: q.active,
     };
-    let rows = db::run(&state.db, move |c| {
-        Ok(store::list(c, &scope, &filter, &page)?)
+    let count = q.count;
+    let (rows, total) = db::run(&state.db, move |c| {
+        let total = total_if(count, || store::count(c, &scope, &filter))?;
+        Ok((store::list(c, &scope, &filter, &page)?, total))
     })
     .await?;
-    Ok(web::Json(page_of(rows, ApiKey::from)))
+    Ok(web::Json(page_of(rows, ApiKey::from).with_total(total)))
 }
 
 /// Create an API key · 新建 API 密钥

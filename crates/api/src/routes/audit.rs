@@ -87,6 +87,9 @@ pub struct EventQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page. 上一页返回的游标。
     pub cursor: Option<String>,
+    /// `true` to have the answer carry `total`, the number of matching events in all pages.
+    /// 为 true 时返回符合条件的事件总数 total。
+    pub count: Option<bool>,
 }
 
 /// Result of checking the chain. 审计链校验结果。
@@ -150,14 +153,17 @@ async fn events(
         from: q.from.map(|t| t.naive_utc()),
         to: q.to.map(|t| t.naive_utc()),
     };
-    let (rows, next) = db::run(&state.db, move |c| {
-        Ok(store::list(c, &scope, &filter, before, limit)?)
+    let count = q.count;
+    let (rows, next, total) = db::run(&state.db, move |c| {
+        let total = crate::pagination::total_if(count, || store::count(c, &scope, &filter))?;
+        let (rows, next) = store::list(c, &scope, &filter, before, limit)?;
+        Ok((rows, next, total))
     })
     .await?;
     Ok(web::Json(PageOf {
         items: rows.into_iter().map(AuditEvent::from).collect(),
         next_cursor: next.map(seq_cursor),
-        total: None,
+        total,
     }))
 }
 

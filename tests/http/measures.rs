@@ -564,6 +564,18 @@ fn caps_refuse_the_extra_entry_and_write_nothing(w: &World) {
     assert_eq!(count(), 4);
     record(w, &crew.officer, &entry(10, 1)).problem(422, "over_cap");
     assert_eq!(count(), 4);
+    // Dates outside the ledger's range are refused by field.
+    let mut early = entry(14, 1);
+    early["delivered_on"] = json!("0738-10-04");
+    record(w, &crew.officer, &early)
+        .problem(422, "validation_failed")
+        .has_field_error("delivered_on", "too_early");
+    let mut late = entry(14, 1);
+    late["delivered_on"] = json!("2999-01-01");
+    record(w, &crew.officer, &late)
+        .problem(422, "validation_failed")
+        .has_field_error("delivered_on", "in_future");
+    assert_eq!(count(), 4);
     // A department records only for the measures it leads.
     record(w, &hrss, &entry(4, 100)).problem(403, "forbidden");
 }

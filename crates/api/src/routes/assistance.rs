@@ -51,7 +51,7 @@ pub struct CreateAssistance {
     pub measure: i64,
     /// The referral it answers, if any. 对应的转介。
     pub referral_id: Option<String>,
-    /// When it was given (never in the future). 帮扶日期。
+    /// When it was given: from 2000-01-01, never in the future. 帮扶日期（2000-01-01 起，不晚于今天）。
     pub delivered_on: NaiveDate,
     #[schema(schema_with = closed::<AssistanceKind>)]
     pub kind: AssistanceKind,

@@ -22,6 +22,12 @@ use crate::schema::{assistance_records as a, households, referrals};
 use crate::workflows::within;
 use crate::{Scope, StoreError};
 
+/// The earliest delivery date the ledger takes.
+pub const EARLIEST: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
 /// A piece of help to record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAssistance {
@@ -244,6 +250,14 @@ pub fn record_assistance(
             "帮扶日期不能晚于今天",
         ));
     }
+    if input.delivered_on < EARLIEST {
+        return Err(invalid(
+            "delivered_on",
+            "too_early",
+            format!("the delivery date cannot be before {EARLIEST}"),
+            format!("帮扶日期不能早于 {EARLIEST}"),
+        ));
+    }
     if let Some(rid) = &input.referral_id {
         let ok: Option<i64> = referrals::table
             .filter(referrals::id.eq(rid))
@@ -263,7 +277,16 @@ pub fn record_assistance(
     lock_household(c, &h.id)?;
     let year = i64::from(input.delivered_on.year());
     let (measure_sum, total_sum) = sums(c, &h.id, year, input.measure)?;
-    let policy = measure_policy(c, &h.region_code, input.delivered_on)?;
+    // A date the policy book has no caps for is a date the ledger does not take.
+    let policy = measure_policy(c, &h.region_code, input.delivered_on).map_err(|e| match e {
+        MeasureError::Policy(_) => invalid(
+            "delivered_on",
+            "no_policy",
+            "the policy book sets no caps for this date",
+            "政策参数中没有该日期适用的帮扶上限",
+        ),
+        e => e,
+    })?;
     policy
         .caps
         .check(measure_sum, total_sum, input.amount_fen)

@@ -196,6 +196,17 @@ pub fn answer(
                     "落实日期不能晚于今天",
                 ));
             }
+            if d < super::assistance::EARLIEST {
+                return Err(invalid(
+                    "delivered_on",
+                    "too_early",
+                    format!(
+                        "the delivery date cannot be before {}",
+                        super::assistance::EARLIEST
+                    ),
+                    format!("落实日期不能早于 {}", super::assistance::EARLIEST),
+                ));
+            }
             Some(d)
         }
         _ => None,

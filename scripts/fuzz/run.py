@@ -159,7 +159,10 @@ def main():
                     args += ["--header", f"Authorization: {auth}"]
                 say(f"{backend}, as {name}: {examples} cases per operation")
                 started = time.time()
-                r = subprocess.run(args, cwd=os.path.join(ROOT, "scripts", "fuzz"), capture_output=True, text=True)
+                # Run where the configuration is copied, so that schemathesis keeps its example
+                # cache in the run's own folder: every run starts from the seed alone.
+                shutil.copy(CONFIG, os.path.join(work, "schemathesis.toml"))
+                r = subprocess.run(args, cwd=work, capture_output=True, text=True)
                 tail = r.stdout.strip().splitlines()[-25:]
                 if r.returncode != 0:
                     print("\n".join(tail), flush=True)

@@ -204,6 +204,7 @@ impl Case {
                 costs_fen: c,
             }),
             assistance: self.assistance.clone(),
+            verified: Vec::new(),
         }
     }
 }

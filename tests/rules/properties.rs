@@ -151,6 +151,7 @@ fn snapshot() -> impl Strategy<Value = Snapshot> {
                         costs_fen: c,
                     }),
                     assistance: AssistanceSnap::default(),
+                    verified: Vec::new(),
                 }
             },
         )

@@ -66,6 +66,8 @@ error_codes! {
     NoticeClosed = "notice_closed", CONFLICT, "The public notice is not running", "公示不在进行中";
     MonitoringRunning = "monitoring_running", CONFLICT, "The monitoring period has not ended", "监测期尚未结束";
     HouseholdNotFiled = "household_not_filed", CONFLICT, "Exit is assessed only for a filed household", "仅已建档立卡的家庭可进行退出评估";
+    VerificationPending = "verification_pending", CONFLICT, "Departments have not answered every verification task", "部门尚未答复全部数据核对任务";
+    ConsentMissing = "consent_missing", CONFLICT, "The members' consents do not cover the data asked for", "家庭成员的授权未覆盖所请求核对的数据";
     OverCap = "over_cap", UNPROCESSABLE_ENTITY, "The entry would exceed a yearly cap on assistance", "该记录将超过帮扶金额年度上限";
     IdempotencyKeyReused = "idempotency_key_reused", UNPROCESSABLE_ENTITY, "The Idempotency-Key was used for another request", "该 Idempotency-Key 已用于另一个请求";
     ValidationFailed = "validation_failed", UNPROCESSABLE_ENTITY, "Some fields are invalid", "部分字段校验未通过";

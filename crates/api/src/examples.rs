@@ -62,3 +62,5 @@ pub const CREDIT_CODE: &str = "91610724MA6YQ00098";
 pub const HOUSEHOLD_ID: &str = "01900000-0000-7000-8000-00000000b001";
 /// Placeholder id of a stored assessment of that household.
 pub const ASSESSMENT_ID: &str = "01900000-0000-7000-8000-00000000f001";
+/// Placeholder id of a member of that household (its worker).
+pub const MEMBER_ID: &str = "01900000-0000-7000-8000-00000000b101";

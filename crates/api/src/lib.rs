@@ -114,6 +114,7 @@ where
                 .configure(routes::measures::configure)
                 .configure(routes::referrals::configure)
                 .configure(routes::assistance::configure)
+                .configure(routes::verifications::configure)
                 .configure(routes::api_keys::configure)
                 .configure(routes::audit::configure),
         )

@@ -163,6 +163,29 @@ pub const ACCESS: &[(&str, Who)] = &[
         "reverse_assistance",
         Who::UsersOrKeys(Action::AssistanceWrite),
     ),
+    ("list_consents", Who::Users(Action::HouseholdRead)),
+    ("record_consent", Who::Users(Action::ConsentWrite)),
+    ("revoke_consent", Who::Users(Action::ConsentWrite)),
+    ("open_verification", Who::Users(Action::VerificationOpen)),
+    ("list_verifications", Who::Users(Action::VerificationRead)),
+    ("get_verification", Who::Users(Action::VerificationRead)),
+    (
+        "list_verification_tasks",
+        Who::UsersOrKeys(Action::VerificationRead),
+    ),
+    (
+        "get_verification_task",
+        Who::UsersOrKeys(Action::VerificationRead),
+    ),
+    (
+        "answer_verification_task",
+        Who::UsersOrKeys(Action::VerificationRespond),
+    ),
+    ("list_discrepancies", Who::Users(Action::HouseholdRead)),
+    (
+        "resolve_discrepancy",
+        Who::Users(Action::DiscrepancyResolve),
+    ),
     ("list_audit_events", Who::Users(Action::AuditRead)),
     ("verify_audit_chain", Who::Users(Action::AuditRead)),
 ];
@@ -188,6 +211,7 @@ pub const API_KEY: &str = "api_key";
         (name = "measures", description = "The 19 measures of 《实施方案》三 and each filed household's plan of measures (一户一策). 《实施方案》三的 19 项帮扶措施及已建档家庭的帮扶措施计划。"),
         (name = "referrals", description = "Accepted measures sent to their lead departments, which acknowledge, decline or deliver them. 转介牵头部门的帮扶措施及其受理、落实情况。"),
         (name = "assistance", description = "The assistance ledger: help actually given, capped per household and year, corrected by reversing entries. 帮扶台账：实际给予的帮扶，按户按年设上限，以冲正方式更正。"),
+        (name = "verifications", description = "Information sharing with departments (《实施方案》三(一)1): members' signed consents, verification requests and the tasks departments answer with dated facts, and the discrepancies found. 信息共享：成员授权书、数据核对请求及部门以注明日期的核实信息答复的任务、核对差异。"),
         (name = "auth", description = "Signing in and who the caller is. 登录与当前身份。"),
         (name = "users", description = "People who sign in, their roles and passwords. 用户、角色与密码。"),
         (name = "api-keys", description = "Keys for partner departments' systems. 部门系统的 API 密钥。"),
@@ -298,6 +322,19 @@ const OWN_CODES: &[(&str, &[ErrorCode])] = &[
         "deliver_referral",
         &[ErrorCode::IdempotencyKeyReused, ErrorCode::WrongState],
     ),
+    // The notice waits for the departments' answers unless overridden.
+    ("act_on_application", &[ErrorCode::VerificationPending]),
+    (
+        "open_verification",
+        &[ErrorCode::NotFound, ErrorCode::ConsentMissing],
+    ),
+    ("record_consent", &[ErrorCode::NotFound]),
+    ("revoke_consent", &[ErrorCode::WrongState]),
+    (
+        "answer_verification_task",
+        &[ErrorCode::IdempotencyKeyReused, ErrorCode::WrongState],
+    ),
+    ("resolve_discrepancy", &[ErrorCode::WrongState]),
     // A household not filed; a measure decided already or in the plan already.
     ("propose_household_plan", &[ErrorCode::WrongState]),
     ("accept_plan_measure", &[ErrorCode::WrongState]),

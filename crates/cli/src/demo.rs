@@ -814,6 +814,9 @@ pub fn cases(
                 },
             )?;
             if target == A::ApproveReview {
+                // Waiting on the departments: the members' consents are on file and the county
+                // asked every department that answers for a domain.
+                verification_asked(c, &county_reviewer, h, at(start + TimeDelta::days(5)))?;
                 return Ok(("verification", false));
             }
             // Notices of the first two stages run now; the others ran a month ago.
@@ -827,7 +830,12 @@ pub fn cases(
                 &county_reviewer,
                 notice_day,
                 A::StartNotice,
-                StepInput::default(),
+                StepInput {
+                    verification_override: Some(
+                        "系统启用前已线下完成部门核对 (checked with the departments on paper before the system)".into(),
+                    ),
+                    ..StepInput::default()
+                },
             )?;
             if target == A::StartNotice {
                 return Ok(("public_notice", false));
@@ -861,6 +869,74 @@ pub fn cases(
 
 /// "workflow cases: 30 applications (3 in draft, 3 submitted, …, 12 filed, 1 rejected); 2 exit
 /// cases proposed for filed households": each count once, in workflow order, with its label.
+/// Records every member's consent (a minor's signed by the worker as guardian) and asks every
+/// department that answers for a data domain.
+fn verification_asked(
+    c: &mut DbConnection,
+    actor: &jiekun_store::cases::Actor,
+    h: &jiekun_store::households::HouseholdRow,
+    when: jiekun_store::cases::When,
+) -> anyhow::Result<()> {
+    use jiekun_domain::verification::{is_adult, DataDomain};
+    use jiekun_store::measures::{Doer, Unit};
+    use jiekun_store::sharing::{consents, verifications};
+    let doer = Doer {
+        name: actor.username.clone(),
+        role: actor.roles.first().copied(),
+        unit: Unit::Organisation {
+            id: actor.organisation_id.clone(),
+        },
+        scope: jiekun_store::Scope::All,
+        caller: actor.caller.clone(),
+    };
+    let members = jiekun_store::households::members(c, &h.id)?;
+    let signed_on = when.today - chrono::TimeDelta::days(2);
+    let guardian = members
+        .iter()
+        .find(|m| is_adult(m.birth_date, signed_on))
+        .map(|m| m.id.clone());
+    for (i, m) in members.iter().enumerate() {
+        let signer = if is_adult(m.birth_date, signed_on) {
+            None
+        } else {
+            guardian.clone()
+        };
+        consents::record_consent(
+            c,
+            &doer,
+            (when.at, when.today),
+            &h.id,
+            &consents::NewConsent {
+                member_id: m.id.clone(),
+                signed_by_member_id: signer,
+                number: format!(
+                    "西乡授〔{}〕{:04}-{}号",
+                    when.today.format("%Y"),
+                    h.id.len(),
+                    i + 1
+                ),
+                signed_on,
+                domains: DataDomain::ALL.to_vec(),
+                evidence: "授权书原件存基层工会档案".into(),
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    verifications::open(
+        c,
+        &doer,
+        (when.at, when.today),
+        &h.id,
+        &verifications::NewVerification {
+            domains: DataDomain::ALL.to_vec(),
+            member_ids: Vec::new(),
+            reason: Some("县总工会审核，核对家庭收入和财产状况".into()),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}
+
 fn cases_summary(counts: &std::collections::BTreeMap<&str, usize>, exits: usize) -> String {
     const LABELS: [(&str, &str); 8] = [
         ("draft", "in draft"),

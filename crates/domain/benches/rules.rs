@@ -100,6 +100,7 @@ fn households(date: NaiveDate) -> Vec<Snapshot> {
                 disability_household: rng.below(8) == 0,
                 accident: None,
                 assistance: AssistanceSnap::default(),
+                verified: Vec::new(),
             }
         })
         .collect()

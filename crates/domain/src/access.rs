@@ -92,6 +92,11 @@ string_enum! {
         ReferralAnswer = "referral.answer",
         AssistanceRead = "assistance.read",
         AssistanceWrite = "assistance.write",
+        ConsentWrite = "consent.write",
+        VerificationOpen = "verification.open",
+        VerificationRead = "verification.read",
+        VerificationRespond = "verification.respond",
+        DiscrepancyResolve = "discrepancy.resolve",
     }
 }
 
@@ -173,6 +178,19 @@ pub fn role_allows(role: Role, action: Action) -> bool {
             role,
             R::GrassrootsOfficer | R::CountyReviewer | R::CountyAdmin
         ),
+        // The unions that keep the file collect the members' signed consents.
+        A::ConsentWrite => matches!(
+            role,
+            R::GrassrootsOfficer | R::CountyReviewer | R::CountyAdmin
+        ),
+        // The county union checks the data with departments (《实施方案》三(一)1) and settles
+        // the differences found.
+        A::VerificationOpen | A::DiscrepancyResolve => {
+            matches!(role, R::CountyReviewer | R::CountyAdmin)
+        }
+        A::VerificationRead => !matches!(role, R::SystemAdmin),
+        // Only departments answer, with their keys.
+        A::VerificationRespond => false,
     }
 }
 
@@ -188,6 +206,9 @@ pub fn key_scope_for(action: Action) -> Option<KeyScope> {
         Action::ReferralRead => Some(KeyScope::ReferralsRead),
         Action::ReferralAnswer => Some(KeyScope::ReferralsWrite),
         Action::AssistanceRead | Action::AssistanceWrite => Some(KeyScope::AssistanceWrite),
+        Action::VerificationRead | Action::VerificationRespond => {
+            Some(KeyScope::VerificationRespond)
+        }
         _ => None,
     }
 }

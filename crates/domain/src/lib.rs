@@ -17,6 +17,7 @@ pub mod organisation;
 pub mod region;
 pub mod rules;
 pub mod text;
+pub mod verification;
 pub mod workflow;
 
 pub use credit_code::{CreditCode, CreditCodeError};

@@ -276,3 +276,26 @@ pub fn analyze(conn: &mut DbConnection) -> StoreResult<()> {
     conn.batch_execute("ANALYZE")?;
     Ok(())
 }
+
+/// Inserts many rows in one statement per backend (the connection that serves both backends
+/// inserts one row at a time). Rows are chunked so that no statement passes SQLite's limit of
+/// bound parameters.
+#[macro_export]
+macro_rules! insert_all {
+    ($c:expr, $table:expr, $rows:expr, $columns:expr) => {{
+        let rows = $rows;
+        let per = (30_000 / $columns).max(1);
+        let mut n = 0usize;
+        for chunk in rows.chunks(per) {
+            n += match $c {
+                $crate::conn::DbConnection::Sqlite(s) => {
+                    diesel::insert_into($table).values(chunk).execute(s)
+                }
+                $crate::conn::DbConnection::Postgres(p) => {
+                    diesel::insert_into($table).values(chunk).execute(p)
+                }
+            }?;
+        }
+        Ok::<usize, diesel::result::Error>(n)
+    }};
+}

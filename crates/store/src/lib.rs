@@ -18,6 +18,7 @@ pub mod page;
 pub mod rules;
 pub mod schema;
 pub mod scope;
+pub mod sharing;
 pub mod users;
 pub mod workflows;
 

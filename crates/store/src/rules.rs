@@ -7,8 +7,8 @@ use jiekun_domain::closed::ClosedList;
 use jiekun_domain::household::{HouseholdStatus, Month};
 use jiekun_domain::rules::policy::close_superseded;
 use jiekun_domain::rules::{
-    default_book, AssetsSnap, AssistanceSnap, ExpenditureSnap, IncomeSnap, MemberSnap, Parameter,
-    PolicyBook, Snapshot,
+    default_book, AssistanceSnap, ExpenditureSnap, IncomeSnap, MemberSnap, Parameter, PolicyBook,
+    Snapshot,
 };
 use sha2::{Digest, Sha256};
 
@@ -297,6 +297,7 @@ pub fn snapshots_of(
                 .between(date - chrono::TimeDelta::days(366), date),
         )
         .load(conn)?;
+    let verified = crate::sharing::facts_between(conn, &first, &last)?;
     let causes = |s: &str| -> Vec<u8> { s.split(',').filter_map(|c| c.parse().ok()).collect() };
     let bad = |what: &str| StoreError::Config(format!("stored {what} unreadable"));
     let latest = Month::of(date).prev().key() as i64;
@@ -348,6 +349,13 @@ pub fn snapshots_of(
                 health,
             });
         }
+        let facts_of_h = crate::sharing::verified_snaps(
+            &verified
+                .iter()
+                .filter(|f| f.household_id == h.id)
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
         let mine: &Vec<&households::IncomeRow> = incomes_of.get(h.id.as_str()).unwrap_or(&none);
         let received = |kind: &str| mine.iter().any(|i| i.kind == kind && i.month == latest);
         out.push(Snapshot {
@@ -383,15 +391,7 @@ pub fn snapshots_of(
                     })
                 })
                 .collect::<StoreResult<Vec<_>>>()?,
-            assets: AssetsSnap {
-                homes_count: h.homes_count,
-                homes_area_dm2: h.homes_area_dm2,
-                vehicles_count: h.vehicles_count,
-                vehicle_disability_exempt: h.vehicle_disability_exempt,
-                controlling_shareholder: h.controlling_shareholder,
-                high_fee_schooling: h.high_fee_schooling,
-                refuses_cooperation: h.refuses_cooperation,
-            },
+            assets: crate::sharing::assets_of(&h),
             main_cause: h.main_cause as u8,
             secondary_causes: causes(&h.secondary_causes),
             resolved_causes: causes(&h.resolved_causes),
@@ -408,12 +408,17 @@ pub fn snapshots_of(
                 let mine: Vec<&crate::measures::AssistanceRow> =
                     ledger.iter().filter(|a| a.household_id == h.id).collect();
                 let cover = crate::measures::assistance::coverage_of(&mine);
+                let (dibao, special) =
+                    jiekun_domain::verification::verified_assistance(&facts_of_h);
                 AssistanceSnap {
-                    dibao: received("dibao") || cover.dibao,
-                    special_hardship: received("special_hardship") || cover.special_hardship,
+                    dibao: received("dibao") || cover.dibao || dibao,
+                    special_hardship: received("special_hardship")
+                        || cover.special_hardship
+                        || special,
                     union_help: cover.union_help,
                 }
             },
+            verified: facts_of_h,
         });
     }
     Ok(out)

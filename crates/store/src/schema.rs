@@ -556,6 +556,100 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    consents (id) {
+        id -> Text,
+        household_id -> Text,
+        member_id -> Text,
+        signed_by_member_id -> Text,
+        number -> Text,
+        signed_on -> Date,
+        domains -> Text,
+        evidence -> Text,
+        revoked_at -> Nullable<Timestamp>,
+        revoke_reason -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    verifications (id) {
+        id -> Text,
+        household_id -> Text,
+        organisation_path -> Text,
+        region_code -> Text,
+        domains -> Text,
+        member_ids -> Text,
+        status -> Text,
+        reason -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    verification_tasks (id) {
+        id -> Text,
+        verification_id -> Text,
+        household_id -> Text,
+        organisation_path -> Text,
+        region_code -> Text,
+        domain -> Text,
+        department_code -> Text,
+        member_ids -> Text,
+        status -> Text,
+        due_on -> Date,
+        answered_at -> Nullable<Timestamp>,
+        answered_by -> Nullable<Text>,
+        answered_via -> Nullable<Text>,
+        batch_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    verified_facts (id) {
+        id -> Text,
+        task_id -> Text,
+        household_id -> Text,
+        member_id -> Text,
+        domain -> Text,
+        source -> Text,
+        as_of -> Date,
+        count -> Nullable<BigInt>,
+        area_dm2 -> Nullable<BigInt>,
+        status -> Nullable<Text>,
+        month -> Nullable<BigInt>,
+        amount_fen -> Nullable<BigInt>,
+        set_aside -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    discrepancies (id) {
+        id -> Text,
+        household_id -> Text,
+        organisation_path -> Text,
+        task_id -> Text,
+        field -> Text,
+        member_id -> Nullable<Text>,
+        month -> Nullable<BigInt>,
+        kind -> Nullable<Text>,
+        declared -> BigInt,
+        verified -> BigInt,
+        status -> Text,
+        resolution -> Nullable<Text>,
+        note -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(plan_items -> household_plans (household_id));
 diesel::joinable!(referrals -> households (household_id));
 diesel::joinable!(assistance_records -> households (household_id));

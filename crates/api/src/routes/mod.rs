@@ -16,6 +16,7 @@ pub mod organisations;
 pub mod referrals;
 pub mod rules;
 pub mod users;
+pub mod verifications;
 pub mod workflows;
 
 use actix_web::HttpResponse;

@@ -177,6 +177,9 @@ pub struct Decision {
     pub verdict: Verdict,
     pub figures: Figures,
     pub tests: Vec<Test>,
+    /// Declared asset figures replaced by verified facts, with the facts behind each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verified: Vec<crate::verification::Override>,
 }
 
 impl Decision {
@@ -335,7 +338,8 @@ pub fn identify(s: &Snapshot, p: &Resolved) -> Decision {
         rhs: deep_rhs,
     });
 
-    let a = &s.assets;
+    let (assets, verified) = crate::verification::effective_assets(&s.assets, &s.verified);
+    let a = &assets;
     let mut excluded = false;
     let mut exclusion = |rule: Rule, enabled: bool, hit: bool, lhs: i128, rhs: i128| {
         let passed = !(enabled && hit);
@@ -446,6 +450,7 @@ pub fn identify(s: &Snapshot, p: &Resolved) -> Decision {
         verdict,
         figures: f,
         tests,
+        verified,
     }
 }
 

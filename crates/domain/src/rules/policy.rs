@@ -64,6 +64,8 @@ crate::closed_list! {
         ReferralDueWorkingDays = "referral_due_working_days" ("working days a lead unit has to answer a referral", "牵头单位办理转介的期限（工作日）"),
         AssistanceCapMeasureFen = "assistance_cap_measure_fen" ("most help in money recorded for one household under one measure in a calendar year, fen", "每户每项措施每年帮扶金额上限（分）"),
         AssistanceCapTotalFen = "assistance_cap_total_fen" ("most help in money recorded for one household in a calendar year, all measures and units together, fen", "每户每年帮扶金额总上限（分，各措施、各单位合计）"),
+        VerificationDueWorkingDays = "verification_due_working_days" ("working days a department has to answer a verification task", "部门答复数据核对任务的期限（工作日）"),
+        VerificationOnReview = "verification_on_review" ("starting the county review opens a verification of every data domain, where the household's consents cover them", "县总工会开始审核时自动发起全部类别的数据核对（须授权覆盖）"),
     }
 }
 
@@ -95,7 +97,8 @@ impl ParamKey {
             | K::ExcludeControllingShareholder
             | K::ExcludeHighFeeSchooling
             | K::ExcludeRefusal
-            | K::NoticeWorkingDays => ValueKind::Bool,
+            | K::NoticeWorkingDays
+            | K::VerificationOnReview => ValueKind::Bool,
             _ => ValueKind::Int,
         }
     }
@@ -337,6 +340,40 @@ impl PolicyBook {
         })
     }
 
+    /// The verification parameters for one region on one date.
+    pub fn verification(
+        &self,
+        region: &str,
+        date: NaiveDate,
+    ) -> Result<VerificationPolicy, PolicyError> {
+        let due = match &self
+            .lookup(ParamKey::VerificationDueWorkingDays, region, date)?
+            .value
+        {
+            ParamValue::Int(v) => *v,
+            _ => {
+                return Err(PolicyError::WrongType {
+                    key: ParamKey::VerificationDueWorkingDays.as_str(),
+                })
+            }
+        };
+        let on_review = match &self
+            .lookup(ParamKey::VerificationOnReview, region, date)?
+            .value
+        {
+            ParamValue::Bool(v) => *v,
+            _ => {
+                return Err(PolicyError::WrongType {
+                    key: ParamKey::VerificationOnReview.as_str(),
+                })
+            }
+        };
+        Ok(VerificationPolicy {
+            due_working_days: due,
+            open_on_review: on_review,
+        })
+    }
+
     /// The dibao standard in force in each month (first day of the month), for exit windows.
     pub fn standard_in(
         &self,
@@ -388,6 +425,14 @@ pub struct Resolved {
 pub struct MeasurePolicy {
     pub referral_due_working_days: i64,
     pub caps: crate::assistance::Caps,
+}
+
+/// The parameters of information sharing: how long a department has to answer a verification
+/// task, and whether starting the county review opens a verification by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerificationPolicy {
+    pub due_working_days: i64,
+    pub open_on_review: bool,
 }
 
 /// The parameters the workflows follow: notice length and counting, review interval, monitoring.
@@ -518,6 +563,20 @@ pub fn default_book() -> PolicyBook {
         "",
         from,
         Int(5_000_000),
+        national,
+    );
+    add(
+        ParamKey::VerificationDueWorkingDays,
+        "",
+        from,
+        Int(5),
+        national,
+    );
+    add(
+        ParamKey::VerificationOnReview,
+        "",
+        from,
+        Bool(false),
         national,
     );
     let demo = "示例参数，非官方标准（demonstration value）";

@@ -100,4 +100,8 @@ pub struct Snapshot {
     pub disability_household: bool,
     pub accident: Option<AccidentSnap>,
     pub assistance: AssistanceSnap,
+    /// Facts departments verified (vehicles, homes, businesses, assistance status): they replace
+    /// the declared figures in the rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verified: Vec<crate::verification::VerifiedSnap>,
 }

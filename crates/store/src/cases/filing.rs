@@ -123,6 +123,9 @@ pub fn act_on_application(
     )?;
     let h = hstore::get(c, &Scope::All, &app.household_id)?;
     let (change, relied_on) = relied_on(c, actor, &app, &h, action, input)?;
+    if action == FilingAction::StartNotice {
+        verified_or_overridden(c, &app, input)?;
+    }
     let change = ApplicationChange {
         state: Some(step.to.as_str().into()),
         ..change
@@ -151,7 +154,20 @@ pub fn act_on_application(
             }
         }
         FilingAction::Withdraw => end_first_application(c, &h, HouseholdStatus::Withdrawn)?,
-        FilingAction::Submit | FilingAction::StartReview | FilingAction::ApproveReview => {}
+        FilingAction::StartReview => {
+            let doer = crate::measures::Doer {
+                name: actor.username.clone(),
+                role: step.role,
+                unit: crate::measures::Unit::Organisation {
+                    id: actor.organisation_id.clone(),
+                },
+                scope: Scope::All,
+                caller: actor.caller.clone(),
+            };
+            crate::sharing::verifications::open_on_review(c, &doer, (when.at, when.today), &h)
+                .map_err(|e| StepError::Policy(e.to_string()))?;
+        }
+        FilingAction::Submit | FilingAction::ApproveReview => {}
     }
     if links.notice_id.is_some() || links.file_number.is_some() {
         row = store::link_application(c, &row.id, &links)?;
@@ -168,7 +184,8 @@ pub fn act_on_application(
         assessment_id: relied_on.as_deref(),
     };
     let changes = json!({"from": step.from, "to": step.to, "household_id": row.household_id,
-        "file_number": row.file_number, "assessment_id": relied_on});
+        "file_number": row.file_number, "assessment_id": relied_on,
+        "verification_override": input.verification_override});
     let audited = format!("application.{}", action.as_str());
     record(
         c,
@@ -273,4 +290,20 @@ fn end_first_application(
         hstore::release_persons(c, &h.id)?;
     }
     Ok(())
+}
+
+/// The notice starts only once every verification task of the household is answered and at
+/// least one verification was asked since the application opened, unless the step gives an
+/// override with its reason.
+fn verified_or_overridden(
+    c: &mut DbConnection,
+    app: &ApplicationRow,
+    input: &StepInput,
+) -> StepResult<()> {
+    let (open, requested) =
+        crate::sharing::verifications::pending_for(c, &app.household_id, app.created_at)?;
+    if (open == 0 && requested) || input.verification_override.is_some() {
+        return Ok(());
+    }
+    Err(StepError::VerificationPending { open, requested })
 }

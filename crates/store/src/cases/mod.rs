@@ -67,6 +67,10 @@ pub enum StepError {
     },
     #[error("monitoring runs until {until}")]
     MonitoringRunning { until: NaiveDate },
+    /// Notice would start while verification tasks are unanswered (or none was asked), and no
+    /// override was given.
+    #[error("{open} verification tasks are unanswered")]
+    VerificationPending { open: i64, requested: bool },
     #[error("version {expected} expected but {actual} stored")]
     Stale { expected: i64, actual: i64 },
     /// A field of the request does not hold.
@@ -129,6 +133,8 @@ pub struct StepInput {
     pub opinion: Option<String>,
     pub assessment_id: Option<String>,
     pub notice_starts_on: Option<NaiveDate>,
+    /// Why the notice starts before every verification task is answered.
+    pub verification_override: Option<String>,
 }
 
 fn invalid(

@@ -161,7 +161,7 @@ impl Doer {
     }
 }
 
-/// Why a change to a plan, a referral or the ledger did not happen.
+/// Why a change to a plan, a referral, the ledger or a verification did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum MeasureError {
     #[error("no such {0}")]
@@ -186,6 +186,13 @@ pub enum MeasureError {
         measure: i64,
         year: i64,
     },
+    /// A verification asked for data that members' consents do not cover: each member (id and
+    /// name) with the domains missing.
+    #[error("consent missing")]
+    ConsentMissing(Vec<(String, String, Vec<jiekun_domain::verification::DataDomain>)>),
+    /// Several fields are wrong at once: (field path, code, English, Chinese).
+    #[error("invalid fields")]
+    Problems(Vec<(String, &'static str, String, String)>),
     #[error("policy: {0}")]
     Policy(String),
     #[error(transparent)]

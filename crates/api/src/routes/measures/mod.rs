@@ -8,6 +8,8 @@ use actix_web::get;
 use actix_web::web;
 use jiekun_domain::access::{Action, Role};
 use jiekun_domain::assistance::CapBreach;
+use jiekun_domain::closed::ClosedList;
+use jiekun_domain::verification::DataDomain;
 use jiekun_store::measures::{self as store, Doer, MeasureError, Unit};
 use jiekun_store::StoreError;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -95,6 +97,10 @@ pub(crate) fn measure_error(e: MeasureError) -> ApiError {
                 "household" => "档案",
                 "plan" => "帮扶计划",
                 "referral" => "转介",
+                "consent" => "授权书",
+                "verification" => "核对请求",
+                "verification task" => "核对任务",
+                "discrepancy" => "核对差异",
                 _ => "帮扶记录",
             };
             ApiError::not_found(what, zh)
@@ -121,9 +127,52 @@ pub(crate) fn measure_error(e: MeasureError) -> ApiError {
             measure,
             year,
         } => over_cap(breach, measure, year),
+        MeasureError::ConsentMissing(members) => consent_missing(members),
+        MeasureError::Problems(list) => ApiError::validation(
+            list.into_iter()
+                .map(|(field, code, en, zh)| FieldError::new(field, code, en, zh))
+                .collect(),
+        ),
         MeasureError::Policy(m) => ApiError::internal(m),
         MeasureError::Store(s) => s.into(),
     }
+}
+
+/// A verification the consents do not cover: each member named, with the domains missing.
+fn consent_missing(members: Vec<(String, String, Vec<DataDomain>)>) -> ApiError {
+    let en_of = |d: &[DataDomain]| d.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(", ");
+    let zh_of = |d: &[DataDomain]| {
+        d.iter()
+            .map(|d| d.meaning_zh())
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    let who_en: Vec<String> = members
+        .iter()
+        .map(|(_, name, d)| format!("{name} ({})", en_of(d)))
+        .collect();
+    let who_zh: Vec<String> = members
+        .iter()
+        .map(|(_, name, d)| format!("{name}（{}）", zh_of(d)))
+        .collect();
+    let errors = members
+        .iter()
+        .map(|(id, name, d)| {
+            FieldError::new(
+                format!("members.{id}"),
+                "consent_missing",
+                format!("no standing consent of {name} covers: {}", en_of(d)),
+                format!("{name}的有效授权未覆盖：{}", zh_of(d)),
+            )
+        })
+        .collect();
+    let mut e = ApiError::new(
+        ErrorCode::ConsentMissing,
+        format!("the members' signed consents do not cover the data asked for: {}; record their consents first", who_en.join("; ")),
+        format!("以下成员的签署授权未覆盖所请求核对的数据：{}；请先登记其授权书", who_zh.join("；")),
+    );
+    e.errors = errors;
+    e
 }
 
 fn yuan(fen: i64) -> String {

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use jiekun_domain::access::{Action, Role};
 use jiekun_domain::closed::ClosedList;
-use jiekun_domain::workflow::{Exit, Filing, Machine};
+use jiekun_domain::workflow::{Exit, Filing, FilingAction, Machine};
 use jiekun_store::cases::{self, Actor, StepInput, StepResult, When};
 use jiekun_store::workflows::{self as store, ApplicationRow, CaseFilter, ExitCaseRow, Located};
 use jiekun_store::{DbConnection, Page, PageRequest, Scope, StoreResult};
@@ -20,7 +20,7 @@ use super::dto::{
 use super::{case_filter, opened, opinion_of, staff, step_error, tagged, views};
 use crate::auth::Access;
 use crate::body::Body;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::extract::{ApiQuery, IfMatch};
 use crate::pagination::{page_of, page_request, PageOf};
 use crate::{db, AppState};
@@ -290,6 +290,9 @@ pub(super) async fn act_on_application(
 ) -> ApiResult<HttpResponse> {
     access.require_user(Action::WorkflowAct)?;
     let body: ApplicationStep = body.parse()?;
+    if body.action != FilingAction::StartNotice {
+        no_override(&body.verification_override)?;
+    }
     act_on_case::<Filing>(state, access, id.into_inner(), version, body.split()).await
 }
 
@@ -403,5 +406,19 @@ pub(super) async fn act_on_exit_case(
 ) -> ApiResult<HttpResponse> {
     access.require_user(Action::WorkflowAct)?;
     let body: ExitStep = body.parse()?;
+    no_override(&body.verification_override)?;
     act_on_case::<Exit>(state, access, id.into_inner(), version, body.split()).await
+}
+
+/// `verification_override` belongs to an application's `start_notice` only.
+fn no_override(o: &Option<String>) -> ApiResult<()> {
+    match o {
+        None => Ok(()),
+        Some(_) => Err(ApiError::validation(vec![FieldError::new(
+            "verification_override",
+            "not_allowed",
+            "only an application's start_notice takes a verification override",
+            "仅建档申请开始公示时可填写核对例外理由",
+        )])),
+    }
 }

@@ -93,6 +93,12 @@ macro_rules! step_body {
             /// First day of the public notice (`start_notice`; today to 30 days ahead, default
             /// today). 公示开始日期（今天起 30 天内，默认今天）。
             pub notice_starts_on: Option<NaiveDate>,
+            /// Applications' `start_notice` only: why the notice starts although a department
+            /// has not answered its verification task, or none was asked (up to 500
+            /// characters; audited). 仅用于建档申请开始公示：部门核对任务未全部答复（或未发起核对）即开始公示的理由（不超过 500 字，记入审计）。
+            #[validate(length(min = 1, max = 500))]
+            #[schema(min_length = 1, max_length = 500)]
+            pub verification_override: Option<String>,
         }
 
         impl $name {
@@ -102,6 +108,7 @@ macro_rules! step_body {
                     opinion: self.opinion,
                     assessment_id: self.assessment_id,
                     notice_starts_on: self.notice_starts_on,
+                    verification_override: self.verification_override,
                 };
                 (self.action, fields)
             }

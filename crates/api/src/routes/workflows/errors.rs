@@ -31,6 +31,16 @@ pub(crate) fn step_error(e: StepError) -> ApiError {
             format!("monitoring runs until {until} inclusive"),
             format!("监测期至 {until}（含）"),
         ),
+        StepError::VerificationPending { open, requested } => {
+            let (en, zh) = if requested {
+                (format!("{open} verification tasks are still unanswered: wait for the departments, or give `verification_override` with the reason"),
+                 format!("尚有 {open} 项数据核对任务未答复：请等待部门答复，或在 verification_override 中说明理由"))
+            } else {
+                ("no verification was asked of the departments since the application opened: open one, or give `verification_override` with the reason".to_owned(),
+                 "本次申请以来未向部门发起数据核对：请发起核对，或在 verification_override 中说明理由".to_owned())
+            };
+            ApiError::new(ErrorCode::VerificationPending, en, zh)
+        }
         StepError::Stale { expected, actual } => {
             StoreError::VersionMismatch { expected, actual }.into()
         }

@@ -84,6 +84,7 @@ pub(super) struct StepFields {
     pub opinion: Option<String>,
     pub assessment_id: Option<String>,
     pub notice_starts_on: Option<NaiveDate>,
+    pub verification_override: Option<String>,
 }
 
 impl StepFields {
@@ -107,6 +108,10 @@ impl StepFields {
                 opinion: opinion_of(&self.opinion)?,
                 assessment_id: self.assessment_id,
                 notice_starts_on: self.notice_starts_on,
+                verification_override: self
+                    .verification_override
+                    .map(|r| r.trim().to_owned())
+                    .filter(|r| !r.is_empty()),
             }),
         }
     }

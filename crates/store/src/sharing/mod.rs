@@ -1,0 +1,193 @@
+//! Information sharing (信息共享, 《实施方案》三(一)1): the household's consents, verification
+//! requests and the task each department answers, the facts departments report, and the
+//! differences from the declared file that staff resolve. Every change is a unit of work that
+//! takes the [`Doer`] and appends its audit event in the same transaction; a department's read of
+//! the people it is asked about is audited as a disclosure.
+
+pub mod answers;
+pub mod consents;
+pub mod discrepancies;
+pub mod verifications;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use jiekun_domain::verification::DataDomain;
+
+use crate::schema::{
+    consents as consent_t, discrepancies as discrepancy_t, verification_tasks,
+    verifications as verification_t, verified_facts,
+};
+
+pub use crate::measures::referrals::Viewer;
+pub use crate::measures::{Doer, MeasureError, MeasureResult, Unit};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = consent_t)]
+pub struct ConsentRow {
+    pub id: String,
+    pub household_id: String,
+    pub member_id: String,
+    pub signed_by_member_id: String,
+    pub number: String,
+    pub signed_on: NaiveDate,
+    pub domains: String,
+    pub evidence: String,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub revoke_reason: Option<String>,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = verification_t)]
+pub struct VerificationRow {
+    pub id: String,
+    pub household_id: String,
+    pub organisation_path: String,
+    pub region_code: String,
+    pub domains: String,
+    pub member_ids: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = verification_tasks)]
+pub struct TaskRow {
+    pub id: String,
+    pub verification_id: String,
+    pub household_id: String,
+    pub organisation_path: String,
+    pub region_code: String,
+    pub domain: String,
+    pub department_code: String,
+    pub member_ids: String,
+    pub status: String,
+    pub due_on: NaiveDate,
+    pub answered_at: Option<NaiveDateTime>,
+    pub answered_by: Option<String>,
+    pub answered_via: Option<String>,
+    pub batch_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = verified_facts)]
+pub struct FactRow {
+    pub id: String,
+    pub task_id: String,
+    pub household_id: String,
+    pub member_id: String,
+    pub domain: String,
+    pub source: String,
+    pub as_of: NaiveDate,
+    pub count: Option<i64>,
+    pub area_dm2: Option<i64>,
+    pub status: Option<String>,
+    pub month: Option<i64>,
+    pub amount_fen: Option<i64>,
+    pub set_aside: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = discrepancy_t)]
+pub struct DiscrepancyRow {
+    pub id: String,
+    pub household_id: String,
+    pub organisation_path: String,
+    pub task_id: String,
+    pub field: String,
+    pub member_id: Option<String>,
+    pub month: Option<i64>,
+    pub kind: Option<String>,
+    pub declared: i64,
+    pub verified: i64,
+    pub status: String,
+    pub resolution: Option<String>,
+    pub note: Option<String>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Parses a stored list of domains (written by this crate, so never wrong).
+pub fn domains_of(s: &str) -> Vec<DataDomain> {
+    jiekun_domain::access::parse_list(s).unwrap_or_default()
+}
+
+/// The facts of a household the rules use (assets and assistance status; monthly amounts reach
+/// the rules as income records), not set aside, as snapshots.
+pub fn verified_snaps(rows: &[FactRow]) -> Vec<jiekun_domain::verification::VerifiedSnap> {
+    rows.iter()
+        .filter(|f| !f.set_aside)
+        .filter_map(|f| {
+            let domain: DataDomain = f.domain.parse().ok()?;
+            matches!(
+                domain,
+                DataDomain::Vehicles
+                    | DataDomain::RealEstate
+                    | DataDomain::Business
+                    | DataDomain::SocialAssistance
+            )
+            .then(|| jiekun_domain::verification::VerifiedSnap {
+                task_id: f.task_id.clone(),
+                source: f.source.clone(),
+                member_id: f.member_id.clone(),
+                domain,
+                as_of: f.as_of,
+                count: f.count,
+                area_dm2: f.area_dm2,
+                status: f.status.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The facts of households whose ids lie between `first` and `last`, in household and fact order.
+pub fn facts_between(
+    c: &mut crate::DbConnection,
+    first: &str,
+    last: &str,
+) -> Result<Vec<FactRow>, crate::StoreError> {
+    Ok(verified_facts::table
+        .filter(verified_facts::household_id.ge(first))
+        .filter(verified_facts::household_id.le(last))
+        .filter(verified_facts::set_aside.eq(false))
+        .order((
+            verified_facts::household_id.asc(),
+            verified_facts::as_of.asc(),
+            verified_facts::id.asc(),
+        ))
+        .select(FactRow::as_select())
+        .load(c)?)
+}
+
+/// The assets the household's file declares, as the rules read them.
+pub fn assets_of(h: &crate::households::HouseholdRow) -> jiekun_domain::rules::AssetsSnap {
+    jiekun_domain::rules::AssetsSnap {
+        homes_count: h.homes_count,
+        homes_area_dm2: h.homes_area_dm2,
+        vehicles_count: h.vehicles_count,
+        vehicle_disability_exempt: h.vehicle_disability_exempt,
+        controlling_shareholder: h.controlling_shareholder,
+        high_fee_schooling: h.high_fee_schooling,
+        refuses_cooperation: h.refuses_cooperation,
+    }
+}
+
+/// The facts reported for one task, in the order given.
+pub fn facts_of_task(
+    c: &mut crate::DbConnection,
+    task_id: &str,
+) -> Result<Vec<FactRow>, crate::StoreError> {
+    Ok(verified_facts::table
+        .filter(verified_facts::task_id.eq(task_id))
+        .order(verified_facts::id.asc())
+        .select(FactRow::as_select())
+        .load(c)?)
+}

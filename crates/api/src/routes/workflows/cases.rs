@@ -22,7 +22,7 @@ use crate::auth::Access;
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiQuery, IfMatch};
-use crate::pagination::{page_of, page_request, PageOf};
+use crate::pagination::{page_of, page_request, total_if, PageOf};
 use crate::{db, AppState};
 
 /// A kind of case as its endpoints see it.
@@ -39,6 +39,7 @@ pub(super) trait CaseKind: Machine<Action: Send> + 'static {
         filter: &CaseFilter,
         page: &PageRequest,
     ) -> StoreResult<Page<Self::Row>>;
+    fn count(c: &mut DbConnection, scope: &Scope, filter: &CaseFilter) -> StoreResult<u64>;
     /// The store's unit of work for a step.
     fn act(
         c: &mut DbConnection,
@@ -59,7 +60,8 @@ pub(super) trait CaseKind: Machine<Action: Send> + 'static {
 /// Where a kind of case is kept and how it is shown.
 macro_rules! case_kind {
     ($machine:ty, $row:ty, $view:ty, $item:ty,
-     path: $path:literal, find: $find:path, list: $list:path, act: $act:path, view: $show:path) => {
+     path: $path:literal, find: $find:path, list: $list:path, count: $count:path,
+     act: $act:path, view: $show:path) => {
         impl CaseKind for $machine {
             type Row = $row;
             type View = $view;
@@ -74,6 +76,9 @@ macro_rules! case_kind {
                 page: &PageRequest,
             ) -> StoreResult<Page<$row>> {
                 $list(c, scope, filter, page)
+            }
+            fn count(c: &mut DbConnection, scope: &Scope, filter: &CaseFilter) -> StoreResult<u64> {
+                $count(c, scope, filter)
             }
             fn act(
                 c: &mut DbConnection,
@@ -101,11 +106,11 @@ macro_rules! case_kind {
 }
 
 case_kind!(Filing, ApplicationRow, Application, ApplicationItem, path: "applications",
-    find: store::application, list: store::list_applications,
+    find: store::application, list: store::list_applications, count: store::count_applications,
     act: cases::act_on_application, view: views::application_view);
 
 case_kind!(Exit, ExitCaseRow, ExitCase, ExitCaseItem, path: "exit-cases",
-    find: store::exit_case, list: store::list_exit_cases,
+    find: store::exit_case, list: store::list_exit_cases, count: store::count_exit_cases,
     act: cases::act_on_exit_case, view: views::exit_view);
 
 /// Opens a case with the store's unit of work `open`: 201 with where to read the case.
@@ -138,8 +143,13 @@ async fn list_cases<K: CaseKind>(
     let (_, scope) = access.require_user(Action::HouseholdRead)?;
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let filter = case_filter(&q, &K::State::codes())?;
-    let rows = db::run(&state.db, move |c| Ok(K::list(c, &scope, &filter, &page)?)).await?;
-    Ok(web::Json(page_of(rows, K::Item::from)))
+    let count = q.count;
+    let (rows, total) = db::run(&state.db, move |c| {
+        let total = total_if(count, || K::count(c, &scope, &filter))?;
+        Ok((K::list(c, &scope, &filter, &page)?, total))
+    })
+    .await?;
+    Ok(web::Json(page_of(rows, K::Item::from).with_total(total)))
 }
 
 /// A case in the caller's scope, with its `ETag`.

@@ -178,6 +178,9 @@ pub struct CaseQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page. 上一页返回的游标。
     pub cursor: Option<String>,
+    /// `true` to have the answer carry `total`, the number of matching records in all pages.
+    /// 为 true 时返回符合条件的总条数 total。
+    pub count: Option<bool>,
 }
 
 /// Application in a list. 申请列表项。
@@ -425,6 +428,9 @@ pub struct DueQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page. 上一页返回的游标。
     pub cursor: Option<String>,
+    /// `true` to have the answer carry `total`, the number of matching records in all pages.
+    /// 为 true 时返回符合条件的总条数 total。
+    pub count: Option<bool>,
 }
 
 /// Something waiting on the caller. 待办事项。

@@ -194,6 +194,8 @@ macro_rules! within {
 }
 pub(crate) use within;
 
+type Backend = <DbConnection as diesel::Connection>::Backend;
+
 // ---- applications and exit cases ----------------------------------------------------------
 
 /// What a step changes on an application; `None` leaves a field as it is.
@@ -245,7 +247,8 @@ pub struct Waiting {
 macro_rules! case_records {
     ($table:ident, $Row:ident, $Change:ident, closed: [$($closed:literal),*],
      get: $get:ident, open_of: $open_of:ident, insert: $insert:ident, update: $update:ident,
-     link: $link:ident, list: $list:ident, waiting: $waiting:ident) => {
+     link: $link:ident, list: $list:ident, count: $count:ident, matching: $matching:ident,
+     waiting: $waiting:ident) => {
         pub fn $get(conn: &mut DbConnection, scope: &Scope, id: &str) -> StoreResult<Located<$Row>> {
             let row = $table::table
                 .filter($table::id.eq(id))
@@ -309,14 +312,14 @@ macro_rules! case_records {
             Ok(this.select($Row::as_select()).first(conn)?)
         }
 
-        pub fn $list(
+        /// The cases in `scope` that match `filter`, not yet selected, ordered or paged.
+        fn $matching(
             conn: &mut DbConnection,
             scope: &Scope,
             filter: &CaseFilter,
-            page: &PageRequest,
-        ) -> StoreResult<Page<$Row>> {
+        ) -> $table::BoxedQuery<'static, Backend> {
             use $table::dsl as t;
-            let mut q = t::$table.select($Row::as_select()).into_boxed();
+            let mut q = t::$table.into_boxed();
             q = within!(q, t::organisation_path, scope, conn);
             if !filter.states.is_empty() {
                 q = q.filter(t::state.eq_any(filter.states.clone()));
@@ -324,11 +327,28 @@ macro_rules! case_records {
             if let Some(h) = &filter.household_id {
                 q = q.filter(t::household_id.eq(h.clone()));
             }
+            q
+        }
+
+        pub fn $list(
+            conn: &mut DbConnection,
+            scope: &Scope,
+            filter: &CaseFilter,
+            page: &PageRequest,
+        ) -> StoreResult<Page<$Row>> {
+            use $table::dsl as t;
+            let mut q = $matching(conn, scope, filter).select($Row::as_select());
             if let Some(after) = &page.after {
                 q = q.filter(t::id.gt(after.clone()));
             }
             let rows = q.order(t::id.asc()).limit(page.fetch_limit()).load(conn)?;
             Ok(page.finish(rows, |r| &r.id))
+        }
+
+        /// How many cases in `scope` match `filter`.
+        pub fn $count(conn: &mut DbConnection, scope: &Scope, filter: &CaseFilter) -> StoreResult<u64> {
+            let n: i64 = $matching(conn, scope, filter).count().get_result(conn)?;
+            Ok(n.max(0) as u64)
         }
 
         /// Cases in scope in one of `states`, longest waiting first, with what a work queue
@@ -374,12 +394,14 @@ case_records!(applications, ApplicationRow, ApplicationChange,
     closed: ["filed", "rejected", "withdrawn"],
     get: application, open_of: open_application_of, insert: insert_application,
     update: update_application, link: link_application, list: list_applications,
+    count: count_applications, matching: applications_matching,
     waiting: waiting_applications);
 
 case_records!(exit_cases, ExitCaseRow, ExitCaseChange,
     closed: ["exited", "cancelled"],
     get: exit_case, open_of: open_exit_case_of, insert: insert_exit_case,
     update: update_exit_case, link: link_exit_case, list: list_exit_cases,
+    count: count_exit_cases, matching: exit_cases_matching,
     waiting: waiting_exit_cases);
 
 // ---- notices and objections ----------------------------------------------------------------
@@ -414,9 +436,34 @@ pub fn list_notices(
     page: &PageRequest,
 ) -> StoreResult<Page<NoticeRow>> {
     use public_notices::dsl as n;
-    let mut q = n::public_notices
-        .select(NoticeRow::as_select())
-        .into_boxed();
+    let mut q = notices_matching(conn, scope, running_on).select(NoticeRow::as_select());
+    if let Some(after) = &page.after {
+        q = q.filter(n::id.gt(after.clone()));
+    }
+    let rows = q.order(n::id.asc()).limit(page.fetch_limit()).load(conn)?;
+    Ok(page.finish(rows, |r| &r.id))
+}
+
+/// How many notices in scope there are (running on `running_on`, when given).
+pub fn count_notices(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    running_on: Option<NaiveDate>,
+) -> StoreResult<u64> {
+    let n: i64 = notices_matching(conn, scope, running_on)
+        .count()
+        .get_result(conn)?;
+    Ok(n.max(0) as u64)
+}
+
+/// The notices in scope (running on `running_on`, when given), not yet selected or paged.
+fn notices_matching(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    running_on: Option<NaiveDate>,
+) -> public_notices::BoxedQuery<'static, Backend> {
+    use public_notices::dsl as n;
+    let mut q = n::public_notices.into_boxed();
     q = within!(q, n::organisation_path, scope, conn);
     if let Some(d) = running_on {
         q = q
@@ -424,11 +471,7 @@ pub fn list_notices(
             .filter(n::starts_on.le(d))
             .filter(n::ends_on.ge(d));
     }
-    if let Some(after) = &page.after {
-        q = q.filter(n::id.gt(after.clone()));
-    }
-    let rows = q.order(n::id.asc()).limit(page.fetch_limit()).load(conn)?;
-    Ok(page.finish(rows, |r| &r.id))
+    q
 }
 
 pub fn insert_objection(conn: &mut DbConnection, row: &ObjectionRow) -> StoreResult<()> {
@@ -457,6 +500,15 @@ pub fn objections_of(
         .limit(page.fetch_limit())
         .load(conn)?;
     Ok(page.finish(rows, |r| &r.id))
+}
+
+/// How many objections a notice has.
+pub fn count_objections(conn: &mut DbConnection, notice_id: &str) -> StoreResult<u64> {
+    let n: i64 = objections::table
+        .filter(objections::notice_id.eq(notice_id))
+        .count()
+        .get_result(conn)?;
+    Ok(n.max(0) as u64)
 }
 
 pub fn open_objections(conn: &mut DbConnection, notice_id: &str) -> StoreResult<i64> {
@@ -651,6 +703,20 @@ pub fn reviews_due(
     Ok(q.order((l::next_review_due.asc(), l::household_id.asc()))
         .limit(limit)
         .load(conn)?)
+}
+
+/// How many filed households in scope have their next review due on or before `until`.
+pub fn count_reviews_due(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    until: NaiveDate,
+) -> StoreResult<u64> {
+    use household_lifecycle::dsl as l;
+    let n: i64 = dated_households!(conn, scope, l::next_review_due)
+        .filter(l::next_review_due.le(until))
+        .count()
+        .get_result(conn)?;
+    Ok(n.max(0) as u64)
 }
 
 /// Monitored households in scope whose monitoring period ended before `today`.

@@ -1,6 +1,6 @@
 //! `/api/v1/departments`: partner departments (合作部门) that lead measures and answer verification.
 
-use actix_web::{get, patch, post, web};
+use actix_web::{get, patch, post};
 use chrono::{DateTime, Utc};
 use jiekun_domain::DepartmentCode;
 use jiekun_store::departments::{
@@ -12,14 +12,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::directory::{self, Entry};
 use super::{query_error, utc};
-use crate::auth::Access;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiQuery;
 use crate::fields::{double_option, Fields};
-use crate::pagination::{page_of, page_request, total_if, PageOf};
-use crate::{db, AppState};
+use crate::pagination::PageOf;
 use jiekun_domain::access::Action;
-use jiekun_store::{DbConnection, Scope, StoreResult};
+use jiekun_store::{DbConnection, Scope};
 use validator::Validate;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -207,45 +204,14 @@ impl UpdateDepartment {
     }
 }
 
-/// List departments · 查询部门列表
-///
-/// Partner departments by kind and region, in a stable order, paged with a cursor.
-///
-/// 按类别和行政区划分页列出合作部门。
-#[utoipa::path(
-    operation_id = "list_departments",
-    tag = "departments",
-    params(DepartmentQuery),
-    responses((status = 200, description = "A page of departments. 一页部门。", body = PageOf<Department>))
-)]
-#[get("/departments")]
-async fn list(
-    state: web::Data<AppState>,
-    access: Access,
-    ApiQuery(q): ApiQuery<DepartmentQuery>,
-) -> ApiResult<web::Json<PageOf<Department>>> {
-    let scope = access.require(Action::DirectoryRead)?;
-    let page = page_request(q.limit, q.cursor.as_deref())?;
-    let region = match &q.region_code {
-        Some(r) => Some(crate::fields::region("region_code", r).map_err(query_error)?),
-        None => None,
-    };
-    let filter = DepartmentFilter {
-        code: q.code.map(Into::into),
-        region,
-        active: q.active,
-    };
-    let count = q.count;
-    let (rows, total) = db::run(&state.db, move |c| {
-        let total = total_if(count, || store::count(c, &scope, &filter))?;
-        Ok((store::list(c, &scope, &filter, &page)?, total))
-    })
-    .await?;
-    Ok(web::Json(page_of(rows, Department::from).with_total(total)))
-}
-
 directory::operations! {
     entry: Departments, tag: "departments", out: Department, kind: "Department id. 部门标识。",
+    /// List departments · 查询部门列表
+    ///
+    /// Partner departments by kind and region, in a stable order, paged with a cursor.
+    ///
+    /// 按类别和行政区划分页列出合作部门。
+    list: ("list_departments", DepartmentQuery, "A page of departments. 一页部门。"),
     /// Register a department · 登记部门
     ///
     /// Registers the partner department of one kind for one region (a region has at most one of each
@@ -279,10 +245,25 @@ impl Entry for Departments {
     type Update = UpdateDepartment;
     type New = NewDepartment;
     type Changes = DepartmentChanges;
+    type Query = DepartmentQuery;
+    type Filter = DepartmentFilter;
     const KIND: (&'static str, &'static str) = ("department", "部门");
     const COLLECTION: &'static str = "/api/v1/departments";
     const WRITE: Action = Action::DepartmentWrite;
 
+    directory::kept_in!(store);
+
+    fn filter(q: DepartmentQuery) -> ApiResult<DepartmentFilter> {
+        let region = match &q.region_code {
+            Some(r) => Some(crate::fields::region("region_code", r).map_err(query_error)?),
+            None => None,
+        };
+        Ok(DepartmentFilter {
+            code: q.code.map(Into::into),
+            region,
+            active: q.active,
+        })
+    }
     fn new(body: CreateDepartment, scope: &Scope) -> ApiResult<NewDepartment> {
         let new = body.parse()?;
         if !scope.covers_region(&new.region_code) {
@@ -295,17 +276,5 @@ impl Entry for Departments {
     }
     fn insert(c: &mut DbConnection, _: &Scope, new: &NewDepartment) -> ApiResult<DepartmentRow> {
         Ok(store::create(c, new)?)
-    }
-    fn fetch(c: &mut DbConnection, scope: &Scope, id: &str) -> StoreResult<DepartmentRow> {
-        store::get(c, scope, id)
-    }
-    fn change(
-        c: &mut DbConnection,
-        scope: &Scope,
-        id: &str,
-        version: i64,
-        changes: &DepartmentChanges,
-    ) -> StoreResult<DepartmentRow> {
-        store::update(c, scope, id, version, changes)
     }
 }

@@ -5,9 +5,10 @@
 use actix_web::http::header::ETag;
 use actix_web::{web, HttpResponse};
 use jiekun_domain::access::Action;
-use jiekun_store::{audit, DbConnection, Scope, StoreResult};
+use jiekun_store::{audit, DbConnection, Page, PageRequest, Scope, StoreResult};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use utoipa::ToSchema;
 use validator::Validate;
 
 use super::{not_found, ok_with_etag};
@@ -15,6 +16,7 @@ use crate::auth::Access;
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::etag;
+use crate::pagination::{page_of, page_request, total_if, PageOf};
 use crate::{db, AppState};
 
 /// A stored directory record: its id and version.
@@ -26,11 +28,14 @@ pub(crate) trait Record: Clone + Send + 'static {
 /// What one directory resource is made of.
 pub(crate) trait Entry: 'static {
     type Row: Record;
-    type Out: Serialize + From<Self::Row>;
+    type Out: Serialize + ToSchema + From<Self::Row>;
     type Create: DeserializeOwned + Validate;
     type Update: DeserializeOwned + Validate + Serialize;
     type New: Send + 'static;
     type Changes: Send + 'static;
+    /// The list's query parameters, and the store filter they become.
+    type Query;
+    type Filter: Send + 'static;
     /// The resource's name in audit events and messages (`department`), and in Chinese.
     const KIND: (&'static str, &'static str);
     /// Where its records live (`/api/v1/departments`).
@@ -38,6 +43,10 @@ pub(crate) trait Entry: 'static {
     /// What a caller needs to create or change one.
     const WRITE: Action;
 
+    /// The paging parameters of a list query: `limit`, `cursor`, `count`.
+    fn paging(q: &Self::Query) -> (Option<u32>, Option<&str>, Option<bool>);
+    /// The store filter of a list query (its parameters checked).
+    fn filter(q: Self::Query) -> ApiResult<Self::Filter>;
     /// A new record, parsed and checked against the caller's scope.
     fn new(body: Self::Create, scope: &Scope) -> ApiResult<Self::New>;
     /// Changes, parsed and checked against the caller's scope.
@@ -51,10 +60,35 @@ pub(crate) trait Entry: 'static {
         version: i64,
         changes: &Self::Changes,
     ) -> StoreResult<Self::Row>;
+    fn list(
+        c: &mut DbConnection,
+        scope: &Scope,
+        filter: &Self::Filter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Self::Row>>;
+    fn count(c: &mut DbConnection, scope: &Scope, filter: &Self::Filter) -> StoreResult<u64>;
 }
 
 fn missing<E: Entry>(e: ApiError) -> ApiError {
     not_found(e, E::KIND.0, E::KIND.1)
+}
+
+/// A page of records in the caller's scope, with `total` when the query asks `count=true`.
+pub(crate) async fn list<E: Entry>(
+    state: web::Data<AppState>,
+    access: Access,
+    q: E::Query,
+) -> ApiResult<web::Json<PageOf<E::Out>>> {
+    let scope = access.require(Action::DirectoryRead)?;
+    let (limit, cursor, count) = E::paging(&q);
+    let page = page_request(limit, cursor)?;
+    let filter = E::filter(q)?;
+    let (rows, total) = db::run(&state.db, move |c| {
+        let total = total_if(count, || E::count(c, &scope, &filter))?;
+        Ok((E::list(c, &scope, &filter, &page)?, total))
+    })
+    .await?;
+    Ok(web::Json(page_of(rows, E::Out::from).with_total(total)))
 }
 
 /// Creates a record and logs it, in one transaction.
@@ -145,14 +179,58 @@ macro_rules! record {
 }
 pub(crate) use record;
 
-/// The documented create, get and update operations of a directory resource (the calling module
-/// imports `actix_web::{get, patch, post}`, by whose names the documentation finds the method). They answer alike
-/// for every directory resource, so they are written once; each resource gives its paths,
-/// operation ids, shapes and the words of its documentation.
+/// The [`Entry`] functions kept by a store module with the directory's functions `get`, `update`,
+/// `list` and `count`, and the paging of a list query with `limit`, `cursor` and `count` fields.
+macro_rules! kept_in {
+    ($store:ident) => {
+        fn paging(q: &Self::Query) -> (Option<u32>, Option<&str>, Option<bool>) {
+            (q.limit, q.cursor.as_deref(), q.count)
+        }
+        fn fetch(
+            c: &mut jiekun_store::DbConnection,
+            scope: &jiekun_store::Scope,
+            id: &str,
+        ) -> jiekun_store::StoreResult<Self::Row> {
+            $store::get(c, scope, id)
+        }
+        fn change(
+            c: &mut jiekun_store::DbConnection,
+            scope: &jiekun_store::Scope,
+            id: &str,
+            version: i64,
+            changes: &Self::Changes,
+        ) -> jiekun_store::StoreResult<Self::Row> {
+            $store::update(c, scope, id, version, changes)
+        }
+        fn list(
+            c: &mut jiekun_store::DbConnection,
+            scope: &jiekun_store::Scope,
+            filter: &Self::Filter,
+            page: &jiekun_store::PageRequest,
+        ) -> jiekun_store::StoreResult<jiekun_store::Page<Self::Row>> {
+            $store::list(c, scope, filter, page)
+        }
+        fn count(
+            c: &mut jiekun_store::DbConnection,
+            scope: &jiekun_store::Scope,
+            filter: &Self::Filter,
+        ) -> jiekun_store::StoreResult<u64> {
+            $store::count(c, scope, filter)
+        }
+    };
+}
+pub(crate) use kept_in;
+
+/// The documented list, create, get and update operations of a directory resource (the calling
+/// module imports `actix_web::{get, patch, post}`, by whose names the documentation finds the
+/// method, and `PageOf`). They answer alike for every directory resource, so they are written
+/// once; each resource gives its paths, operation ids, shapes and the words of its documentation.
 ///
 /// ```ignore
 /// directory::operations! {
 ///     entry: Departments, tag: "departments", out: Department, kind: "Department id. 部门标识。",
+///     /// List departments · 查询部门列表 …
+///     list: ("list_departments", DepartmentQuery, "A page of departments. 一页部门。"),
 ///     /// Register a department · 登记部门 …
 ///     create: ("create_department", "/departments", CreateDepartment, "URL of the new department. 新资源地址。"),
 ///     /// Get a department · 查看部门 …
@@ -164,6 +242,8 @@ pub(crate) use record;
 macro_rules! operations {
     (
         entry: $entry:ident, tag: $tag:literal, out: $out:ident, kind: $id_doc:literal,
+        $(#[doc = $list_doc:literal])*
+        list: ($list_op:literal, $query:ident, $page:literal),
         $(#[doc = $create_doc:literal])*
         create: ($create_op:literal, $collection:literal, $create_body:ident, $location:literal),
         $(#[doc = $get_doc:literal])*
@@ -171,6 +251,22 @@ macro_rules! operations {
         $(#[doc = $update_doc:literal])*
         update: ($update_op:literal, $item_again:literal, $update_body:ident),
     ) => {
+        $(#[doc = $list_doc])*
+        #[utoipa::path(
+            operation_id = $list_op,
+            tag = $tag,
+            params($query),
+            responses((status = 200, description = $page, body = PageOf<$out>))
+        )]
+        #[get($collection)]
+        async fn list(
+            state: actix_web::web::Data<crate::AppState>,
+            access: crate::auth::Access,
+            crate::extract::ApiQuery(q): crate::extract::ApiQuery<$query>,
+        ) -> crate::error::ApiResult<actix_web::web::Json<PageOf<$out>>> {
+            crate::routes::directory::list::<$entry>(state, access, q).await
+        }
+
         $(#[doc = $create_doc])*
         #[utoipa::path(
             operation_id = $create_op,

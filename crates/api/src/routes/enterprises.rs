@@ -1,6 +1,6 @@
 //! `/api/v1/enterprises`: employers (企业), keyed by the unified social credit code.
 
-use actix_web::{get, patch, post, web};
+use actix_web::{get, patch, post};
 use chrono::{DateTime, Utc};
 use jiekun_store::enterprises::{
     self as store, EnterpriseChanges, EnterpriseFilter, EnterpriseRow, NewEnterprise,
@@ -11,14 +11,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::directory::{self, Entry};
 use super::{query_error, utc};
-use crate::auth::Access;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiQuery;
 use crate::fields::{double_option, Fields};
-use crate::pagination::{page_of, page_request, total_if, PageOf};
-use crate::{db, AppState};
+use crate::pagination::PageOf;
 use jiekun_domain::access::Action;
-use jiekun_store::{DbConnection, Scope, StoreResult};
+use jiekun_store::{DbConnection, Scope};
 use validator::Validate;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -180,51 +177,15 @@ impl UpdateEnterprise {
     }
 }
 
-/// List enterprises · 查询企业列表
-///
-/// Employers by region, difficult-enterprise flag, credit code or name, in a stable order, paged
-/// with a cursor.
-///
-/// 按行政区划、困难企业标记、统一社会信用代码或名称分页列出企业。
-#[utoipa::path(
-    operation_id = "list_enterprises",
-    tag = "enterprises",
-    params(EnterpriseQuery),
-    responses((status = 200, description = "A page of enterprises. 一页企业。", body = PageOf<Enterprise>))
-)]
-#[get("/enterprises")]
-async fn list(
-    state: web::Data<AppState>,
-    access: Access,
-    ApiQuery(q): ApiQuery<EnterpriseQuery>,
-) -> ApiResult<web::Json<PageOf<Enterprise>>> {
-    let scope = access.require(Action::DirectoryRead)?;
-    let page = page_request(q.limit, q.cursor.as_deref())?;
-    let region = match &q.region_code {
-        Some(r) => Some(crate::fields::region("region_code", r).map_err(query_error)?),
-        None => None,
-    };
-    let credit_code = match &q.credit_code {
-        Some(c) => Some(crate::fields::credit_code("credit_code", c).map_err(query_error)?),
-        None => None,
-    };
-    let filter = EnterpriseFilter {
-        region,
-        difficult: q.difficult,
-        credit_code,
-        name_contains: q.name_contains,
-    };
-    let count = q.count;
-    let (rows, total) = db::run(&state.db, move |c| {
-        let total = total_if(count, || store::count(c, &scope, &filter))?;
-        Ok((store::list(c, &scope, &filter, &page)?, total))
-    })
-    .await?;
-    Ok(web::Json(page_of(rows, Enterprise::from).with_total(total)))
-}
-
 directory::operations! {
     entry: Enterprises, tag: "enterprises", out: Enterprise, kind: "Enterprise id. 企业标识。",
+    /// List enterprises · 查询企业列表
+    ///
+    /// Employers by region, difficult-enterprise flag, credit code or name, in a stable order, paged
+    /// with a cursor.
+    ///
+    /// 按行政区划、困难企业标记、统一社会信用代码或名称分页列出企业。
+    list: ("list_enterprises", EnterpriseQuery, "A page of enterprises. 一页企业。"),
     /// Register an enterprise · 登记企业
     ///
     /// Registers an employer. The unified social credit code is checked (length, alphabet, region
@@ -258,10 +219,30 @@ impl Entry for Enterprises {
     type Update = UpdateEnterprise;
     type New = NewEnterprise;
     type Changes = EnterpriseChanges;
+    type Query = EnterpriseQuery;
+    type Filter = EnterpriseFilter;
     const KIND: (&'static str, &'static str) = ("enterprise", "企业");
     const COLLECTION: &'static str = "/api/v1/enterprises";
     const WRITE: Action = Action::EnterpriseWrite;
 
+    directory::kept_in!(store);
+
+    fn filter(q: EnterpriseQuery) -> ApiResult<EnterpriseFilter> {
+        let region = match &q.region_code {
+            Some(r) => Some(crate::fields::region("region_code", r).map_err(query_error)?),
+            None => None,
+        };
+        let credit_code = match &q.credit_code {
+            Some(c) => Some(crate::fields::credit_code("credit_code", c).map_err(query_error)?),
+            None => None,
+        };
+        Ok(EnterpriseFilter {
+            region,
+            difficult: q.difficult,
+            credit_code,
+            name_contains: q.name_contains,
+        })
+    }
     fn new(body: CreateEnterprise, scope: &Scope) -> ApiResult<NewEnterprise> {
         let new = body.parse()?;
         if !scope.covers_region(&new.region_code) {
@@ -281,17 +262,5 @@ impl Entry for Enterprises {
     }
     fn insert(c: &mut DbConnection, _: &Scope, new: &NewEnterprise) -> ApiResult<EnterpriseRow> {
         Ok(store::create(c, new)?)
-    }
-    fn fetch(c: &mut DbConnection, scope: &Scope, id: &str) -> StoreResult<EnterpriseRow> {
-        store::get(c, scope, id)
-    }
-    fn change(
-        c: &mut DbConnection,
-        scope: &Scope,
-        id: &str,
-        version: i64,
-        changes: &EnterpriseChanges,
-    ) -> StoreResult<EnterpriseRow> {
-        store::update(c, scope, id, version, changes)
     }
 }

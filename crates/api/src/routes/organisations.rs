@@ -1,6 +1,6 @@
 //! `/api/v1/organisations`: the union hierarchy (组织机构).
 
-use actix_web::{get, patch, post, web};
+use actix_web::{get, patch, post};
 use chrono::{DateTime, Utc};
 use jiekun_domain as domain;
 use jiekun_store::organisations::{
@@ -13,14 +13,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::directory::{self, Entry};
 use super::{query_error, utc};
-use crate::auth::Access;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::ApiQuery;
 use crate::fields::{double_option, Fields};
-use crate::pagination::{page_of, page_request, total_if, PageOf};
-use crate::{db, AppState};
+use crate::pagination::PageOf;
 use jiekun_domain::access::Action;
-use jiekun_store::{DbConnection, Scope, StoreResult};
+use jiekun_store::{DbConnection, Scope};
 use validator::Validate;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -314,39 +311,14 @@ fn placement_error(e: CreateOrganisationError) -> ApiError {
     ApiError::validation(vec![FieldError::new(field, code, en, zh)])
 }
 
-/// List organisations · 查询组织列表
-///
-/// Lists the union hierarchy in a stable order (by creation), filtered and paged with a cursor.
-///
-/// 按创建顺序分页列出工会组织，可按上级、层级、行政区划和名称筛选。
-#[utoipa::path(
-    operation_id = "list_organisations",
-    tag = "organisations",
-    params(OrganisationQuery),
-    responses((status = 200, description = "A page of organisations. 一页组织。", body = PageOf<Organisation>))
-)]
-#[get("/organisations")]
-async fn list(
-    state: web::Data<AppState>,
-    access: Access,
-    ApiQuery(q): ApiQuery<OrganisationQuery>,
-) -> ApiResult<web::Json<PageOf<Organisation>>> {
-    let scope = access.require(Action::DirectoryRead)?;
-    let page = page_request(q.limit, q.cursor.as_deref())?;
-    let filter = q.filter()?;
-    let count = q.count;
-    let (rows, total) = db::run(&state.db, move |c| {
-        let total = total_if(count, || store::count(c, &scope, &filter))?;
-        Ok((store::list(c, &scope, &filter, &page)?, total))
-    })
-    .await?;
-    Ok(web::Json(
-        page_of(rows, Organisation::from).with_total(total),
-    ))
-}
-
 directory::operations! {
     entry: Organisations, tag: "organisations", out: Organisation, kind: "Organisation id. 组织标识。",
+    /// List organisations · 查询组织列表
+    ///
+    /// Lists the union hierarchy in a stable order (by creation), filtered and paged with a cursor.
+    ///
+    /// 按创建顺序分页列出工会组织，可按上级、层级、行政区划和名称筛选。
+    list: ("list_organisations", OrganisationQuery, "A page of organisations. 一页组织。"),
     /// Create an organisation · 新建组织
     ///
     /// Adds a city federation (a root), a county federation under a city federation, or a grassroots
@@ -382,10 +354,17 @@ impl Entry for Organisations {
     type Update = UpdateOrganisation;
     type New = NewOrganisation;
     type Changes = OrganisationChanges;
+    type Query = OrganisationQuery;
+    type Filter = OrganisationFilter;
     const KIND: (&'static str, &'static str) = ("organisation", "组织");
     const COLLECTION: &'static str = "/api/v1/organisations";
     const WRITE: Action = Action::OrganisationWrite;
 
+    directory::kept_in!(store);
+
+    fn filter(q: OrganisationQuery) -> ApiResult<OrganisationFilter> {
+        q.filter()
+    }
     fn new(body: CreateOrganisation, _: &Scope) -> ApiResult<NewOrganisation> {
         body.parse()
     }
@@ -398,17 +377,5 @@ impl Entry for Organisations {
         new: &NewOrganisation,
     ) -> ApiResult<OrganisationRow> {
         store::create(c, scope, new).map_err(placement_error)
-    }
-    fn fetch(c: &mut DbConnection, scope: &Scope, id: &str) -> StoreResult<OrganisationRow> {
-        store::get(c, scope, id)
-    }
-    fn change(
-        c: &mut DbConnection,
-        scope: &Scope,
-        id: &str,
-        version: i64,
-        changes: &OrganisationChanges,
-    ) -> StoreResult<OrganisationRow> {
-        store::update(c, scope, id, version, changes)
     }
 }

@@ -330,161 +330,142 @@ async fn remove<M: Money>(
     Ok(no_content(v))
 }
 
-/// List income records · 查询收入记录
-///
-/// Monthly income of the household's members, newest month first, a page at a time.
-///
-/// 按月份倒序分页列出家庭成员的收入记录。
-#[utoipa::path(operation_id = "list_household_incomes", tag = "households",
-    params(("id" = String, Path, description = "Household id. 档案标识。"), LedgerQuery),
-    responses((status = 200, description = "A page of income records. 一页收入记录。", body = PageOf<Income>)))]
-#[get("/households/{id}/incomes")]
-async fn list_incomes(
-    state: web::Data<AppState>,
-    access: Access,
-    id: web::Path<String>,
-    ApiQuery(q): ApiQuery<LedgerQuery>,
-) -> ApiResult<web::Json<PageOf<Income>>> {
-    list::<Incomes>(state, access, id.into_inner(), q).await
+/// The documented list, add, update and delete operations of one ledger: the same answers for
+/// both, each with its own paths, operation ids, shapes and words.
+macro_rules! ledger_operations {
+    (
+        ledger: $ledger:ident, out: $out:ident,
+        item: ($item:literal, $item_doc:literal),
+        $(#[doc = $list_doc:literal])*
+        list: ($list_fn:ident, $list_op:literal, $collection:literal, $page:literal),
+        $(#[doc = $add_doc:literal])*
+        add: ($add_fn:ident, $add_op:literal, $add_body:ident),
+        $(#[doc = $update_doc:literal])*
+        update: ($update_fn:ident, $update_op:literal, $one:literal, $update_body:ident),
+        $(#[doc = $delete_doc:literal])*
+        delete: ($delete_fn:ident, $delete_op:literal),
+    ) => {
+        $(#[doc = $list_doc])*
+        #[utoipa::path(operation_id = $list_op, tag = "households",
+            params(("id" = String, Path, description = "Household id. 档案标识。"), LedgerQuery),
+            responses((status = 200, description = $page, body = PageOf<$out>)))]
+        #[get($collection)]
+        async fn $list_fn(
+            state: web::Data<AppState>,
+            access: Access,
+            id: web::Path<String>,
+            ApiQuery(q): ApiQuery<LedgerQuery>,
+        ) -> ApiResult<web::Json<PageOf<$out>>> {
+            list::<$ledger>(state, access, id.into_inner(), q).await
+        }
+
+        $(#[doc = $add_doc])*
+        #[utoipa::path(operation_id = $add_op, tag = "households",
+            params(("id" = String, Path, description = "Household id. 档案标识。"), ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
+            request_body = $add_body,
+            responses((status = 201, description = "Added. 已新增。", body = Vec<$out>, headers(("ETag" = String, description = "The household's new version. 户档案新版本。")))))]
+        #[post($collection)]
+        async fn $add_fn(
+            state: web::Data<AppState>,
+            access: Access,
+            id: web::Path<String>,
+            IfMatch(v): IfMatch,
+            body: Body,
+        ) -> ApiResult<HttpResponse> {
+            add::<$ledger>(state, access, id.into_inner(), v, body).await
+        }
+
+        $(#[doc = $update_doc])*
+        #[utoipa::path(operation_id = $update_op, tag = "households",
+            params(("id" = String, Path, description = "Household id. 档案标识。"), ($item = String, Path, description = $item_doc),
+                   ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
+            request_body = $update_body,
+            responses((status = 200, description = "Updated. 已修改。", body = $out, headers(("ETag" = String, description = "The household's new version. 户档案新版本。")))))]
+        #[patch($one)]
+        async fn $update_fn(
+            state: web::Data<AppState>,
+            access: Access,
+            path: web::Path<(String, String)>,
+            IfMatch(v): IfMatch,
+            body: Body,
+        ) -> ApiResult<HttpResponse> {
+            update::<$ledger>(state, access, path.into_inner(), v, body).await
+        }
+
+        $(#[doc = $delete_doc])*
+        #[utoipa::path(operation_id = $delete_op, tag = "households",
+            params(("id" = String, Path, description = "Household id. 档案标识。"), ($item = String, Path, description = $item_doc),
+                   ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
+            responses((status = 204, description = "Deleted. 已删除。", headers(("ETag" = String, description = "The household's new version. 户档案新版本。")))))]
+        #[delete($one)]
+        async fn $delete_fn(
+            state: web::Data<AppState>,
+            access: Access,
+            path: web::Path<(String, String)>,
+            IfMatch(v): IfMatch,
+        ) -> ApiResult<HttpResponse> {
+            remove::<$ledger>(state, access, path.into_inner(), v).await
+        }
+    };
 }
 
-/// Add income records · 新增收入记录
-///
-/// Adds 1–500 monthly income records in one transaction (all or none). Amounts are integer fen,
-/// never negative; months are not in the future. Requires the household's `If-Match`.
-///
-/// 批量新增 1–500 条月度收入记录，同一事务，要么全部成功要么全部不写。金额以分为单位且不为负；月份不得晚于本月。须携带户档案的 If-Match。
-#[utoipa::path(operation_id = "add_household_incomes", tag = "households",
-    params(("id" = String, Path, description = "Household id. 档案标识。"), ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
-    request_body = AddIncomes,
-    responses((status = 201, description = "Added. 已新增。", body = Vec<Income>, headers(("ETag" = String, description = "The household's new version. 户档案新版本。")))))]
-#[post("/households/{id}/incomes")]
-async fn add_incomes(
-    state: web::Data<AppState>,
-    access: Access,
-    id: web::Path<String>,
-    IfMatch(v): IfMatch,
-    body: Body,
-) -> ApiResult<HttpResponse> {
-    add::<Incomes>(state, access, id.into_inner(), v, body).await
+ledger_operations! {
+    ledger: Incomes, out: Income,
+    item: ("income_id", "Income record id. 收入记录标识。"),
+    /// List income records · 查询收入记录
+    ///
+    /// Monthly income of the household's members, newest month first, a page at a time.
+    ///
+    /// 按月份倒序分页列出家庭成员的收入记录。
+    list: (list_incomes, "list_household_incomes", "/households/{id}/incomes", "A page of income records. 一页收入记录。"),
+    /// Add income records · 新增收入记录
+    ///
+    /// Adds 1–500 monthly income records in one transaction (all or none). Amounts are integer fen,
+    /// never negative; months are not in the future. Requires the household's `If-Match`.
+    ///
+    /// 批量新增 1–500 条月度收入记录，同一事务，要么全部成功要么全部不写。金额以分为单位且不为负；月份不得晚于本月。须携带户档案的 If-Match。
+    add: (add_incomes, "add_household_incomes", AddIncomes),
+    /// Update an income record · 修改收入记录
+    ///
+    /// Requires the household's `If-Match`.
+    ///
+    /// 修改一条收入记录，须携带户档案的 If-Match。
+    update: (update_income, "update_household_income", "/households/{id}/incomes/{income_id}", UpdateIncome),
+    /// Delete an income record · 删除收入记录
+    ///
+    /// Requires the household's `If-Match`.
+    ///
+    /// 删除一条收入记录，须携带户档案的 If-Match。
+    delete: (delete_income, "delete_household_income"),
 }
 
-/// Update an income record · 修改收入记录
-///
-/// Requires the household's `If-Match`.
-///
-/// 修改一条收入记录，须携带户档案的 If-Match。
-#[utoipa::path(operation_id = "update_household_income", tag = "households",
-    params(("id" = String, Path, description = "Household id. 档案标识。"), ("income_id" = String, Path, description = "Income record id. 收入记录标识。"),
-           ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
-    request_body = UpdateIncome,
-    responses((status = 200, description = "Updated. 已修改。", body = Income, headers(("ETag" = String, description = "The household's new version. 户档案新版本。")))))]
-#[patch("/households/{id}/incomes/{income_id}")]
-async fn update_income(
-    state: web::Data<AppState>,
-    access: Access,
-    path: web::Path<(String, String)>,
-    IfMatch(v): IfMatch,
-    body: Body,
-) -> ApiResult<HttpResponse> {
-    update::<Incomes>(state, access, path.into_inner(), v, body).await
-}
-
-/// Delete an income record · 删除收入记录
-///
-/// Requires the household's `If-Match`.
-///
-/// 删除一条收入记录，须携带户档案的 If-Match。
-#[utoipa::path(operation_id = "delete_household_income", tag = "households",
-    params(("id" = String, Path, description = "Household id. 档案标识。"), ("income_id" = String, Path, description = "Income record id. 收入记录标识。"),
-           ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
-    responses((status = 204, description = "Deleted. 已删除。", headers(("ETag" = String, description = "The household's new version. 户档案新版本。")))))]
-#[delete("/households/{id}/incomes/{income_id}")]
-async fn delete_income(
-    state: web::Data<AppState>,
-    access: Access,
-    path: web::Path<(String, String)>,
-    IfMatch(v): IfMatch,
-) -> ApiResult<HttpResponse> {
-    remove::<Incomes>(state, access, path.into_inner(), v).await
-}
-
-/// List rigid expenditure · 查询刚性支出
-///
-/// The household's rigid expenditure items, latest period first, a page at a time.
-///
-/// 按期间倒序分页列出该户的刚性支出。
-#[utoipa::path(operation_id = "list_household_expenditures", tag = "households",
-    params(("id" = String, Path, description = "Household id. 档案标识。"), LedgerQuery),
-    responses((status = 200, description = "A page of expenditure items. 一页刚性支出。", body = PageOf<Expenditure>)))]
-#[get("/households/{id}/expenditures")]
-async fn list_expenditures(
-    state: web::Data<AppState>,
-    access: Access,
-    id: web::Path<String>,
-    ApiQuery(q): ApiQuery<LedgerQuery>,
-) -> ApiResult<web::Json<PageOf<Expenditure>>> {
-    list::<Expenditures>(state, access, id.into_inner(), q).await
-}
-
-/// Add rigid expenditure · 新增刚性支出
-///
-/// Adds 1–200 items in one transaction (all or none). Requires the household's `If-Match`.
-///
-/// 批量新增 1–200 条刚性支出，同一事务。须携带户档案的 If-Match。
-#[utoipa::path(operation_id = "add_household_expenditures", tag = "households",
-    params(("id" = String, Path, description = "Household id. 档案标识。"), ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
-    request_body = AddExpenditures,
-    responses((status = 201, description = "Added. 已新增。", body = Vec<Expenditure>, headers(("ETag" = String, description = "The household's new version. 户档案新版本。")))))]
-#[post("/households/{id}/expenditures")]
-async fn add_expenditures(
-    state: web::Data<AppState>,
-    access: Access,
-    id: web::Path<String>,
-    IfMatch(v): IfMatch,
-    body: Body,
-) -> ApiResult<HttpResponse> {
-    add::<Expenditures>(state, access, id.into_inner(), v, body).await
-}
-
-/// Update a rigid expenditure item · 修改刚性支出
-///
-/// Requires the household's `If-Match`.
-///
-/// 修改一条刚性支出，须携带户档案的 If-Match。
-#[utoipa::path(operation_id = "update_household_expenditure", tag = "households",
-    params(("id" = String, Path, description = "Household id. 档案标识。"), ("item_id" = String, Path, description = "Item id. 支出标识。"),
-           ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
-    request_body = UpdateExpenditure,
-    responses((status = 200, description = "Updated. 已修改。", body = Expenditure, headers(("ETag" = String, description = "The household's new version. 户档案新版本。")))))]
-#[patch("/households/{id}/expenditures/{item_id}")]
-async fn update_expenditure(
-    state: web::Data<AppState>,
-    access: Access,
-    path: web::Path<(String, String)>,
-    IfMatch(v): IfMatch,
-    body: Body,
-) -> ApiResult<HttpResponse> {
-    update::<Expenditures>(state, access, path.into_inner(), v, body).await
-}
-
-/// Delete a rigid expenditure item · 删除刚性支出
-///
-/// Requires the household's `If-Match`.
-///
-/// 删除一条刚性支出，须携带户档案的 If-Match。
-#[utoipa::path(operation_id = "delete_household_expenditure", tag = "households",
-    params(("id" = String, Path, description = "Household id. 档案标识。"), ("item_id" = String, Path, description = "Item id. 支出标识。"),
-           ("If-Match" = String, Header, description = "The household's ETag. 户档案 ETag。")),
-    responses((status = 204, description = "Deleted. 已删除。", headers(("ETag" = String, description = "The household's new version. 户档案新版本。")))))]
-#[delete("/households/{id}/expenditures/{item_id}")]
-async fn delete_expenditure(
-    state: web::Data<AppState>,
-    access: Access,
-    path: web::Path<(String, String)>,
-    IfMatch(v): IfMatch,
-) -> ApiResult<HttpResponse> {
-    remove::<Expenditures>(state, access, path.into_inner(), v).await
+ledger_operations! {
+    ledger: Expenditures, out: Expenditure,
+    item: ("item_id", "Item id. 支出标识。"),
+    /// List rigid expenditure · 查询刚性支出
+    ///
+    /// The household's rigid expenditure items, latest period first, a page at a time.
+    ///
+    /// 按期间倒序分页列出该户的刚性支出。
+    list: (list_expenditures, "list_household_expenditures", "/households/{id}/expenditures", "A page of expenditure items. 一页刚性支出。"),
+    /// Add rigid expenditure · 新增刚性支出
+    ///
+    /// Adds 1–200 items in one transaction (all or none). Requires the household's `If-Match`.
+    ///
+    /// 批量新增 1–200 条刚性支出，同一事务。须携带户档案的 If-Match。
+    add: (add_expenditures, "add_household_expenditures", AddExpenditures),
+    /// Update a rigid expenditure item · 修改刚性支出
+    ///
+    /// Requires the household's `If-Match`.
+    ///
+    /// 修改一条刚性支出，须携带户档案的 If-Match。
+    update: (update_expenditure, "update_household_expenditure", "/households/{id}/expenditures/{item_id}", UpdateExpenditure),
+    /// Delete a rigid expenditure item · 删除刚性支出
+    ///
+    /// Requires the household's `If-Match`.
+    ///
+    /// 删除一条刚性支出，须携带户档案的 If-Match。
+    delete: (delete_expenditure, "delete_household_expenditure"),
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

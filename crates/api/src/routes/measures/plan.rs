@@ -113,77 +113,64 @@ fn measure_in_path(n: i64) -> ApiResult<i64> {
     }
 }
 
-/// Accept a proposed measure · 采纳建议措施
-///
-/// Accepts measure `measure` of the plan: a referral goes to its lead unit, due in the working days
-/// the policy book sets (default 20). Requires the plan's `If-Match`.
-///
-/// 采纳计划中的一项建议措施，并转介牵头单位，办理期限按政策参数（默认 20 个工作日）。须携带计划的 If-Match。
-#[utoipa::path(operation_id = "accept_plan_measure", tag = "measures",
-    params(("id" = String, Path, description = "Household id. 档案标识。"),
-        ("measure" = i64, Path, minimum = 1, maximum = 19, description = "Measure number, 1–19. 措施序号。"),
-        ("If-Match" = String, Header, description = "The plan's ETag. 计划的 ETag。")),
-    request_body = AcceptMeasure,
-    responses((status = 200, description = "The plan. 帮扶计划。", body = Plan,
-        headers(("ETag" = String, description = "The plan's new version. 计划新版本。")))))]
-#[post("/households/{id}/plan/measures/{measure}/accept")]
-pub(super) async fn accept(
-    state: web::Data<AppState>,
-    access: Access,
-    path: web::Path<(String, i64)>,
-    IfMatch(version): IfMatch,
-    body: Body,
-) -> ApiResult<HttpResponse> {
-    access.require_user(Action::PlanWrite)?;
-    let body: AcceptMeasure = body.parse()?;
-    let (id, measure) = path.into_inner();
-    let decision = Decision::Accept {
-        note: body.note.filter(|n| !n.trim().is_empty()),
+/// A documented decision on a proposed measure (`/households/{id}/plan/measures/{measure}/…`):
+/// `$decision` makes the store's decision of the parsed body `$b`. Accepting and dropping differ
+/// only in their body and what it says.
+macro_rules! measure_decision {
+    (
+        $(#[doc = $doc:literal])*
+        $name:ident: ($op:literal, $path:literal, $body:ident),
+        |$b:ident| $decision:expr
+    ) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(operation_id = $op, tag = "measures",
+            params(("id" = String, Path, description = "Household id. 档案标识。"),
+                ("measure" = i64, Path, minimum = 1, maximum = 19, description = "Measure number, 1–19. 措施序号。"),
+                ("If-Match" = String, Header, description = "The plan's ETag. 计划的 ETag。")),
+            request_body = $body,
+            responses((status = 200, description = "The plan. 帮扶计划。", body = Plan,
+                headers(("ETag" = String, description = "The plan's new version. 计划新版本。")))))]
+        #[post($path)]
+        pub(super) async fn $name(
+            state: web::Data<AppState>,
+            access: Access,
+            path: web::Path<(String, i64)>,
+            IfMatch(version): IfMatch,
+            body: Body,
+        ) -> ApiResult<HttpResponse> {
+            access.require_user(Action::PlanWrite)?;
+            let $b: $body = body.parse()?;
+            let (id, measure) = path.into_inner();
+            let decision: Decision = $decision;
+            decide(state, access, (id, measure_in_path(measure)?), version, decision).await
+        }
     };
-    decide(
-        state,
-        access,
-        (id, measure_in_path(measure)?),
-        version,
-        decision,
-    )
-    .await
 }
 
-/// Drop a proposed measure · 放弃建议措施
-///
-/// Drops measure `measure` of the plan, with a reason. Requires the plan's `If-Match`.
-///
-/// 放弃计划中的一项建议措施，须说明理由，并携带计划的 If-Match。
-#[utoipa::path(operation_id = "drop_plan_measure", tag = "measures",
-    params(("id" = String, Path, description = "Household id. 档案标识。"),
-        ("measure" = i64, Path, minimum = 1, maximum = 19, description = "Measure number, 1–19. 措施序号。"),
-        ("If-Match" = String, Header, description = "The plan's ETag. 计划的 ETag。")),
-    request_body = DropMeasure,
-    responses((status = 200, description = "The plan. 帮扶计划。", body = Plan,
-        headers(("ETag" = String, description = "The plan's new version. 计划新版本。")))))]
-#[post("/households/{id}/plan/measures/{measure}/drop")]
-pub(super) async fn drop_measure(
-    state: web::Data<AppState>,
-    access: Access,
-    path: web::Path<(String, i64)>,
-    IfMatch(version): IfMatch,
-    body: Body,
-) -> ApiResult<HttpResponse> {
-    access.require_user(Action::PlanWrite)?;
-    let body: DropMeasure = body.parse()?;
-    let reason = crate::fields::name("reason", &body.reason, 500)
-        .map_err(|e| ApiError::validation(vec![e]))?;
-    let (id, measure) = path.into_inner();
-    let decision = Decision::Drop { reason };
-    decide(
-        state,
-        access,
-        (id, measure_in_path(measure)?),
-        version,
-        decision,
-    )
-    .await
+measure_decision! {
+    /// Accept a proposed measure · 采纳建议措施
+    ///
+    /// Accepts measure `measure` of the plan: a referral goes to its lead unit, due in the working days
+    /// the policy book sets (default 20). Requires the plan's `If-Match`.
+    ///
+    /// 采纳计划中的一项建议措施，并转介牵头单位，办理期限按政策参数（默认 20 个工作日）。须携带计划的 If-Match。
+    accept: ("accept_plan_measure", "/households/{id}/plan/measures/{measure}/accept", AcceptMeasure),
+    |body| Decision::Accept {
+        note: body.note.filter(|n| !n.trim().is_empty()),
+    }
+}
+
+measure_decision! {
+    /// Drop a proposed measure · 放弃建议措施
+    ///
+    /// Drops measure `measure` of the plan, with a reason. Requires the plan's `If-Match`.
+    ///
+    /// 放弃计划中的一项建议措施，须说明理由，并携带计划的 If-Match。
+    drop_measure: ("drop_plan_measure", "/households/{id}/plan/measures/{measure}/drop", DropMeasure),
+    |body| Decision::Drop {
+        reason: crate::fields::name("reason", &body.reason, 500)
+            .map_err(|e| ApiError::validation(vec![e]))?,
+    }
 }
 
 /// Add a measure · 添加措施

@@ -115,6 +115,9 @@ pub struct NoticeQuery {
     pub running: Option<bool>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+    /// `true` to have the answer carry `total`, the number of matching records in all pages.
+    /// 为 true 时返回符合条件的总条数 total。
+    pub count: Option<bool>,
 }
 
 /// A page of objections. 异议分页。
@@ -126,6 +129,9 @@ pub struct ObjectionQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page. 上一页返回的游标。
     pub cursor: Option<String>,
+    /// `true` to have the answer carry `total`, the number of matching records in all pages.
+    /// 为 true 时返回符合条件的总条数 total。
+    pub count: Option<bool>,
 }
 
 /// An objection. 公示异议。

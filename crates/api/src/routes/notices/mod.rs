@@ -15,7 +15,7 @@ use self::dto::{NoticeQuery, PublicNotice};
 use crate::auth::Access;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
-use crate::pagination::{page_of, page_request, PageOf};
+use crate::pagination::{page_of, page_request, total_if, PageOf};
 use crate::{db, AppState};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -54,11 +54,14 @@ async fn list_notices(
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let today = state.clock.today();
     let running = q.running.unwrap_or(false).then_some(today);
-    let rows = db::run(&state.db, move |c| {
-        Ok(store::list_notices(c, &scope, running, &page)?)
+    let count = q.count;
+    let (rows, total) = db::run(&state.db, move |c| {
+        let total = total_if(count, || store::count_notices(c, &scope, running))?;
+        Ok((store::list_notices(c, &scope, running, &page)?, total))
     })
     .await?;
-    Ok(web::Json(page_of(rows, |n| PublicNotice::of(n, today))))
+    let page = page_of(rows, |n| PublicNotice::of(n, today));
+    Ok(web::Json(page.with_total(total)))
 }
 
 /// Read a public notice · 查看公示

@@ -13,7 +13,7 @@ use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::ApiQuery;
 use crate::fields::Fields;
-use crate::pagination::{page_of, page_request, PageOf};
+use crate::pagination::{page_of, page_request, total_if, PageOf};
 use crate::routes::workflows::{staff, step_error};
 use crate::{db, AppState};
 
@@ -92,16 +92,17 @@ pub(super) async fn list_objections(
 ) -> ApiResult<web::Json<PageOf<Objection>>> {
     let (_, scope) = access.require_user(Action::HouseholdRead)?;
     let page = page_request(q.limit, q.cursor.as_deref())?;
-    let id = id.into_inner();
-    let rows = db::run(&state.db, move |c| {
+    let (id, count) = (id.into_inner(), q.count);
+    let (rows, total) = db::run(&state.db, move |c| {
         let n = notice(c, &id)?;
         if !scope.covers_path(&n.organisation_path) {
             return Err(ApiError::not_found("public notice", "公示"));
         }
-        Ok(store::objections_of(c, &id, &page)?)
+        let total = total_if(count, || store::count_objections(c, &id))?;
+        Ok((store::objections_of(c, &id, &page)?, total))
     })
     .await?;
-    Ok(web::Json(page_of(rows, Objection::from)))
+    Ok(web::Json(page_of(rows, Objection::from).with_total(total)))
 }
 
 /// Resolve an objection · 处理公示异议

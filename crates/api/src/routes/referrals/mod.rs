@@ -198,127 +198,85 @@ async fn answer(
     .await
 }
 
-/// Acknowledge a referral · 受理转介
-///
-/// The lead unit takes the referral up. A department key with scope `referrals:write` answers the
-/// referrals of its own kind in its region; union staff answer those the union leads. Requires the
-/// referral's `If-Match`; honours `Idempotency-Key`.
-///
-/// 牵头单位受理转介。具有 referrals:write 的部门密钥办理转介给本部门的事项；工会用户办理由工会牵头的事项。须携带 If-Match，支持 Idempotency-Key。
-#[utoipa::path(operation_id = "acknowledge_referral", tag = "referrals",
-    params(("id" = String, Path, description = "Referral id. 转介标识。"),
-        ("If-Match" = String, Header, description = "The referral's ETag. 转介的 ETag。"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe. 幂等键，重试安全。")),
-    request_body = AcknowledgeReferral,
-    responses((status = 200, description = "The referral. 转介。", body = Referral,
-        headers(("ETag" = String, description = "New version. 新版本。")))))]
-#[post("/referrals/{id}/acknowledge")]
-async fn acknowledge(
-    state: web::Data<AppState>,
-    access: Access,
-    req: HttpRequest,
-    id: web::Path<String>,
-    IfMatch(version): IfMatch,
-    body: Body,
-) -> ApiResult<HttpResponse> {
-    access.require(Action::ReferralAnswer)?;
-    let b: AcknowledgeReferral = body.parse()?;
-    let input = Answer {
+/// A documented answer to a referral: `$input` makes the store's answer of the parsed body `$b`.
+/// The three answers differ only in their body and what it says; who may answer, the version,
+/// `Idempotency-Key` and the answer itself are one implementation.
+macro_rules! answer_operation {
+    (
+        $(#[doc = $doc:literal])*
+        $name:ident: ($op:literal, $path:literal, $action:ident, $body:ident),
+        |$b:ident| $input:expr
+    ) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(operation_id = $op, tag = "referrals",
+            params(("id" = String, Path, description = "Referral id. 转介标识。"),
+                ("If-Match" = String, Header, description = "The referral's ETag. 转介的 ETag。"),
+                ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe. 幂等键，重试安全。")),
+            request_body = $body,
+            responses((status = 200, description = "The referral. 转介。", body = Referral,
+                headers(("ETag" = String, description = "New version. 新版本。")))))]
+        #[post($path)]
+        async fn $name(
+            state: web::Data<AppState>,
+            access: Access,
+            req: HttpRequest,
+            id: web::Path<String>,
+            IfMatch(version): IfMatch,
+            body: Body,
+        ) -> ApiResult<HttpResponse> {
+            access.require(Action::ReferralAnswer)?;
+            let $b: $body = body.parse()?;
+            let input: Answer = $input;
+            let (id, action) = (id.into_inner(), ReferralAction::$action);
+            answer(state, access, req, (id, version), (action, input), body.bytes()).await
+        }
+    };
+}
+
+answer_operation! {
+    /// Acknowledge a referral · 受理转介
+    ///
+    /// The lead unit takes the referral up. A department key with scope `referrals:write` answers the
+    /// referrals of its own kind in its region; union staff answer those the union leads. Requires the
+    /// referral's `If-Match`; honours `Idempotency-Key`.
+    ///
+    /// 牵头单位受理转介。具有 referrals:write 的部门密钥办理转介给本部门的事项；工会用户办理由工会牵头的事项。须携带 If-Match，支持 Idempotency-Key。
+    acknowledge: ("acknowledge_referral", "/referrals/{id}/acknowledge", Acknowledge, AcknowledgeReferral),
+    |b| Answer {
         note: b.note.filter(|n| !n.trim().is_empty()),
         ..Answer::default()
-    };
-    let (id, action) = (id.into_inner(), ReferralAction::Acknowledge);
-    answer(
-        state,
-        access,
-        req,
-        (id, version),
-        (action, input),
-        body.bytes(),
-    )
-    .await
+    }
 }
 
-/// Decline a referral · 不予受理转介
-///
-/// The lead unit declines the referral, with a reason. Who may: as for acknowledging. Requires the
-/// referral's `If-Match`; honours `Idempotency-Key`.
-///
-/// 牵头单位不予受理，须说明理由。须携带 If-Match，支持 Idempotency-Key。
-#[utoipa::path(operation_id = "decline_referral", tag = "referrals",
-    params(("id" = String, Path, description = "Referral id. 转介标识。"),
-        ("If-Match" = String, Header, description = "The referral's ETag. 转介的 ETag。"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe. 幂等键，重试安全。")),
-    request_body = DeclineReferral,
-    responses((status = 200, description = "The referral. 转介。", body = Referral,
-        headers(("ETag" = String, description = "New version. 新版本。")))))]
-#[post("/referrals/{id}/decline")]
-async fn decline(
-    state: web::Data<AppState>,
-    access: Access,
-    req: HttpRequest,
-    id: web::Path<String>,
-    IfMatch(version): IfMatch,
-    body: Body,
-) -> ApiResult<HttpResponse> {
-    access.require(Action::ReferralAnswer)?;
-    let b: DeclineReferral = body.parse()?;
-    let reason =
-        crate::fields::name("reason", &b.reason, 500).map_err(|e| ApiError::validation(vec![e]))?;
-    let input = Answer {
-        reason: Some(reason),
+answer_operation! {
+    /// Decline a referral · 不予受理转介
+    ///
+    /// The lead unit declines the referral, with a reason. Who may: as for acknowledging. Requires the
+    /// referral's `If-Match`; honours `Idempotency-Key`.
+    ///
+    /// 牵头单位不予受理，须说明理由。须携带 If-Match，支持 Idempotency-Key。
+    decline: ("decline_referral", "/referrals/{id}/decline", Decline, DeclineReferral),
+    |b| Answer {
+        reason: Some(
+            crate::fields::name("reason", &b.reason, 500)
+                .map_err(|e| ApiError::validation(vec![e]))?,
+        ),
         ..Answer::default()
-    };
-    let (id, action) = (id.into_inner(), ReferralAction::Decline);
-    answer(
-        state,
-        access,
-        req,
-        (id, version),
-        (action, input),
-        body.bytes(),
-    )
-    .await
+    }
 }
 
-/// Record a delivery · 登记转介已落实
-///
-/// The lead unit records that the measure was delivered (the help itself goes into the assistance
-/// ledger). Who may: as for acknowledging. Requires the referral's `If-Match`; honours
-/// `Idempotency-Key`.
-///
-/// 牵头单位登记措施已落实（具体帮扶另行登记到帮扶台账）。须携带 If-Match，支持 Idempotency-Key。
-#[utoipa::path(operation_id = "deliver_referral", tag = "referrals",
-    params(("id" = String, Path, description = "Referral id. 转介标识。"),
-        ("If-Match" = String, Header, description = "The referral's ETag. 转介的 ETag。"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe. 幂等键，重试安全。")),
-    request_body = DeliverReferral,
-    responses((status = 200, description = "The referral. 转介。", body = Referral,
-        headers(("ETag" = String, description = "New version. 新版本。")))))]
-#[post("/referrals/{id}/deliver")]
-async fn deliver(
-    state: web::Data<AppState>,
-    access: Access,
-    req: HttpRequest,
-    id: web::Path<String>,
-    IfMatch(version): IfMatch,
-    body: Body,
-) -> ApiResult<HttpResponse> {
-    access.require(Action::ReferralAnswer)?;
-    let b: DeliverReferral = body.parse()?;
-    let input = Answer {
+answer_operation! {
+    /// Record a delivery · 登记转介已落实
+    ///
+    /// The lead unit records that the measure was delivered (the help itself goes into the assistance
+    /// ledger). Who may: as for acknowledging. Requires the referral's `If-Match`; honours
+    /// `Idempotency-Key`.
+    ///
+    /// 牵头单位登记措施已落实（具体帮扶另行登记到帮扶台账）。须携带 If-Match，支持 Idempotency-Key。
+    deliver: ("deliver_referral", "/referrals/{id}/deliver", Deliver, DeliverReferral),
+    |b| Answer {
         delivered_on: b.delivered_on,
         note: b.note.filter(|n| !n.trim().is_empty()),
         ..Answer::default()
-    };
-    let (id, action) = (id.into_inner(), ReferralAction::Deliver);
-    answer(
-        state,
-        access,
-        req,
-        (id, version),
-        (action, input),
-        body.bytes(),
-    )
-    .await
+    }
 }

@@ -17,7 +17,7 @@ use crate::auth::Access;
 use crate::body::Body;
 use crate::error::{ApiResult, FieldError};
 use crate::extract::{ApiQuery, IfMatch};
-use crate::pagination::{page_request, PageOf};
+use crate::pagination::{page_request, total_if, PageOf};
 use crate::routes::assistance::of_year_before;
 use crate::routes::{not_found, query_error};
 use crate::{db, AppState};
@@ -159,9 +159,10 @@ pub(super) async fn reviews_due(
     let after = q.cursor.as_deref().map(decode_due_cursor).transpose()?;
     let today = state.clock.today();
     let until = due_until(q.status.as_deref(), today)?;
-    let fetch = i64::from(limit) + 1;
-    let mut rows = db::run(&state.db, move |c| {
-        Ok(store::reviews_due(c, &scope, until, after, fetch)?)
+    let (fetch, count) = (i64::from(limit) + 1, q.count);
+    let (mut rows, total) = db::run(&state.db, move |c| {
+        let total = total_if(count, || store::count_reviews_due(c, &scope, until))?;
+        Ok((store::reviews_due(c, &scope, until, after, fetch)?, total))
     })
     .await?;
     let next_cursor = if rows.len() > limit as usize {
@@ -188,6 +189,6 @@ pub(super) async fn reviews_due(
     Ok(web::Json(PageOf {
         items,
         next_cursor,
-        total: None,
+        total,
     }))
 }

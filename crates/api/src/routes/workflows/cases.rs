@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use jiekun_domain::access::{Action, Role};
 use jiekun_domain::closed::ClosedList;
-use jiekun_domain::workflow::{Exit, Filing, FilingAction, Machine};
+use jiekun_domain::workflow::{Exit, Filing, Machine};
 use jiekun_store::cases::{self, Actor, StepInput, StepResult, When};
 use jiekun_store::workflows::{self as store, ApplicationRow, CaseFilter, ExitCaseRow, Located};
 use jiekun_store::{DbConnection, Page, PageRequest, Scope, StoreResult};
@@ -20,9 +20,9 @@ use super::dto::{
 use super::{case_filter, opened, opinion_of, staff, step_error, tagged, views};
 use crate::auth::Access;
 use crate::body::Body;
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiQuery, IfMatch};
-use crate::pagination::{page_of, page_request, PageOf};
+use crate::pagination::{page_of, page_request, total_if, PageOf};
 use crate::{db, AppState};
 
 /// A kind of case as its endpoints see it.
@@ -39,6 +39,7 @@ pub(super) trait CaseKind: Machine<Action: Send> + 'static {
         filter: &CaseFilter,
         page: &PageRequest,
     ) -> StoreResult<Page<Self::Row>>;
+    fn count(c: &mut DbConnection, scope: &Scope, filter: &CaseFilter) -> StoreResult<u64>;
     /// The store's unit of work for a step.
     fn act(
         c: &mut DbConnection,
@@ -59,7 +60,8 @@ pub(super) trait CaseKind: Machine<Action: Send> + 'static {
 /// Where a kind of case is kept and how it is shown.
 macro_rules! case_kind {
     ($machine:ty, $row:ty, $view:ty, $item:ty,
-     path: $path:literal, find: $find:path, list: $list:path, act: $act:path, view: $show:path) => {
+     path: $path:literal, find: $find:path, list: $list:path, count: $count:path,
+     act: $act:path, view: $show:path) => {
         impl CaseKind for $machine {
             type Row = $row;
             type View = $view;
@@ -74,6 +76,9 @@ macro_rules! case_kind {
                 page: &PageRequest,
             ) -> StoreResult<Page<$row>> {
                 $list(c, scope, filter, page)
+            }
+            fn count(c: &mut DbConnection, scope: &Scope, filter: &CaseFilter) -> StoreResult<u64> {
+                $count(c, scope, filter)
             }
             fn act(
                 c: &mut DbConnection,
@@ -101,11 +106,11 @@ macro_rules! case_kind {
 }
 
 case_kind!(Filing, ApplicationRow, Application, ApplicationItem, path: "applications",
-    find: store::application, list: store::list_applications,
+    find: store::application, list: store::list_applications, count: store::count_applications,
     act: cases::act_on_application, view: views::application_view);
 
 case_kind!(Exit, ExitCaseRow, ExitCase, ExitCaseItem, path: "exit-cases",
-    find: store::exit_case, list: store::list_exit_cases,
+    find: store::exit_case, list: store::list_exit_cases, count: store::count_exit_cases,
     act: cases::act_on_exit_case, view: views::exit_view);
 
 /// Opens a case with the store's unit of work `open`: 201 with where to read the case.
@@ -138,8 +143,13 @@ async fn list_cases<K: CaseKind>(
     let (_, scope) = access.require_user(Action::HouseholdRead)?;
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let filter = case_filter(&q, &K::State::codes())?;
-    let rows = db::run(&state.db, move |c| Ok(K::list(c, &scope, &filter, &page)?)).await?;
-    Ok(web::Json(page_of(rows, K::Item::from)))
+    let count = q.count;
+    let (rows, total) = db::run(&state.db, move |c| {
+        let total = total_if(count, || K::count(c, &scope, &filter))?;
+        Ok((K::list(c, &scope, &filter, &page)?, total))
+    })
+    .await?;
+    Ok(web::Json(page_of(rows, K::Item::from).with_total(total)))
 }
 
 /// A case in the caller's scope, with its `ETag`.
@@ -175,6 +185,65 @@ async fn act_on_case<K: CaseKind>(
     })
     .await?;
     Ok(tagged(StatusCode::OK, K::version(&view), view))
+}
+
+/// The documented list, read and step operations of a kind of case: the same answers for both
+/// kinds, each with its own paths, operation ids, shapes and words.
+macro_rules! case_operations {
+    (
+        kind: $kind:ident, out: $out:ident, item: $item:ident, step: $step:ident,
+        id: $id_doc:literal, if_match: $etag_doc:literal,
+        $(#[doc = $list_doc:literal])*
+        list: ($list_fn:ident, $list_op:literal, $collection:literal, $page:literal),
+        $(#[doc = $get_doc:literal])*
+        get: ($get_fn:ident, $get_op:literal, $one:literal, $found:literal),
+        $(#[doc = $act_doc:literal])*
+        act: ($act_fn:ident, $act_op:literal, $actions:literal),
+    ) => {
+        $(#[doc = $list_doc])*
+        #[utoipa::path(operation_id = $list_op, tag = "workflows", params(CaseQuery),
+            responses((status = 200, description = $page, body = PageOf<$item>)))]
+        #[get($collection)]
+        pub(super) async fn $list_fn(
+            state: web::Data<AppState>,
+            access: Access,
+            ApiQuery(q): ApiQuery<CaseQuery>,
+        ) -> ApiResult<web::Json<PageOf<$item>>> {
+            list_cases::<$kind>(state, access, q).await
+        }
+
+        $(#[doc = $get_doc])*
+        #[utoipa::path(operation_id = $get_op, tag = "workflows",
+            params(("id" = String, Path, description = $id_doc)),
+            responses((status = 200, description = $found, body = $out, headers(("ETag" = String, description = "Version. 版本。")))))]
+        #[get($one)]
+        pub(super) async fn $get_fn(
+            state: web::Data<AppState>,
+            access: Access,
+            id: web::Path<String>,
+        ) -> ApiResult<HttpResponse> {
+            get_case::<$kind>(state, access, id.into_inner()).await
+        }
+
+        $(#[doc = $act_doc])*
+        #[utoipa::path(operation_id = $act_op, tag = "workflows",
+            params(("id" = String, Path, description = $id_doc), ("If-Match" = String, Header, description = $etag_doc)),
+            request_body = $step,
+            responses((status = 200, description = "Done. 已办理。", body = $out, headers(("ETag" = String, description = "New version. 新版本。")))))]
+        #[post($actions)]
+        pub(super) async fn $act_fn(
+            state: web::Data<AppState>,
+            access: Access,
+            id: web::Path<String>,
+            IfMatch(version): IfMatch,
+            body: Body,
+        ) -> ApiResult<HttpResponse> {
+            access.require_user(Action::WorkflowAct)?;
+            let body: $step = body.parse()?;
+            body.check_override()?;
+            act_on_case::<$kind>(state, access, id.into_inner(), version, body.split()).await
+        }
+    };
 }
 
 /// Open an application · 新建建档申请
@@ -218,82 +287,6 @@ pub(super) async fn open_application(
         },
     )
     .await
-}
-
-/// List applications · 查询建档申请
-///
-/// Applications of the households in the caller's scope, in creation order, filtered by state or
-/// household.
-///
-/// 按创建顺序列出本辖区家庭的建档申请，可按状态、家庭筛选。
-#[utoipa::path(operation_id = "list_applications", tag = "workflows", params(CaseQuery),
-    responses((status = 200, description = "A page of applications. 一页申请。", body = PageOf<ApplicationItem>)))]
-#[get("/applications")]
-pub(super) async fn list_applications(
-    state: web::Data<AppState>,
-    access: Access,
-    ApiQuery(q): ApiQuery<CaseQuery>,
-) -> ApiResult<web::Json<PageOf<ApplicationItem>>> {
-    list_cases::<Filing>(state, access, q).await
-}
-
-/// Get an application · 查看建档申请
-///
-/// The application with its notice, its full timeline and the steps the caller may take now.
-///
-/// 查看建档申请、公示情况、完整办理记录以及当前用户可执行的操作。
-#[utoipa::path(operation_id = "get_application", tag = "workflows",
-    params(("id" = String, Path, description = "Application id. 申请标识。")),
-    responses((status = 200, description = "The application. 建档申请。", body = Application, headers(("ETag" = String, description = "Version. 版本。")))))]
-#[get("/applications/{id}")]
-pub(super) async fn get_application(
-    state: web::Data<AppState>,
-    access: Access,
-    id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    get_case::<Filing>(state, access, id.into_inner()).await
-}
-
-/// Take a step on an application · 办理建档申请
-///
-/// Moves the application along the filing procedure of 《实施方案》二(一) (《城市困难职工解困脱困工作长效机制实施方案》).
-/// Steps, who takes them, and from which state:
-///
-/// | action | role | from |
-/// |---|---|---|
-/// | `submit` | grassroots_officer | draft, returned |
-/// | `start_review` | county_reviewer, county_admin | submitted |
-/// | `approve_review` (needs an eligible `identify` assessment) | county | county_review |
-/// | `start_notice` | county | verification |
-/// | `end_notice` (notice over, no open objection) | county | public_notice |
-/// | `city_approve` (files the household, gives the file number) | city_approver | city_approval |
-/// | `return` (reason) | county; city at city_approval | submitted … city_approval |
-/// | `reject` (opinion) | county; city at city_approval | county_review … city_approval |
-/// | `withdraw` | grassroots_officer | draft, submitted, returned |
-///
-/// Requires the application's `If-Match`. Refusals say why: `wrong_state` (409), `wrong_role`
-/// (403), `out_of_scope` (403), `notice_running` (409), `open_objection` (409), stale version
-/// `precondition_failed` (412), a missing reason `validation_failed` (422).
-///
-/// 按《实施方案》二（一）的流程办理：基层工会申报 → 县总工会审核 → 核查 → 公示 → 市总工会审批。须携带申请的 If-Match。被拒绝时说明原因：状态不符、角色不符、超出管辖范围、公示未结束、存在未处理异议、版本已变更、缺少理由。
-#[utoipa::path(operation_id = "act_on_application", tag = "workflows",
-    params(("id" = String, Path, description = "Application id. 申请标识。"), ("If-Match" = String, Header, description = "The application's ETag. 申请 ETag。")),
-    request_body = ApplicationStep,
-    responses((status = 200, description = "Done. 已办理。", body = Application, headers(("ETag" = String, description = "New version. 新版本。")))))]
-#[post("/applications/{id}/actions")]
-pub(super) async fn act_on_application(
-    state: web::Data<AppState>,
-    access: Access,
-    id: web::Path<String>,
-    IfMatch(version): IfMatch,
-    body: Body,
-) -> ApiResult<HttpResponse> {
-    access.require_user(Action::WorkflowAct)?;
-    let body: ApplicationStep = body.parse()?;
-    if body.action != FilingAction::StartNotice {
-        no_override(&body.verification_override)?;
-    }
-    act_on_case::<Filing>(state, access, id.into_inner(), version, body.split()).await
 }
 
 /// Propose an exit · 提出退出
@@ -340,85 +333,80 @@ pub(super) async fn open_exit_case(
     .await
 }
 
-/// List exit cases · 查询退出事项
-///
-/// Exit cases of the households in the caller's scope, in creation order.
-///
-/// 按创建顺序列出本辖区家庭的退出事项。
-#[utoipa::path(operation_id = "list_exit_cases", tag = "workflows", params(CaseQuery),
-    responses((status = 200, description = "A page of exit cases. 一页退出事项。", body = PageOf<ExitCaseItem>)))]
-#[get("/exit-cases")]
-pub(super) async fn list_exit_cases(
-    state: web::Data<AppState>,
-    access: Access,
-    ApiQuery(q): ApiQuery<CaseQuery>,
-) -> ApiResult<web::Json<PageOf<ExitCaseItem>>> {
-    list_cases::<Exit>(state, access, q).await
+case_operations! {
+    kind: Filing, out: Application, item: ApplicationItem, step: ApplicationStep,
+    id: "Application id. 申请标识。", if_match: "The application's ETag. 申请 ETag。",
+    /// List applications · 查询建档申请
+    ///
+    /// Applications of the households in the caller's scope, in creation order, filtered by state or
+    /// household.
+    ///
+    /// 按创建顺序列出本辖区家庭的建档申请，可按状态、家庭筛选。
+    list: (list_applications, "list_applications", "/applications", "A page of applications. 一页申请。"),
+    /// Get an application · 查看建档申请
+    ///
+    /// The application with its notice, its full timeline and the steps the caller may take now.
+    ///
+    /// 查看建档申请、公示情况、完整办理记录以及当前用户可执行的操作。
+    get: (get_application, "get_application", "/applications/{id}", "The application. 建档申请。"),
+    /// Take a step on an application · 办理建档申请
+    ///
+    /// Moves the application along the filing procedure of 《实施方案》二(一) (《城市困难职工解困脱困工作长效机制实施方案》).
+    /// Steps, who takes them, and from which state:
+    ///
+    /// | action | role | from |
+    /// |---|---|---|
+    /// | `submit` | grassroots_officer | draft, returned |
+    /// | `start_review` | county_reviewer, county_admin | submitted |
+    /// | `approve_review` (needs an eligible `identify` assessment) | county | county_review |
+    /// | `start_notice` | county | verification |
+    /// | `end_notice` (notice over, no open objection) | county | public_notice |
+    /// | `city_approve` (files the household, gives the file number) | city_approver | city_approval |
+    /// | `return` (reason) | county; city at city_approval | submitted … city_approval |
+    /// | `reject` (opinion) | county; city at city_approval | county_review … city_approval |
+    /// | `withdraw` | grassroots_officer | draft, submitted, returned |
+    ///
+    /// Requires the application's `If-Match`. Refusals say why: `wrong_state` (409), `wrong_role`
+    /// (403), `out_of_scope` (403), `notice_running` (409), `open_objection` (409), stale version
+    /// `precondition_failed` (412), a missing reason `validation_failed` (422).
+    ///
+    /// 按《实施方案》二（一）的流程办理：基层工会申报 → 县总工会审核 → 核查 → 公示 → 市总工会审批。须携带申请的 If-Match。被拒绝时说明原因：状态不符、角色不符、超出管辖范围、公示未结束、存在未处理异议、版本已变更、缺少理由。
+    act: (act_on_application, "act_on_application", "/applications/{id}/actions"),
 }
 
-/// Get an exit case · 查看退出事项
-///
-/// The exit case with its notice, its timeline and the steps the caller may take now.
-///
-/// 查看退出事项、公示情况、办理记录及当前用户可执行的操作。
-#[utoipa::path(operation_id = "get_exit_case", tag = "workflows",
-    params(("id" = String, Path, description = "Exit case id. 退出事项标识。")),
-    responses((status = 200, description = "The exit case. 退出事项。", body = ExitCase, headers(("ETag" = String, description = "Version. 版本。")))))]
-#[get("/exit-cases/{id}")]
-pub(super) async fn get_exit_case(
-    state: web::Data<AppState>,
-    access: Access,
-    id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    get_case::<Exit>(state, access, id.into_inner()).await
-}
-
-/// Take a step on an exit case · 办理退出事项
-///
-/// Moves the exit case along the exit procedure of 《实施方案》二(二)
-/// (《城市困难职工解困脱困工作长效机制实施方案》):
-///
-/// | action | role | from |
-/// |---|---|---|
-/// | `start_recheck` | county_reviewer, county_admin | proposed |
-/// | `confirm_recheck` (may attach a newer exit assessment) | county | county_recheck |
-/// | `start_notice` | city_approver | city_review |
-/// | `complete_exit` (notice over, no open objection) | city_approver | public_notice |
-/// | `fast_exit` (death or transfer only, no notice) | city_approver | city_review |
-/// | `cancel` (reason) | whoever holds it | any open state |
-///
-/// On exit by 脱困 or 解困 the household is `monitoring` for the policy's monitoring period; by
-/// death or transfer it is `closed` and its members are freed. Requires the case's `If-Match`;
-/// refusals as for applications, plus `not_fast_path` (409).
-///
-/// 按《实施方案》二（二）的流程办理：基层工会上报 → 县总工会复核 → 市总工会审核并公示 → 退出。死亡、迁出可免公示直接退出。脱困、解困退出后进入监测期。须携带 If-Match。
-#[utoipa::path(operation_id = "act_on_exit_case", tag = "workflows",
-    params(("id" = String, Path, description = "Exit case id. 退出事项标识。"), ("If-Match" = String, Header, description = "The exit case's ETag. 退出事项 ETag。")),
-    request_body = ExitStep,
-    responses((status = 200, description = "Done. 已办理。", body = ExitCase, headers(("ETag" = String, description = "New version. 新版本。")))))]
-#[post("/exit-cases/{id}/actions")]
-pub(super) async fn act_on_exit_case(
-    state: web::Data<AppState>,
-    access: Access,
-    id: web::Path<String>,
-    IfMatch(version): IfMatch,
-    body: Body,
-) -> ApiResult<HttpResponse> {
-    access.require_user(Action::WorkflowAct)?;
-    let body: ExitStep = body.parse()?;
-    no_override(&body.verification_override)?;
-    act_on_case::<Exit>(state, access, id.into_inner(), version, body.split()).await
-}
-
-/// `verification_override` belongs to an application's `start_notice` only.
-fn no_override(o: &Option<String>) -> ApiResult<()> {
-    match o {
-        None => Ok(()),
-        Some(_) => Err(ApiError::validation(vec![FieldError::new(
-            "verification_override",
-            "not_allowed",
-            "only an application's start_notice takes a verification override",
-            "仅建档申请开始公示时可填写核对例外理由",
-        )])),
-    }
+case_operations! {
+    kind: Exit, out: ExitCase, item: ExitCaseItem, step: ExitStep,
+    id: "Exit case id. 退出事项标识。", if_match: "The exit case's ETag. 退出事项 ETag。",
+    /// List exit cases · 查询退出事项
+    ///
+    /// Exit cases of the households in the caller's scope, in creation order.
+    ///
+    /// 按创建顺序列出本辖区家庭的退出事项。
+    list: (list_exit_cases, "list_exit_cases", "/exit-cases", "A page of exit cases. 一页退出事项。"),
+    /// Get an exit case · 查看退出事项
+    ///
+    /// The exit case with its notice, its timeline and the steps the caller may take now.
+    ///
+    /// 查看退出事项、公示情况、办理记录及当前用户可执行的操作。
+    get: (get_exit_case, "get_exit_case", "/exit-cases/{id}", "The exit case. 退出事项。"),
+    /// Take a step on an exit case · 办理退出事项
+    ///
+    /// Moves the exit case along the exit procedure of 《实施方案》二(二)
+    /// (《城市困难职工解困脱困工作长效机制实施方案》):
+    ///
+    /// | action | role | from |
+    /// |---|---|---|
+    /// | `start_recheck` | county_reviewer, county_admin | proposed |
+    /// | `confirm_recheck` (may attach a newer exit assessment) | county | county_recheck |
+    /// | `start_notice` | city_approver | city_review |
+    /// | `complete_exit` (notice over, no open objection) | city_approver | public_notice |
+    /// | `fast_exit` (death or transfer only, no notice) | city_approver | city_review |
+    /// | `cancel` (reason) | whoever holds it | any open state |
+    ///
+    /// On exit by 脱困 or 解困 the household is `monitoring` for the policy's monitoring period; by
+    /// death or transfer it is `closed` and its members are freed. Requires the case's `If-Match`;
+    /// refusals as for applications, plus `not_fast_path` (409).
+    ///
+    /// 按《实施方案》二（二）的流程办理：基层工会上报 → 县总工会复核 → 市总工会审核并公示 → 退出。死亡、迁出可免公示直接退出。脱困、解困退出后进入监测期。须携带 If-Match。
+    act: (act_on_exit_case, "act_on_exit_case", "/exit-cases/{id}/actions"),
 }

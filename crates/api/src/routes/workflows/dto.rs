@@ -127,6 +127,37 @@ step_body!(
     json!({"action": "start_recheck", "opinion": "受理复核。"})
 );
 
+/// `verification_override` belongs to an application's `start_notice` only.
+fn no_override(o: &Option<String>) -> crate::error::ApiResult<()> {
+    match o {
+        None => Ok(()),
+        Some(_) => Err(crate::error::ApiError::validation(vec![
+            crate::error::FieldError::new(
+                "verification_override",
+                "not_allowed",
+                "only an application's start_notice takes a verification override",
+                "仅建档申请开始公示时可填写核对例外理由",
+            ),
+        ])),
+    }
+}
+
+impl ApplicationStep {
+    pub(super) fn check_override(&self) -> crate::error::ApiResult<()> {
+        if self.action == FilingAction::StartNotice {
+            Ok(())
+        } else {
+            no_override(&self.verification_override)
+        }
+    }
+}
+
+impl ExitStep {
+    pub(super) fn check_override(&self) -> crate::error::ApiResult<()> {
+        no_override(&self.verification_override)
+    }
+}
+
 /// A filing application (建档申请) with its timeline. 建档申请及办理记录。
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Application {
@@ -185,6 +216,9 @@ pub struct CaseQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page. 上一页返回的游标。
     pub cursor: Option<String>,
+    /// `true` to have the answer carry `total`, the number of matching records in all pages.
+    /// 为 true 时返回符合条件的总条数 total。
+    pub count: Option<bool>,
 }
 
 /// Application in a list. 申请列表项。
@@ -432,6 +466,9 @@ pub struct DueQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page. 上一页返回的游标。
     pub cursor: Option<String>,
+    /// `true` to have the answer carry `total`, the number of matching records in all pages.
+    /// 为 true 时返回符合条件的总条数 total。
+    pub count: Option<bool>,
 }
 
 /// Something waiting on the caller. 待办事项。

@@ -734,6 +734,88 @@ pub(crate) fn recipe(w: &World, op: &str, t: Target) -> Option<Call> {
             409,
             404,
         ),
+        "list_consents" => call(
+            "GET",
+            format!("/api/v1/households/{}/consents", cases(w, own).filed),
+            None,
+            200,
+            404,
+        ),
+        "record_consent" => call(
+            "POST",
+            format!("/api/v1/households/{}/consents", cases(w, own).filed),
+            Some(
+                json!({"member_id": cases(w, own).worker, "number": format!("授-{n}"), "signed_on": "2026-11-02",
+                "domains": ["vehicles"], "evidence": "存档"}),
+            ),
+            201,
+            404,
+        ),
+        // The consent is revoked already (409).
+        "revoke_consent" => call(
+            "POST",
+            format!(
+                "/api/v1/households/{}/consents/{}/revoke",
+                cases(w, own).filed,
+                cases(w, own).revoked_consent
+            ),
+            Some(json!({"reason": "撤销"})),
+            409,
+            404,
+        ),
+        "open_verification" => call(
+            "POST",
+            "/api/v1/verifications".into(),
+            Some(json!({"household_id": cases(w, own).filed, "domains": ["vehicles"]})),
+            201,
+            404,
+        ),
+        "list_verifications" => call("GET", "/api/v1/verifications".into(), None, 200, 200),
+        "get_verification" => call(
+            "GET",
+            format!("/api/v1/verifications/{}", cases(w, own).verification),
+            None,
+            200,
+            404,
+        ),
+        "list_verification_tasks" => {
+            call("GET", "/api/v1/verifications/tasks".into(), None, 200, 200)
+        }
+        "get_verification_task" => call(
+            "GET",
+            format!(
+                "/api/v1/verifications/tasks/{}",
+                cases(w, own).answered_task
+            ),
+            None,
+            200,
+            404,
+        ),
+        // The task is answered already (409).
+        "answer_verification_task" => call(
+            "POST",
+            format!(
+                "/api/v1/verifications/tasks/{}/answer",
+                cases(w, own).answered_task
+            ),
+            Some(
+                json!({"facts": [{"member_id": cases(w, own).worker, "as_of": w.app.clock.today().to_string(), "status": "insured"}]}),
+            ),
+            409,
+            404,
+        ),
+        "list_discrepancies" => call("GET", "/api/v1/discrepancies".into(), None, 200, 200),
+        // The discrepancy is resolved already (409).
+        "resolve_discrepancy" => call(
+            "POST",
+            format!(
+                "/api/v1/discrepancies/{}/resolve",
+                cases(w, own).resolved_discrepancy
+            ),
+            Some(json!({"resolution": "keep_declared", "note": "维持"})),
+            409,
+            404,
+        ),
         "list_audit_events" => call("GET", "/api/v1/audit/events".into(), None, 200, 200),
         "verify_audit_chain" => call("GET", "/api/v1/audit/verify".into(), None, 200, 200),
         _ => return None,
@@ -747,6 +829,7 @@ enum Caller {
     KeyWrongScope,
     KeyReferrals,
     KeyReferralsRead,
+    KeyVerify,
     KeyRevoked,
     Nobody,
     Expired,
@@ -804,6 +887,7 @@ fn expected(access: &Value, caller: &Caller, target: Target, c: &Call) -> u16 {
         Caller::KeyWrongScope => key_case(&["assistance:write"]),
         Caller::KeyReferrals => key_case(&["referrals:read", "referrals:write"]),
         Caller::KeyReferralsRead => key_case(&["referrals:read"]),
+        Caller::KeyVerify => key_case(&["verification:respond"]),
     }
 }
 
@@ -814,6 +898,7 @@ fn auth_of(w: &World, caller: &Caller) -> Auth {
         Caller::KeyWrongScope => w.key(&w.key_wrong_scope),
         Caller::KeyReferrals => w.key(&w.key_referrals),
         Caller::KeyReferralsRead => w.key(&w.key_referrals_read),
+        Caller::KeyVerify => w.key(&w.key_verify),
         Caller::KeyRevoked => w.key(&w.key_revoked),
         Caller::Nobody => Auth::None,
         Caller::Expired => {
@@ -847,6 +932,7 @@ fn every_cell_of_the_table(w: &World) {
         Caller::KeyWrongScope,
         Caller::KeyReferrals,
         Caller::KeyReferralsRead,
+        Caller::KeyVerify,
         Caller::KeyRevoked,
         Caller::Nobody,
         Caller::Expired,

@@ -19,5 +19,6 @@ mod measures;
 mod openapi;
 mod organisations;
 mod plan_facts;
+mod verifications;
 mod workflows;
 mod world;

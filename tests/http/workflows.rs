@@ -57,7 +57,7 @@ fn server_today(w: &World) -> chrono::NaiveDate {
 }
 
 /// The last `n` complete months by the server's clock, oldest first.
-fn last_months(w: &World, n: usize) -> Vec<String> {
+pub fn last_months(w: &World, n: usize) -> Vec<String> {
     let mut m = Month::of(server_today(w));
     let mut out = Vec::new();
     for _ in 0..n {

@@ -41,6 +41,9 @@ pub struct World {
     /// alone.
     pub key_referrals: String,
     pub key_referrals_read: String,
+    /// Keys of 西乡县人社局 and 城固县人社局 with `verification:respond`.
+    pub key_verify: String,
+    pub key_verify_cg: String,
     /// A household in 城关镇 and one in 博望镇, each with a worker, an income record and an
     /// expenditure item.
     pub hh_xx: Seeded,
@@ -69,6 +72,15 @@ pub struct Cases {
     /// A reversing entry of the ledger on the filed household (in 西乡县 recorded by 人社's key,
     /// in 城固县 by the union).
     pub reversal: String,
+    /// The filed household's worker (member id).
+    pub worker: String,
+    /// A revoked consent of the filed household.
+    pub revoked_consent: String,
+    /// A verification of every domain of the filed household; its 人社 task, answered by the
+    /// department's key; the discrepancy that answer flagged, resolved.
+    pub verification: String,
+    pub answered_task: String,
+    pub resolved_discrepancy: String,
 }
 
 #[derive(Clone, Debug)]
@@ -209,6 +221,8 @@ impl World {
             false,
         );
         let (_, key_referrals_read) = key(&mut c, &dept_xx, &[KeyScope::ReferralsRead], false);
+        let (_, key_verify) = key(&mut c, &dept_xx, &[KeyScope::VerificationRespond], false);
+        let (_, key_verify_cg) = key(&mut c, &dept_cg, &[KeyScope::VerificationRespond], false);
         let (key_target_xx, _) = key(&mut c, &dept_xx, &[KeyScope::ReferralsRead], false);
         let (key_target_cg, _) = key(&mut c, &dept_cg, &[KeyScope::ReferralsRead], false);
         let hh_xx = seed_household(&mut c, &chengguan, "610724", "19600606611");
@@ -263,6 +277,8 @@ impl World {
             key_revoked,
             key_referrals,
             key_referrals_read,
+            key_verify,
+            key_verify_cg,
             hh_xx,
             hh_cg,
             cases: std::sync::OnceLock::new(),
@@ -530,6 +546,12 @@ impl World {
             };
             let make = |crew: &wf::Crew, (filed, case): (String, String), by_key: bool| {
                 let (referral, reversal) = measures(crew, &filed, by_key);
+                let key = if by_key {
+                    &self.key_verify
+                } else {
+                    &self.key_verify_cg
+                };
+                let shared = super::verifications::setup(self, crew, &filed, &self.key(key));
                 let noticed = wf::household(self, crew, 51, 90_000);
                 let app = wf::open(self, crew, &noticed)["id"]
                     .as_str()
@@ -578,6 +600,11 @@ impl World {
                     resolved_objection: objection,
                     referral,
                     reversal,
+                    worker: shared.worker,
+                    revoked_consent: shared.revoked_consent,
+                    verification: shared.verification,
+                    answered_task: shared.answered_task,
+                    resolved_discrepancy: shared.resolved_discrepancy,
                 }
             };
             let (xx, cg) = (wf::crew_xx(self), wf::crew_cg(self));

@@ -1,9 +1,15 @@
 //! The explanation of an assessment for its reader (an auditor, a reviewer): the figures, each
 //! test with the clause it implements, and the verdict, in Chinese and English.
 
+use jiekun_domain::closed::ClosedList;
 use jiekun_domain::rules::{Decision, ExitDecision, ExitVerdict, Figures, Verdict};
 
 use super::dto::Explanation;
+
+fn department_zh(code: &str) -> &'static str {
+    code.parse::<jiekun_domain::DepartmentCode>()
+        .map_or("", |d| d.name_zh())
+}
 
 fn yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
@@ -59,6 +65,38 @@ pub(super) fn explain_identify(d: &Decision) -> Explanation {
         format!("人均月净收入约 {per_capita} 元（仅供阅读；认定按下列整数交叉相乘比较，不做除法）。"),
         format!("Net income per person per month about {per_capita} yuan (for reading only; the tests below compare whole numbers by cross-multiplication)."),
     );
+    for o in &d.verified {
+        let mut facts: Vec<&jiekun_domain::verification::FactRef> = Vec::new();
+        for f in &o.facts {
+            if !facts
+                .iter()
+                .any(|g| (&g.source, g.as_of, &g.task_id) == (&f.source, f.as_of, &f.task_id))
+            {
+                facts.push(f);
+            }
+        }
+        let sources_zh: Vec<String> = facts
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}部门 {} 核实（任务 {}）",
+                    department_zh(&f.source),
+                    f.as_of,
+                    f.task_id
+                )
+            })
+            .collect();
+        let sources_en: Vec<String> = facts
+            .iter()
+            .map(|f| format!("{} as of {} (task {})", f.source, f.as_of, f.task_id))
+            .collect();
+        let (field, zh) = (o.field.as_str(), o.field.meaning_zh());
+        let (verified, declared) = (o.verified, o.declared);
+        l.say(
+            format!("核实信息：{zh}以部门核实数 {verified} 为准（申报 {declared}），来源：{}。", sources_zh.join("；")),
+            format!("Verified fact: {field} is taken as {verified} from the departments (declared {declared}), reported by {}.", sources_en.join("; ")),
+        );
+    }
     for t in &d.tests {
         let (mark_zh, mark_en) = if t.passed {
             ("通过", "passed")

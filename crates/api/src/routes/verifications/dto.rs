@@ -175,6 +175,7 @@ pub struct VerifiedFact {
     pub count: Option<i64>,
     /// Floor area in square metres. 面积（平方米）。
     pub area_m2: Option<f64>,
+    #[schema(schema_with = fact_status)]
     pub status: Option<String>,
     /// `YYYY-MM`.
     pub month: Option<String>,

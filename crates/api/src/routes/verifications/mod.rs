@@ -347,6 +347,13 @@ async fn answer_task(
         body.bytes(),
         move |c| {
             let task = store::task(c, &Viewer::of(&doer), &id).map_err(measure_error)?;
+            if task.status != "open" {
+                return Err(ApiError::new(
+                    crate::error::ErrorCode::WrongState,
+                    "this task is already answered",
+                    "该核对任务已答复",
+                ));
+            }
             let domain = task
                 .domain
                 .parse()

@@ -68,6 +68,10 @@ error_codes! {
     HouseholdNotFiled = "household_not_filed", CONFLICT, "Exit is assessed only for a filed household", "仅已建档立卡的家庭可进行退出评估";
     VerificationPending = "verification_pending", CONFLICT, "Departments have not answered every verification task", "部门尚未答复全部数据核对任务";
     ConsentMissing = "consent_missing", CONFLICT, "The members' consents do not cover the data asked for", "家庭成员的授权未覆盖所请求核对的数据";
+    ChecksumMismatch = "checksum_mismatch", UNPROCESSABLE_ENTITY, "The file's SHA-256 is not the manifest's", "文件的 SHA-256 与清单不符";
+    SignatureInvalid = "signature_invalid", UNPROCESSABLE_ENTITY, "The signature does not verify with the department's exchange secret", "签名无法用该部门的交换密钥验证";
+    RowsInvalid = "rows_invalid", UNPROCESSABLE_ENTITY, "Some rows of the file are wrong: nothing was applied", "文件中部分行有误，未导入任何数据";
+    BatchAnswered = "batch_answered", CONFLICT, "Another answer file of this batch was imported already", "该批次已导入另一份答复文件";
     OverCap = "over_cap", UNPROCESSABLE_ENTITY, "The entry would exceed a yearly cap on assistance", "该记录将超过帮扶金额年度上限";
     IdempotencyKeyReused = "idempotency_key_reused", UNPROCESSABLE_ENTITY, "The Idempotency-Key was used for another request", "该 Idempotency-Key 已用于另一个请求";
     ValidationFailed = "validation_failed", UNPROCESSABLE_ENTITY, "Some fields are invalid", "部分字段校验未通过";

@@ -115,6 +115,7 @@ where
                 .configure(routes::referrals::configure)
                 .configure(routes::assistance::configure)
                 .configure(routes::verifications::configure)
+                .configure(routes::exchange::configure)
                 .configure(routes::api_keys::configure)
                 .configure(routes::audit::configure),
         )

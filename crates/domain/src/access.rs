@@ -97,6 +97,7 @@ string_enum! {
         VerificationRead = "verification.read",
         VerificationRespond = "verification.respond",
         DiscrepancyResolve = "discrepancy.resolve",
+        ExchangeRun = "exchange.run",
     }
 }
 
@@ -189,6 +190,8 @@ pub fn role_allows(role: Role, action: Action) -> bool {
             matches!(role, R::CountyReviewer | R::CountyAdmin)
         }
         A::VerificationRead => !matches!(role, R::SystemAdmin),
+        // The county union sends and receives the offline exchange files.
+        A::ExchangeRun => matches!(role, R::CountyReviewer | R::CountyAdmin),
         // Only departments answer, with their keys.
         A::VerificationRespond => false,
     }

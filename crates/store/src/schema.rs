@@ -146,6 +146,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     referrals,
     assistance_records,
     idempotency_keys,
+    consents,
+    verifications,
+    verification_tasks,
+    verified_facts,
+    discrepancies,
+    exchange_secrets,
+    exchange_batches,
+    exchange_batch_tasks,
 );
 
 diesel::table! {
@@ -647,6 +655,41 @@ diesel::table! {
         resolved_by -> Nullable<Text>,
         resolved_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    exchange_secrets (department_id) {
+        department_id -> Text,
+        secret_enc -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    exchange_batches (id) {
+        id -> Text,
+        department_id -> Text,
+        department_code -> Text,
+        organisation_path -> Text,
+        format -> Text,
+        row_count -> BigInt,
+        sha256 -> Text,
+        signature -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        imported_sha256 -> Nullable<Text>,
+        imported_rows -> Nullable<BigInt>,
+        imported_by -> Nullable<Text>,
+        imported_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    exchange_batch_tasks (batch_id, task_id) {
+        batch_id -> Text,
+        task_id -> Text,
     }
 }
 

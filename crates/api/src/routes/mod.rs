@@ -8,6 +8,7 @@ pub(crate) mod closed;
 pub mod departments;
 pub(crate) mod directory;
 pub mod enterprises;
+pub mod exchange;
 pub mod health;
 pub mod households;
 pub mod measures;

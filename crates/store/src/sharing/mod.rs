@@ -7,6 +7,7 @@
 pub mod answers;
 pub mod consents;
 pub mod discrepancies;
+pub mod exchange;
 pub mod verifications;
 
 use chrono::{NaiveDate, NaiveDateTime};

@@ -1,0 +1,773 @@
+//! Offline exchange (离线交换) for departments without a network link: a batch of a department's
+//! open tasks goes out as a file with a manifest signed with the department's exchange secret
+//! (HMAC-SHA256); the answer file comes back with its own signed manifest. The checksum and the
+//! signature are checked first, then every row, and only then do all rows apply, in one
+//! transaction, or none do. A batch's answer applies once; the same file again changes nothing.
+//! Reading and checking stream through files, so memory stays flat however long the file.
+
+pub mod format;
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufReader, Read};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use hmac::{Hmac, Mac};
+use jiekun_domain::verification::{DataDomain, Fact};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use self::format::{FileError, Format, Row};
+use super::answers::{apply, check_against, Via};
+use super::verifications::subjects;
+use super::{Doer, MeasureError, MeasureResult, TaskRow, Viewer};
+use crate::audit;
+use crate::conn::DbConnection;
+use crate::crypto::FieldCipher;
+use crate::measures::split_ids;
+use crate::schema::{
+    exchange_batch_tasks as batch_tasks, exchange_batches as batches, exchange_secrets as secrets,
+    verification_tasks as tasks,
+};
+use crate::workflows::within;
+use crate::Scope;
+
+/// What the signature covers: the version of the scheme, the batch, the data rows and the SHA-256
+/// of the file's bytes, one per line.
+pub fn signing_text(batch_id: &str, rows: u64, sha256: &str) -> String {
+    format!("jiekun-exchange-v1\n{batch_id}\n{rows}\n{sha256}")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// HMAC-SHA256 of the signing text under the secret, in hex.
+pub fn sign(secret: &[u8], text: &str) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(text.as_bytes());
+    hex(&mac.finalize().into_bytes())
+}
+
+fn signature_holds(secret: &[u8], text: &str, signature: &str) -> bool {
+    let Some(given) = unhex(signature.trim()) else {
+        return false;
+    };
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(text.as_bytes());
+    mac.verify_slice(&given).is_ok()
+}
+
+/// SHA-256 of bytes, in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn secret_context(department_id: &str) -> String {
+    format!("exchange_secrets.secret:{department_id}")
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = batches)]
+pub struct BatchRow {
+    pub id: String,
+    pub department_id: String,
+    pub department_code: String,
+    pub organisation_path: String,
+    pub format: String,
+    pub row_count: i64,
+    pub sha256: String,
+    pub signature: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub imported_sha256: Option<String>,
+    pub imported_rows: Option<i64>,
+    pub imported_by: Option<String>,
+    pub imported_at: Option<NaiveDateTime>,
+}
+
+/// A department in the doer's scope.
+fn department(
+    c: &mut DbConnection,
+    doer: &Doer,
+    id: &str,
+) -> MeasureResult<crate::departments::DepartmentRow> {
+    crate::measures::found(crate::departments::get(c, &doer.scope, id), "department")
+}
+
+/// Makes (or replaces) the department's exchange secret and returns it, in hex: it is shown this
+/// once and kept only encrypted. Files signed with an earlier secret no longer verify.
+pub fn issue_secret(
+    c: &mut DbConnection,
+    cipher: &FieldCipher,
+    doer: &Doer,
+    at: NaiveDateTime,
+    department_id: &str,
+) -> MeasureResult<String> {
+    let d = department(c, doer, department_id)?;
+    let mut raw = [0u8; 32];
+    rand::Rng::fill(&mut rand::rng(), &mut raw[..]);
+    let secret = hex(&raw);
+    let enc = cipher.encrypt(&secret_context(&d.id), &secret);
+    diesel::delete(secrets::table.find(&d.id)).execute(c)?;
+    diesel::insert_into(secrets::table)
+        .values((
+            secrets::department_id.eq(&d.id),
+            secrets::secret_enc.eq(&enc),
+            secrets::created_by.eq(&doer.name),
+            secrets::created_at.eq(at),
+        ))
+        .execute(c)?;
+    audit::append(
+        c,
+        doer.caller.event(
+            "exchange.secret_issue",
+            "department",
+            &d.id,
+            json!({"department_id": d.id}),
+        ),
+    )?;
+    Ok(secret)
+}
+
+fn secret_of(
+    c: &mut DbConnection,
+    cipher: &FieldCipher,
+    department_id: &str,
+) -> MeasureResult<Option<Vec<u8>>> {
+    let enc: Option<String> = secrets::table
+        .find(department_id)
+        .select(secrets::secret_enc)
+        .first(c)
+        .optional()?;
+    let Some(enc) = enc else { return Ok(None) };
+    let text = cipher
+        .decrypt(&secret_context(department_id), &enc)
+        .map_err(|_| crate::StoreError::Config("stored exchange secret unreadable".into()))?;
+    Ok(Some(text.into_bytes()))
+}
+
+fn no_secret() -> MeasureError {
+    MeasureError::WrongState {
+        message: "the department has no exchange secret: issue one first".into(),
+        message_zh: "该部门尚未生成交换密钥，请先生成".into(),
+    }
+}
+
+/// A batch written out: its record and the file's bytes.
+pub struct Outbox {
+    pub batch: BatchRow,
+    pub bytes: Vec<u8>,
+}
+
+/// Writes every open task of the department's kind in its region and the doer's scope into a new
+/// batch file, signed. Handing the names and identity numbers to the department is audited.
+pub fn export(
+    c: &mut DbConnection,
+    cipher: &FieldCipher,
+    doer: &Doer,
+    at: NaiveDateTime,
+    department_id: &str,
+    format: Format,
+) -> MeasureResult<Outbox> {
+    let d = department(c, doer, department_id)?;
+    let secret = secret_of(c, cipher, &d.id)?.ok_or_else(no_secret)?;
+    let region = jiekun_domain::RegionCode::parse(&d.region_code)
+        .map_err(|_| MeasureError::Policy("stored region unreadable".into()))?;
+    let mut q = tasks::table
+        .filter(tasks::department_code.eq(&d.code))
+        .filter(tasks::status.eq("open"))
+        .filter(tasks::region_code.like(crate::like_prefix(region.prefix())))
+        .into_boxed();
+    q = within!(q, tasks::organisation_path, &doer.scope, c);
+    let open: Vec<TaskRow> = q
+        .order(tasks::id.asc())
+        .select(TaskRow::as_select())
+        .load(c)?;
+    let viewer = Viewer::Department {
+        code: d.code.clone(),
+        region,
+    };
+    let people = subjects(c, cipher, &doer.caller, &viewer, &open)?;
+    let mut w = format::Writer::new(Vec::new(), format).map_err(file_policy)?;
+    let mut rows = 0u64;
+    for (t, people) in open.iter().zip(&people) {
+        let due = t.due_on.to_string();
+        for p in people {
+            w.row(&[
+                Some(&t.id),
+                Some(&t.domain),
+                Some(&p.member_id),
+                Some(&p.name),
+                Some(&p.national_id),
+                Some(&p.relation),
+                Some(&due),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+            ])
+            .map_err(file_policy)?;
+            rows += 1;
+        }
+    }
+    let bytes = w.finish().map_err(file_policy)?;
+    let id = crate::new_id();
+    let sha256 = sha256_hex(&bytes);
+    let batch = BatchRow {
+        signature: sign(&secret, &signing_text(&id, rows, &sha256)),
+        id,
+        department_id: d.id.clone(),
+        department_code: d.code.clone(),
+        organisation_path: match &doer.scope {
+            Scope::Subtree { path, .. } => path.clone(),
+            _ => String::new(),
+        },
+        format: format.as_str().into(),
+        row_count: rows as i64,
+        sha256,
+        created_by: doer.name.clone(),
+        created_at: at,
+        imported_sha256: None,
+        imported_rows: None,
+        imported_by: None,
+        imported_at: None,
+    };
+    diesel::insert_into(batches::table)
+        .values(&batch)
+        .execute(c)?;
+    let links: Vec<(String, String)> = open
+        .iter()
+        .map(|t| (batch.id.clone(), t.id.clone()))
+        .collect();
+    for chunk in links.chunks(1000) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(b, t)| (batch_tasks::batch_id.eq(b), batch_tasks::task_id.eq(t)))
+            .collect();
+        crate::insert_all!(c, batch_tasks::table, &values, 2)?;
+    }
+    audit::append(
+        c,
+        doer.caller.event("exchange.export", "exchange_batch", &batch.id,
+            json!({"department_id": d.id, "tasks": open.len(), "rows": rows, "sha256": batch.sha256})),
+    )?;
+    Ok(Outbox { batch, bytes })
+}
+
+/// A batch in the doer's scope.
+pub fn batch(c: &mut DbConnection, doer: &Doer, id: &str) -> MeasureResult<BatchRow> {
+    batches::table
+        .find(id)
+        .select(BatchRow::as_select())
+        .first(c)
+        .optional()?
+        .filter(|b| doer.scope.covers_path(&b.organisation_path))
+        .ok_or(MeasureError::NotFound("exchange batch"))
+}
+
+/// What came with an answer file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    pub batch_id: String,
+    pub rows: u64,
+    pub sha256: String,
+    pub signature: String,
+}
+
+/// One bad row of an answer file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowProblem {
+    pub line: u64,
+    pub field: String,
+    pub code: &'static str,
+    pub en: String,
+    pub zh: String,
+}
+
+/// Why an answer file was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("the file's SHA-256 is not the manifest's")]
+    Checksum,
+    #[error("the signature does not verify with the department's exchange secret")]
+    Signature,
+    #[error("the batch was answered by another file already")]
+    AnsweredByAnother,
+    #[error("the file cannot be read: {0}")]
+    File(FileError),
+    #[error("{} rows are wrong", .0.len())]
+    Rows(Vec<RowProblem>, u64),
+    #[error(transparent)]
+    Measure(#[from] MeasureError),
+}
+
+impl From<crate::StoreError> for ImportError {
+    fn from(e: crate::StoreError) -> Self {
+        ImportError::Measure(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for ImportError {
+    fn from(e: diesel::result::Error) -> Self {
+        ImportError::Measure(e.into())
+    }
+}
+
+/// What importing a file did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    pub batch_id: String,
+    /// `false` when the same file was applied before: nothing changed.
+    pub applied: bool,
+    pub rows: u64,
+    pub tasks: u64,
+    pub discrepancies: u64,
+}
+
+/// Checks the file against the manifest: the batch is the doer's, the bytes' SHA-256 is the
+/// manifest's, and the signature verifies with the department's secret. Says whether this very
+/// file was applied already.
+pub fn check_manifest(
+    c: &mut DbConnection,
+    cipher: &FieldCipher,
+    doer: &Doer,
+    manifest: &Manifest,
+    actual_sha256: &str,
+) -> Result<(BatchRow, bool), ImportError> {
+    let b = batch(c, doer, &manifest.batch_id)?;
+    if !actual_sha256.eq_ignore_ascii_case(manifest.sha256.trim()) {
+        return Err(ImportError::Checksum);
+    }
+    let secret = secret_of(c, cipher, &b.department_id)?.ok_or_else(no_secret)?;
+    if !signature_holds(
+        &secret,
+        &signing_text(&b.id, manifest.rows, &manifest.sha256.to_ascii_lowercase()),
+        &manifest.signature,
+    ) {
+        return Err(ImportError::Signature);
+    }
+    match &b.imported_sha256 {
+        Some(s) if s.eq_ignore_ascii_case(actual_sha256) => Ok((b, true)),
+        Some(_) => Err(ImportError::AnsweredByAnother),
+        None => Ok((b, false)),
+    }
+}
+
+/// A task of the batch, as the rows are checked against it.
+struct Asked {
+    task: TaskRow,
+    domain: DataDomain,
+    members: Vec<String>,
+}
+
+fn load_batch_tasks(c: &mut DbConnection, batch_id: &str) -> MeasureResult<HashMap<String, Asked>> {
+    let rows: Vec<TaskRow> = tasks::table
+        .inner_join(batch_tasks::table.on(batch_tasks::task_id.eq(tasks::id)))
+        .filter(batch_tasks::batch_id.eq(batch_id))
+        .select(TaskRow::as_select())
+        .load(c)?;
+    rows.into_iter()
+        .map(|t| {
+            let domain = t
+                .domain
+                .parse()
+                .map_err(|_| MeasureError::Policy(format!("unknown domain {}", t.domain)))?;
+            Ok((
+                t.id.clone(),
+                Asked {
+                    members: split_ids(&t.member_ids),
+                    domain,
+                    task: t,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The fact a row states, or its problems.
+fn fact_of(row: &Row, asked: &Asked, today: NaiveDate) -> Result<Fact, Vec<RowProblem>> {
+    let mut problems = Vec::new();
+    let mut bad = |field: &str, code: &'static str, en: String, zh: String| {
+        problems.push(RowProblem {
+            line: row.line,
+            field: field.to_owned(),
+            code,
+            en,
+            zh,
+        })
+    };
+    let int =
+        |field: &str, bad: &mut dyn FnMut(&str, &'static str, String, String)| -> Option<i64> {
+            let v = row.get(field)?;
+            v.parse::<i64>()
+                .map_err(|_| {
+                    bad(
+                        field,
+                        "invalid",
+                        format!("`{v}` is not a whole number"),
+                        format!("“{v}”不是整数"),
+                    )
+                })
+                .ok()
+        };
+    if let Some(d) = row.get("domain") {
+        if d != asked.domain.as_str() {
+            bad(
+                "domain",
+                "wrong_domain",
+                format!("this task asks about `{}` only", asked.domain.as_str()),
+                "数据类别与任务不符".into(),
+            );
+        }
+    }
+    let as_of = match row
+        .get("as_of")
+        .map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d"))
+    {
+        Some(Ok(d)) => Some(d),
+        Some(Err(_)) => {
+            bad(
+                "as_of",
+                "invalid",
+                "a date is written YYYY-MM-DD".into(),
+                "日期格式为 YYYY-MM-DD".into(),
+            );
+            None
+        }
+        None => None,
+    };
+    let count = int("count", &mut bad);
+    let amount_fen = int("amount_fen", &mut bad);
+    let area_dm2 = row.get("area_m2").and_then(|v| {
+        match v
+            .parse::<f64>()
+            .ok()
+            .map(jiekun_domain::household::area_hundredths)
+        {
+            Some(Ok(a)) => Some(a),
+            _ => {
+                bad(
+                    "area_m2",
+                    "invalid",
+                    "an area is square metres with at most two decimals".into(),
+                    "面积为平方米，最多两位小数".into(),
+                );
+                None
+            }
+        }
+    });
+    let month =
+        row.get("month")
+            .and_then(|v| match jiekun_domain::household::Month::parse(v, today) {
+                Ok(m) => Some(m.key()),
+                Err(_) => {
+                    bad(
+                        "month",
+                        "invalid",
+                        "a month is written YYYY-MM, not after this month".into(),
+                        "月份格式为 YYYY-MM，且不晚于本月".into(),
+                    );
+                    None
+                }
+            });
+    let fact = Fact {
+        member_id: row.get("member_id").unwrap_or_default().to_owned(),
+        domain: Some(asked.domain),
+        as_of: as_of.or(if row.get("as_of").is_some() {
+            Some(today)
+        } else {
+            None
+        }),
+        count,
+        area_dm2,
+        status: row.get("status").map(str::to_owned),
+        month,
+        amount_fen,
+    };
+    for p in fact.check(today) {
+        if !problems.iter().any(|q| q.field == p.field) {
+            problems.push(RowProblem {
+                line: row.line,
+                field: p.field.to_owned(),
+                code: p.code,
+                en: p.en,
+                zh: p.zh,
+            });
+        }
+    }
+    if !asked.members.contains(&fact.member_id) {
+        problems.push(RowProblem {
+            line: row.line,
+            field: "member_id".into(),
+            code: "not_asked",
+            en: "this task does not ask about this member".into(),
+            zh: "该任务未要求核对此成员".into(),
+        });
+    }
+    if problems.is_empty() {
+        Ok(fact)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The most bad rows an answer lists (their total is always given).
+pub const MAX_PROBLEMS: usize = 1000;
+
+/// Applies an answer file whose manifest checked out: `text` opens the file decoded to UTF-8
+/// (twice: every row is checked before any is applied). Rows of one task stand together. Writes the
+/// facts of every task answered, marks the batch imported, and audits the import once.
+pub fn import_rows<R: Read>(
+    c: &mut DbConnection,
+    doer: &Doer,
+    (at, today): (NaiveDateTime, NaiveDate),
+    b: &BatchRow,
+    manifest: &Manifest,
+    format: Format,
+    mut text: impl FnMut() -> std::io::Result<R>,
+) -> Result<Imported, ImportError> {
+    let asked = load_batch_tasks(c, &b.id)?;
+    let mut problems: Vec<RowProblem> = Vec::new();
+    let mut total = 0u64;
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut current: Option<(String, u64, Vec<Fact>)> = None;
+    let finish =
+        |cur: Option<(String, u64, Vec<Fact>)>, problems: &mut Vec<RowProblem>, total: &mut u64| {
+            if let Some((task, line, facts)) = cur {
+                if let Some(a) = asked.get(&task) {
+                    for (field, code, en, zh) in check_against(&a.task, &facts) {
+                        if code == "member_unanswered" {
+                            *total += 1;
+                            problems.push(RowProblem {
+                                line,
+                                field: field.replace("facts", "member_id"),
+                                code,
+                                en,
+                                zh,
+                            });
+                        }
+                    }
+                }
+            }
+        };
+    let open = |e: std::io::Error| ImportError::File(FileError::Io(e.to_string()));
+    let rows = format::read_rows(text().map_err(open)?, format, |row| {
+        let task = row.get("task_id").unwrap_or_default().to_owned();
+        let mut report = |p: RowProblem| {
+            total += 1;
+            if problems.len() < MAX_PROBLEMS {
+                problems.push(p);
+            }
+        };
+        let Some(a) = asked.get(&task) else {
+            report(RowProblem {
+                line: row.line,
+                field: "task_id".into(),
+                code: "not_in_batch",
+                en: "this task is not in the batch".into(),
+                zh: "该任务不在本批次中".into(),
+            });
+            return Ok(());
+        };
+        if a.task.status != "open" {
+            report(RowProblem {
+                line: row.line,
+                field: "task_id".into(),
+                code: "answered",
+                en: "this task is already answered".into(),
+                zh: "该任务已答复".into(),
+            });
+            return Ok(());
+        }
+        if current.as_ref().is_none_or(|(t, _, _)| *t != task) {
+            if seen.contains(&task) {
+                report(RowProblem {
+                    line: row.line,
+                    field: "task_id".into(),
+                    code: "not_together",
+                    en: "the rows of one task stand together".into(),
+                    zh: "同一任务的各行须相邻".into(),
+                });
+                return Ok(());
+            }
+            seen.insert(task.clone());
+            let done = current.replace((task.clone(), row.line, Vec::new()));
+            let mut extra = Vec::new();
+            let mut t = 0;
+            finish(done, &mut extra, &mut t);
+            for p in extra {
+                report(p);
+            }
+        }
+        match fact_of(&row, a, today) {
+            Ok(f) => {
+                if let Some((_, _, facts)) = current.as_mut() {
+                    facts.push(f);
+                }
+            }
+            Err(ps) => {
+                // A row with a problem still names its member, for the check that each is answered.
+                if let Some((_, _, facts)) = current.as_mut() {
+                    facts.push(Fact {
+                        member_id: row.get("member_id").unwrap_or_default().to_owned(),
+                        ..Fact::default()
+                    });
+                }
+                for p in ps {
+                    report(p);
+                }
+            }
+        }
+        Ok(())
+    })
+    .map_err(ImportError::File)?;
+    let mut extra = Vec::new();
+    let mut t = 0;
+    finish(current.take(), &mut extra, &mut t);
+    total += t;
+    problems.extend(
+        extra
+            .into_iter()
+            .take(MAX_PROBLEMS.saturating_sub(problems.len())),
+    );
+    if rows != manifest.rows {
+        total += 1;
+        problems.insert(
+            0,
+            RowProblem {
+                line: 0,
+                field: "rows".into(),
+                code: "row_count",
+                en: format!(
+                    "the manifest says {} rows; the file holds {rows}",
+                    manifest.rows
+                ),
+                zh: format!("清单载明 {} 行，文件实有 {rows} 行", manifest.rows),
+            },
+        );
+    }
+    if total > 0 {
+        return Err(ImportError::Rows(problems, total));
+    }
+    // Every row checked out: apply, task by task.
+    let mut answered = 0u64;
+    let mut flagged = 0u64;
+    let mut group: Option<(String, Vec<Fact>)> = None;
+    let by = format!("{} (exchange {})", doer.name, b.id);
+    let mut failure: Option<MeasureError> = None;
+    let mut flush =
+        |g: Option<(String, Vec<Fact>)>, c: &mut DbConnection| -> Result<(), MeasureError> {
+            if let Some((task, facts)) = g {
+                let a = asked
+                    .get(&task)
+                    .ok_or(MeasureError::NotFound("verification task"))?;
+                let done = apply(
+                    c,
+                    &by,
+                    at,
+                    &a.task,
+                    &facts,
+                    Via::Exchange { batch_id: &b.id },
+                )?;
+                answered += 1;
+                flagged += done.discrepancies.len() as u64;
+            }
+            Ok(())
+        };
+    format::read_rows(text().map_err(open)?, format, |row| {
+        if failure.is_some() {
+            return Ok(());
+        }
+        let task = row.get("task_id").unwrap_or_default().to_owned();
+        let Some(a) = asked.get(&task) else {
+            return Ok(());
+        };
+        let Ok(fact) = fact_of(&row, a, today) else {
+            return Ok(());
+        };
+        if group.as_ref().is_none_or(|(t, _)| *t != task) {
+            if let Err(e) = flush(group.take(), c) {
+                failure = Some(e);
+                return Ok(());
+            }
+            group = Some((task, Vec::new()));
+        }
+        if let Some((_, facts)) = group.as_mut() {
+            facts.push(fact);
+        }
+        Ok(())
+    })
+    .map_err(ImportError::File)?;
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    flush(group.take(), c)?;
+    let n = diesel::update(
+        batches::table
+            .find(&b.id)
+            .filter(batches::imported_at.is_null()),
+    )
+    .set((
+        batches::imported_sha256.eq(Some(manifest.sha256.to_ascii_lowercase())),
+        batches::imported_rows.eq(Some(rows as i64)),
+        batches::imported_by.eq(Some(&doer.name)),
+        batches::imported_at.eq(Some(at)),
+    ))
+    .execute(c)?;
+    if n == 0 {
+        return Err(ImportError::AnsweredByAnother);
+    }
+    audit::append(
+        c,
+        doer.caller.event("exchange.import", "exchange_batch", &b.id,
+            json!({"department_id": b.department_id, "rows": rows, "tasks": answered, "discrepancies": flagged, "sha256": manifest.sha256})),
+    )?;
+    Ok(Imported {
+        batch_id: b.id.clone(),
+        applied: true,
+        rows,
+        tasks: answered,
+        discrepancies: flagged,
+    })
+}
+
+/// Opens a file for reading, buffered.
+pub fn reader(path: &std::path::Path) -> std::io::Result<BufReader<std::fs::File>> {
+    Ok(BufReader::with_capacity(
+        1 << 16,
+        std::fs::File::open(path)?,
+    ))
+}
+
+fn file_policy(e: FileError) -> MeasureError {
+    MeasureError::Policy(e.to_string())
+}
+
+/// SHA-256 of a file read in pieces.
+#[derive(Default)]
+pub struct FileDigest(Sha256);
+
+impl FileDigest {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    pub fn hex(self) -> String {
+        hex(&self.0.finalize())
+    }
+}

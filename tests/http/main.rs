@@ -14,6 +14,7 @@ mod examples;
 mod health;
 mod hostile;
 mod households;
+mod limits;
 mod lists;
 mod measures;
 mod openapi;

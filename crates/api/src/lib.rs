@@ -10,6 +10,7 @@ pub mod examples;
 pub mod extract;
 pub mod fields;
 pub mod idempotency;
+pub mod limits;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;

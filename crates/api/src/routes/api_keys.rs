@@ -121,19 +121,30 @@ impl From<KeyWithDepartment> for ApiKey {
 #[schema(example = json!({"department_id": crate::examples::DEPARTMENT_ID, "name": "民政局低保核对接口", "scopes": ["referrals:read", "referrals:write", "assistance:write"]}))]
 pub struct CreateApiKey {
     /// A department in your region. 本辖区内的部门。
+    #[validate(length(max = 64, code = "too_long"))]
+    #[schema(max_length = 64)]
     pub department_id: String,
-    #[schema(example = "人社局社保核对接口")]
+    /// 1–100 characters. 名称。
+    #[validate(length(max = 100, code = "too_long"))]
+    #[schema(example = "人社局社保核对接口", max_length = 100)]
     pub name: String,
     /// At least one. 至少一项。
+    #[validate(length(max = 5, code = "too_many"))]
+    #[schema(max_items = 5)]
     pub scopes: Vec<ScopeName>,
     /// Default: now. 默认立即生效。
     pub valid_from: Option<DateTime<Utc>>,
     /// Default: one year after `valid_from`. 默认一年后失效。
     pub valid_until: Option<DateTime<Utc>>,
-    /// Addresses or CIDR blocks; absent or empty allows any. 允许的来源地址或网段。
     #[serde(default)]
+    #[validate(
+        length(max = 50, code = "too_many"),
+        custom(function = "crate::limits::addresses")
+    )]
+    #[schema(schema_with = crate::limits::addresses_schema)]
     pub allowed_addresses: Vec<String>,
     /// 1–6000, default 120. 每分钟请求上限。
+    #[schema(minimum = 1, maximum = 6000)]
     pub rate_limit_per_minute: Option<u32>,
 }
 

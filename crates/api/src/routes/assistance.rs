@@ -42,14 +42,20 @@ pub fn configure(cfg: &mut ServiceConfig) {
     "delivered_on": "2026-09-01", "kind": "cash", "amount_fen": 200000,
     "fund_source": "县总工会金秋助学资金", "evidence": "西工助〔2026〕15号"}))]
 pub struct CreateAssistance {
+    #[validate(length(max = 64, code = "too_long"))]
+    #[schema(max_length = 64)]
     pub household_id: String,
     /// The member it helped, when it helped one. 受助成员。
+    #[validate(length(max = 64, code = "too_long"))]
+    #[schema(max_length = 64)]
     pub member_id: Option<String>,
     /// The measure, 1–19. 措施序号。
     #[validate(range(min = 1, max = 19))]
     #[schema(minimum = 1, maximum = 19)]
     pub measure: i64,
     /// The referral it answers, if any. 对应的转介。
+    #[validate(length(max = 64, code = "too_long"))]
+    #[schema(max_length = 64)]
     pub referral_id: Option<String>,
     /// When it was given: from 2000-01-01, never in the future. 帮扶日期（2000-01-01 起，不晚于今天）。
     pub delivered_on: NaiveDate,

@@ -17,12 +17,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 /// Username and password. 用户名和密码。
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"username": "xixiang.admin", "password": "Jiekun-demo-2026"}))]
 pub struct TokenRequest {
-    #[schema(example = "xixiang.admin")]
+    #[validate(length(max = 64, code = "too_long"))]
+    #[schema(example = "xixiang.admin", max_length = 64)]
     pub username: String,
+    #[validate(length(max = 128, code = "too_long"))]
+    #[schema(max_length = 128)]
     pub password: String,
 }
 
@@ -103,8 +106,8 @@ async fn token(
     let limits = &state.auth;
     let now_ms = state.clock.now().timestamp_millis();
     // A body that cannot be a sign-in is a failure of its address.
-    let body = match body {
-        Ok(ApiJson(body)) => body,
+    let body = match body.and_then(|ApiJson(b)| crate::body::validated(b)) {
+        Ok(body) => body,
         Err(e) => {
             limits
                 .login_failures_per_address

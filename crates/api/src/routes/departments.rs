@@ -124,7 +124,7 @@ pub struct CreateDepartment {
     #[validate(length(max = 100, code = "too_long"))]
     #[schema(max_length = 100)]
     pub name: String,
-    #[schema(example = "610724")]
+    #[schema(example = "610724", pattern = "^[0-9]{6}$")]
     pub region_code: String,
     #[validate(length(max = 200, code = "too_long"))]
     #[schema(max_length = 200)]
@@ -141,7 +141,8 @@ pub struct UpdateDepartment {
     #[schema(max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[validate(length(max = 200, code = "too_long"))]
+    #[schema(value_type = Option<String>, max_length = 200)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]

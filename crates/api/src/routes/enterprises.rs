@@ -72,9 +72,15 @@ pub struct CreateEnterprise {
     pub name: String,
     /// 18 characters with a valid GB 32100 check character; lower case is accepted.
     /// 18 位，校验码须正确，可用小写。
-    #[schema(example = "91610724MA6YQ1234E")]
+    #[validate(length(max = 18, code = "too_long"))]
+    #[schema(
+        example = "91610724MA6YQ1234E",
+        min_length = 18,
+        max_length = 18,
+        pattern = "^[0-9A-Za-z]{18}$"
+    )]
     pub credit_code: String,
-    #[schema(example = "610724")]
+    #[schema(example = "610724", pattern = "^[0-9]{6}$")]
     pub region_code: String,
     /// Default false. 默认否。
     #[serde(default)]
@@ -94,13 +100,19 @@ pub struct UpdateEnterprise {
     #[schema(max_length = 100)]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// 18 characters with a valid GB 32100 check character; lower case is accepted.
+    /// 18 位，校验码须正确，可用小写。
+    #[validate(length(max = 18, code = "too_long"))]
+    #[schema(min_length = 18, max_length = 18, pattern = "^[0-9A-Za-z]{18}$")]
     pub credit_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9]{6}$")]
     pub region_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub difficult: Option<bool>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[validate(length(max = 200, code = "too_long"))]
+    #[schema(value_type = Option<String>, max_length = 200)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<Option<String>>,
 }

@@ -126,6 +126,8 @@ impl From<OrganisationRow> for Organisation {
 pub struct CreateOrganisation {
     /// Required except for a city federation; a county federation sits under a city federation, a
     /// grassroots union under a county federation. 除市总工会外必填。
+    #[validate(length(max = 64, code = "too_long"))]
+    #[schema(max_length = 64)]
     pub parent_id: Option<String>,
     pub kind: OrganisationKind,
     /// Required for a grassroots union, absent otherwise. 基层工会必填。
@@ -140,7 +142,7 @@ pub struct CreateOrganisation {
     pub short_name: Option<String>,
     /// City federations: prefecture level (`610700`); others: county level inside the parent's
     /// region (`610724`). 市总工会为地级代码，其余为上级辖区内的县级代码。
-    #[schema(example = "610724")]
+    #[schema(example = "610724", pattern = "^[0-9]{6}$")]
     pub region_code: String,
     #[validate(length(max = 200, code = "too_long"))]
     #[schema(max_length = 200)]
@@ -157,11 +159,13 @@ pub struct UpdateOrganisation {
     #[schema(max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[validate(length(max = 30, code = "too_long"))]
+    #[schema(value_type = Option<String>, max_length = 30)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub short_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[validate(length(max = 200, code = "too_long"))]
+    #[schema(value_type = Option<String>, max_length = 200)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<Option<String>>,
 }

@@ -123,17 +123,26 @@ impl From<UserRow> for User {
 #[schema(example = json!({"organisation_id": crate::examples::GRASSROOTS_UNION_ID, "username": "shahe.officer", "display_name": "赵敏", "password": "Correct-Horse-2026", "roles": ["grassroots_officer"]}))]
 pub struct CreateUser {
     /// An organisation inside your own subtree. 须在本组织及下级范围内。
+    #[validate(length(max = 64, code = "too_long"))]
+    #[schema(max_length = 64)]
     pub organisation_id: String,
     /// 3–64 characters: lower-case letters, digits, `.`, `_`, `-`; unique. 登录名。
-    #[schema(example = "chengguan.officer")]
+    #[validate(length(max = 64, code = "too_long"))]
+    #[schema(example = "chengguan.officer", max_length = 64)]
     pub username: String,
-    #[schema(example = "李明")]
+    /// 1–50 characters. 姓名。
+    #[validate(length(max = 50, code = "too_long"))]
+    #[schema(example = "李明", max_length = 50)]
     pub display_name: String,
     /// 12–128 characters mixing at least two kinds of character. 至少 12 位，含两类字符。
+    #[validate(length(max = 128, code = "too_long"))]
+    #[schema(max_length = 128)]
     pub password: String,
     /// At least one; each must fit the organisation's level (grassroots_officer in a grassroots
     /// union, county_* in a county federation, city_approver in a city federation; auditor and
     /// system_admin anywhere) and be one you may grant. 角色须与组织层级相符，且不超出您可授予的范围。
+    #[validate(length(max = 6, code = "too_many"))]
+    #[schema(max_items = 6)]
     pub roles: Vec<RoleName>,
 }
 
@@ -142,9 +151,14 @@ pub struct CreateUser {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"display_name": "赵敏（经办）"}))]
 pub struct UpdateUser {
+    /// 1–50 characters. 姓名。
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[validate(length(max = 50, code = "too_long"))]
+    #[schema(max_length = 50)]
     pub display_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[validate(length(max = 6, code = "too_many"))]
+    #[schema(max_items = 6)]
     pub roles: Option<Vec<RoleName>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<UserStatus>,
@@ -156,7 +170,12 @@ pub struct UpdateUser {
 #[schema(example = json!({"new_password": "Another-Horse-2027"}))]
 pub struct ChangePassword {
     /// Required when changing your own password. 修改本人密码时必填。
+    #[validate(length(max = 128, code = "too_long"))]
+    #[schema(max_length = 128)]
     pub current_password: Option<String>,
+    /// 12–128 characters mixing at least two kinds of character. 至少 12 位，含两类字符。
+    #[validate(length(max = 128, code = "too_long"))]
+    #[schema(max_length = 128)]
     pub new_password: String,
 }
 

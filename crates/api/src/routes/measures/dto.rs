@@ -245,9 +245,11 @@ pub struct AddMeasure {
     #[validate(range(min = 1, max = 19))]
     #[schema(minimum = 1, maximum = 19)]
     pub measure: i64,
-    /// The members it concerns (empty: the household as a whole). 涉及成员。
-    #[validate(length(max = 20))]
-    #[schema(max_items = 20)]
+    #[validate(
+        length(max = 20, code = "too_many"),
+        custom(function = "crate::limits::ids")
+    )]
+    #[schema(schema_with = crate::limits::member_ids_schema)]
     #[serde(default)]
     pub member_ids: Vec<String>,
     #[validate(length(max = 500))]

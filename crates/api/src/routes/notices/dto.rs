@@ -178,12 +178,16 @@ impl From<ObjectionRow> for Objection {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"content": "该户家中经营门面，收入未如实申报。"}))]
 pub struct NewObjection {
-    /// What is wrong with the notice's subject. 异议内容。
+    /// What is wrong with the notice's subject, at most 2000 characters. 异议内容（不超过 2000 字）。
+    #[validate(length(max = 2000, code = "too_long"))]
+    #[schema(max_length = 2000)]
     pub content: String,
     /// Default `online`; other channels are recorded by case staff. 默认 online。
     #[schema(schema_with = closed_or_null::<ObjectionChannel>)]
     pub channel: Option<ObjectionChannel>,
-    /// Who objected (recorded channels). 异议人。
+    /// Who objected (recorded channels), at most 100 characters. 异议人。
+    #[validate(length(max = 100, code = "too_long"))]
+    #[schema(max_length = 100)]
     pub objector: Option<String>,
 }
 
@@ -194,7 +198,9 @@ pub struct NewObjection {
 pub struct Resolution {
     #[schema(schema_with = closed::<ObjectionOutcome>)]
     pub outcome: ObjectionOutcome,
-    /// What was checked and found. 核实情况及处理意见。
+    /// What was checked and found, at most 2000 characters. 核实情况及处理意见（不超过 2000 字）。
+    #[validate(length(max = 2000, code = "too_long"))]
+    #[schema(max_length = 2000)]
     pub resolution: String,
 }
 
@@ -241,6 +247,8 @@ pub struct CalendarQuery {
 pub struct CalendarDayIn {
     #[schema(schema_with = closed::<DayKind>)]
     pub kind: String,
-    #[schema(example = "国庆节")]
+    /// 1–50 characters. 名称。
+    #[validate(length(max = 50, code = "too_long"))]
+    #[schema(example = "国庆节", max_length = 50)]
     pub name: String,
 }

@@ -80,11 +80,13 @@ fn parameter_value() -> RefOr<Schema> {
         .item(
             ArrayBuilder::new()
                 .items(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(IncomeKind::codes())))
+                .max_items(super::policy::list_max(ValueKind::IncomeKinds))
                 .description(Some(listed(ValueKind::IncomeKinds))),
         )
         .item(
             ArrayBuilder::new()
                 .items(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(10)))
+                .max_items(super::policy::list_max(ValueKind::Causes))
                 .description(Some(listed(ValueKind::Causes))),
         )
         .description(Some(
@@ -115,15 +117,16 @@ pub struct NewParameter {
     #[schema(schema_with = closed::<ParamKey>)]
     pub key: String,
     /// A GB/T 2260 code inside your region (`610724`, or `6107` written as `610700`). 适用区划。
-    #[schema(example = "610724")]
+    #[schema(example = "610724", pattern = "^[0-9]{6}$")]
     pub region_code: String,
     /// Today or later: the past is never rewritten. 生效日期（不早于今天）。
     pub effective_from: NaiveDate,
     /// Of the type the parameter takes. 取值（类型随参数而定）。
     #[schema(schema_with = parameter_value, example = 72000)]
     pub value: serde_json::Value,
-    /// 依据文件（文号）。
-    #[schema(example = "西民发〔2026〕12号")]
+    /// The policy document it rests on, 1–200 characters. 依据文件（文号）。
+    #[validate(length(max = 200, code = "too_long"))]
+    #[schema(example = "西民发〔2026〕12号", max_length = 200)]
     pub document: String,
 }
 
@@ -317,11 +320,13 @@ pub struct SimulationResult {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"description": "家中失火，房屋受损", "occurred_on": "2026-03-12", "costs_fen": 3500000}))]
 pub struct Accident {
-    /// What happened. 事件经过。
-    #[schema(example = "2026年7月洪灾，住房受损")]
+    /// What happened, 1–500 characters. 事件经过。
+    #[validate(length(max = 500, code = "too_long"))]
+    #[schema(example = "2026年7月洪灾，住房受损", max_length = 500)]
     pub description: String,
     /// Not in the future. 发生日期。
     pub occurred_on: NaiveDate,
     /// Costs or losses left after compensation, insurance and relief, in fen. 扣除赔偿、保险、救助后的支出或损失（分）。
+    #[schema(minimum = 0)]
     pub costs_fen: i64,
 }

@@ -155,9 +155,28 @@ fn parameter_of(
     Ok((row, region))
 }
 
+/// The most items a list value holds: each income kind, or each cause code, once.
+pub(super) fn list_max(kind: ValueKind) -> Option<usize> {
+    match kind {
+        ValueKind::IncomeKinds => Some(jiekun_domain::household::IncomeKind::values().len()),
+        ValueKind::Causes => Some(10),
+        ValueKind::Int | ValueKind::Bool | ValueKind::Comparator => None,
+    }
+}
+
 /// Checks a value has the type its parameter takes.
 pub(super) fn check_value(key: ParamKey, v: &serde_json::Value) -> Result<ParamValue, FieldError> {
     let (en, zh) = value_kind_names(key.value_kind());
+    if let (Some(max), Some(items)) = (list_max(key.value_kind()), v.as_array()) {
+        if items.len() > max {
+            return Err(FieldError::new(
+                "value",
+                "too_many",
+                format!("at most {max} items"),
+                format!("最多 {max} 项"),
+            ));
+        }
+    }
     let wrong = || {
         FieldError::new(
             "value",

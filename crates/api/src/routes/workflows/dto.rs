@@ -84,11 +84,15 @@ macro_rules! step_body {
             /// The step to take. 操作。
             #[schema(schema_with = closed::<$action>)]
             pub action: $action,
-            /// Opinion or reason; required to return, reject or cancel.
+            /// Opinion or reason, at most 2000 characters; required to return, reject or cancel.
             /// 意见或理由（退回、不予通过、撤销时必填）。
+            #[validate(length(max = 2000, code = "too_long"))]
+            #[schema(max_length = 2000)]
             pub opinion: Option<String>,
             /// A stored assessment of the household this step relies on (`identify` for
             /// applications, `exit` for exit cases). 本步骤所依据的评估记录。
+            #[validate(length(max = 64, code = "too_long"))]
+            #[schema(max_length = 64)]
             pub assessment_id: Option<String>,
             /// First day of the public notice (`start_notice`; today to 30 days ahead, default
             /// today). 公示开始日期（今天起 30 天内，默认今天）。
@@ -196,9 +200,16 @@ pub struct Application {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"household_id": crate::examples::HOUSEHOLD_ID, "opinion": "职工患病致困，申请建档。"}))]
 pub struct NewApplication {
+    #[validate(length(max = 64, code = "too_long"))]
+    #[schema(max_length = 64)]
     pub household_id: String,
     /// An `identify` assessment to attach now (optional). 可附上的识别评估。
+    #[validate(length(max = 64, code = "too_long"))]
+    #[schema(max_length = 64)]
     pub assessment_id: Option<String>,
+    /// At most 2000 characters. 申请意见（不超过 2000 字）。
+    #[validate(length(max = 2000, code = "too_long"))]
+    #[schema(max_length = 2000)]
     pub opinion: Option<String>,
 }
 
@@ -288,14 +299,20 @@ pub struct ExitCase {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"household_id": crate::examples::HOUSEHOLD_ID, "grounds": "death", "opinion": "职工本人已于2026年10月病故，家属书面报告。"}))]
 pub struct NewExitCase {
+    #[validate(length(max = 64, code = "too_long"))]
+    #[schema(max_length = 64)]
     pub household_id: String,
     #[schema(schema_with = closed::<ExitGrounds>)]
     pub grounds: ExitGrounds,
     /// Required for `out_of_hardship` and `safety_net`: a stored `exit` assessment of the
     /// household with that verdict. 脱困、解困须附相应结论的退出评估。
+    #[validate(length(max = 64, code = "too_long"))]
+    #[schema(max_length = 64)]
     pub assessment_id: Option<String>,
-    /// The report; required for death and transfer (what happened, the evidence).
-    /// 说明；死亡、迁出须写明情况及证明材料。
+    /// The report, at most 2000 characters; required for death and transfer (what happened,
+    /// the evidence). 说明（不超过 2000 字）；死亡、迁出须写明情况及证明材料。
+    #[validate(length(max = 2000, code = "too_long"))]
+    #[schema(max_length = 2000)]
     pub opinion: Option<String>,
 }
 
@@ -378,6 +395,9 @@ impl From<EventRow> for TimelineEntryOf {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"opinion": "监测期满，未返困。"}))]
 pub struct CloseMonitoring {
+    /// At most 2000 characters. 意见（不超过 2000 字）。
+    #[validate(length(max = 2000, code = "too_long"))]
+    #[schema(max_length = 2000)]
     pub opinion: Option<String>,
 }
 
@@ -431,7 +451,12 @@ impl From<ReviewRow> for AnnualReview {
 pub struct NewAnnualReview {
     /// A stored `identify` assessment of the household, made for this review.
     /// 为本次复核所作的识别评估。
+    #[validate(length(max = 64, code = "too_long"))]
+    #[schema(max_length = 64)]
     pub assessment_id: String,
+    /// At most 2000 characters. 复核意见（不超过 2000 字）。
+    #[validate(length(max = 2000, code = "too_long"))]
+    #[schema(max_length = 2000)]
     pub opinion: Option<String>,
 }
 

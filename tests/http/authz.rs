@@ -816,6 +816,38 @@ pub(crate) fn recipe(w: &World, op: &str, t: Target) -> Option<Call> {
             409,
             404,
         ),
+        "issue_exchange_secret" => call(
+            "POST",
+            format!(
+                "/api/v1/departments/{}/exchange-secret",
+                pick(&w.dept_xx, &w.dept_cg)
+            ),
+            None,
+            201,
+            404,
+        ),
+        "export_exchange_batch" => call(
+            "GET",
+            format!("/api/v1/exchange/outbox/{}", pick(&w.dept_xx, &w.dept_cg)),
+            None,
+            200,
+            404,
+        ),
+        "get_exchange_batch" => call(
+            "GET",
+            format!("/api/v1/exchange/batches/{}", cases(w, own).batch),
+            None,
+            200,
+            404,
+        ),
+        // A JSON body is not an answer file (415), whoever may send one.
+        "import_exchange_batch" => call(
+            "POST",
+            "/api/v1/exchange/inbox".into(),
+            Some(json!({"rows": []})),
+            415,
+            415,
+        ),
         "list_audit_events" => call("GET", "/api/v1/audit/events".into(), None, 200, 200),
         "verify_audit_chain" => call("GET", "/api/v1/audit/verify".into(), None, 200, 200),
         _ => return None,

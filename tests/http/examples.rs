@@ -60,6 +60,10 @@ fn every_documented_example_is_accepted(_: &World) {
                 continue;
             }
             let id = op["operationId"].as_str().unwrap();
+            // A file upload (an exchange answer file) has no JSON example: its own tests send it.
+            if op["requestBody"]["content"]["application/json"].is_null() {
+                continue;
+            }
             let Some(example) = example_of(&spec, op) else {
                 failures.push(format!("{method} {path} ({id}): no example"));
                 continue;

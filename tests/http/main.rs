@@ -11,6 +11,7 @@ mod conventions;
 mod departments;
 mod enterprises;
 mod examples;
+mod exchange;
 mod health;
 mod hostile;
 mod households;

@@ -26,7 +26,7 @@ pub struct Shared {
     pub resolved_discrepancy: String,
 }
 
-fn members(w: &World, who: &Auth, household: &str) -> Vec<String> {
+pub fn members(w: &World, who: &Auth, household: &str) -> Vec<String> {
     w.app
         .get_as(who, &format!("/api/v1/households/{household}"))
         .expect(200)
@@ -53,13 +53,13 @@ fn consent(
     )
 }
 
-fn consent_all(w: &World, crew: &Crew, household: &str) {
+pub fn consent_all(w: &World, crew: &Crew, household: &str) {
     for m in members(w, &crew.officer, household) {
         consent(w, &crew.officer, household, &m, &ALL).expect(201);
     }
 }
 
-fn open(w: &World, crew: &Crew, household: &str, domains: &[&str]) -> crate::common::Resp {
+pub fn open(w: &World, crew: &Crew, household: &str, domains: &[&str]) -> crate::common::Resp {
     w.app.post_as(
         &crew.reviewer,
         "/api/v1/verifications",
@@ -285,7 +285,7 @@ fn consent_is_signed_by_the_member_or_a_guardian(w: &World) {
 }
 
 /// A department of `code` in 西乡县 and a key of it with `verification:respond`.
-fn department_key(w: &World, code: &str, name: &str) -> Auth {
+pub fn department_key(w: &World, code: &str, name: &str) -> (String, Auth) {
     let admin = &w.person(Role::CountyAdmin).auth;
     let d = w
         .app
@@ -299,7 +299,10 @@ fn department_key(w: &World, code: &str, name: &str) -> Auth {
         .app
         .post_as(admin, "/api/v1/api-keys", &json!({"department_id": d.body["id"], "name": format!("{name}核对"), "scopes": ["verification:respond"], "rate_limit_per_minute": 6000}))
         .expect(201);
-    Auth::ApiKey(key.body["key"].as_str().unwrap().to_owned())
+    (
+        d.body["id"].as_str().unwrap().to_owned(),
+        Auth::ApiKey(key.body["key"].as_str().unwrap().to_owned()),
+    )
 }
 
 fn a_department_sees_only_its_own_tasks_and_the_minimum(w: &World) {
@@ -422,7 +425,7 @@ fn a_verified_vehicle_or_second_home_changes_identification(w: &World) {
         .body;
     let worker = members(w, &crew.officer, &h)[0].clone();
     let spouse = members(w, &crew.officer, &h)[1].clone();
-    let police = department_key(w, "public_security", "西乡县公安局");
+    let (_, police) = department_key(w, "public_security", "西乡县公安局");
     let today = w.app.clock.today().to_string();
     let task = task_of(&v, "vehicles")["id"].as_str().unwrap().to_owned();
     // The answer is checked against the task before anything is written.
@@ -537,7 +540,7 @@ fn a_verified_vehicle_or_second_home_changes_identification(w: &World) {
         .problem(409, "wrong_state");
     assert_eq!(identify(w, &crew, &h)["verdict"], "deep");
     // A second home of 150 m² for two people: excluded, flagged, and accepted into the file.
-    let housing = department_key(w, "housing", "西乡县住建局");
+    let (_, housing) = department_key(w, "housing", "西乡县住建局");
     let homes = task_of(&v, "real_estate")["id"]
         .as_str()
         .unwrap()
@@ -613,7 +616,7 @@ fn verified_income_replaces_declared_income(w: &World) {
     let v = open(w, &crew, &h, &["tax"]).expect(201).body;
     let worker = members(w, &crew.officer, &h)[0].clone();
     let spouse = members(w, &crew.officer, &h)[1].clone();
-    let tax = department_key(w, "tax", "西乡县税务局");
+    let (_, tax) = department_key(w, "tax", "西乡县税务局");
     let today = w.app.clock.today().to_string();
     let months = wf::last_months(w, 12);
     let mut facts: Vec<Value> = months

@@ -81,6 +81,8 @@ pub struct Cases {
     pub verification: String,
     pub answered_task: String,
     pub resolved_discrepancy: String,
+    /// An exchange batch of the county's 人社 department (which has an exchange secret).
+    pub batch: String,
 }
 
 #[derive(Clone, Debug)]
@@ -605,6 +607,11 @@ impl World {
                     verification: shared.verification,
                     answered_task: shared.answered_task,
                     resolved_discrepancy: shared.resolved_discrepancy,
+                    batch: super::exchange::setup(
+                        self,
+                        crew,
+                        if by_key { &self.dept_xx } else { &self.dept_cg },
+                    ),
                 }
             };
             let (xx, cg) = (wf::crew_xx(self), wf::crew_cg(self));

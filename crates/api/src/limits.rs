@@ -58,6 +58,15 @@ pub fn member_ids_schema() -> Array {
     )
 }
 
+/// The schema of the members a verification checks.
+pub fn checked_members_schema() -> Array {
+    strings(
+        30,
+        ID_MAX,
+        "The members to check, at most 30; every member included in the household when absent. 核对的成员（最多 30 人，省略时为全部计入家庭的成员）。",
+    )
+}
+
 /// The schema of a key's allow-list.
 pub fn addresses_schema() -> Array {
     strings(

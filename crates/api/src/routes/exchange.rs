@@ -225,6 +225,25 @@ async fn get_batch(
     Ok(web::Json(b.into()))
 }
 
+/// An answer file's bytes, at most 256 MiB. 答复文件（不超过 256 MiB）。
+pub struct AnswerFile;
+
+impl utoipa::PartialSchema for AnswerFile {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .max_length(Some(MAX_FILE))
+            .description(Some(
+                "CSV (the outbox's columns, a row of keys among the first two rows) or JSON Lines. CSV（含列名行）或 JSON Lines。",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for AnswerFile {}
+
 /// What importing an answer file did. 导入结果。
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportResult {
@@ -399,7 +418,7 @@ pub(crate) fn import_error(e: ImportError) -> ApiError {
         ("X-Exchange-Rows" = i64, Header, description = "Data rows of the file. 数据行数。"),
         ("X-Exchange-Sha256" = String, Header, description = "SHA-256 of the file, hex. 文件 SHA-256。"),
         ("X-Exchange-Signature" = String, Header, description = "HMAC-SHA256 signature, hex. 签名。")),
-    request_body(content = String, content_type = "text/csv", description = "The answer file. 答复文件。"),
+    request_body(content((AnswerFile = "text/csv"), (AnswerFile = "application/jsonl")), description = "The answer file. 答复文件。"),
     responses((status = 200, description = "Imported, or imported before. 已导入。", body = ImportResult)))]
 #[post("/exchange/inbox")]
 async fn inbox(
@@ -409,8 +428,8 @@ async fn inbox(
     mut payload: web::Payload,
 ) -> ApiResult<web::Json<ImportResult>> {
     let doer = doer(&access, Action::ExchangeRun)?;
-    let manifest = manifest_of(&req)?;
     let (format, charset) = media_of(&req)?;
+    let manifest = manifest_of(&req)?;
     let raw = tempfile::NamedTempFile::new().map_err(ApiError::internal)?;
     let mut out = std::io::BufWriter::new(raw.reopen().map_err(ApiError::internal)?);
     let (mut digest, mut size) = (FileDigest::default(), 0usize);

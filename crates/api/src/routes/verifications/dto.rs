@@ -150,9 +150,11 @@ pub struct NewVerificationBody {
     #[validate(length(min = 1, max = 6))]
     #[schema(schema_with = domain_list)]
     pub domains: Vec<DataDomain>,
-    /// The members to check; every member included in the household when absent. 核对的成员（省略时为全部计入家庭的成员）。
-    #[validate(length(min = 1, max = 30))]
-    #[schema(min_items = 1, max_items = 30)]
+    #[validate(
+        length(min = 1, max = 30, code = "too_many"),
+        custom(function = "crate::limits::ids")
+    )]
+    #[schema(schema_with = crate::limits::checked_members_schema)]
     pub member_ids: Option<Vec<String>>,
     #[validate(length(max = 500))]
     #[schema(max_length = 500)]

@@ -2,6 +2,7 @@
 
 mod admin;
 mod demo;
+mod exchange;
 
 use std::path::PathBuf;
 
@@ -161,6 +162,15 @@ enum Command {
         #[command(flatten)]
         db: Database,
     },
+    /// The offline exchange with departments: export a signed batch, import a signed answer file.
+    Exchange {
+        #[command(subcommand)]
+        command: exchange::ExchangeCommand,
+        #[command(flatten)]
+        db: Database,
+        #[command(flatten)]
+        data_key: DataKey,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -223,6 +233,16 @@ fn main() -> anyhow::Result<()> {
                 None => print!("{json}"),
             }
             Ok(())
+        }
+        Command::Exchange {
+            command,
+            db,
+            data_key,
+        } => {
+            init_logging();
+            let pool = open_pool(&db)?;
+            let mut conn = pool.get()?;
+            exchange::run(&mut conn, &data_key.cipher()?, command)
         }
         Command::Migrate { db } => {
             init_logging();

@@ -363,3 +363,129 @@ fn migrate_creates_the_sqlite_file_private() {
     assert!(jiekun(&db, &["migrate"]).status.success());
     assert_eq!(mode(&path), "640");
 }
+
+#[test]
+fn exchange_exports_a_signed_batch_and_imports_its_answer_once() {
+    use jiekun_store::sharing::exchange::{sha256_hex, sign, signing_text};
+    let (dir, db) = sqlite();
+    let key = "11".repeat(32);
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_jiekun"))
+            .args(args)
+            .env("JIEKUN_DATABASE_URL", &db)
+            .env("JIEKUN_DATA_KEY", &key)
+            .output()
+            .expect("run jiekun")
+    };
+    let out = run(&["demo", "--households", "90"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // 公安 of 西乡县, and its exchange secret (issued as the API would).
+    let pool = jiekun_store::Pool::open(&db, &jiekun_store::PoolOptions::default()).unwrap();
+    let mut c = pool.get().unwrap();
+    let page = jiekun_store::PageRequest {
+        after: None,
+        limit: 50,
+    };
+    let filter = jiekun_store::departments::DepartmentFilter {
+        code: Some(jiekun_domain::DepartmentCode::PublicSecurity),
+        ..Default::default()
+    };
+    let dept = jiekun_store::departments::list(&mut c, &jiekun_store::Scope::All, &filter, &page)
+        .unwrap()
+        .items[0]
+        .id
+        .clone();
+    let doer = jiekun_store::measures::Doer {
+        name: "test".into(),
+        role: None,
+        unit: jiekun_store::measures::Unit::Organisation { id: String::new() },
+        scope: jiekun_store::Scope::All,
+        caller: jiekun_store::audit::Caller {
+            actor: jiekun_store::audit::Actor {
+                kind: "system",
+                name: Some("test".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    };
+    let cipher = jiekun_store::crypto::FieldCipher::from_key_text(&key).unwrap();
+    let secret = jiekun_store::sharing::exchange::issue_secret(
+        &mut c,
+        &cipher,
+        &doer,
+        jiekun_store::now(),
+        &dept,
+    )
+    .unwrap();
+    drop(c);
+    let outdir = dir.path().join("out");
+    let out = run(&[
+        "exchange",
+        "export",
+        &dept,
+        "--out",
+        outdir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let file = std::fs::read_dir(&outdir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "csv"))
+        .unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(format!(
+            "{}.manifest.json",
+            file.with_extension("").display()
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let batch = manifest["batch_id"].as_str().unwrap().to_owned();
+    let sent = String::from_utf8(std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(
+        sha256_hex(sent.as_bytes()),
+        manifest["sha256"].as_str().unwrap()
+    );
+    // The department answers: no vehicle for anybody, as of yesterday.
+    let day = (chrono::Utc::now() - chrono::TimeDelta::days(1))
+        .date_naive()
+        .to_string();
+    let mut lines = sent.trim_start_matches('\u{feff}').lines();
+    let mut answer = format!("{}\n{}\n", lines.next().unwrap(), lines.next().unwrap());
+    let mut rows = 0u64;
+    for l in lines {
+        let mut cells: Vec<String> = l.split(',').map(str::to_owned).collect();
+        cells[7] = day.clone();
+        cells[8] = "0".into();
+        answer.push_str(&cells.join(","));
+        answer.push('\n');
+        rows += 1;
+    }
+    assert!(rows > 0, "the demo leaves tasks for 公安: {sent}");
+    let answer_path = dir.path().join("answer.csv");
+    std::fs::write(&answer_path, &answer).unwrap();
+    let sha = sha256_hex(answer.as_bytes());
+    let m = serde_json::json!({"batch_id": batch, "rows": rows, "sha256": sha,
+        "signature": sign(secret.as_bytes(), &signing_text(&batch, rows, &sha))});
+    std::fs::write(dir.path().join("answer.csv.manifest.json"), m.to_string()).unwrap();
+    let out = run(&["exchange", "import", answer_path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("tasks answered"), "{}", text(&out));
+    let again = run(&["exchange", "import", answer_path.to_str().unwrap()]);
+    assert!(
+        again.status.success() && text(&again).contains("nothing changed"),
+        "{}",
+        text(&again)
+    );
+    // A tampered file is refused, and the chain holds.
+    std::fs::write(&answer_path, answer.replacen(",0,", ",1,", 1)).unwrap();
+    let bad = run(&["exchange", "import", answer_path.to_str().unwrap()]);
+    assert!(
+        !bad.status.success() && text(&bad).contains("SHA-256"),
+        "{}",
+        text(&bad)
+    );
+    let verify = run(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", text(&verify));
+}

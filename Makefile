@@ -48,11 +48,13 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## bench: the rules over 1,000,000 generated households (criterion), then load tests over HTTP (get-by-id, list filters, workflow views and steps; 64 connections; household creates and
+## bench: the rules over 1,000,000 generated households (criterion), the import of a 100,000-row
+## exchange answer file against a raw bulk insert (SQLite and PostgreSQL), then load tests over HTTP (get-by-id, list filters, workflow views and steps; 64 connections; household creates and
 ## assistance POSTs with Idempotency-Key from 16 department clients) on 100,000 households,
 ## SQLite and PostgreSQL; see scripts/bench/http.sh for the knobs (`make load` runs only those)
 bench:
 	$(CARGO) bench -p jiekun-domain --bench rules
+	JIEKUN_BENCH_POSTGRES_URL=$(JIEKUN_TEST_POSTGRES_URL) $(CARGO) bench -p jiekun-store --bench exchange
 	scripts/bench/http.sh
 
 load:

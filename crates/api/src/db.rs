@@ -77,3 +77,25 @@ where
     .await
     .map_err(ApiError::internal)?
 }
+
+/// Runs a long read `f` that spreads over `connections` connections of the pool (the registry
+/// scans), on a blocking thread, holding as many permits so that other requests still find a
+/// connection. At most half the pool is taken; `f` is told how many connections it may take
+/// beside its first (none on a pool of one or two).
+pub async fn run_spread<T, F>(db: &Db, connections: u32, f: F) -> ApiResult<T>
+where
+    F: FnOnce(&Pool, usize) -> ApiResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let n = connections.min(db.pool.max_size() / 2).max(1);
+    let _permits = db
+        .permits
+        .acquire_many(n)
+        .await
+        .map_err(|_| ApiError::internal("database permits closed"))?;
+    let pool = db.pool.clone();
+    // One connection lists the ranges; the others read them.
+    web::block(move || f(&pool, (n - 1) as usize))
+        .await
+        .map_err(ApiError::internal)?
+}

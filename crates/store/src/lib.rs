@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod measures;
 pub mod organisations;
 pub mod page;
+pub mod registry;
 pub mod rules;
 pub mod schema;
 pub mod scope;

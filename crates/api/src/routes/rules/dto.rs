@@ -308,7 +308,7 @@ pub struct SimulatedChange {
 }
 
 /// What the proposal would do. 模拟结果。
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub struct SimulationResult {
     pub households: u64,
     pub by_region: BTreeMap<String, RegionCounts>,

@@ -11,7 +11,8 @@ use jiekun_domain::rules::{
     assess_exit, identify, ExitPolicy, ExitVerdict, ParamKey, ParamValue, PolicyBook, Snapshot,
     Verdict,
 };
-use jiekun_store::rules::{self as store, for_each_snapshot_batch};
+use jiekun_store::registry::{fold_ranges, Scan};
+use jiekun_store::rules as store;
 use jiekun_store::Scope;
 
 use super::dto::{ExitCandidate, ReturnWarning, SimulatedChange, Simulation, SimulationResult};
@@ -39,33 +40,39 @@ impl<P> PerRegion<P> {
 }
 
 /// What the rule `decide` finds for each household of `scope` with one of `statuses` on
-/// `date`, under the policy each region resolves to (`resolve`), keeping what it returns.
+/// `date`, under the policy each region resolves to (`resolve`), keeping what it returns, in id
+/// order.
 async fn over_registry<P, T>(
     state: &AppState,
     scope: Scope,
     statuses: &'static [&'static str],
-    resolve: impl Fn(&PolicyBook, &str, NaiveDate) -> Option<P> + Send + 'static,
-    decide: impl Fn(&Snapshot, &P) -> Option<T> + Send + 'static,
+    resolve: impl Fn(&PolicyBook, &str, NaiveDate) -> Option<P> + Send + Sync + 'static,
+    decide: impl Fn(&Snapshot, &P) -> Option<T> + Send + Sync + 'static,
 ) -> ApiResult<Vec<T>>
 where
     P: Send + 'static,
     T: Send + 'static,
 {
     let cipher = state.cipher.clone();
-    let date = state.clock.today();
-    db::run_blocking(&state.db, move |c| {
-        let book = store::policy_book(c)?;
-        let mut policies = PerRegion::new();
-        let mut out = Vec::new();
-        for_each_snapshot_batch(c, &cipher, &scope, statuses, date, |batch| {
-            for s in &batch {
-                let policy = policies.get(&s.region_code, || resolve(&book, &s.region_code, date));
-                out.extend(policy.and_then(|p| decide(s, p)));
-            }
+    let scan = Scan::new(scope, statuses, state.clock.today());
+    let found = db::run_spread(&state.db, scan.workers as u32 + 1, move |pool, workers| {
+        let book = store::policy_book(&mut *pool.get()?)?;
+        let scan = Scan { workers, ..scan };
+        let ranges = fold_ranges(pool, &cipher, &scan, |batch| {
+            let mut policies = PerRegion::new();
+            batch
+                .iter()
+                .filter_map(|s| {
+                    let p =
+                        policies.get(&s.region_code, || resolve(&book, &s.region_code, scan.date));
+                    p.and_then(|p| decide(s, p))
+                })
+                .collect::<Vec<T>>()
         })?;
-        Ok(out)
+        Ok(ranges.into_iter().flatten().collect())
     })
-    .await
+    .await?;
+    Ok(found)
 }
 
 /// Watch for return to hardship · 返困监测
@@ -186,17 +193,14 @@ pub(super) async fn simulate(
     let date = body.date.unwrap_or_else(|| state.clock.today());
     let sample = body.sample.unwrap_or(100).min(1000);
     let cipher = state.cipher.clone();
-    let result = db::run_blocking(&state.db, move |c| {
-        let current = store::policy_book(c)?;
+    let scan = Scan::new(scope, &["draft", "filed", "monitoring"], date);
+    let result = db::run_spread(&state.db, scan.workers as u32 + 1, move |pool, workers| {
+        let current = store::policy_book(&mut *pool.get()?)?;
         let proposed = proposed_book(&current, &overrides, date);
-        let mut result = SimulationResult {
-            households: 0,
-            by_region: BTreeMap::new(),
-            changes: Vec::new(),
-        };
-        let mut resolved = PerRegion::new();
-        let statuses = &["draft", "filed", "monitoring"];
-        for_each_snapshot_batch(c, &cipher, &scope, statuses, date, |batch| {
+        let scan = Scan { workers, ..scan };
+        let parts = fold_ranges(pool, &cipher, &scan, |batch| {
+            let mut part = SimulationResult::default();
+            let mut resolved = PerRegion::new();
             for s in &batch {
                 let both = resolved.get(&s.region_code, || {
                     let now = current.resolve(&s.region_code, date).ok()?;
@@ -204,14 +208,40 @@ pub(super) async fn simulate(
                 });
                 if let Some((now, then)) = both {
                     let verdicts = (identify(s, now).verdict, identify(s, then).verdict);
-                    count(&mut result, s, verdicts, sample);
+                    count(&mut part, s, verdicts, sample);
                 }
             }
+            part
         })?;
+        // The parts come in id order: adding them up gives what one pass would.
+        let mut result = SimulationResult::default();
+        for part in parts {
+            merge(&mut result, part, sample);
+        }
         Ok(result)
     })
     .await?;
     Ok(web::Json(result))
+}
+
+/// Adds the counts of a later part of the registry to `result`, keeping the first `sample`
+/// changes.
+fn merge(result: &mut SimulationResult, part: SimulationResult, sample: usize) {
+    result.households += part.households;
+    for (region, counts) in part.by_region {
+        let r = result.by_region.entry(region).or_default();
+        for (verdict, n) in counts.current {
+            *r.current.entry(verdict).or_default() += n;
+        }
+        for (verdict, n) in counts.proposed {
+            *r.proposed.entry(verdict).or_default() += n;
+        }
+        r.would_enter += counts.would_enter;
+        r.would_leave += counts.would_leave;
+        r.would_change_category += counts.would_change_category;
+    }
+    let room = sample.saturating_sub(result.changes.len());
+    result.changes.extend(part.changes.into_iter().take(room));
 }
 
 /// The book as proposed: every version of an overridden key in force on `date` takes the

@@ -4,23 +4,21 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use jiekun_domain::closed::ClosedList;
-use jiekun_domain::household::{HouseholdStatus, Month};
+use jiekun_domain::household::HouseholdStatus;
 use jiekun_domain::rules::policy::close_superseded;
-use jiekun_domain::rules::{
-    default_book, AssistanceSnap, ExpenditureSnap, IncomeSnap, MemberSnap, Parameter, PolicyBook,
-    Snapshot,
-};
+use jiekun_domain::rules::{default_book, Parameter, PolicyBook, Snapshot};
 use sha2::{Digest, Sha256};
 
 use crate::audit::Caller;
 use crate::crypto::FieldCipher;
 use crate::error::{StoreError, StoreResult};
-use crate::households::{self, health_context};
-use crate::schema::{
-    assessments, expenditures, household_accidents, income_records, policy_parameters,
-};
+use crate::households;
+use crate::schema::{assessments, household_accidents, policy_parameters};
 use crate::scope::Scope;
 use crate::DbConnection;
+
+mod snapshots;
+pub use snapshots::snapshots_of;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = policy_parameters)]
@@ -180,248 +178,6 @@ pub fn snapshot(
     snapshots_of(conn, cipher, vec![h], date)?
         .pop()
         .ok_or(StoreError::NotFound)
-}
-
-/// The next batch of households in `scope` with one of `statuses`, after `after`, in id order.
-pub fn household_batch(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    statuses: &[&str],
-    after: Option<&str>,
-    limit: i64,
-) -> StoreResult<Vec<households::HouseholdRow>> {
-    use crate::schema::households::dsl as h;
-    let mut q = h::households
-        .select(households::HouseholdRow::as_select())
-        .into_boxed();
-    match scope {
-        Scope::Subtree { path, .. } => q = q.filter(h::organisation_path.like(format!("{path}%"))),
-        Scope::Region(_) => return Ok(Vec::new()),
-        Scope::All => {}
-    }
-    if !statuses.is_empty() {
-        q = q.filter(h::status.eq_any(statuses.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
-    }
-    if let Some(a) = after {
-        q = q.filter(h::id.gt(a.to_owned()));
-    }
-    Ok(q.order(h::id.asc()).limit(limit).load(conn)?)
-}
-
-/// Runs `f` over snapshots of the households of `scope` with one of `statuses` on `date`, a batch
-/// at a time (500 households, four queries a batch): the registry is never held in memory at
-/// once.
-pub fn for_each_snapshot_batch(
-    conn: &mut DbConnection,
-    cipher: &FieldCipher,
-    scope: &Scope,
-    statuses: &[&str],
-    date: NaiveDate,
-    mut f: impl FnMut(Vec<Snapshot>),
-) -> StoreResult<()> {
-    let mut after: Option<String> = None;
-    loop {
-        let rows = household_batch(conn, scope, statuses, after.as_deref(), 500)?;
-        let Some(last) = rows.last().map(|h| h.id.clone()) else {
-            return Ok(());
-        };
-        f(snapshots_of(conn, cipher, rows, date)?);
-        after = Some(last);
-    }
-}
-
-/// Snapshots of a batch of households given in id order: three more queries, each a range scan
-/// over the household ids of the batch (rows of households between them but outside the batch
-/// are read and dropped, which is cheaper than a list of hundreds of ids).
-pub fn snapshots_of(
-    conn: &mut DbConnection,
-    cipher: &FieldCipher,
-    rows: Vec<households::HouseholdRow>,
-    date: NaiveDate,
-) -> StoreResult<Vec<Snapshot>> {
-    use crate::schema::household_members::dsl as hm;
-    let (Some(first), Some(last)) = (
-        rows.iter().map(|h| h.id.clone()).min(),
-        rows.iter().map(|h| h.id.clone()).max(),
-    ) else {
-        return Ok(Vec::new());
-    };
-    let mut from = Month::of(date);
-    for _ in 0..24 {
-        from = from.prev();
-    }
-    let members: Vec<households::MemberRow> = hm::household_members
-        .select(households::MemberRow::as_select())
-        .filter(hm::household_id.ge(&first).and(hm::household_id.le(&last)))
-        .order((hm::household_id.asc(), hm::position.asc()))
-        .load(conn)?;
-    let incomes: Vec<households::IncomeRow> = income_records::table
-        .select(households::IncomeRow::as_select())
-        .filter(
-            income_records::household_id
-                .ge(&first)
-                .and(income_records::household_id.le(&last)),
-        )
-        .filter(income_records::month.ge(i64::from(from.key())))
-        .order((income_records::household_id.asc(), income_records::id.asc()))
-        .load(conn)?;
-    let spent: Vec<households::ExpenditureRow> = expenditures::table
-        .select(households::ExpenditureRow::as_select())
-        .filter(
-            expenditures::household_id
-                .ge(&first)
-                .and(expenditures::household_id.le(&last)),
-        )
-        .filter(expenditures::end_month.ge(i64::from(from.key())))
-        .order((expenditures::household_id.asc(), expenditures::id.asc()))
-        .load(conn)?;
-    let accidents: Vec<AccidentRow> = household_accidents::table
-        .select(AccidentRow::as_select())
-        .filter(
-            household_accidents::household_id
-                .ge(&first)
-                .and(household_accidents::household_id.le(&last)),
-        )
-        .load(conn)?;
-    // The assistance ledger of the twelve months before the date: 低保 or special-hardship
-    // enrolment and union help count for the safety-net exit (解困).
-    let ledger: Vec<crate::measures::AssistanceRow> = crate::schema::assistance_records::table
-        .select(crate::measures::AssistanceRow::as_select())
-        .filter(
-            crate::schema::assistance_records::household_id
-                .ge(&first)
-                .and(crate::schema::assistance_records::household_id.le(&last)),
-        )
-        .filter(
-            crate::schema::assistance_records::delivered_on
-                .between(date - chrono::TimeDelta::days(366), date),
-        )
-        .load(conn)?;
-    let verified = crate::sharing::facts_between(conn, &first, &last)?;
-    let causes = |s: &str| -> Vec<u8> { s.split(',').filter_map(|c| c.parse().ok()).collect() };
-    let bad = |what: &str| StoreError::Config(format!("stored {what} unreadable"));
-    let latest = Month::of(date).prev().key() as i64;
-    // Group the batch's rows by household once.
-    let mut members_of: std::collections::HashMap<&str, Vec<&households::MemberRow>> =
-        std::collections::HashMap::new();
-    for m in &members {
-        members_of
-            .entry(m.household_id.as_str())
-            .or_default()
-            .push(m);
-    }
-    let mut incomes_of: std::collections::HashMap<&str, Vec<&households::IncomeRow>> =
-        std::collections::HashMap::new();
-    for i in &incomes {
-        incomes_of
-            .entry(i.household_id.as_str())
-            .or_default()
-            .push(i);
-    }
-    let mut spent_of: std::collections::HashMap<&str, Vec<&households::ExpenditureRow>> =
-        std::collections::HashMap::new();
-    for e in &spent {
-        spent_of.entry(e.household_id.as_str()).or_default().push(e);
-    }
-    let none = Vec::new();
-    let mut out = Vec::with_capacity(rows.len());
-    for h in rows {
-        let mut member_snaps = Vec::new();
-        for m in members_of.get(h.id.as_str()).unwrap_or(&Vec::new()).iter() {
-            let health = match &m.health_enc {
-                Some(enc) => {
-                    let text = cipher
-                        .decrypt(&health_context(&m.id), enc)
-                        .map_err(|_| bad("health"))?;
-                    let v: serde_json::Value =
-                        serde_json::from_str(&text).map_err(|_| bad("health"))?;
-                    v["status"].as_str().and_then(|s| s.parse().ok())
-                }
-                None => None,
-            };
-            member_snaps.push(MemberSnap {
-                id: m.id.clone(),
-                relation: m.relation.parse().map_err(|_| bad("relation"))?,
-                included: m.included,
-                birth_date: m.birth_date,
-                sex: jiekun_domain::Sex::parse(&m.sex).ok_or_else(|| bad("sex"))?,
-                work_status: m.work_status.parse().map_err(|_| bad("work status"))?,
-                health,
-            });
-        }
-        let facts_of_h = crate::sharing::verified_snaps(
-            &verified
-                .iter()
-                .filter(|f| f.household_id == h.id)
-                .cloned()
-                .collect::<Vec<_>>(),
-        );
-        let mine: &Vec<&households::IncomeRow> = incomes_of.get(h.id.as_str()).unwrap_or(&none);
-        let received = |kind: &str| mine.iter().any(|i| i.kind == kind && i.month == latest);
-        out.push(Snapshot {
-            household_id: h.id.clone(),
-            region_code: h.region_code.clone(),
-            assessment_date: date,
-            members: member_snaps,
-            incomes: mine
-                .iter()
-                .map(|i| {
-                    Ok(IncomeSnap {
-                        member_id: i.member_id.clone(),
-                        month: i.month as i32,
-                        kind: i.kind.parse().map_err(|_| bad("income kind"))?,
-                        amount_fen: i.amount_fen,
-                        // Figures reported by a department count as verified.
-                        verified: i.verified || i.source != "declared",
-                    })
-                })
-                .collect::<StoreResult<Vec<_>>>()?,
-            expenditures: spent_of
-                .get(h.id.as_str())
-                .map(|v| v.as_slice())
-                .unwrap_or_default()
-                .iter()
-                .map(|e| {
-                    Ok(ExpenditureSnap {
-                        kind: e.kind.parse().map_err(|_| bad("expenditure kind"))?,
-                        amount_fen: e.amount_fen,
-                        start_month: e.start_month as i32,
-                        end_month: e.end_month as i32,
-                        verified: e.verified,
-                    })
-                })
-                .collect::<StoreResult<Vec<_>>>()?,
-            assets: crate::sharing::assets_of(&h),
-            main_cause: h.main_cause as u8,
-            secondary_causes: causes(&h.secondary_causes),
-            resolved_causes: causes(&h.resolved_causes),
-            single_parent: h.single_parent,
-            disability_household: h.disability_household,
-            accident: accidents.iter().find(|a| a.household_id == h.id).map(|a| {
-                jiekun_domain::rules::AccidentSnap {
-                    description: a.description.clone(),
-                    date: a.occurred_on,
-                    costs_fen: a.costs_fen,
-                }
-            }),
-            assistance: {
-                let mine: Vec<&crate::measures::AssistanceRow> =
-                    ledger.iter().filter(|a| a.household_id == h.id).collect();
-                let cover = crate::measures::assistance::coverage_of(&mine);
-                let (dibao, special) =
-                    jiekun_domain::verification::verified_assistance(&facts_of_h);
-                AssistanceSnap {
-                    dibao: received("dibao") || cover.dibao || dibao,
-                    special_hardship: received("special_hardship")
-                        || cover.special_hardship
-                        || special,
-                    union_help: cover.union_help,
-                }
-            },
-            verified: facts_of_h,
-        });
-    }
-    Ok(out)
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

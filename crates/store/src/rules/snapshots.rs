@@ -1,0 +1,232 @@
+//! Household snapshots for the rules, a batch at a time: one range scan per table over the ids of
+//! the batch, reading only the columns the rules look at.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use jiekun_domain::household::Month;
+use jiekun_domain::rules::{
+    AccidentSnap, AssistanceSnap, ExpenditureSnap, IncomeSnap, MemberSnap, Snapshot,
+};
+
+use super::AccidentRow;
+use crate::crypto::FieldCipher;
+use crate::error::{StoreError, StoreResult};
+use crate::households::{self, health_context};
+use crate::measures::AssistanceRow;
+use crate::schema::{
+    assistance_records, expenditures, household_accidents, household_members, income_records,
+};
+use crate::DbConnection;
+
+/// What the rules read of a member.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = household_members)]
+struct MemberFacts {
+    id: String,
+    household_id: String,
+    relation: String,
+    included: bool,
+    birth_date: NaiveDate,
+    sex: String,
+    work_status: String,
+    health_enc: Option<String>,
+}
+
+/// What the rules read of a month's income.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = income_records)]
+struct IncomeFacts {
+    household_id: String,
+    member_id: Option<String>,
+    month: i64,
+    kind: String,
+    source: String,
+    amount_fen: i64,
+    verified: bool,
+}
+
+/// What the rules read of an expenditure.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = expenditures)]
+struct SpentFacts {
+    household_id: String,
+    kind: String,
+    amount_fen: i64,
+    start_month: i64,
+    end_month: i64,
+    verified: bool,
+}
+
+/// Rows grouped by household, in the order read.
+fn by_household<T>(rows: Vec<T>, id: impl Fn(&T) -> &str) -> HashMap<String, Vec<T>> {
+    let mut out: HashMap<String, Vec<T>> = HashMap::new();
+    for r in rows {
+        match out.get_mut(id(&r)) {
+            Some(v) => v.push(r),
+            None => {
+                out.insert(id(&r).to_owned(), vec![r]);
+            }
+        }
+    }
+    out
+}
+
+/// Snapshots of a batch of households given in id order: one more query per table, each a range
+/// scan over the household ids of the batch (rows of households between them but outside the
+/// batch are read and dropped, which is cheaper than a list of hundreds of ids). Income and
+/// expenditure are read for the 24 months before the date; health is decrypted in memory only.
+pub fn snapshots_of(
+    conn: &mut DbConnection,
+    cipher: &FieldCipher,
+    rows: Vec<households::HouseholdRow>,
+    date: NaiveDate,
+) -> StoreResult<Vec<Snapshot>> {
+    let (Some(first), Some(last)) = (
+        rows.iter().map(|h| h.id.clone()).min(),
+        rows.iter().map(|h| h.id.clone()).max(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let mut from = Month::of(date);
+    for _ in 0..24 {
+        from = from.prev();
+    }
+    let members = household_members::table
+        .select(MemberFacts::as_select())
+        .filter(household_members::household_id.between(&first, &last))
+        .order((
+            household_members::household_id.asc(),
+            household_members::position.asc(),
+        ))
+        .load(conn)?;
+    let incomes = income_records::table
+        .select(IncomeFacts::as_select())
+        .filter(income_records::household_id.between(&first, &last))
+        .filter(income_records::month.ge(i64::from(from.key())))
+        .order((income_records::household_id.asc(), income_records::id.asc()))
+        .load(conn)?;
+    let spent = expenditures::table
+        .select(SpentFacts::as_select())
+        .filter(expenditures::household_id.between(&first, &last))
+        .filter(expenditures::end_month.ge(i64::from(from.key())))
+        .order((expenditures::household_id.asc(), expenditures::id.asc()))
+        .load(conn)?;
+    let accidents: Vec<AccidentRow> = household_accidents::table
+        .select(AccidentRow::as_select())
+        .filter(household_accidents::household_id.between(&first, &last))
+        .load(conn)?;
+    // The assistance ledger of the twelve months before the date: 低保 or special-hardship
+    // enrolment and union help count for the safety-net exit (解困).
+    let ledger: Vec<AssistanceRow> = assistance_records::table
+        .select(AssistanceRow::as_select())
+        .filter(assistance_records::household_id.between(&first, &last))
+        .filter(assistance_records::delivered_on.between(date - chrono::TimeDelta::days(366), date))
+        .load(conn)?;
+    let verified = crate::sharing::facts_between(conn, &first, &last)?;
+
+    let mut members = by_household(members, |m| &m.household_id);
+    let mut incomes = by_household(incomes, |i| &i.household_id);
+    let mut spent = by_household(spent, |e| &e.household_id);
+    let mut accidents = by_household(accidents, |a| &a.household_id);
+    let ledger = by_household(ledger, |a| &a.household_id);
+    let verified = by_household(verified, |f| &f.household_id);
+    let causes = |s: &str| -> Vec<u8> { s.split(',').filter_map(|c| c.parse().ok()).collect() };
+    let bad = |what: &str| StoreError::Config(format!("stored {what} unreadable"));
+    let latest = Month::of(date).prev().key() as i64;
+    let mut out = Vec::with_capacity(rows.len());
+    for h in rows {
+        let member_snaps = members
+            .remove(&h.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| {
+                let health = match &m.health_enc {
+                    Some(enc) => {
+                        let text = cipher
+                            .decrypt(&health_context(&m.id), enc)
+                            .map_err(|_| bad("health"))?;
+                        let v: serde_json::Value =
+                            serde_json::from_str(&text).map_err(|_| bad("health"))?;
+                        v["status"].as_str().and_then(|s| s.parse().ok())
+                    }
+                    None => None,
+                };
+                Ok(MemberSnap {
+                    relation: m.relation.parse().map_err(|_| bad("relation"))?,
+                    included: m.included,
+                    birth_date: m.birth_date,
+                    sex: jiekun_domain::Sex::parse(&m.sex).ok_or_else(|| bad("sex"))?,
+                    work_status: m.work_status.parse().map_err(|_| bad("work status"))?,
+                    health,
+                    id: m.id,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let facts_of_h = crate::sharing::verified_snaps(verified.get(&h.id).map_or(&[], |v| v));
+        let mine = incomes.remove(&h.id).unwrap_or_default();
+        let received = |kind: &str| mine.iter().any(|i| i.kind == kind && i.month == latest);
+        let assistance = {
+            let mine: Vec<&AssistanceRow> =
+                ledger.get(&h.id).map_or(Vec::new(), |v| v.iter().collect());
+            let cover = crate::measures::assistance::coverage_of(&mine);
+            let (dibao, special) = jiekun_domain::verification::verified_assistance(&facts_of_h);
+            AssistanceSnap {
+                dibao: received("dibao") || cover.dibao || dibao,
+                special_hardship: received("special_hardship") || cover.special_hardship || special,
+                union_help: cover.union_help,
+            }
+        };
+        out.push(Snapshot {
+            household_id: h.id.clone(),
+            region_code: h.region_code.clone(),
+            assessment_date: date,
+            members: member_snaps,
+            incomes: mine
+                .into_iter()
+                .map(|i| {
+                    Ok(IncomeSnap {
+                        kind: i.kind.parse().map_err(|_| bad("income kind"))?,
+                        member_id: i.member_id,
+                        month: i.month as i32,
+                        amount_fen: i.amount_fen,
+                        // Figures reported by a department count as verified.
+                        verified: i.verified || i.source != "declared",
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?,
+            expenditures: spent
+                .remove(&h.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| {
+                    Ok(ExpenditureSnap {
+                        kind: e.kind.parse().map_err(|_| bad("expenditure kind"))?,
+                        amount_fen: e.amount_fen,
+                        start_month: e.start_month as i32,
+                        end_month: e.end_month as i32,
+                        verified: e.verified,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?,
+            assets: crate::sharing::assets_of(&h),
+            main_cause: h.main_cause as u8,
+            secondary_causes: causes(&h.secondary_causes),
+            resolved_causes: causes(&h.resolved_causes),
+            single_parent: h.single_parent,
+            disability_household: h.disability_household,
+            accident: accidents
+                .remove(&h.id)
+                .and_then(|v| v.into_iter().next())
+                .map(|a| AccidentSnap {
+                    description: a.description,
+                    date: a.occurred_on,
+                    costs_fen: a.costs_fen,
+                }),
+            assistance,
+            verified: facts_of_h,
+        });
+    }
+    Ok(out)
+}

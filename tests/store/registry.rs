@@ -1,0 +1,251 @@
+//! The registry scans (what-if, exit candidates, return watch) read ranges of households on
+//! several connections at once; what they read must be what reading one household after another
+//! gives, in the same order.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use jiekun_domain::household::Relation;
+use jiekun_domain::national_id::complete;
+use jiekun_domain::rules::{default_book, identify, Snapshot};
+use jiekun_domain::{NationalId, OrganisationKind, RegionCode, UnionType};
+use jiekun_store::households::{self as hs, HouseholdInput, IncomeInput, MemberInput};
+use jiekun_store::organisations::{self, NewOrganisation};
+use jiekun_store::registry::{fold_ranges, Scan};
+use jiekun_store::{rules, Scope};
+
+use crate::common::{test_cipher, TestDb};
+
+const HOUSEHOLDS: usize = 2_500;
+const STATUSES: [&str; 4] = ["draft", "filed", "monitoring", "exited"];
+
+fn date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+}
+
+fn org(
+    c: &mut jiekun_store::PooledConnection,
+    parent: Option<&str>,
+    kind: OrganisationKind,
+    name: &str,
+) -> String {
+    let code = if parent.is_none() { "610700" } else { "610724" };
+    organisations::create(
+        c,
+        &Scope::All,
+        &NewOrganisation {
+            parent_id: parent.map(Into::into),
+            kind,
+            union_type: (kind == OrganisationKind::GrassrootsUnion)
+                .then_some(UnionType::TownStreet),
+            name: name.into(),
+            short_name: None,
+            region_code: RegionCode::parse(code).unwrap(),
+            address: None,
+        },
+    )
+    .unwrap()
+    .id
+}
+
+fn member(relation: Relation, n: usize, k: usize) -> MemberInput {
+    // A distinct identity number for every member: birth dates spread over 40 years.
+    let birth = NaiveDate::from_ymd_opt(
+        1960 + (n % 40) as i32,
+        1 + (n / 40 % 12) as u32,
+        1 + (n / 480 % 28) as u32,
+    )
+    .unwrap();
+    let id = NationalId::parse(
+        &complete(&format!("610724{}{:03}", birth.format("%Y%m%d"), k)),
+        date(),
+    )
+    .unwrap();
+    MemberInput {
+        relation,
+        name: format!("成员{n}-{k}"),
+        national_id: id.as_str().into(),
+        national_id_masked: id.masked(),
+        sex: id.sex().as_str().into(),
+        birth_date: id.birth_date(),
+        health: (n % 7 == 0).then(|| r#"{"status": "serious_illness"}"#.into()),
+        work_status: ["employed", "unemployed", "unable_to_work"][n % 3].into(),
+        schooling_level: None,
+        school: None,
+        school_year: None,
+        included: true,
+        exclusion_reason: None,
+        business_plan: false,
+        residents_pension: false,
+        laid_off: false,
+    }
+}
+
+/// `HOUSEHOLDS` households of one union with one to three members, a year of wages of varying
+/// size and every status; returns the union's path.
+fn registry(db: &TestDb) -> String {
+    let mut c = db.pool.get().unwrap();
+    let city = org(
+        &mut c,
+        None,
+        OrganisationKind::CityFederation,
+        "汉中市总工会",
+    );
+    let county = org(
+        &mut c,
+        Some(&city),
+        OrganisationKind::CountyFederation,
+        "西乡县总工会",
+    );
+    let union = org(
+        &mut c,
+        Some(&county),
+        OrganisationKind::GrassrootsUnion,
+        "城关镇总工会",
+    );
+    let cipher = test_cipher();
+    jiekun_store::write(&mut c, |c| {
+        for n in 0..HOUSEHOLDS {
+            let mut people = vec![member(Relation::Worker, n, 0)];
+            for k in 1..=(n % 3) {
+                people.push(member(
+                    if k == 1 {
+                        Relation::Spouse
+                    } else {
+                        Relation::Child
+                    },
+                    n,
+                    k,
+                ));
+            }
+            let wages: Vec<(Option<usize>, IncomeInput)> = (0..12)
+                .map(|m| {
+                    (
+                        Some(0),
+                        IncomeInput {
+                            member_id: None,
+                            // December 2025 to November 2026.
+                            month: if m == 0 { 202512 } else { 202600 + m },
+                            kind: if n % 9 == 0 {
+                                "dibao".into()
+                            } else {
+                                "wage".into()
+                            },
+                            source: "declared".into(),
+                            amount_fen: (n as i64 * 7_919) % 300_000,
+                            verified: n % 5 == 0,
+                            note: None,
+                        },
+                    )
+                })
+                .collect();
+            let input = HouseholdInput {
+                organisation_id: union.clone(),
+                region_code: "610724".into(),
+                address: "城关镇".into(),
+                enterprise_id: None,
+                housing_type: "owned".into(),
+                housing_area_dm2: Some(6_000),
+                bank_name: None,
+                bank_account: None,
+                main_cause: (1 + n % 10) as i64,
+                secondary_causes: String::new(),
+                single_parent: n % 11 == 0,
+                disability_household: n % 13 == 0,
+                zero_employment: false,
+                homes_count: (n % 4 == 0) as i64 + 1,
+                homes_area_dm2: 6_000,
+                vehicles_count: (n % 17 == 0) as i64,
+                vehicle_disability_exempt: false,
+                controlling_shareholder: false,
+                high_fee_schooling: false,
+                refuses_cooperation: false,
+                legal_dispute: false,
+            };
+            let row = hs::create(c, &cipher, &Scope::All, &input, &people, &wages, &[]).unwrap();
+            diesel::update(jiekun_store::schema::households::table.find(&row.id))
+                .set(jiekun_store::schema::households::status.eq(STATUSES[n % 4]))
+                .execute(c)?;
+        }
+        Ok::<_, jiekun_store::StoreError>(())
+    })
+    .unwrap();
+    organisations::get(&mut c, &Scope::All, &union)
+        .unwrap()
+        .path
+}
+
+fn scope(path: &str) -> Scope {
+    Scope::Subtree {
+        path: path.into(),
+        region: RegionCode::parse("610724").unwrap(),
+    }
+}
+
+/// Ranges read on three threads, and on the calling thread alone, give the snapshots that one
+/// household at a time gives, in id order, and so the same verdicts.
+fn ranges_read_what_one_at_a_time_reads(db: &TestDb) {
+    let path = registry(db);
+    let cipher = test_cipher();
+    let statuses = ["draft", "filed", "monitoring"];
+    let mut c = db.pool.get().unwrap();
+    let mut ids: Vec<String> = jiekun_store::schema::households::table
+        .select(jiekun_store::schema::households::id)
+        .filter(jiekun_store::schema::households::status.eq_any(statuses))
+        .load(&mut c)
+        .unwrap();
+    ids.sort();
+    assert_eq!(ids.len(), HOUSEHOLDS * 3 / 4);
+    let one_by_one: Vec<Snapshot> = ids
+        .iter()
+        .map(|id| rules::snapshot(&mut c, &cipher, &scope(&path), id, date()).unwrap())
+        .collect();
+    drop(c);
+    let policy = default_book().resolve("610724", date()).unwrap();
+    let verdicts = |snaps: &[Snapshot]| -> Vec<_> {
+        snaps.iter().map(|s| identify(s, &policy).verdict).collect()
+    };
+    let expected = verdicts(&one_by_one);
+    assert!(
+        expected
+            .iter()
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+            >= 2,
+        "the registry has more than one verdict"
+    );
+    for (workers, per_range) in [(3, 37), (0, 500), (2, 5_000)] {
+        let scan = Scan {
+            per_range,
+            workers,
+            ..Scan::new(scope(&path), &statuses, date())
+        };
+        let ranges = fold_ranges(&db.pool, &cipher, &scan, |batch| batch).unwrap();
+        assert_eq!(ranges.len(), one_by_one.len().div_ceil(per_range));
+        let read: Vec<Snapshot> = ranges.into_iter().flatten().collect();
+        assert_eq!(
+            read.len(),
+            one_by_one.len(),
+            "{workers} workers, ranges of {per_range}"
+        );
+        assert!(
+            read == one_by_one,
+            "{workers} workers, ranges of {per_range}: snapshots differ"
+        );
+        assert_eq!(verdicts(&read), expected);
+    }
+    // Another union's scope sees none of them; a department key reads no household files.
+    let elsewhere = Scan::new(scope("/nowhere/"), &statuses, date());
+    assert!(fold_ranges(&db.pool, &cipher, &elsewhere, |b| b)
+        .unwrap()
+        .is_empty());
+    let key = Scan::new(
+        Scope::Region(RegionCode::parse("610724").unwrap()),
+        &statuses,
+        date(),
+    );
+    assert!(fold_ranges(&db.pool, &cipher, &key, |b| b)
+        .unwrap()
+        .is_empty());
+}
+
+crate::on_both_backends!(TestDb: ranges_read_what_one_at_a_time_reads);

@@ -12,6 +12,9 @@ use crate::error::{ApiError, ErrorCode, FieldError};
 
 pub mod screen;
 mod strict;
+mod versioned;
+
+pub use versioned::{Change, Versioned};
 
 /// A JSON body: `application/json` (or `+json`), at most the configured size, deserialised with the
 /// path of a failing field reported.

@@ -10,8 +10,13 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, ErrorCode, FieldError};
 
+mod idempotent;
 pub mod screen;
 mod strict;
+mod versioned;
+
+pub use idempotent::Idempotent;
+pub use versioned::{Change, Versioned};
 
 /// A JSON body: `application/json` (or `+json`), at most the configured size, deserialised with the
 /// path of a failing field reported.

@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::web;
-use actix_web::{get, post, HttpRequest, HttpResponse};
+use actix_web::{get, post, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use jiekun_domain::access::Action;
 use jiekun_domain::assistance::{AssistanceKind, UnitKind};
@@ -21,8 +21,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::measures::dto::measure_of;
 use super::measures::{doer, measure_error};
 use crate::auth::Access;
-use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Idempotent;
 use crate::idempotency::{self, Answer};
 use crate::pagination::{page_of, total_if, PageOf, Paged};
 use crate::schema::closed;
@@ -196,11 +196,10 @@ fn text(v: Option<String>) -> Option<String> {
 async fn create(
     state: web::Data<AppState>,
     access: Access,
-    req: HttpRequest,
-    body: Body,
+    posted: Idempotent,
 ) -> ApiResult<HttpResponse> {
     let doer = doer(&access, Action::AssistanceWrite)?;
-    let key = idempotency::key_of(&req)?;
+    let (key, body) = posted.key_and_body()?;
     let b: CreateAssistance = body.parse()?;
     let input = NewAssistance {
         household_id: b.household_id,
@@ -246,12 +245,11 @@ async fn create(
 async fn reverse(
     state: web::Data<AppState>,
     access: Access,
-    req: HttpRequest,
     id: web::Path<String>,
-    body: Body,
+    posted: Idempotent,
 ) -> ApiResult<HttpResponse> {
     let doer = doer(&access, Action::AssistanceWrite)?;
-    let key = idempotency::key_of(&req)?;
+    let (key, body) = posted.key_and_body()?;
     let b: ReverseAssistance = body.parse()?;
     let reason =
         crate::fields::name("reason", &b.reason, 500).map_err(|e| ApiError::validation(vec![e]))?;

@@ -8,7 +8,6 @@ use jiekun_store::departments::{
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::directory::{self, Entry};
 use super::{query_error, utc};
@@ -18,13 +17,6 @@ use crate::pagination::PageOf;
 use jiekun_domain::access::Action;
 use jiekun_store::{DbConnection, Scope};
 use validator::Validate;
-
-pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(list)
-        .service(create)
-        .service(get_one)
-        .service(update);
-}
 
 /// Kind of partner department. 部门类别。
 ///

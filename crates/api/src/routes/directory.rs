@@ -15,7 +15,7 @@ use super::{not_found, ok_with_etag};
 use crate::auth::Access;
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::etag;
+use crate::extract::{etag, Change};
 use crate::pagination::{page_of, page_request, total_if, PageOf};
 use crate::{db, AppState};
 
@@ -132,9 +132,7 @@ pub(crate) async fn get<E: Entry>(
 pub(crate) async fn update<E: Entry>(
     state: web::Data<AppState>,
     access: Access,
-    id: String,
-    version: i64,
-    body: Body,
+    Change { id, version, body }: Change,
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(E::WRITE)?;
     let body: E::Update = body.parse()?;
@@ -221,9 +219,10 @@ macro_rules! kept_in {
 }
 pub(crate) use kept_in;
 
-/// The documented list, create, get and update operations of a directory resource (the calling
-/// module imports `actix_web::{get, patch, post}`, by whose names the documentation finds the
-/// method, and `PageOf`). They answer alike for every directory resource, so they are written
+/// The documented list, create, get and update operations of a directory resource, and the
+/// module's `configure` that registers them (the calling module imports
+/// `actix_web::{get, patch, post}`, by whose names the documentation finds the method, and
+/// `PageOf`). They answer alike for every directory resource, so they are written
 /// once; each resource gives its paths, operation ids, shapes and the words of its documentation.
 ///
 /// ```ignore
@@ -251,6 +250,13 @@ macro_rules! operations {
         $(#[doc = $update_doc:literal])*
         update: ($update_op:literal, $item_again:literal, $update_body:ident),
     ) => {
+        pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+            cfg.service(list)
+                .service(create)
+                .service(get_one)
+                .service(update);
+        }
+
         $(#[doc = $list_doc])*
         #[utoipa::path(
             operation_id = $list_op,
@@ -316,12 +322,9 @@ macro_rules! operations {
         async fn update(
             state: actix_web::web::Data<crate::AppState>,
             access: crate::auth::Access,
-            id: actix_web::web::Path<String>,
-            crate::extract::IfMatch(version): crate::extract::IfMatch,
-            body: crate::body::Body,
+            change: crate::extract::Change,
         ) -> crate::error::ApiResult<actix_web::HttpResponse> {
-            crate::routes::directory::update::<$entry>(state, access, id.into_inner(), version, body)
-                .await
+            crate::routes::directory::update::<$entry>(state, access, change).await
         }
     };
 }

@@ -7,23 +7,15 @@ use jiekun_store::enterprises::{
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::directory::{self, Entry};
-use super::{query_error, utc};
+use super::{changed_region, query_error, utc};
 use crate::error::{ApiError, ApiResult};
 use crate::fields::{double_option, Fields};
 use crate::pagination::PageOf;
 use jiekun_domain::access::Action;
 use jiekun_store::{DbConnection, Scope};
 use validator::Validate;
-
-pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(list)
-        .service(create)
-        .service(get_one)
-        .service(update);
-}
 
 /// An employer. 企业。
 #[derive(Debug, Serialize, ToSchema)]
@@ -72,13 +64,9 @@ pub struct CreateEnterprise {
     pub name: String,
     /// 18 characters with a valid GB 32100 check character; lower case is accepted.
     /// 18 位，校验码须正确，可用小写。
+    #[schema(example = "91610724MA6YQ1234E")]
     #[validate(length(max = 18, code = "too_long"))]
-    #[schema(
-        example = "91610724MA6YQ1234E",
-        min_length = 18,
-        max_length = 18,
-        pattern = "^[0-9A-Za-z]{18}$"
-    )]
+    #[schema(min_length = 18, max_length = 18, pattern = "^[0-9A-Za-z]{18}$")]
     pub credit_code: String,
     #[schema(example = "610724", pattern = "^[0-9]{6}$")]
     pub region_code: String,
@@ -170,11 +158,7 @@ impl UpdateEnterprise {
             .as_deref()
             .and_then(|c| f.credit_code("credit_code", c))
             .map(|c| c.to_string());
-        let region_code = self
-            .region_code
-            .as_deref()
-            .and_then(|r| f.region("region_code", r))
-            .map(|r| r.to_string());
+        let region_code = changed_region(&mut f, "region_code", self.region_code.as_deref());
         let address = self
             .address
             .map(|v| f.optional_text("address", v.as_deref(), 200).flatten());

@@ -26,8 +26,17 @@ use serde::Serialize;
 
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::extract::etag;
+use crate::fields::Fields;
 
 /// Stored UTC timestamps as RFC 3339.
+/// A region code a change sets, checked; `None` where the body leaves it (or it is wrong, and
+/// `f` says so).
+pub(crate) fn changed_region(f: &mut Fields, field: &str, value: Option<&str>) -> Option<String> {
+    value
+        .and_then(|r| f.region(field, r))
+        .map(|r| r.to_string())
+}
+
 pub(crate) fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }

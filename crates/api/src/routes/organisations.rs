@@ -9,7 +9,6 @@ use jiekun_store::organisations::{
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::directory::{self, Entry};
 use super::{query_error, utc};
@@ -19,13 +18,6 @@ use crate::pagination::PageOf;
 use jiekun_domain::access::Action;
 use jiekun_store::{DbConnection, Scope};
 use validator::Validate;
-
-pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(list)
-        .service(create)
-        .service(get_one)
-        .service(update);
-}
 
 /// Level in the union hierarchy. 组织层级。
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
@@ -121,8 +113,8 @@ impl From<OrganisationRow> for Organisation {
 
 /// A new organisation. 新建组织。
 #[derive(Debug, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
 #[schema(example = json!({"parent_id": crate::examples::COUNTY_FEDERATION_ID, "kind": "grassroots_union", "union_type": "town_street", "name": "西乡县沙河镇总工会", "region_code": "610724", "address": "西乡县沙河镇政府院内"}))]
+#[serde(deny_unknown_fields)]
 pub struct CreateOrganisation {
     /// Required except for a city federation; a county federation sits under a city federation, a
     /// grassroots union under a county federation. 除市总工会外必填。
@@ -149,27 +141,6 @@ pub struct CreateOrganisation {
     pub address: Option<String>,
 }
 
-/// Changes to an organisation; absent fields stay, `null` clears an optional one. 修改组织。
-#[derive(Debug, Serialize, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"address": "西乡县城关镇人民路8号"}))]
-pub struct UpdateOrganisation {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[validate(length(max = 100, code = "too_long"))]
-    #[schema(max_length = 100)]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[validate(length(max = 30, code = "too_long"))]
-    #[schema(value_type = Option<String>, max_length = 30)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub short_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[validate(length(max = 200, code = "too_long"))]
-    #[schema(value_type = Option<String>, max_length = 200)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<Option<String>>,
-}
-
 /// Filters for the organisation list. 组织列表筛选条件。
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -189,6 +160,27 @@ pub struct OrganisationQuery {
     /// `true` to have the answer carry `total`, the number of matching records in all pages.
     /// 为 true 时返回符合条件的总条数 total。
     pub count: Option<bool>,
+}
+
+/// Changes to an organisation; absent fields stay, `null` clears an optional one. 修改组织。
+#[derive(Debug, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"address": "西乡县城关镇人民路8号"}))]
+pub struct UpdateOrganisation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[validate(length(max = 100, code = "too_long"))]
+    #[schema(max_length = 100)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 30, code = "too_long"))]
+    #[schema(value_type = Option<String>, max_length = 30)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub short_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 200, code = "too_long"))]
+    #[schema(value_type = Option<String>, max_length = 200)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<Option<String>>,
 }
 
 const NAME_MAX: usize = 100;

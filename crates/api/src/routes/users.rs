@@ -14,7 +14,7 @@ use super::{not_found, ok_with_etag, utc};
 use crate::auth::{forbidden, password, Access, UserPrincipal};
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
-use crate::extract::{etag, ApiQuery, IfMatch};
+use crate::extract::{etag, ApiQuery, Change};
 use crate::fields::Fields;
 use crate::pagination::{page_of, page_request, total_if, PageOf};
 use crate::{db, AppState};
@@ -423,9 +423,7 @@ async fn get_one(
 async fn update(
     state: web::Data<AppState>,
     access: Access,
-    id: web::Path<String>,
-    IfMatch(version): IfMatch,
-    body: Body,
+    Change { id, version, body }: Change,
 ) -> ApiResult<HttpResponse> {
     let (actor, scope) = access.require_user(Action::UserWrite)?;
     let body: UpdateUser = body.parse()?;
@@ -441,7 +439,6 @@ async fn update(
         .roles
         .map(|rs| rs.into_iter().map(Role::from).collect());
     let status = body.status;
-    let id = id.into_inner();
     let row = db::write(&state.db, move |c| {
         let target = store::get(c, &scope, &id).map_err(|e| not_found(e.into(), "user", "用户"))?;
         let current = parse_list::<Role>(&target.user.roles).unwrap_or_default();

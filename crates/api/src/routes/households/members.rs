@@ -18,9 +18,8 @@ use super::parse::{file_error, id_error, member_rule_error, rule_error};
 use super::present::Shown;
 use super::{household_not_found, no_content, not_filed_elsewhere, tagged};
 use crate::auth::Access;
-use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::IfMatch;
+use crate::extract::{Change, Versioned};
 use crate::fields::{double_option, Fields};
 use crate::schema;
 use crate::{db, AppState};
@@ -358,9 +357,7 @@ fn member_update(body: &UpdateMember, current: &store::MemberRow) -> ApiResult<M
 async fn add_member(
     state: web::Data<AppState>,
     access: Access,
-    id: web::Path<String>,
-    IfMatch(version): IfMatch,
-    body: Body,
+    Change { id, version, body }: Change,
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
     let body: MemberIn = body.parse()?;
@@ -381,15 +378,7 @@ async fn add_member(
         parsed.national_id.clone(),
         parsed.national_id_masked.clone(),
     )];
-    not_filed_elsewhere(
-        &state,
-        &access,
-        &scope,
-        person,
-        Some(id.to_string()),
-        "member",
-    )
-    .await?;
+    not_filed_elsewhere(&state, &access, &scope, person, Some(id.clone()), "member").await?;
     let (cipher, caller) = (state.cipher.clone(), access.caller());
     let (m, v) = db::write(&state.db, move |c| {
         unit::add_member(c, &caller, &cipher, &scope, &id, version, &parsed)
@@ -422,13 +411,11 @@ async fn add_member(
 async fn update_member(
     state: web::Data<AppState>,
     access: Access,
-    path: web::Path<(String, String)>,
-    IfMatch(version): IfMatch,
-    body: Body,
+    Change { id, version, body }: Change<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
     let body: UpdateMember = body.parse()?;
-    let (id, member_id) = path.into_inner();
+    let (id, member_id) = id;
     let (cipher, caller) = (state.cipher.clone(), access.caller());
     let (m, v) = db::write(&state.db, move |c| {
         store::get(c, &scope, &id)?;
@@ -464,11 +451,10 @@ async fn update_member(
 async fn remove_member(
     state: web::Data<AppState>,
     access: Access,
-    path: web::Path<(String, String)>,
-    IfMatch(version): IfMatch,
+    Versioned { id, version }: Versioned<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
-    let (id, member_id) = path.into_inner();
+    let (id, member_id) = id;
     let (cipher, caller) = (state.cipher.clone(), access.caller());
     let v = db::write(&state.db, move |c| {
         unit::remove_member(c, &caller, &cipher, &scope, &id, &member_id, version)

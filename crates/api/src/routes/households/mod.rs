@@ -29,11 +29,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub use dto::{today, Household};
 pub(crate) use parse::file_error;
 
-use super::{not_found, query_error};
+use super::{changed_region, not_found, query_error};
 use crate::auth::{forbidden, Access};
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{etag, ApiQuery, IfMatch};
+use crate::extract::{etag, ApiQuery, Change};
 use crate::fields::Fields;
 use crate::pagination::{next_cursor, page_request, total_if, PageOf};
 use crate::{db, AppState};
@@ -341,11 +341,7 @@ impl UpdateHousehold {
     /// The fields parsed; causes are checked against the stored file by the unit of work.
     fn changes(&self) -> ApiResult<FileChanges> {
         let mut f = Fields::default();
-        let region_code = self
-            .region_code
-            .as_deref()
-            .and_then(|r| f.region("region_code", r))
-            .map(|r| r.to_string());
+        let region_code = changed_region(&mut f, "region_code", self.region_code.as_deref());
         let address = self
             .address
             .as_deref()
@@ -410,13 +406,11 @@ impl UpdateHousehold {
 async fn update(
     state: web::Data<AppState>,
     access: Access,
-    id: web::Path<String>,
-    IfMatch(version): IfMatch,
-    body: Body,
+    Change { id, version, body }: Change,
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
     let changes = body.parse::<UpdateHousehold>()?.changes()?;
-    let (cipher, caller, id) = (state.cipher.clone(), access.caller(), id.into_inner());
+    let (cipher, caller) = (state.cipher.clone(), access.caller());
     let (row, ms) = db::write(&state.db, move |c| {
         unit::update(c, &caller, &cipher, &scope, &id, version, &changes)
             .map_err(|e| parse::rule_error(e, "members"))

@@ -20,9 +20,8 @@ use super::money_dto::{
 use super::parse::{expenditure, fen, income, month, rule_error, source};
 use super::{household_not_found, no_content, tagged};
 use crate::auth::Access;
-use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{ApiQuery, IfMatch};
+use crate::extract::{ApiQuery, Change, Versioned};
 use crate::fields::Fields;
 use crate::pagination::{page_request, PageOf};
 use crate::routes::{not_found, query_error};
@@ -260,9 +259,7 @@ where
 async fn add<M: Money>(
     state: web::Data<AppState>,
     access: Access,
-    id: String,
-    version: i64,
-    body: Body,
+    Change { id, version, body }: Change,
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
     let items = M::items(body.parse::<M::Add>()?);
@@ -295,12 +292,11 @@ async fn add<M: Money>(
 async fn update<M: Money>(
     state: web::Data<AppState>,
     access: Access,
-    (id, item): (String, String),
-    version: i64,
-    body: Body,
+    Change { id, version, body }: Change<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
     let body: M::Update = body.parse()?;
+    let (id, item) = id;
     let changes = M::changes(&body, state.clock.today())?;
     let recorded = serde_json::to_value(&body).unwrap_or_default();
     let caller = access.caller();
@@ -316,10 +312,10 @@ async fn update<M: Money>(
 async fn remove<M: Money>(
     state: web::Data<AppState>,
     access: Access,
-    (id, item): (String, String),
-    version: i64,
+    Versioned { id, version }: Versioned<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
+    let (id, item) = id;
     let caller = access.caller();
     let v = db::write(&state.db, move |c| {
         unit::delete_item::<M>(c, &caller, &scope, &id, &item, version)
@@ -368,11 +364,9 @@ macro_rules! ledger_operations {
         async fn $add_fn(
             state: web::Data<AppState>,
             access: Access,
-            id: web::Path<String>,
-            IfMatch(v): IfMatch,
-            body: Body,
+            change: Change,
         ) -> ApiResult<HttpResponse> {
-            add::<$ledger>(state, access, id.into_inner(), v, body).await
+            add::<$ledger>(state, access, change).await
         }
 
         $(#[doc = $update_doc])*
@@ -385,11 +379,9 @@ macro_rules! ledger_operations {
         async fn $update_fn(
             state: web::Data<AppState>,
             access: Access,
-            path: web::Path<(String, String)>,
-            IfMatch(v): IfMatch,
-            body: Body,
+            change: Change<(String, String)>,
         ) -> ApiResult<HttpResponse> {
-            update::<$ledger>(state, access, path.into_inner(), v, body).await
+            update::<$ledger>(state, access, change).await
         }
 
         $(#[doc = $delete_doc])*
@@ -401,10 +393,9 @@ macro_rules! ledger_operations {
         async fn $delete_fn(
             state: web::Data<AppState>,
             access: Access,
-            path: web::Path<(String, String)>,
-            IfMatch(v): IfMatch,
+            target: Versioned<(String, String)>,
         ) -> ApiResult<HttpResponse> {
-            remove::<$ledger>(state, access, path.into_inner(), v).await
+            remove::<$ledger>(state, access, target).await
         }
     };
 }

@@ -8,9 +8,8 @@ use jiekun_store::measures::plans::{self as store, Decision};
 use super::dto::{AcceptMeasure, AddMeasure, DropMeasure, Plan};
 use super::{doer, measure_error};
 use crate::auth::Access;
-use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{etag, IfMatch};
+use crate::extract::{etag, Change};
 use crate::{db, AppState};
 
 fn answer(status: StatusCode, plan: Plan) -> HttpResponse {
@@ -134,13 +133,11 @@ macro_rules! measure_decision {
         pub(super) async fn $name(
             state: web::Data<AppState>,
             access: Access,
-            path: web::Path<(String, i64)>,
-            IfMatch(version): IfMatch,
-            body: Body,
+            Change { id, version, body }: Change<(String, i64)>,
         ) -> ApiResult<HttpResponse> {
             access.require_user(Action::PlanWrite)?;
             let $b: $body = body.parse()?;
-            let (id, measure) = path.into_inner();
+            let (id, measure) = id;
             let decision: Decision = $decision;
             decide(state, access, (id, measure_in_path(measure)?), version, decision).await
         }
@@ -189,9 +186,7 @@ measure_decision! {
 pub(super) async fn add(
     state: web::Data<AppState>,
     access: Access,
-    id: web::Path<String>,
-    IfMatch(version): IfMatch,
-    body: Body,
+    Change { id, version, body }: Change,
 ) -> ApiResult<HttpResponse> {
     access.require_user(Action::PlanWrite)?;
     let body: AddMeasure = body.parse()?;
@@ -199,12 +194,5 @@ pub(super) async fn add(
         member_ids: body.member_ids,
         note: body.note.filter(|n| !n.trim().is_empty()),
     };
-    decide(
-        state,
-        access,
-        (id.into_inner(), body.measure),
-        version,
-        decision,
-    )
-    .await
+    decide(state, access, (id, body.measure), version, decision).await
 }

@@ -22,9 +22,8 @@ use self::dto::{
 };
 use super::measures::{doer, measure_error};
 use crate::auth::Access;
-use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::IfMatch;
+use crate::extract::Change;
 use crate::idempotency::{self, Answer as Stored};
 use crate::pagination::{page_of_try, total_if, PageOf, Paged};
 use crate::{db, AppState};
@@ -220,14 +219,12 @@ macro_rules! answer_operation {
             state: web::Data<AppState>,
             access: Access,
             req: HttpRequest,
-            id: web::Path<String>,
-            IfMatch(version): IfMatch,
-            body: Body,
+            Change { id, version, body }: Change,
         ) -> ApiResult<HttpResponse> {
             access.require(Action::ReferralAnswer)?;
             let $b: $body = body.parse()?;
             let input: Answer = $input;
-            let (id, action) = (id.into_inner(), ReferralAction::$action);
+            let action = ReferralAction::$action;
             answer(state, access, req, (id, version), (action, input), body.bytes()).await
         }
     };

@@ -7,9 +7,8 @@ use jiekun_store::rules::{self as store, AccidentRow};
 
 use super::dto::Accident;
 use crate::auth::Access;
-use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{etag, IfMatch};
+use crate::extract::{etag, Change, Versioned};
 use crate::fields::Fields;
 use crate::routes::{not_found, ok_with_etag};
 use crate::{db, AppState};
@@ -93,13 +92,10 @@ fn accident_of(household_id: &str, body: Accident, today: NaiveDate) -> ApiResul
 pub(super) async fn set_accident(
     state: web::Data<AppState>,
     access: Access,
-    id: web::Path<String>,
-    IfMatch(version): IfMatch,
-    body: Body,
+    Change { id, version, body }: Change,
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
     let body: Accident = body.parse()?;
-    let id = id.into_inner();
     let row = accident_of(&id, body, state.clock.today())?;
     let caller = access.caller();
     let (h, row) = db::write(&state.db, move |c| {
@@ -123,11 +119,9 @@ pub(super) async fn set_accident(
 pub(super) async fn delete_accident(
     state: web::Data<AppState>,
     access: Access,
-    id: web::Path<String>,
-    IfMatch(version): IfMatch,
+    Versioned { id, version }: Versioned,
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdWrite)?;
-    let id = id.into_inner();
     let caller = access.caller();
     let h = db::write(&state.db, move |c| {
         store::record_accident(c, &caller, &scope, &id, version, None)

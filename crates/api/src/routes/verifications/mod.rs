@@ -10,7 +10,7 @@ pub mod dto;
 
 use actix_web::http::StatusCode;
 use actix_web::web;
-use actix_web::{get, post, HttpRequest, HttpResponse};
+use actix_web::{get, post, HttpResponse};
 use chrono::NaiveDate;
 use jiekun_domain::access::Action;
 use jiekun_domain::national_id::mask_name;
@@ -33,6 +33,7 @@ use super::measures::{doer, measure_error};
 use crate::auth::Access;
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Idempotent;
 use crate::idempotency::{self, Answer};
 use crate::pagination::{page_of, total_if, PageOf, Paged};
 use crate::{db, AppState};
@@ -327,12 +328,11 @@ fn responder(access: &Access) -> ApiResult<Doer> {
 async fn answer_task(
     state: web::Data<AppState>,
     access: Access,
-    req: HttpRequest,
     id: web::Path<String>,
-    body: Body,
+    posted: Idempotent,
 ) -> ApiResult<HttpResponse> {
     let doer = responder(&access)?;
-    let key = idempotency::key_of(&req)?;
+    let (key, body) = posted.key_and_body()?;
     let b: AnswerBody = body.parse()?;
     let (at, today, id) = (
         state.clock.stored_now(),

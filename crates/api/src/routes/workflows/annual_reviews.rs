@@ -14,9 +14,8 @@ use jiekun_store::workflows as store;
 use super::dto::{AnnualReview, DueQuery, DueReview, NewAnnualReview};
 use super::{opinion_of, staff, step_error, tagged};
 use crate::auth::Access;
-use crate::body::Body;
 use crate::error::{ApiResult, FieldError};
-use crate::extract::{ApiQuery, IfMatch};
+use crate::extract::{ApiQuery, Change};
 use crate::pagination::{page_request, total_if, PageOf};
 use crate::routes::assistance::of_year_before;
 use crate::routes::{not_found, query_error};
@@ -43,14 +42,11 @@ pub const REVIEW_NOTICE_DAYS: i64 = 30;
 pub(super) async fn record_review(
     state: web::Data<AppState>,
     access: Access,
-    id: web::Path<String>,
-    IfMatch(version): IfMatch,
-    body: Body,
+    Change { id, version, body }: Change,
 ) -> ApiResult<HttpResponse> {
     let (actor, when) = staff(&state, &access, Action::WorkflowAct)?;
     let body: NewAnnualReview = body.parse()?;
     let opinion = opinion_of(&body.opinion)?;
-    let id = id.into_inner();
     let (review, h) = db::write(&state.db, move |c| {
         cases::record_review(
             c,

@@ -21,7 +21,7 @@ use super::{case_filter, opened, opinion_of, staff, step_error, tagged, views};
 use crate::auth::Access;
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiQuery, IfMatch};
+use crate::extract::{ApiQuery, Change};
 use crate::pagination::{page_of, page_request, total_if, PageOf};
 use crate::{db, AppState};
 
@@ -234,14 +234,12 @@ macro_rules! case_operations {
         pub(super) async fn $act_fn(
             state: web::Data<AppState>,
             access: Access,
-            id: web::Path<String>,
-            IfMatch(version): IfMatch,
-            body: Body,
+            Change { id, version, body }: Change,
         ) -> ApiResult<HttpResponse> {
             access.require_user(Action::WorkflowAct)?;
             let body: $step = body.parse()?;
             body.check_override()?;
-            act_on_case::<$kind>(state, access, id.into_inner(), version, body.split()).await
+            act_on_case::<$kind>(state, access, id, version, body.split()).await
         }
     };
 }

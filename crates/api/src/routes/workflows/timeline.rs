@@ -11,9 +11,8 @@ use jiekun_store::DbConnection;
 use super::dto::{CloseMonitoring, HouseholdTimeline, TimelineEntryOf};
 use super::{opinion_of, staff, step_error, tagged};
 use crate::auth::Access;
-use crate::body::Body;
 use crate::error::ApiResult;
-use crate::extract::IfMatch;
+use crate::extract::Change;
 use crate::routes::not_found;
 use crate::{db, AppState};
 
@@ -76,14 +75,11 @@ pub(super) async fn household_timeline(
 pub(super) async fn close_monitoring(
     state: web::Data<AppState>,
     access: Access,
-    id: web::Path<String>,
-    IfMatch(version): IfMatch,
-    body: Body,
+    Change { id, version, body }: Change,
 ) -> ApiResult<HttpResponse> {
     let (actor, when) = staff(&state, &access, Action::WorkflowAct)?;
     let body: CloseMonitoring = body.parse()?;
     let opinion = opinion_of(&body.opinion)?;
-    let id = id.into_inner();
     let (v, view) = db::write(&state.db, move |c| {
         let h = cases::close_monitoring(c, &actor, when, &id, version, opinion.as_deref())
             .map_err(step_error)?;

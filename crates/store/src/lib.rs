@@ -19,6 +19,7 @@ pub mod rules;
 pub mod schema;
 pub mod scope;
 pub mod sharing;
+pub mod throttle;
 pub mod users;
 pub mod workflows;
 

@@ -28,7 +28,7 @@ use jiekun_store::Pool;
 use utoipa_actix_web::{scope, AppExt, UtoipaApp};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::auth::{AuthLimits, AuthState, TokenConfig};
+use crate::auth::{AuthLimits, AuthState, SharedLimits, SharedStore, TokenConfig};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::BodyLimit;
 use crate::middleware::RouteTable;
@@ -50,13 +50,19 @@ pub struct AppState {
 impl AppState {
     /// State for one server: the throttles live here, shared by every worker.
     pub fn new(pool: Pool, config: &AppConfig) -> Self {
+        let db = db::Db::new(pool);
+        let shared = config
+            .shared_limits
+            .in_database(db.pool.backend())
+            .then(|| SharedStore::new(db.clone()));
         AppState {
-            db: db::Db::new(pool),
             auth: Arc::new(AuthState::new(
                 config.tokens.clone(),
                 &config.limits,
                 config.trust_forwarded,
+                shared,
             )),
+            db,
             cipher: config.cipher.clone(),
             body_limit: config.body_limit,
             clock: config.clock.clone(),
@@ -73,6 +79,8 @@ pub struct AppConfig {
     pub tokens: TokenConfig,
     /// Sign-in throttles.
     pub limits: AuthLimits,
+    /// Where the sign-in throttles and API-key rate limits are kept.
+    pub shared_limits: SharedLimits,
     /// Take the client address from `Forwarded` / `X-Forwarded-For` (behind a trusted proxy only).
     pub trust_forwarded: bool,
     /// The personal-data key.
@@ -88,6 +96,7 @@ impl AppConfig {
             cipher: Arc::new(cipher),
             tokens,
             limits: AuthLimits::default(),
+            shared_limits: SharedLimits::default(),
             trust_forwarded: false,
             clock: clock::Clock::default(),
         }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use jiekun_api::auth::{AuthLimits, TokenConfig};
+use jiekun_api::auth::{AuthLimits, SharedLimits, TokenConfig};
 use jiekun_api::{AppConfig, AppState};
 use jiekun_store::crypto::FieldCipher;
 use jiekun_store::{DatabaseTarget, Pool, PoolOptions};
@@ -125,6 +125,11 @@ enum Command {
         /// Take client addresses from Forwarded / X-Forwarded-For (only behind a trusted proxy).
         #[arg(long, env = "JIEKUN_TRUST_FORWARDED", default_value_t = false)]
         trust_forwarded: bool,
+        /// Where sign-in throttles and API-key rate limits are kept: `database` (shared by every
+        /// process on the database), `memory` (each process on its own), or `auto` (the
+        /// database on PostgreSQL, memory on SQLite).
+        #[arg(long, env = "JIEKUN_SHARED_LIMITS", default_value = "auto")]
+        shared_limits: SharedLimits,
     },
     /// Apply pending migrations and exit.
     Migrate {
@@ -291,12 +296,14 @@ fn main() -> anyhow::Result<()> {
             tokens,
             data_key,
             trust_forwarded,
+            shared_limits,
         } => {
             init_logging();
             let mut config = AppConfig::new(tokens.config()?, data_key.cipher()?);
             config.body_limit = body_limit;
             config.limits = AuthLimits::default();
             config.trust_forwarded = trust_forwarded;
+            config.shared_limits = shared_limits;
             let pool = open_pool(&db)?;
             serve(pool, &bind, workers, config)
         }
@@ -336,6 +343,12 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let state = AppState::new(pool, &config);
     let backend = state.db.pool.backend();
+    let limits = if state.auth.login_failures_per_user.is_shared() {
+        "shared in the database"
+    } else {
+        "in this process"
+    };
+    tracing::info!(backend, limits, "sign-in throttles and API-key limits");
     let mut server = actix_web::HttpServer::new(move || jiekun_api::app(state.clone()))
         .bind(bind)
         .with_context(|| format!("cannot listen on {bind}"))?;

@@ -20,6 +20,7 @@ pub mod rules;
 pub mod schema;
 pub mod scope;
 pub mod sharing;
+pub mod throttle;
 pub mod users;
 pub mod workflows;
 

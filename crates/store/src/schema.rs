@@ -112,6 +112,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    throttle_failures (subject) {
+        subject -> Text,
+        failures -> BigInt,
+        last_ms -> BigInt,
+        refused -> BigInt,
+        expires_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    throttle_requests (subject) {
+        subject -> Text,
+        window_minute -> BigInt,
+        hits -> BigInt,
+        previous_hits -> BigInt,
+        refused -> BigInt,
+        expires_ms -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(api_keys -> departments (department_id));
 
@@ -154,6 +175,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     exchange_secrets,
     exchange_batches,
     exchange_batch_tasks,
+    throttle_failures,
+    throttle_requests,
 );
 
 diesel::table! {

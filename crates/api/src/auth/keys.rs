@@ -12,7 +12,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{forbidden, rate_limited, unauthenticated, KeyPrincipal};
+use super::{forbidden, unauthenticated, KeyPrincipal};
 use crate::error::{ApiError, ApiResult};
 use crate::{db, AppState};
 
@@ -79,6 +79,8 @@ fn invalid_key() -> ApiError {
 
 /// Checks a presented key: known, secret matches, not revoked, inside its validity window,
 /// department active, caller's address allowed, and under its rate limit. Records its last use.
+/// Nothing of the key is cached: a key revoked or a department deactivated by any process is
+/// refused by every process from the next request on.
 pub async fn authenticate(
     state: &AppState,
     key: String,
@@ -112,11 +114,7 @@ pub async fn authenticate(
         }
     }
     let per_minute = u32::try_from(k.rate_limit_per_minute).unwrap_or(u32::MAX);
-    state
-        .auth
-        .key_requests
-        .check(&k.id, per_minute)
-        .map_err(rate_limited)?;
+    state.auth.key_requests.check(&k.id, per_minute).await?;
     // Last use is kept to the minute, so that busy keys do not write on every request.
     let stale = k
         .last_used_at

@@ -7,6 +7,7 @@
 pub mod keys;
 pub mod limits;
 pub mod password;
+pub mod shared;
 pub mod token;
 
 use std::future::Future;
@@ -26,29 +27,35 @@ use crate::middleware::RequestId;
 use crate::{db, AppState};
 
 pub use limits::{FailureLimiter, KeyLimiter};
+pub use shared::{Failures, KeyRequests, SharedLimits, SharedStore};
 pub use token::TokenConfig;
 
 /// Authentication settings and throttles, shared by every worker.
 pub struct AuthState {
     pub tokens: TokenConfig,
-    pub login_failures_per_user: FailureLimiter,
-    pub login_failures_per_address: FailureLimiter,
-    pub key_requests: KeyLimiter,
+    /// Failed sign-ins per username at an address, and per address; in the database when the
+    /// limits are shared, so that every process on it counts them together.
+    pub login_failures_per_user: Failures,
+    pub login_failures_per_address: Failures,
+    /// Requests per minute per API key, shared like the sign-in throttles.
+    pub key_requests: KeyRequests,
     /// Refusals because a person is already in another active household, per caller: each tells
-    /// that an identity number is filed somewhere, so they are throttled like failed sign-ins.
+    /// that an identity number is filed somewhere, so they are throttled like failed sign-ins
+    /// (counted by each process).
     pub person_refusals: FailureLimiter,
     /// Use `X-Forwarded-For` / `Forwarded` for the client address (only behind a trusted proxy).
     pub trust_forwarded: bool,
     /// A hash to verify against when the user does not exist, so that timing does not tell.
     pub dummy_hash: String,
     /// Signed-in users recently looked up, so that a burst of requests costs one query. Entries
-    /// live a few seconds and are dropped at once when this server changes the user.
+    /// live [`USER_CACHE_TTL`] and are dropped at once when this server changes the user.
     users: std::sync::RwLock<std::collections::HashMap<String, CachedUser>>,
 }
 
-/// How long a looked-up user is trusted before the database is asked again. A change made by
-/// another server process (a password, a role, a lock) takes at most this long to apply here.
-pub const USER_CACHE_TTL: Duration = Duration::from_secs(5);
+/// How long a looked-up user is trusted before the database is asked again, counted from before
+/// the lookup started. A change made by another server process (a password, a role, a lock)
+/// takes at most this long to apply here; a busy user costs one query a second per process.
+pub const USER_CACHE_TTL: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 struct CachedUser {
@@ -80,18 +87,28 @@ impl Default for AuthLimits {
 }
 
 impl AuthState {
-    pub fn new(tokens: TokenConfig, limits: &AuthLimits, trust_forwarded: bool) -> Self {
+    /// Throttles in this process's memory, or in `shared`'s database when given.
+    pub fn new(
+        tokens: TokenConfig,
+        limits: &AuthLimits,
+        trust_forwarded: bool,
+        shared: Option<std::sync::Arc<SharedStore>>,
+    ) -> Self {
         AuthState {
             tokens,
-            login_failures_per_user: FailureLimiter::new(
+            login_failures_per_user: Failures::new(
+                "login-user",
                 limits.login_failures_per_user,
                 limits.login_window,
+                shared.clone(),
             ),
-            login_failures_per_address: FailureLimiter::new(
+            login_failures_per_address: Failures::new(
+                "login-address",
                 limits.login_failures_per_address,
                 limits.login_window,
+                shared.clone(),
             ),
-            key_requests: KeyLimiter::default(),
+            key_requests: KeyRequests::new(shared),
             person_refusals: FailureLimiter::new(limits.person_refusals, limits.login_window),
             trust_forwarded,
             dummy_hash: password::hash("not-a-real-password-0").unwrap_or_default(),
@@ -293,6 +310,9 @@ async fn authenticate_user(state: &AppState, token: String) -> ApiResult<UserPri
         };
     }
     let sub = claims.sub.clone();
+    // Taken before the lookup: the entry expires no later than USER_CACHE_TTL after any change
+    // the lookup may have missed.
+    let looked_up = std::time::Instant::now();
     let found = db::run(&state.db, move |c| {
         match jiekun_store::users::get(c, &Scope::All, &sub) {
             Ok(u) => Ok(Some(u)),
@@ -306,7 +326,7 @@ async fn authenticate_user(state: &AppState, token: String) -> ApiResult<UserPri
     let token_version = found.user.token_version;
     let principal = user_principal(found)?;
     state.auth.remember_user(CachedUser {
-        at: std::time::Instant::now(),
+        at: looked_up,
         token_version,
         active,
         principal: principal.clone(),

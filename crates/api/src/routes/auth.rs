@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::{password, rate_limited, Access, Principal, RequestMeta};
+use crate::auth::{password, Access, Principal, RequestMeta};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiJson;
 use crate::{db, AppState};
@@ -112,7 +112,7 @@ async fn token(
             limits
                 .login_failures_per_address
                 .attempt(&address, now_ms)
-                .map_err(rate_limited)?;
+                .await?;
             return Err(e);
         }
     };
@@ -122,10 +122,14 @@ async fn token(
     limits
         .login_failures_per_user
         .attempt(&pair, now_ms)
-        .map_err(rate_limited)?;
-    if let Err(wait) = limits.login_failures_per_address.attempt(&address, now_ms) {
-        limits.login_failures_per_user.succeeded(&pair);
-        return Err(rate_limited(wait));
+        .await?;
+    if let Err(e) = limits
+        .login_failures_per_address
+        .attempt(&address, now_ms)
+        .await
+    {
+        limits.login_failures_per_user.succeeded(&pair).await?;
+        return Err(e);
     }
 
     let lookup = username.clone();
@@ -167,8 +171,11 @@ async fn token(
         return Err(invalid_credentials());
     };
     // The right password: this attempt was no failure.
-    limits.login_failures_per_user.reset(&pair);
-    limits.login_failures_per_address.succeeded(&address);
+    limits.login_failures_per_user.reset(&pair).await?;
+    limits
+        .login_failures_per_address
+        .succeeded(&address)
+        .await?;
     if found.user.status != "active" {
         let event = login_event(&meta, &found, "denied");
         db::write(&state.db, move |c| Ok(audit::append(c, event)?)).await?;

@@ -1,0 +1,2 @@
+DROP TABLE throttle_requests;
+DROP TABLE throttle_failures;

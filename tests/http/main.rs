@@ -12,6 +12,7 @@ mod departments;
 mod enterprises;
 mod examples;
 mod exchange;
+mod exchange_chunks;
 mod health;
 mod hostile;
 mod households;

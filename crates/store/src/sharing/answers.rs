@@ -277,7 +277,7 @@ pub fn apply(
 }
 
 /// Whether a difference in `field` belongs to an answer in `domain`.
-fn concerns(domain: DataDomain, field: CheckedField) -> bool {
+pub(crate) fn concerns(domain: DataDomain, field: CheckedField) -> bool {
     use CheckedField as F;
     match domain {
         DataDomain::Vehicles => field == F::VehiclesCount,

@@ -77,7 +77,7 @@ pub struct TaskRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = verified_facts)]
+#[diesel(table_name = verified_facts, treat_none_as_default_value = false)]
 pub struct FactRow {
     pub id: String,
     pub task_id: String,
@@ -96,7 +96,7 @@ pub struct FactRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = discrepancy_t)]
+#[diesel(table_name = discrepancy_t, treat_none_as_default_value = false)]
 pub struct DiscrepancyRow {
     pub id: String,
     pub household_id: String,

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use jiekun_domain::verification::{DataDomain, Fact};
 use serde_json::json;
 
+use super::apply::apply_chunk;
 use super::format::{self, FileError, Format, Row};
 use super::{BatchRow, ImportError, Imported, Manifest, RowProblem};
 use crate::audit;
@@ -17,7 +18,7 @@ use crate::measures::split_ids;
 use crate::schema::{
     exchange_batch_tasks as batch_tasks, exchange_batches as batches, verification_tasks as tasks,
 };
-use crate::sharing::answers::{apply, check_against, Via};
+use crate::sharing::answers::check_against;
 use crate::sharing::{Doer, MeasureError, MeasureResult, TaskRow};
 
 /// A task of the batch, as the rows are checked against it.
@@ -181,18 +182,37 @@ fn fact_of(row: &Row, asked: &Asked, today: NaiveDate) -> Result<Fact, Vec<RowPr
 /// The most bad rows an answer lists (their total is always given).
 pub const MAX_PROBLEMS: usize = 1000;
 
+/// How many tasks apply together: enough that each statement carries thousands of rows, few
+/// enough that a chunk's rows stay small in memory.
+pub const CHUNK_TASKS: usize = 1000;
+
 /// Applies an answer file whose manifest checked out: `text` opens the file decoded to UTF-8
 /// (twice: every row is checked before any is applied). Rows of one task stand together. Writes the
-/// facts of every task answered, marks the batch imported, and audits the import once.
+/// facts of every task answered, [`CHUNK_TASKS`] tasks at a time, marks the batch imported, and
+/// audits the import once. Call it inside one transaction: nothing applies unless all does.
 pub fn import_rows<R: Read>(
+    c: &mut DbConnection,
+    doer: &Doer,
+    when: (NaiveDateTime, NaiveDate),
+    b: &BatchRow,
+    manifest: &Manifest,
+    format: Format,
+    text: impl FnMut() -> std::io::Result<R>,
+) -> Result<Imported, ImportError> {
+    import_rows_in_chunks(c, doer, when, b, manifest, (format, CHUNK_TASKS), text)
+}
+
+/// [`import_rows`] with the number of tasks applied together.
+pub fn import_rows_in_chunks<R: Read>(
     c: &mut DbConnection,
     doer: &Doer,
     (at, today): (NaiveDateTime, NaiveDate),
     b: &BatchRow,
     manifest: &Manifest,
-    format: Format,
+    (format, chunk_tasks): (Format, usize),
     mut text: impl FnMut() -> std::io::Result<R>,
 ) -> Result<Imported, ImportError> {
+    let chunk_tasks = chunk_tasks.max(1);
     let asked = load_batch_tasks(c, &b.id)?;
     let mut problems: Vec<RowProblem> = Vec::new();
     let mut total = 0u64;
@@ -316,50 +336,40 @@ pub fn import_rows<R: Read>(
     if total > 0 {
         return Err(ImportError::Rows(problems, total));
     }
-    // Every row checked out: apply, task by task.
+    // Every row checked out: apply, a chunk of tasks at a time.
     let mut answered = 0u64;
     let mut flagged = 0u64;
-    let mut group: Option<(String, Vec<Fact>)> = None;
     let by = format!("{} (exchange {})", doer.name, b.id);
     let mut failure: Option<MeasureError> = None;
-    let mut flush =
-        |g: Option<(String, Vec<Fact>)>, c: &mut DbConnection| -> Result<(), MeasureError> {
-            if let Some((task, facts)) = g {
-                let a = asked
-                    .get(&task)
-                    .ok_or(MeasureError::NotFound("verification task"))?;
-                let done = apply(
-                    c,
-                    &by,
-                    at,
-                    &a.task,
-                    &facts,
-                    Via::Exchange { batch_id: &b.id },
-                )?;
-                answered += 1;
-                flagged += done.discrepancies.len() as u64;
-            }
-            Ok(())
-        };
+    let mut chunk: Vec<(&TaskRow, Vec<Fact>)> = Vec::with_capacity(chunk_tasks);
+    let mut flush = |chunk: &mut Vec<(&TaskRow, Vec<Fact>)>,
+                     c: &mut DbConnection|
+     -> Result<(), MeasureError> {
+        flagged += apply_chunk(c, &by, at, &b.id, chunk)?;
+        answered += chunk.len() as u64;
+        chunk.clear();
+        Ok(())
+    };
     format::read_rows(text().map_err(open)?, format, |row| {
         if failure.is_some() {
             return Ok(());
         }
-        let task = row.get("task_id").unwrap_or_default().to_owned();
-        let Some(a) = asked.get(&task) else {
+        let Some(a) = asked.get(row.get("task_id").unwrap_or_default()) else {
             return Ok(());
         };
         let Ok(fact) = fact_of(&row, a, today) else {
             return Ok(());
         };
-        if group.as_ref().is_none_or(|(t, _)| *t != task) {
-            if let Err(e) = flush(group.take(), c) {
-                failure = Some(e);
-                return Ok(());
+        if chunk.last().is_none_or(|(t, _)| t.id != a.task.id) {
+            if chunk.len() >= chunk_tasks {
+                if let Err(e) = flush(&mut chunk, c) {
+                    failure = Some(e);
+                    return Ok(());
+                }
             }
-            group = Some((task, Vec::new()));
+            chunk.push((&a.task, Vec::new()));
         }
-        if let Some((_, facts)) = group.as_mut() {
+        if let Some((_, facts)) = chunk.last_mut() {
             facts.push(fact);
         }
         Ok(())
@@ -368,7 +378,7 @@ pub fn import_rows<R: Read>(
     if let Some(e) = failure {
         return Err(e.into());
     }
-    flush(group.take(), c)?;
+    flush(&mut chunk, c)?;
     let n = diesel::update(
         batches::table
             .find(&b.id)

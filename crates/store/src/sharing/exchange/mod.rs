@@ -5,10 +5,11 @@
 //! transaction, or none do. A batch's answer applies once; the same file again changes nothing.
 //! Reading and checking stream through files, so memory stays flat however long the file.
 
+mod apply;
 pub mod format;
 mod import;
 
-pub use self::import::{import_rows, MAX_PROBLEMS};
+pub use self::import::{import_rows, import_rows_in_chunks, CHUNK_TASKS, MAX_PROBLEMS};
 
 use std::io::BufReader;
 

@@ -1,0 +1,402 @@
+//! Applying the answers of a chunk of tasks at once, with the same result as answering them one
+//! by one (`answers::apply`): one update marks the chunk's tasks answered, one read each brings
+//! the households, the income records and the earlier facts the differences need, the facts, the
+//! verified income and the differences go in as bulk inserts, and one update closes the requests
+//! left without an open task. Tasks are applied in file order in memory, so that a later task of
+//! the same household sees what an earlier one wrote, as it would one by one.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use jiekun_domain::verification::{differences, DataDomain, DeclaredIncome, Fact};
+
+use crate::conn::DbConnection;
+use crate::households::{HouseholdRow, IncomeRow};
+use crate::measures::wrong_state;
+use crate::schema::{
+    discrepancies, households, income_records, verification_tasks as tasks, verifications,
+    verified_facts,
+};
+use crate::sharing::answers::{check_against, concerns};
+use crate::sharing::{
+    assets_of, verified_snaps, DiscrepancyRow, FactRow, MeasureError, MeasureResult, TaskRow,
+};
+
+/// A verified income record as written in bulk (a missing value is NULL, so that every row has
+/// the same columns and the rows go in together).
+#[derive(Insertable)]
+#[diesel(table_name = income_records, treat_none_as_default_value = false)]
+struct NewIncome<'a> {
+    id: &'a str,
+    household_id: &'a str,
+    member_id: Option<&'a str>,
+    month: i64,
+    kind: &'a str,
+    source: &'a str,
+    amount_fen: i64,
+    verified: bool,
+    note: Option<&'a str>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> From<&'a IncomeRow> for NewIncome<'a> {
+    fn from(r: &'a IncomeRow) -> Self {
+        NewIncome {
+            id: &r.id,
+            household_id: &r.household_id,
+            member_id: r.member_id.as_deref(),
+            month: r.month,
+            kind: &r.kind,
+            source: &r.source,
+            amount_fen: r.amount_fen,
+            verified: r.verified,
+            note: r.note.as_deref(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Whether the differences of an answer in `domain` depend on the household's earlier facts
+/// (asset answers do; the differences of monthly amounts depend on the declared income only).
+fn needs_facts(domain: DataDomain) -> bool {
+    matches!(
+        domain,
+        DataDomain::Vehicles | DataDomain::RealEstate | DataDomain::Business
+    )
+}
+
+fn domain_of(t: &TaskRow) -> MeasureResult<DataDomain> {
+    t.domain
+        .parse()
+        .map_err(|_| MeasureError::Policy(format!("unknown domain {}", t.domain)))
+}
+
+fn already_answered() -> MeasureError {
+    wrong_state("this task is already answered", "该核对任务已答复")
+}
+
+/// The most values bound in one `IN (…)` list.
+const IN_LIST: usize = 1000;
+
+/// Income records of the chunk's households, as they stand while its tasks apply one after the
+/// other: the rows read, less those replaced, plus those written.
+#[derive(Default)]
+struct Incomes {
+    by_household: HashMap<String, Vec<IncomeRow>>,
+    /// Ids of rows written by this chunk and still standing.
+    fresh: HashSet<String>,
+    /// Rows written by this chunk, in order (some may be replaced again before the end).
+    written: Vec<IncomeRow>,
+    /// Ids of stored rows replaced.
+    removed: Vec<String>,
+}
+
+/// Applies checked facts to the chunk's open tasks, in order, for an exchange batch; returns the
+/// number of differences flagged. Writes no audit event: the import does.
+pub(super) fn apply_chunk(
+    c: &mut DbConnection,
+    by: &str,
+    at: NaiveDateTime,
+    batch_id: &str,
+    chunk: &[(&TaskRow, Vec<Fact>)],
+) -> MeasureResult<u64> {
+    if chunk.is_empty() {
+        return Ok(0);
+    }
+    let mut domains = Vec::with_capacity(chunk.len());
+    for (t, facts) in chunk {
+        if t.status != "open" {
+            return Err(already_answered());
+        }
+        let problems = check_against(t, facts);
+        if !problems.is_empty() {
+            return Err(MeasureError::Problems(problems));
+        }
+        domains.push(domain_of(t)?);
+    }
+    let ids: Vec<&str> = chunk.iter().map(|(t, _)| t.id.as_str()).collect();
+    let mut marked = 0;
+    for part in ids.chunks(IN_LIST) {
+        marked += diesel::update(
+            tasks::table
+                .filter(tasks::id.eq_any(part))
+                .filter(tasks::status.eq("open")),
+        )
+        .set((
+            tasks::status.eq("answered"),
+            tasks::answered_at.eq(Some(at)),
+            tasks::answered_by.eq(Some(by)),
+            tasks::answered_via.eq(Some("exchange")),
+            tasks::batch_id.eq(Some(batch_id)),
+            tasks::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    }
+    if marked != ids.len() {
+        return Err(already_answered());
+    }
+
+    let homes = read_households(c, chunk)?;
+    let mut incomes = read_incomes(c, chunk)?;
+    let mut earlier = read_facts(c, chunk, &domains)?;
+
+    let mut facts_out: Vec<FactRow> = Vec::new();
+    let mut flagged: Vec<DiscrepancyRow> = Vec::new();
+    for ((t, facts), domain) in chunk.iter().zip(&domains) {
+        let h = homes
+            .get(&t.household_id)
+            .ok_or(crate::StoreError::NotFound)?;
+        let first = facts_out.len();
+        facts_out.extend(facts.iter().map(|f| FactRow {
+            id: crate::new_id(),
+            task_id: t.id.clone(),
+            household_id: t.household_id.clone(),
+            member_id: f.member_id.clone(),
+            domain: t.domain.clone(),
+            source: t.department_code.clone(),
+            as_of: f.as_of.unwrap_or(at.date()),
+            count: f.count,
+            area_dm2: f.area_dm2,
+            status: f.status.clone(),
+            month: f.month.map(i64::from),
+            amount_fen: f.amount_fen,
+            set_aside: false,
+            created_at: at,
+        }));
+        if let Some(known) = earlier.get_mut(&t.household_id) {
+            known.extend_from_slice(&facts_out[first..]);
+            known.sort_by(|a, b| (a.as_of, &a.id).cmp(&(b.as_of, &b.id)));
+        }
+        let months = incomes.write(t, facts, at);
+        let declared: Vec<DeclaredIncome<'_>> = incomes
+            .by_household
+            .get(&t.household_id)
+            .into_iter()
+            .flatten()
+            .filter(|i| i.source == "declared" && months.contains(&i.month))
+            .filter_map(|i| {
+                Some(DeclaredIncome {
+                    member_id: i.member_id.as_deref(),
+                    month: i.month as i32,
+                    kind: i.kind.parse().ok()?,
+                    amount_fen: i.amount_fen,
+                })
+            })
+            .collect();
+        let snaps = earlier
+            .get(&t.household_id)
+            .map(|known| verified_snaps(known))
+            .unwrap_or_default();
+        flagged.extend(
+            differences(&assets_of(h), &declared, &snaps, facts)
+                .into_iter()
+                .filter(|d| concerns(*domain, d.field))
+                .map(|d| DiscrepancyRow {
+                    id: crate::new_id(),
+                    household_id: h.id.clone(),
+                    organisation_path: h.organisation_path.clone(),
+                    task_id: t.id.clone(),
+                    field: d.field.as_str().into(),
+                    member_id: d.member_id,
+                    month: d.month.map(i64::from),
+                    kind: d.kind.map(|k| k.as_str().to_owned()),
+                    declared: d.declared,
+                    verified: d.verified,
+                    status: "open".into(),
+                    resolution: None,
+                    note: None,
+                    resolved_by: None,
+                    resolved_at: None,
+                    created_at: at,
+                }),
+        );
+    }
+
+    for part in incomes.removed.chunks(IN_LIST) {
+        diesel::delete(income_records::table.filter(income_records::id.eq_any(part))).execute(c)?;
+    }
+    crate::copy_all!(c, verified_facts::table, &facts_out, 14)?;
+    let new_incomes: Vec<NewIncome<'_>> = incomes
+        .written
+        .iter()
+        .filter(|r| incomes.fresh.contains(&r.id))
+        .map(NewIncome::from)
+        .collect();
+    crate::copy_all!(c, income_records::table, &new_incomes, 11)?;
+    crate::copy_all!(c, discrepancies::table, &flagged, 16)?;
+    close_requests(c, chunk, at)?;
+    Ok(flagged.len() as u64)
+}
+
+/// The households of the chunk's tasks, by id.
+fn read_households(
+    c: &mut DbConnection,
+    chunk: &[(&TaskRow, Vec<Fact>)],
+) -> MeasureResult<HashMap<String, HouseholdRow>> {
+    let ids = distinct(chunk.iter().map(|(t, _)| t.household_id.as_str()));
+    let mut out = HashMap::with_capacity(ids.len());
+    for part in ids.chunks(IN_LIST) {
+        let rows: Vec<HouseholdRow> = households::table
+            .filter(households::id.eq_any(part))
+            .select(HouseholdRow::as_select())
+            .load(c)?;
+        out.extend(rows.into_iter().map(|h| (h.id.clone(), h)));
+    }
+    Ok(out)
+}
+
+/// The declared income records and the answering departments' own of the households whose
+/// answers prove a monthly amount.
+fn read_incomes(c: &mut DbConnection, chunk: &[(&TaskRow, Vec<Fact>)]) -> MeasureResult<Incomes> {
+    let proving: Vec<&TaskRow> = chunk
+        .iter()
+        .filter(|(_, facts)| facts.iter().any(|f| f.income().is_some()))
+        .map(|(t, _)| *t)
+        .collect();
+    let mut out = Incomes::default();
+    if proving.is_empty() {
+        return Ok(out);
+    }
+    let ids = distinct(proving.iter().map(|t| t.household_id.as_str()));
+    let mut sources = distinct(proving.iter().map(|t| t.department_code.as_str()));
+    sources.push("declared");
+    for part in ids.chunks(IN_LIST) {
+        let rows: Vec<IncomeRow> = income_records::table
+            .filter(income_records::household_id.eq_any(part))
+            .filter(income_records::source.eq_any(&sources))
+            .select(IncomeRow::as_select())
+            .load(c)?;
+        for r in rows {
+            out.by_household
+                .entry(r.household_id.clone())
+                .or_default()
+                .push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// The facts not set aside of the households whose answers are compared with earlier facts, in
+/// date and id order.
+fn read_facts(
+    c: &mut DbConnection,
+    chunk: &[(&TaskRow, Vec<Fact>)],
+    domains: &[DataDomain],
+) -> MeasureResult<HashMap<String, Vec<FactRow>>> {
+    let ids = distinct(
+        chunk
+            .iter()
+            .zip(domains)
+            .filter(|(_, d)| needs_facts(**d))
+            .map(|((t, _), _)| t.household_id.as_str()),
+    );
+    let mut out: HashMap<String, Vec<FactRow>> =
+        ids.iter().map(|h| ((*h).to_owned(), Vec::new())).collect();
+    for part in ids.chunks(IN_LIST) {
+        let rows: Vec<FactRow> = verified_facts::table
+            .filter(verified_facts::household_id.eq_any(part))
+            .filter(verified_facts::set_aside.eq(false))
+            .order((
+                verified_facts::household_id.asc(),
+                verified_facts::as_of.asc(),
+                verified_facts::id.asc(),
+            ))
+            .select(FactRow::as_select())
+            .load(c)?;
+        for r in rows {
+            if let Some(known) = out.get_mut(&r.household_id) {
+                known.push(r);
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl Incomes {
+    /// Writes the monthly amounts the facts prove as the department's verified income (replacing
+    /// its earlier figure for the same member, month and kind); returns the months concerned.
+    fn write(&mut self, t: &TaskRow, facts: &[Fact], at: NaiveDateTime) -> HashSet<i64> {
+        let proven: Vec<(&Fact, (jiekun_domain::household::IncomeKind, i32, i64))> = facts
+            .iter()
+            .filter_map(|f| f.income().map(|i| (f, i)))
+            .collect();
+        if proven.is_empty() {
+            return HashSet::new();
+        }
+        let list = self.by_household.entry(t.household_id.clone()).or_default();
+        let (fresh, removed) = (&mut self.fresh, &mut self.removed);
+        list.retain(|e| {
+            let replaced = e.source == t.department_code
+                && proven.iter().any(|(f, (kind, month, _))| {
+                    e.member_id.as_deref() == Some(f.member_id.as_str())
+                        && e.month == i64::from(*month)
+                        && e.kind == kind.as_str()
+                });
+            if replaced && !fresh.remove(&e.id) {
+                removed.push(e.id.clone());
+            }
+            !replaced
+        });
+        for (f, (kind, month, amount)) in &proven {
+            let row = IncomeRow {
+                id: crate::new_id(),
+                household_id: t.household_id.clone(),
+                member_id: Some(f.member_id.clone()),
+                month: i64::from(*month),
+                kind: kind.as_str().into(),
+                source: t.department_code.clone(),
+                amount_fen: *amount,
+                verified: true,
+                note: Some(format!("核对任务 {} (verification task)", t.id)),
+                created_at: at,
+                updated_at: at,
+            };
+            self.fresh.insert(row.id.clone());
+            list.push(row.clone());
+            self.written.push(row);
+        }
+        proven.iter().map(|(_, (_, m, _))| i64::from(*m)).collect()
+    }
+}
+
+/// Marks answered the requests of the chunk's tasks that have no open task left.
+fn close_requests(
+    c: &mut DbConnection,
+    chunk: &[(&TaskRow, Vec<Fact>)],
+    at: NaiveDateTime,
+) -> MeasureResult<()> {
+    let ids = distinct(chunk.iter().map(|(t, _)| t.verification_id.as_str()));
+    for part in ids.chunks(IN_LIST) {
+        let still_open: HashSet<String> = tasks::table
+            .filter(tasks::verification_id.eq_any(part))
+            .filter(tasks::status.eq("open"))
+            .select(tasks::verification_id)
+            .distinct()
+            .load::<String>(c)?
+            .into_iter()
+            .collect();
+        let done: Vec<&str> = part
+            .iter()
+            .copied()
+            .filter(|v| !still_open.contains(*v))
+            .collect();
+        if !done.is_empty() {
+            diesel::update(verifications::table.filter(verifications::id.eq_any(&done)))
+                .set((
+                    verifications::status.eq("answered"),
+                    verifications::updated_at.eq(at),
+                ))
+                .execute(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// The distinct values, in first-seen order.
+fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = HashSet::new();
+    values.filter(|v| seen.insert(*v)).collect()
+}

@@ -169,6 +169,3 @@ where
     }
     result
 }
-
-#[cfg(test)]
-mod tests;

@@ -51,11 +51,14 @@ fmt:
 ## bench: the rules over 1,000,000 generated households (criterion), the import of a 100,000-row
 ## exchange answer file against a raw bulk insert (SQLite and PostgreSQL), then load tests over HTTP (get-by-id, list filters, workflow views and steps; 64 connections; household creates and
 ## assistance POSTs with Idempotency-Key from 16 department clients) on 100,000 households,
-## SQLite and PostgreSQL; see scripts/bench/http.sh for the knobs (`make load` runs only those)
+## SQLite and PostgreSQL; see scripts/bench/http.sh for the knobs (`make load` runs only those);
+## last, `jiekun demo` loading 1,000,000 households on both backends against a raw COPY / INSERT of
+## the same rows (scripts/bench/load.sh; BENCH_LOAD_HOUSEHOLDS=0 skips it)
 bench:
 	$(CARGO) bench -p jiekun-domain --bench rules
 	JIEKUN_BENCH_POSTGRES_URL=$(JIEKUN_TEST_POSTGRES_URL) $(CARGO) bench -p jiekun-store --bench exchange
 	scripts/bench/http.sh
+	scripts/bench/load.sh
 
 load:
 	scripts/bench/http.sh

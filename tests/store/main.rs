@@ -4,6 +4,7 @@
 mod common;
 
 mod basics;
+mod bulk;
 mod cases;
 mod registry;
 mod throttle;

@@ -1,0 +1,171 @@
+//! Bulk loading of household files built outside the store (generated demo data, imports): a batch
+//! of prepared rows is written in one transaction, with `COPY … FROM STDIN` (binary) on PostgreSQL
+//! and prepared multi-row `INSERT`s on SQLite, and one audit event naming how many rows of each
+//! kind it wrote. Constraints and indexes stay in place throughout.
+
+use diesel::prelude::*;
+
+use crate::audit::{self, NewEvent};
+use crate::error::StoreResult;
+use crate::households::{ExpenditureRow, HouseholdRow, IncomeRow, MemberRow};
+use crate::workflows::LifecycleRow;
+use crate::DbConnection;
+
+mod rows;
+
+/// `COPY table FROM STDIN` in the binary format, through the concrete connection.
+macro_rules! copy {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        if !$rows.is_empty() {
+            diesel::copy_from($table)
+                .from_insertable($rows)
+                .execute($conn)?;
+        }
+    };
+}
+
+use self::rows::{ActivePersonIn, ExpenditureIn, HouseholdIn, IncomeIn, LifecycleIn, MemberIn};
+
+/// Household files ready to be written: every row complete (ids, encrypted fields and blind
+/// indexes included), members pointing at households of the same batch or already stored.
+#[derive(Debug, Clone, Default)]
+pub struct HouseholdBatch {
+    pub households: Vec<HouseholdRow>,
+    /// Every member is recorded as an active person (one active household per person).
+    pub members: Vec<MemberRow>,
+    pub incomes: Vec<IncomeRow>,
+    pub expenditures: Vec<ExpenditureRow>,
+    pub lifecycle: Vec<LifecycleRow>,
+    /// File numbers the batch used: the workflow's next number of this region and year follows
+    /// the last one.
+    pub file_numbers: Option<FileNumbers>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileNumbers {
+    pub region: String,
+    pub year: i32,
+    pub last: i64,
+}
+
+/// Rows written by one batch, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Written {
+    pub households: usize,
+    pub members: usize,
+    pub incomes: usize,
+    pub expenditures: usize,
+    pub lifecycle: usize,
+}
+
+impl Written {
+    pub fn add(&mut self, other: Written) {
+        self.households += other.households;
+        self.members += other.members;
+        self.incomes += other.incomes;
+        self.expenditures += other.expenditures;
+        self.lifecycle += other.lifecycle;
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "households": self.households,
+            "members": self.members,
+            "income_records": self.incomes,
+            "expenditures": self.expenditures,
+            "lifecycle": self.lifecycle,
+        })
+    }
+}
+
+/// Writes the batch in one transaction with `event` appended to the audit log, its changes
+/// completed with the counts of rows written. Nothing is written when any row is refused.
+pub fn write_batch(
+    conn: &mut DbConnection,
+    batch: &HouseholdBatch,
+    mut event: NewEvent,
+) -> StoreResult<Written> {
+    let households: Vec<HouseholdIn> = batch.households.iter().map(Into::into).collect();
+    let members: Vec<MemberIn> = batch.members.iter().map(Into::into).collect();
+    let persons: Vec<ActivePersonIn> = batch.members.iter().map(Into::into).collect();
+    let incomes: Vec<IncomeIn> = batch.incomes.iter().map(Into::into).collect();
+    let expenditures: Vec<ExpenditureIn> = batch.expenditures.iter().map(Into::into).collect();
+    let lifecycle: Vec<LifecycleIn> = batch.lifecycle.iter().map(Into::into).collect();
+    let written = Written {
+        households: households.len(),
+        members: members.len(),
+        incomes: incomes.len(),
+        expenditures: expenditures.len(),
+        lifecycle: lifecycle.len(),
+    };
+    let mut changes = match event.changes.take() {
+        Some(serde_json::Value::Object(map)) => map,
+        Some(other) => [("details".to_owned(), other)].into_iter().collect(),
+        None => serde_json::Map::new(),
+    };
+    if let serde_json::Value::Object(counts) = written.json() {
+        changes.extend(counts);
+    }
+    event.changes = Some(serde_json::Value::Object(changes));
+    crate::write(conn, |c| -> StoreResult<()> {
+        match c {
+            DbConnection::Postgres(pg) => {
+                use crate::schema::*;
+                // Parents before children: the foreign keys are checked row by row.
+                copy!(pg, households::table, households);
+                copy!(pg, household_members::table, members);
+                copy!(pg, active_persons::table, persons);
+                copy!(pg, income_records::table, incomes);
+                copy!(pg, expenditures::table, expenditures);
+                copy!(pg, household_lifecycle::table, lifecycle);
+            }
+            DbConnection::Sqlite(lite) => rows::insert_sqlite(
+                lite,
+                &households,
+                &members,
+                &persons,
+                &incomes,
+                &expenditures,
+                &lifecycle,
+            )?,
+        }
+        if let Some(f) = &batch.file_numbers {
+            crate::workflows::reserve_file_numbers(c, &f.region, f.year, f.last)?;
+        }
+        audit::append(c, event)?;
+        Ok(())
+    })?;
+    Ok(written)
+}
+
+/// Connection settings for a long bulk load, restored afterwards whatever `f` returns. On SQLite a
+/// larger page cache (256 MiB) keeps the indexes being filled in memory; durability stays as
+/// configured (WAL, `synchronous = NORMAL`). PostgreSQL needs nothing changed.
+pub fn loading<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::SimpleConnection;
+    let previous = match conn {
+        DbConnection::Sqlite(c) => {
+            let before = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "(SELECT cache_size FROM pragma_cache_size())",
+            ))
+            .get_result::<i64>(c)?;
+            c.batch_execute("PRAGMA cache_size = -262144")?;
+            Some(before)
+        }
+        DbConnection::Postgres(_) => None,
+    };
+    let result = f(conn);
+    if let (Some(before), DbConnection::Sqlite(c)) = (previous, &mut *conn) {
+        let restored = c.batch_execute(&format!("PRAGMA cache_size = {before}"));
+        if result.is_ok() {
+            restored?;
+        }
+    }
+    result
+}

@@ -1,0 +1,323 @@
+//! The bulk loader on both backends: rows come back exactly as written (every column, NULLs
+//! included), a batch is one transaction with one audit event naming its counts, and the
+//! connection's settings are restored after a load.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use jiekun_domain::{NationalId, OrganisationKind, RegionCode, UnionType};
+use jiekun_store::bulk::{self, FileNumbers, HouseholdBatch, Written};
+use jiekun_store::households::{self as hs, ExpenditureRow, HouseholdRow, IncomeRow, MemberRow};
+use jiekun_store::organisations::{self, NewOrganisation};
+use jiekun_store::workflows::{self as wf, LifecycleRow};
+use jiekun_store::{audit, DbConnection, Scope, StoreError};
+
+use crate::common::{test_cipher, TestDb};
+
+fn union(c: &mut DbConnection) -> (String, String) {
+    let row = organisations::create(
+        c,
+        &Scope::All,
+        &NewOrganisation {
+            parent_id: None,
+            kind: OrganisationKind::GrassrootsUnion,
+            union_type: Some(UnionType::TownStreet),
+            name: "城关镇总工会".into(),
+            short_name: None,
+            region_code: RegionCode::parse("610724").unwrap(),
+            address: None,
+        },
+    )
+    .unwrap();
+    (row.id, row.path)
+}
+
+fn at() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2026, 3, 1)
+        .unwrap()
+        .and_hms_micro_opt(8, 30, 0, 123_456)
+        .unwrap()
+}
+
+/// Two households: the first with every optional field set, the second with none.
+fn batch(union: &(String, String), body_a: &str, body_b: &str) -> HouseholdBatch {
+    let cipher = test_cipher();
+    let today = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+    let mut b = HouseholdBatch::default();
+    for (i, body) in [body_a, body_b].into_iter().enumerate() {
+        let full = i == 0;
+        let hid = jiekun_store::new_id();
+        let mid = jiekun_store::new_id();
+        let id = NationalId::parse(&jiekun_domain::national_id::complete(body), today).unwrap();
+        b.households.push(HouseholdRow {
+            id: hid.clone(),
+            file_number: full.then(|| "610724-2026-000007".into()),
+            organisation_id: union.0.clone(),
+            organisation_path: union.1.clone(),
+            region_code: "610724".into(),
+            address: "西乡县城关镇东大街1号".into(),
+            enterprise_id: None,
+            worker_name: "王伟".into(),
+            housing_type: "owned".into(),
+            housing_area_dm2: full.then_some(8_000),
+            bank_name: full.then(|| "中国农业银行西乡县支行".into()),
+            bank_account_enc: full.then(|| cipher.encrypt(&hs::bank_context(&hid), "6228")),
+            bank_account_masked: full.then(|| "****6228".into()),
+            main_cause: 6,
+            secondary_causes: if full { "3,9".into() } else { String::new() },
+            single_parent: full,
+            disability_household: false,
+            zero_employment: !full,
+            homes_count: 1,
+            homes_area_dm2: 8_000,
+            vehicles_count: 0,
+            vehicle_disability_exempt: false,
+            controlling_shareholder: false,
+            high_fee_schooling: full,
+            refuses_cooperation: false,
+            category: full.then(|| "deep".into()),
+            status: if full { "filed" } else { "draft" }.into(),
+            members_count: 1,
+            version: 1,
+            created_at: at(),
+            updated_at: at(),
+            resolved_causes: String::new(),
+            legal_dispute: full,
+        });
+        b.members.push(MemberRow {
+            id: mid.clone(),
+            household_id: hid.clone(),
+            position: 0,
+            relation: "worker".into(),
+            name: "王伟".into(),
+            national_id_enc: cipher.encrypt(&hs::member_context(&mid), id.as_str()),
+            national_id_index: cipher.blind_index(hs::ID_INDEX, id.as_str()),
+            national_id_masked: id.masked(),
+            sex: id.sex().as_str().into(),
+            birth_date: id.birth_date(),
+            health_enc: full.then(|| cipher.encrypt(&hs::health_context(&mid), "{}")),
+            work_status: "employed".into(),
+            schooling_level: full.then(|| "primary".into()),
+            school: full.then(|| "西乡县第一中学".into()),
+            school_year: full.then_some(2),
+            included: true,
+            exclusion_reason: full.then(|| "—".into()),
+            created_at: at(),
+            updated_at: at(),
+            business_plan: full,
+            residents_pension: false,
+            laid_off: full,
+        });
+        for month in [202601, 202602] {
+            b.incomes.push(IncomeRow {
+                id: jiekun_store::new_id(),
+                household_id: hid.clone(),
+                member_id: full.then(|| mid.clone()),
+                month,
+                kind: "wage".into(),
+                source: "declared".into(),
+                amount_fen: 150_000,
+                verified: full,
+                note: full.then(|| "工资条".into()),
+                created_at: at(),
+                updated_at: at(),
+            });
+        }
+        b.expenditures.push(ExpenditureRow {
+            id: jiekun_store::new_id(),
+            household_id: hid.clone(),
+            member_id: full.then(|| mid.clone()),
+            kind: "medical".into(),
+            amount_fen: 2_000_000,
+            start_month: 202509,
+            end_month: 202602,
+            description: full.then(|| "住院".into()),
+            evidence: full.then(|| "票据000001".into()),
+            verified: true,
+            created_at: at(),
+            updated_at: at(),
+        });
+        if full {
+            b.lifecycle.push(LifecycleRow {
+                household_id: hid,
+                filed_on: Some(today),
+                next_review_due: Some(NaiveDate::from_ymd_opt(2027, 3, 1).unwrap()),
+                exited_on: None,
+                exit_grounds: None,
+                monitoring_until: None,
+                closed_on: None,
+                previous_file_number: Some("610724-2025-000001".into()),
+                updated_at: at(),
+            });
+        }
+    }
+    b.file_numbers = Some(FileNumbers {
+        region: "610724".into(),
+        year: 2026,
+        last: 7,
+    });
+    b
+}
+
+fn event() -> audit::NewEvent {
+    audit::NewEvent {
+        actor: audit::Actor {
+            kind: "system",
+            name: Some("test".into()),
+            ..Default::default()
+        },
+        action: "household.import".into(),
+        resource_type: "household".into(),
+        resource_id: None,
+        outcome: "success",
+        request_id: None,
+        source_address: None,
+        changes: Some(serde_json::json!({"source": "test"})),
+    }
+}
+
+fn audit_events(c: &mut DbConnection) -> Vec<audit::AuditEventRow> {
+    use diesel::prelude::*;
+    use jiekun_store::schema::audit_events::dsl as a;
+    jiekun_store::on_backend!(c, |c| a::audit_events
+        .order(a::seq.asc())
+        .select(audit::AuditEventRow::as_select())
+        .load(c))
+    .unwrap()
+}
+
+fn a_batch_comes_back_as_written(db: &TestDb) {
+    let mut c = db.pool.get().unwrap();
+    let u = union(&mut c);
+    let b = batch(&u, "61072419800101123", "61072419810202124");
+    let written = bulk::write_batch(&mut c, &b, event()).unwrap();
+    assert_eq!(
+        written,
+        Written {
+            households: 2,
+            members: 2,
+            incomes: 4,
+            expenditures: 2,
+            lifecycle: 1,
+        }
+    );
+    for h in &b.households {
+        assert_eq!(&hs::get(&mut c, &Scope::All, &h.id).unwrap(), h);
+        let members = hs::members(&mut c, &h.id).unwrap();
+        let expected: Vec<&MemberRow> = b
+            .members
+            .iter()
+            .filter(|m| m.household_id == h.id)
+            .collect();
+        assert_eq!(members.iter().collect::<Vec<_>>(), expected);
+    }
+    let mut incomes = Vec::new();
+    let mut expenditures = Vec::new();
+    for h in &b.households {
+        incomes.extend(hs::incomes(&mut c, &h.id, None, None, None).unwrap());
+        expenditures.extend(hs::expenditure_items(&mut c, &h.id).unwrap());
+    }
+    incomes.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut want = b.incomes.clone();
+    want.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(incomes, want);
+    expenditures.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut want = b.expenditures.clone();
+    want.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(expenditures, want);
+    assert_eq!(
+        wf::lifecycle(&mut c, &b.households[0].id).unwrap().as_ref(),
+        b.lifecycle.first()
+    );
+    assert_eq!(wf::lifecycle(&mut c, &b.households[1].id).unwrap(), None);
+    // The members are active persons: found by identity number, and the workflow's next file
+    // number follows the batch's.
+    let found = hs::find_by_national_id(
+        &mut c,
+        &test_cipher(),
+        &Scope::All,
+        &b.members[1].national_id_masked,
+    )
+    .unwrap();
+    assert!(found.is_empty(), "looked up by the number, not its mask");
+    let number = NationalId::parse(
+        &jiekun_domain::national_id::complete("61072419810202124"),
+        NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+    )
+    .unwrap();
+    let found =
+        hs::find_by_national_id(&mut c, &test_cipher(), &Scope::All, number.as_str()).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, b.households[1].id);
+    let next = jiekun_store::write(&mut c, |c| wf::next_file_sequence(c, "610724", 2026)).unwrap();
+    assert_eq!(next, 8);
+    // One audit event for the batch, naming its counts beside the caller's own details, and the
+    // chain holds.
+    let events = audit_events(&mut c);
+    let last = events.last().unwrap();
+    assert_eq!(last.action, "household.import");
+    let changes: serde_json::Value =
+        serde_json::from_str(last.changes.as_deref().unwrap()).unwrap();
+    assert_eq!(changes["source"], "test");
+    assert_eq!(changes["households"], 2);
+    assert_eq!(changes["members"], 2);
+    assert_eq!(changes["income_records"], 4);
+    assert_eq!(changes["expenditures"], 2);
+    assert_eq!(changes["lifecycle"], 1);
+    let verified = audit::verify(&mut c).unwrap();
+    assert!(verified.first_broken.is_none(), "{verified:?}");
+}
+
+fn a_refused_batch_writes_nothing(db: &TestDb) {
+    let mut c = db.pool.get().unwrap();
+    let u = union(&mut c);
+    let first = batch(&u, "61072419800101123", "61072419810202124");
+    bulk::write_batch(&mut c, &first, event()).unwrap();
+    let events_before = audit_events(&mut c).len();
+    // The second batch's first person is already active in a household of the first.
+    let second = batch(&u, "61072419900303125", "61072419810202124");
+    let refused = bulk::write_batch(&mut c, &second, event());
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { .. })),
+        "{refused:?}"
+    );
+    for h in &second.households {
+        assert!(matches!(
+            hs::get(&mut c, &Scope::All, &h.id),
+            Err(StoreError::NotFound)
+        ));
+    }
+    assert_eq!(audit_events(&mut c).len(), events_before);
+    // The connection is usable afterwards.
+    let third = batch(&u, "61072419900303125", "61072419910404126");
+    bulk::write_batch(&mut c, &third, event()).unwrap();
+}
+
+fn loading_restores_the_connection_settings(db: &TestDb) {
+    use diesel::prelude::*;
+    let mut c = db.pool.get().unwrap();
+    let cache = |c: &mut DbConnection| match c {
+        DbConnection::Sqlite(s) => Some(
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "(SELECT cache_size FROM pragma_cache_size())",
+            ))
+            .get_result::<i64>(s)
+            .unwrap(),
+        ),
+        DbConnection::Postgres(_) => None,
+    };
+    let before = cache(&mut c);
+    let during = bulk::loading(&mut c, |c| Ok::<_, StoreError>(cache(c))).unwrap();
+    if before.is_some() {
+        assert_ne!(during, before, "a larger cache while loading");
+    }
+    assert_eq!(cache(&mut c), before);
+    // Also when the load fails.
+    let failed: Result<(), StoreError> = bulk::loading(&mut c, |_| Err(StoreError::NotFound));
+    assert!(failed.is_err());
+    assert_eq!(cache(&mut c), before);
+}
+
+crate::on_both_backends!(TestDb:
+    a_batch_comes_back_as_written,
+    a_refused_batch_writes_nothing,
+    loading_restores_the_connection_settings,
+);

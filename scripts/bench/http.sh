@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Load test over HTTP: get-by-id, the household list filters and the workflow views (queue,
 # reviews due), with 64 connections from wrk on this same machine, and workflow steps, against a release build serving 100,000 synthetic households, on SQLite and
-# on PostgreSQL; then one what-if simulation over all of them. Set BENCH_HOUSEHOLDS, BENCH_DURATION, BENCH_BACKENDS ("sqlite postgres") or
+# on PostgreSQL; then one what-if simulation over all of them. Each backend first serves the bare
+# stack (crates/cli/examples/bare_stack.rs: actix-web + diesel + r2d2 reading and inserting one
+# row of a table of as many rows, nothing else) under the same load, and get-by-id is printed as
+# a ratio to it; the server's peak RSS closes each backend's report. Set BENCH_HOUSEHOLDS, BENCH_DURATION, BENCH_BACKENDS ("sqlite postgres") or
 # JIEKUN_BENCH_POSTGRES_URL to change what runs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,15 +21,33 @@ if ! command -v wrk >/dev/null; then
   echo "wrk is needed (Debian: apt-get install wrk)" >&2
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get install -y wrk >/dev/null; else exit 1; fi
 fi
-cargo build --release -q -p jiekun-cli
+cargo build --release -q -p jiekun-cli --bin jiekun --example bare_stack
+BARE=target/release/examples/bare_stack
 mkdir -p "$WORK"
 export JIEKUN_JWT_SECRET=bench-secret-bench-secret-bench-secret-42
 export JIEKUN_DATA_KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
 export JIEKUN_LOG=warn
 
+# Requests per second from wrk's output.
+rps() { grep -E "^Requests/sec" | awk '{print $2}'; }
+
+# The bare stack on `url`: get-by-id over $N rows with the same wrk script; prints and keeps
+# its requests per second in BARE_RPS.
+bare_baseline() {
+  local backend=$1 url=$2 out
+  "$BARE" "$url" "127.0.0.1:$((PORT + 1))" "$N" "$WORK/bare-ids-$backend.txt" >"$WORK/bare-$backend.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 600); do curl -s -o /dev/null "http://127.0.0.1:$((PORT + 1))/api/v1/households/x" && break; sleep 0.2; done
+  out=$(TOKEN=none IDS_FILE=$WORK/bare-ids-$backend.txt wrk -t2 -c64 -d"$DURATION" --latency -s scripts/bench/get_by_id.lua "http://127.0.0.1:$((PORT + 1))")
+  kill $pid; wait $pid 2>/dev/null || true
+  BARE_RPS=$(echo "$out" | rps)
+  echo "-- bare stack get-by-id ($backend, baseline): $BARE_RPS req/s"
+}
+
 run_backend() {
   local backend=$1 url=$2
   echo "== $backend: $N households"
+  bare_baseline "$backend" "$3"
   export JIEKUN_DATABASE_URL=$url
   "$BIN" migrate >/dev/null
   "$BIN" demo --households "$N" | tail -1
@@ -54,7 +75,10 @@ print(f"{len(ids)} household ids sampled")
 PY
   export TOKEN=$token IDS_FILE=$WORK/ids-$backend.txt
   echo "-- get-by-id ($backend)"
-  wrk -t2 -c64 -d"$DURATION" --latency -s scripts/bench/get_by_id.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|99%|RESULT"
+  local out
+  out=$(wrk -t2 -c64 -d"$DURATION" --latency -s scripts/bench/get_by_id.lua "http://127.0.0.1:$PORT")
+  echo "$out" | grep -E "Requests/sec|Latency|50%|99%|RESULT"
+  python3 -c "import sys; j, b = float(sys.argv[1]), float(sys.argv[2]); t = {'sqlite': 0.5, 'postgres': 0.8}[sys.argv[3]]; print(f'get-by-id: {j:.0f} req/s = {j / b:.2f} of the bare stack (target {t:.2f}: {\"met\" if j / b >= t else \"not met\"})')" "$(echo "$out" | rps)" "$BARE_RPS" "$backend"
   echo "-- list with filters ($backend)"
   wrk -t2 -c64 -d"$DURATION" --latency -s scripts/bench/list.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|99%|RESULT"
   echo "-- work views: queue, reviews due, applications, notices ($backend, county reviewer)"
@@ -97,17 +121,20 @@ PY
   curl -sf -o "$WORK/simulation-$backend.json" -w "simulation took %{time_total} s\n" -X POST "http://127.0.0.1:$PORT/api/v1/policy/simulations" \
     -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"parameters": {"dibao_standard_fen": 80000}, "sample": 5}'
   python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print('households simulated:', r['households'])" "$WORK/simulation-$backend.json"
+  echo "server peak RSS: $(grep VmHWM /proc/$pid/status | awk '{print $2 / 1024 " MB"}')"
   kill $pid; wait $pid 2>/dev/null || true
 }
 
 for b in $BACKENDS; do
   case $b in
-    sqlite) run_backend sqlite "sqlite://$WORK/bench.db" ;;
+    sqlite) run_backend sqlite "sqlite://$WORK/bench.db" "sqlite://$WORK/bare.db" ;;
     postgres)
       base=${PG_URL%/*}
       db=${PG_URL##*/}
       psql "$base/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
         || psql "$base/postgres" -qc "CREATE DATABASE $db"
-      run_backend postgres "$PG_URL" ;;
+      psql "$base/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '${db}_bare'" | grep -q 1 \
+        || psql "$base/postgres" -qc "CREATE DATABASE ${db}_bare"
+      run_backend postgres "$PG_URL" "$base/${db}_bare" ;;
   esac
 done

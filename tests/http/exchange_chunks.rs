@@ -31,7 +31,7 @@ fn facts(w: &World, domain: &str, people: &[String], i: usize, round: i64) -> Ve
                 .enumerate()
                 .map(|(j, m)| {
                     // Some months as declared, others not; the second round changes a few.
-                    let amount = if (i + j) % 3 == 0 {
+                    let amount = if (i + j).is_multiple_of(3) {
                         20_000
                     } else {
                         20_000 + 1_000 * (j as i64) * round
@@ -41,7 +41,7 @@ fn facts(w: &World, domain: &str, people: &[String], i: usize, round: i64) -> Ve
                 .collect();
             let month = &wf::last_months(w, 1)[0];
             out.push(json!({"member_id": spouse, "as_of": today, "month": month,
-                "amount_fen": if i % 2 == 0 { 0 } else { 5_000 * round }}));
+                "amount_fen": if i.is_multiple_of(2) { 0 } else { 5_000 * round }}));
             out
         }
         _ => vec![

@@ -67,7 +67,9 @@ fn member(relation: Relation, n: usize, k: usize) -> MemberInput {
         national_id_masked: id.masked(),
         sex: id.sex().as_str().into(),
         birth_date: id.birth_date(),
-        health: (n % 7 == 0).then(|| r#"{"status": "serious_illness"}"#.into()),
+        health: n
+            .is_multiple_of(7)
+            .then(|| r#"{"status": "serious_illness"}"#.into()),
         work_status: ["employed", "unemployed", "unable_to_work"][n % 3].into(),
         schooling_level: None,
         school: None,
@@ -125,14 +127,14 @@ fn registry(db: &TestDb) -> String {
                             member_id: None,
                             // December 2025 to November 2026.
                             month: if m == 0 { 202512 } else { 202600 + m },
-                            kind: if n % 9 == 0 {
+                            kind: if n.is_multiple_of(9) {
                                 "dibao".into()
                             } else {
                                 "wage".into()
                             },
                             source: "declared".into(),
                             amount_fen: (n as i64 * 7_919) % 300_000,
-                            verified: n % 5 == 0,
+                            verified: n.is_multiple_of(5),
                             note: None,
                         },
                     )
@@ -149,12 +151,12 @@ fn registry(db: &TestDb) -> String {
                 bank_account: None,
                 main_cause: (1 + n % 10) as i64,
                 secondary_causes: String::new(),
-                single_parent: n % 11 == 0,
-                disability_household: n % 13 == 0,
+                single_parent: n.is_multiple_of(11),
+                disability_household: n.is_multiple_of(13),
                 zero_employment: false,
-                homes_count: (n % 4 == 0) as i64 + 1,
+                homes_count: n.is_multiple_of(4) as i64 + 1,
                 homes_area_dm2: 6_000,
-                vehicles_count: (n % 17 == 0) as i64,
+                vehicles_count: n.is_multiple_of(17) as i64,
                 vehicle_disability_exempt: false,
                 controlling_shareholder: false,
                 high_fee_schooling: false,

@@ -235,7 +235,12 @@ fn verification_asked(
         caller: actor.caller.clone(),
     };
     let members = jiekun_store::households::members(c, &h.id)?;
-    let signed_on = when.today - chrono::TimeDelta::days(2);
+    // Two days ago, or on the day the youngest member was born when that is later (a consent is
+    // never signed before a member's birth).
+    let signed_on = members
+        .iter()
+        .map(|m| m.birth_date)
+        .fold(when.today - chrono::TimeDelta::days(2), std::cmp::max);
     let guardian = members
         .iter()
         .find(|m| is_adult(m.birth_date, signed_on))

@@ -503,7 +503,10 @@ mod tests {
             .into_iter()
             .map(|d| {
                 let mut h = d.row.clone();
+                // Ids and times are made when drawn; the content is what must repeat.
                 h.id.clear();
+                h.created_at = chrono::NaiveDateTime::default();
+                h.updated_at = h.created_at;
                 let members: Vec<_> = d
                     .members
                     .iter()

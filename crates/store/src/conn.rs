@@ -70,7 +70,7 @@ impl DatabaseTarget {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 // busy_timeout first, so that switching to WAL itself waits for other writers.
                 conn.batch_execute(
-                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA mmap_size = 268435456; \
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;

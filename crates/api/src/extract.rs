@@ -16,7 +16,7 @@ mod strict;
 mod versioned;
 
 pub use idempotent::Idempotent;
-pub use versioned::{Change, Versioned};
+pub use versioned::{Change, Posted, Versioned};
 
 /// A JSON body: `application/json` (or `+json`), at most the configured size, deserialised with the
 /// path of a failing field reported.

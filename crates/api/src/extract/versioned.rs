@@ -62,3 +62,28 @@ impl<K: DeserializeOwned + 'static> FromRequest for Change<K> {
         })
     }
 }
+
+/// An action aimed at one record that is not a versioned change (recording a consent against a
+/// household, resolving a discrepancy, a new password): the `{id}` of the path, then the body
+/// (read and size-checked, not yet interpreted). The handler authorises before it parses `body`.
+pub struct Posted<K = String> {
+    pub id: K,
+    pub body: Body,
+}
+
+impl<K: DeserializeOwned + 'static> FromRequest for Posted<K> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let id = web::Path::<K>::from_request(req, payload);
+        let body = Body::from_request(req, payload);
+        Box::pin(async move {
+            let id = id.await?.into_inner();
+            Ok(Posted {
+                id,
+                body: body.await?,
+            })
+        })
+    }
+}

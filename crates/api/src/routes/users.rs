@@ -14,7 +14,7 @@ use super::{not_found, ok_with_etag, utc};
 use crate::auth::{forbidden, password, Access, UserPrincipal};
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
-use crate::extract::{etag, ApiQuery, Change};
+use crate::extract::{etag, ApiQuery, Change, Posted};
 use crate::fields::Fields;
 use crate::pagination::{page_of, page_request, total_if, PageOf};
 use crate::{db, AppState};
@@ -500,14 +500,12 @@ fn check_may_manage(actor: &UserPrincipal, target_roles: &[Role]) -> ApiResult<(
 async fn change_password(
     state: web::Data<AppState>,
     access: Access,
-    id: web::Path<String>,
-    body: Body,
+    Posted { id, body }: Posted,
 ) -> ApiResult<HttpResponse> {
     let actor = match &access.principal {
         crate::auth::Principal::User(u) => u.clone(),
         crate::auth::Principal::Key(_) => return Err(crate::auth::keys_not_allowed()),
     };
-    let id = id.into_inner();
     let own = actor.id == id;
     let scope = if own {
         actor.scope()

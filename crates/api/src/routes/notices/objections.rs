@@ -9,9 +9,8 @@ use jiekun_store::workflows as store;
 use super::dto::{NewObjection, Objection, ObjectionQuery, Resolution};
 use super::notice;
 use crate::auth::Access;
-use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, Posted};
 use crate::fields::Fields;
 use crate::pagination::{page_of, page_request, total_if, PageOf};
 use crate::routes::workflows::{staff, step_error};
@@ -33,13 +32,11 @@ use crate::{db, AppState};
 pub(super) async fn raise_objection(
     state: web::Data<AppState>,
     access: Access,
-    id: web::Path<String>,
-    body: Body,
+    Posted { id, body }: Posted,
 ) -> ApiResult<HttpResponse> {
     let (actor, when) = staff(&state, &access, Action::ObjectionRaise)?;
     let body: NewObjection = body.parse()?;
     let new = objection_of(body, roles_allow(&actor.roles, Action::WorkflowAct))?;
-    let id = id.into_inner();
     let row = db::write(&state.db, move |c| {
         cases::raise_objection(c, &actor, when, &id, new).map_err(step_error)
     })
@@ -121,14 +118,12 @@ pub(super) async fn list_objections(
 pub(super) async fn resolve_objection(
     state: web::Data<AppState>,
     access: Access,
-    id: web::Path<String>,
-    body: Body,
+    Posted { id, body }: Posted,
 ) -> ApiResult<web::Json<Objection>> {
     let (actor, when) = staff(&state, &access, Action::WorkflowAct)?;
     let body: Resolution = body.parse()?;
     let text = crate::fields::name("resolution", &body.resolution, 2000)
         .map_err(|e| ApiError::validation(vec![e]))?;
-    let id = id.into_inner();
     let row = db::write(&state.db, move |c| {
         cases::resolve_objection(c, &actor, when, &id, body.outcome.as_str(), &text)
             .map_err(step_error)

@@ -12,8 +12,8 @@ use jiekun_store::rules::{self as store, AssessmentRow, Stored};
 use super::dto::{Assessment, AssessmentKind, NewAssessment, PolicyParameter, Replay};
 use super::explain;
 use crate::auth::Access;
-use crate::body::Body;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
+use crate::extract::Posted;
 use crate::routes::{not_found, utc};
 use crate::{db, AppState};
 
@@ -152,13 +152,12 @@ fn assessment_of(
 pub(super) async fn assess(
     state: web::Data<AppState>,
     access: Access,
-    id: web::Path<String>,
-    body: Body,
+    Posted { id, body }: Posted,
 ) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdAssess)?;
     let body: NewAssessment = body.parse()?;
     let (kind, date) = assessment_of(&body, state.clock.today())?;
-    let (cipher, caller, id) = (state.cipher.clone(), access.caller(), id.into_inner());
+    let (cipher, caller) = (state.cipher.clone(), access.caller());
     let (row, stored) = db::write(&state.db, move |c| {
         store::assess(c, &cipher, &caller, &scope, &id, kind, date).map_err(|e| match e {
             store::AssessError::Policy(p) => policy_error(p),

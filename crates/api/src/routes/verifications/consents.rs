@@ -11,6 +11,7 @@ use super::dto::{Consent, NewConsentBody, RevokeConsentBody};
 use crate::auth::Access;
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Posted;
 use crate::routes::measures::{doer, measure_error};
 use crate::{db, AppState};
 
@@ -57,8 +58,7 @@ async fn list(
 async fn record(
     state: web::Data<AppState>,
     access: Access,
-    id: web::Path<String>,
-    body: Body,
+    Posted { id, body }: Posted,
 ) -> ApiResult<HttpResponse> {
     let doer = doer(&access, Action::ConsentWrite)?;
     let b: NewConsentBody = body.parse()?;
@@ -72,10 +72,7 @@ async fn record(
         evidence: crate::fields::name("evidence", &b.evidence, 200)
             .map_err(|e| ApiError::validation(vec![e]))?,
     };
-    let (when, id) = (
-        (state.clock.stored_now(), state.clock.today()),
-        id.into_inner(),
-    );
+    let (when, id) = ((state.clock.stored_now(), state.clock.today()), id);
     let row = db::write(&state.db, move |c| {
         store::record_consent(c, &doer, when, &id, &input).map_err(measure_error)
     })

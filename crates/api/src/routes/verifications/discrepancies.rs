@@ -9,8 +9,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::dto::{Discrepancy, DiscrepancyQuery, ResolveBody};
 use crate::auth::Access;
-use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Posted;
 use crate::pagination::{page_of, total_if, PageOf, Paged};
 use crate::routes::measures::{doer, measure_error};
 use crate::{db, AppState};
@@ -69,14 +69,13 @@ async fn list(
 async fn resolve(
     state: web::Data<AppState>,
     access: Access,
-    id: web::Path<String>,
-    body: Body,
+    Posted { id, body }: Posted,
 ) -> ApiResult<web::Json<Discrepancy>> {
     let doer = doer(&access, Action::DiscrepancyResolve)?;
     let b: ResolveBody = body.parse()?;
     let note =
         crate::fields::name("note", &b.note, 500).map_err(|e| ApiError::validation(vec![e]))?;
-    let (at, id) = (state.clock.stored_now(), id.into_inner());
+    let at = state.clock.stored_now();
     let row = db::write(&state.db, move |c| {
         store::resolve(c, &doer, at, &id, b.resolution, &note).map_err(measure_error)
     })

@@ -294,20 +294,22 @@ mod tests {
         assert!(Eligibility::new(EligibilityRule::SeriousIllness, vec![]).is_ok());
     }
 
-    /// (rule, categories, household category, members, eligible)
+    /// A case of the table: rule, categories, household category, members, eligible.
+    type Case = (
+        EligibilityRule,
+        Vec<Category>,
+        Option<Category>,
+        Vec<CampaignMember>,
+        bool,
+    );
+
     #[test]
     fn eligibility_table() {
         use Category::*;
         use EligibilityRule as R;
         use SchoolingLevel as S;
         let worker = member(Relation::Worker);
-        let cases: Vec<(
-            R,
-            Vec<Category>,
-            Option<Category>,
-            Vec<CampaignMember>,
-            bool,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             // By category: the category decides.
             (
                 R::FiledCategory,

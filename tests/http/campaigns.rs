@@ -119,6 +119,26 @@ fn pay(w: &World, who: &Auth, campaign: &str, household: &str) -> Resp {
     )
 }
 
+/// Sends the payments at once, each by its payer, and gives the statuses sorted.
+fn race(w: &World, campaign: &str, payments: &[(&Auth, &str)]) -> Vec<u16> {
+    let barrier = std::sync::Barrier::new(payments.len());
+    let mut statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = payments
+            .iter()
+            .map(|&(who, household)| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    pay(w, who, campaign, household).status.as_u16()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    statuses.sort_unstable();
+    statuses
+}
+
 /// The ledger entries of a household.
 fn ledger(w: &World, household: &str) -> Vec<Value> {
     w.app
@@ -328,22 +348,10 @@ fn a_household_is_paid_once_even_when_payments_race(w: &World) {
         .has_field_error("household_id", "already_paid");
     assert_eq!(ledger(w, &h1).len(), 1);
     // Two payments at once, by two people: one 201, one 409, one ledger entry.
-    let barrier = std::sync::Barrier::new(2);
-    let mut statuses: Vec<u16> = std::thread::scope(|s| {
-        let handles: Vec<_> = [officer, reviewer]
-            .into_iter()
-            .map(|who| {
-                let (barrier, h2, c) = (&barrier, &h2, &c);
-                s.spawn(move || {
-                    barrier.wait();
-                    pay(w, who, c, h2).status.as_u16()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    statuses.sort_unstable();
-    assert_eq!(statuses, vec![201, 409]);
+    assert_eq!(
+        race(w, &c, &[(officer, &h2), (reviewer, &h2)]),
+        vec![201, 409]
+    );
     assert_eq!(ledger(w, &h2).len(), 1);
     // A retry with the same Idempotency-Key answers as the first time and pays nothing more.
     let h3 = filed(w, county, cg, 13, Some("relative"), Extra::None);
@@ -423,6 +431,30 @@ fn a_payment_over_a_quota_is_refused_with_nothing_written(w: &World) {
     assert!(ledger(w, &deep[2]).is_empty());
     let eligible = eligible_ids(w, county, &c2, "?paid=true");
     assert_eq!(eligible, vec![deep[1].clone()]);
+    // Two payments racing for the last 100 yuan, for two households: one is paid, the other
+    // refused, and the budget is never overspent.
+    let (a, b) = (
+        filed(w, county, cg, 25, Some("deep"), Extra::None),
+        filed(w, county, cg, 26, Some("deep"), Extra::None),
+    );
+    let c3 = launch(
+        w,
+        county,
+        10_000,
+        any_filed(),
+        json!({"amount_fen": 10_000}),
+    );
+    let reviewer = &w.person(Role::CountyReviewer).auth;
+    assert_eq!(
+        race(w, &c3, &[(officer, &a), (reviewer, &b)]),
+        vec![201, 409]
+    );
+    assert_eq!(ledger(w, &a).len() + ledger(w, &b).len(), 1);
+    let root = &progress(w, county, &c3)[0];
+    assert_eq!(
+        (root["spent_fen"].clone(), root["remaining_fen"].clone()),
+        (json!(10_000), json!(0))
+    );
 }
 
 fn the_eligible_list_follows_the_rule(w: &World) {

@@ -347,6 +347,22 @@ fn a_household_is_paid_once_even_when_payments_race(w: &World) {
         .problem(409, "already_paid")
         .has_field_error("household_id", "already_paid");
     assert_eq!(ledger(w, &h1).len(), 1);
+    // Payments are dated inside the campaign's period, and never in the future.
+    let dated = |d: chrono::NaiveDate| {
+        w.app.post_as(
+            officer,
+            &format!("/api/v1/campaigns/{c}/payments"),
+            &json!({"household_id": h2, "paid_on": d.to_string()}),
+        )
+    };
+    let t = w.app.clock.today();
+    dated(t - TimeDelta::days(31))
+        .problem(422, "validation_failed")
+        .has_field_error("paid_on", "outside_period");
+    dated(t + TimeDelta::days(1))
+        .problem(422, "validation_failed")
+        .has_field_error("paid_on", "in_future");
+    assert!(ledger(w, &h2).is_empty());
     // Two payments at once, by two people: one 201, one 409, one ledger entry.
     assert_eq!(
         race(w, &c, &[(officer, &h2), (reviewer, &h2)]),

@@ -83,6 +83,14 @@ pub fn pay(
     if paid.is_some() {
         return Err(CampaignError::AlreadyPaid);
     }
+    if input.paid_on > today {
+        return Err(invalid(
+            "paid_on",
+            "in_future",
+            "the payment date cannot be in the future",
+            "发放日期不能晚于今天",
+        ));
+    }
     if input.paid_on < campaign.starts_on || input.paid_on > campaign.ends_on {
         return Err(invalid(
             "paid_on",
@@ -196,24 +204,4 @@ pub fn pay(
         ),
     )?;
     Ok(row)
-}
-
-/// A payment of a campaign the doer sees.
-pub fn get(
-    c: &mut DbConnection,
-    scope: &crate::Scope,
-    campaign_id: &str,
-    household_id: &str,
-) -> CampaignResult<PaymentRow> {
-    super::get(c, scope, campaign_id)?;
-    let row: Option<PaymentRow> = pay::table
-        .filter(pay::campaign_id.eq(campaign_id))
-        .filter(pay::household_id.eq(household_id))
-        .select(PaymentRow::as_select())
-        .first(c)
-        .optional()?;
-    match row {
-        Some(r) if scope.covers_path(&r.organisation_path) => Ok(r),
-        _ => Err(CampaignError::NotFound("payment")),
-    }
 }

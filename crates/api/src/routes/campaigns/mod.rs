@@ -43,8 +43,7 @@ pub(crate) fn campaign_error(e: CampaignError) -> ApiError {
             let zh = match what {
                 "campaign" => "帮扶活动",
                 "household" => "档案",
-                "organisation" => "组织",
-                _ => "发放记录",
+                _ => "组织",
             };
             ApiError::not_found(what, zh)
         }

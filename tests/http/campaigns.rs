@@ -320,6 +320,11 @@ fn quotas_never_exceed_the_parent_and_spending_rolls_up(w: &World) {
         .collect();
     assert_eq!(ids[0], w.xixiang);
     assert!(!ids.contains(&w.chenggu.as_str()) && !ids.contains(&w.app.root_id.as_str()));
+    // A union gives quotas only out of a quota of its own.
+    let c2 = launch(w, city, 100_000, any_filed(), json!({"amount_fen": 10_000}));
+    quota(w, county, &c2, &w.chengguan, 1_000)
+        .problem(409, "quota_out_of_bounds")
+        .has_field_error("quota_fen", "out_of_bounds");
     // A quota never falls below what its subtree has paid.
     quota(w, county, &c, &w.chengguan, 10_000).problem(409, "quota_out_of_bounds");
     quota(w, county, &c, &w.chengguan, 20_000).expect(200);

@@ -848,6 +848,61 @@ pub(crate) fn recipe(w: &World, op: &str, t: Target) -> Option<Call> {
             415,
             415,
         ),
+        "create_campaign" => call(
+            "POST",
+            "/api/v1/campaigns".into(),
+            Some(
+                json!({"kind": "other", "name": format!("活动{n}"), "starts_on": "2026-09-01", "ends_on": "2026-12-31",
+                "budget_fen": 100_000, "amount_fen": 10_000, "eligibility": {"rule": "serious_illness"}}),
+            ),
+            201,
+            201,
+        ),
+        "list_campaigns" => call("GET", "/api/v1/campaigns".into(), None, 200, 200),
+        "get_campaign" => call(
+            "GET",
+            format!("/api/v1/campaigns/{}", cases(w, own).campaign),
+            None,
+            200,
+            404,
+        ),
+        "set_campaign_quota" => {
+            let campaign = format!("/api/v1/campaigns/{}", cases(w, own).campaign);
+            Call {
+                if_match: Some(campaign.clone()),
+                ..call(
+                    "PUT",
+                    format!("{campaign}/quotas/{}", pick(&w.chengguan, &w.bowang)),
+                    Some(json!({"quota_fen": 1_000_000 + n as i64})),
+                    200,
+                    404,
+                )
+            }
+        }
+        "list_campaign_eligible" => call(
+            "GET",
+            format!("/api/v1/campaigns/{}/eligible", cases(w, own).campaign),
+            None,
+            200,
+            404,
+        ),
+        "get_campaign_progress" => call(
+            "GET",
+            format!("/api/v1/campaigns/{}/progress", cases(w, own).campaign),
+            None,
+            200,
+            404,
+        ),
+        // The household has been paid by the campaign already (409).
+        "create_campaign_payment" => call(
+            "POST",
+            format!("/api/v1/campaigns/{}/payments", cases(w, own).campaign),
+            Some(
+                json!({"household_id": cases(w, own).filed, "paid_on": w.app.clock.today().to_string()}),
+            ),
+            409,
+            404,
+        ),
         "list_audit_events" => call("GET", "/api/v1/audit/events".into(), None, 200, 200),
         "verify_audit_chain" => call("GET", "/api/v1/audit/verify".into(), None, 200, 200),
         _ => return None,

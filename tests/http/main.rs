@@ -7,6 +7,7 @@ mod assessments;
 mod audit;
 mod authn;
 mod authz;
+mod campaigns;
 mod conventions;
 mod departments;
 mod enterprises;

@@ -83,6 +83,9 @@ pub struct Cases {
     pub resolved_discrepancy: String,
     /// An exchange batch of the county's 人社 department (which has an exchange secret).
     pub batch: String,
+    /// A campaign of the county's union (in 城固县 launched by a county admin made for it), with
+    /// a quota for the crew's grassroots union, that has paid the filed household.
+    pub campaign: String,
 }
 
 #[derive(Clone, Debug)]
@@ -512,6 +515,52 @@ impl World {
 
 impl World {
     /// Workflow cases in 西乡县 and 城固县, made through the API by the people of each county.
+    /// A campaign of the crew's county that has paid `filed` (see `Cases::campaign`).
+    fn campaign_setup(&self, crew: &super::workflows::Crew, filed: &str, own: bool) -> String {
+        use serde_json::json;
+        let admin = if own {
+            self.person(Role::CountyAdmin).auth.clone()
+        } else {
+            self.app
+                .person(
+                    &format!("admin.cg.{}", self.next()),
+                    &self.chenggu,
+                    &[Role::CountyAdmin],
+                )
+                .auth
+        };
+        let t = self.app.clock.today();
+        let c = self
+            .app
+            .post_as(
+                &admin,
+                "/api/v1/campaigns",
+                &json!({"kind": "warmth", "name": "送温暖", "budget_fen": 10_000_000,
+                    "starts_on": (t - chrono::TimeDelta::days(30)).to_string(),
+                    "ends_on": (t + chrono::TimeDelta::days(365)).to_string(), "amount_fen": 20_000,
+                    "eligibility": {"rule": "filed_category", "categories": ["deep", "relative", "accident"]}}),
+            )
+            .expect(201);
+        let id = c.body["id"].as_str().unwrap().to_owned();
+        self.app
+            .with_etag(
+                &admin,
+                "PUT",
+                &format!("/api/v1/campaigns/{id}/quotas/{}", crew.union),
+                &c.etag(),
+                Some(&json!({"quota_fen": 1_000_000})),
+            )
+            .expect(200);
+        self.app
+            .post_as(
+                &crew.officer,
+                &format!("/api/v1/campaigns/{id}/payments"),
+                &json!({"household_id": filed, "paid_on": t.to_string()}),
+            )
+            .expect(201);
+        id
+    }
+
     pub fn cases(&self) -> &(Cases, Cases) {
         self.cases.get_or_init(|| {
             use super::workflows as wf;
@@ -593,6 +642,7 @@ impl World {
                     json!({}),
                 )
                 .expect(200);
+                let campaign = self.campaign_setup(crew, &filed, by_key);
                 Cases {
                     filed,
                     draft: wf::household(self, crew, 53, 90_000),
@@ -612,6 +662,7 @@ impl World {
                         crew,
                         if by_key { &self.dept_xx } else { &self.dept_cg },
                     ),
+                    campaign,
                 }
             };
             let (xx, cg) = (wf::crew_xx(self), wf::crew_cg(self));

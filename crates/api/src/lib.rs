@@ -124,6 +124,7 @@ where
                 .configure(routes::measures::configure)
                 .configure(routes::referrals::configure)
                 .configure(routes::assistance::configure)
+                .configure(routes::campaigns::configure)
                 .configure(routes::verifications::configure)
                 .configure(routes::exchange::configure)
                 .configure(routes::api_keys::configure)

@@ -190,6 +190,16 @@ pub const ACCESS: &[(&str, Who)] = &[
     ("export_exchange_batch", Who::Users(Action::ExchangeRun)),
     ("get_exchange_batch", Who::Users(Action::ExchangeRun)),
     ("import_exchange_batch", Who::Users(Action::ExchangeRun)),
+    ("create_campaign", Who::Users(Action::CampaignWrite)),
+    ("list_campaigns", Who::Users(Action::CampaignRead)),
+    ("get_campaign", Who::Users(Action::CampaignRead)),
+    ("set_campaign_quota", Who::Users(Action::CampaignQuotaWrite)),
+    ("list_campaign_eligible", Who::Users(Action::CampaignRead)),
+    ("get_campaign_progress", Who::Users(Action::CampaignRead)),
+    (
+        "create_campaign_payment",
+        Who::Users(Action::CampaignPaymentWrite),
+    ),
     ("list_audit_events", Who::Users(Action::AuditRead)),
     ("verify_audit_chain", Who::Users(Action::AuditRead)),
 ];
@@ -215,6 +225,7 @@ pub const API_KEY: &str = "api_key";
         (name = "measures", description = "The 19 measures of 《实施方案》三 and each filed household's plan of measures (一户一策). 《实施方案》三的 19 项帮扶措施及已建档家庭的帮扶措施计划。"),
         (name = "referrals", description = "Accepted measures sent to their lead departments, which acknowledge, decline or deliver them. 转介牵头部门的帮扶措施及其受理、落实情况。"),
         (name = "assistance", description = "The assistance ledger: help actually given, capped per household and year, corrected by reversing entries. 帮扶台账：实际给予的帮扶，按户按年设上限，以冲正方式更正。"),
+        (name = "campaigns", description = "Campaigns of the union (金秋助学 《实施方案》三(五)10, 送温暖 三(七)14): the budget split down the tree as quotas, the households each rule picks, payments recorded in the assistance ledger, progress by organisation. 工会帮扶活动（金秋助学、送温暖）：额度逐级分配、符合条件的家庭、发放记入帮扶台账、各组织发放进度。"),
         (name = "verifications", description = "Information sharing with departments (《实施方案》三(一)1): members' signed consents, verification requests and the tasks departments answer with dated facts, and the discrepancies found. 信息共享：成员授权书、数据核对请求及部门以注明日期的核实信息答复的任务、核对差异。"),
         (name = "exchange", description = "Offline exchange with departments that have no network link: signed batch files of open tasks out, signed answer files in. 与无网络连接部门的离线交换：导出签名的待答复任务批次文件，导入签名的答复文件。"),
         (name = "auth", description = "Signing in and who the caller is. 登录与当前身份。"),
@@ -352,6 +363,24 @@ const OWN_CODES: &[(&str, &[ErrorCode])] = &[
             ErrorCode::SignatureInvalid,
             ErrorCode::RowsInvalid,
             ErrorCode::BatchAnswered,
+            ErrorCode::WrongState,
+        ],
+    ),
+    // An organisation outside the campaign; a quota over its parent's or under its commitments.
+    (
+        "set_campaign_quota",
+        &[ErrorCode::NotFound, ErrorCode::QuotaOutOfBounds],
+    ),
+    // The household may not exist or be paid already; quotas, caps, a reused key, a household
+    // not on file.
+    (
+        "create_campaign_payment",
+        &[
+            ErrorCode::NotFound,
+            ErrorCode::AlreadyPaid,
+            ErrorCode::OverQuota,
+            ErrorCode::OverCap,
+            ErrorCode::IdempotencyKeyReused,
             ErrorCode::WrongState,
         ],
     ),

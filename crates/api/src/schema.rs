@@ -69,6 +69,8 @@ closed_schemas! {
     HouseholdStatus => jiekun_domain::household::HouseholdStatus;
     Category => jiekun_domain::household::Category;
     Sex => jiekun_domain::Sex;
+    CampaignKind => jiekun_domain::campaign::CampaignKind;
+    EligibilityRule => jiekun_domain::campaign::EligibilityRule;
 }
 
 /// The national list of hardship causes (致困原因), as integer codes 1–10.

@@ -285,6 +285,7 @@ fn main() -> anyhow::Result<()> {
                     let made = demo::cases(&mut conn, &cipher, cases)?;
                     println!("{made} in {:.1} s", started.elapsed().as_secs_f64());
                 }
+                println!("{}", demo::campaigns(&mut conn, &cipher)?);
             }
             Ok(())
         }

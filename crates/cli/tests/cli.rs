@@ -265,10 +265,32 @@ fn demo_puts_households_through_the_workflows() {
         .unwrap()
         .unwrap();
     assert!(life.next_review_due.is_some());
+    // One campaign of each kind, its budget split between the county's unions, some paid.
+    let campaigns = jiekun_store::campaigns::list(&mut c, &scope, &Default::default(), &page)
+        .unwrap()
+        .items;
+    let mut kinds: Vec<&str> = campaigns.iter().map(|c| c.kind.as_str()).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, vec!["golden_autumn", "other", "warmth"]);
+    for campaign in &campaigns {
+        let quotas = jiekun_store::campaigns::quotas::of_campaign(&mut c, &campaign.id).unwrap();
+        assert!(!quotas.is_empty());
+        assert!(quotas.iter().map(|q| q.quota_fen).sum::<i64>() <= campaign.budget_fen);
+    }
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with("campaigns:"))
+        .unwrap();
+    assert!(!line.contains(" 0 households paid"), "{line}");
     // Loading again adds nothing.
     let again = run();
     assert!(
         text(&again).contains("the county has some already"),
+        "{}",
+        text(&again)
+    );
+    assert!(
+        text(&again).contains("campaigns: some exist already"),
         "{}",
         text(&again)
     );

@@ -98,6 +98,10 @@ string_enum! {
         VerificationRespond = "verification.respond",
         DiscrepancyResolve = "discrepancy.resolve",
         ExchangeRun = "exchange.run",
+        CampaignRead = "campaign.read",
+        CampaignWrite = "campaign.write",
+        CampaignQuotaWrite = "campaign_quota.write",
+        CampaignPaymentWrite = "campaign_payment.write",
     }
 }
 
@@ -194,6 +198,17 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         A::ExchangeRun => matches!(role, R::CountyReviewer | R::CountyAdmin),
         // Only departments answer, with their keys.
         A::VerificationRespond => false,
+        // Campaigns (金秋助学, 送温暖) are run by the county and city unions: they launch them and
+        // split the budget down the tree (each parent entering its children's quotas); the unions
+        // that record help pay the households; whoever reads files follows them.
+        A::CampaignWrite | A::CampaignQuotaWrite => {
+            matches!(role, R::CountyAdmin | R::CityApprover)
+        }
+        A::CampaignPaymentWrite => matches!(
+            role,
+            R::GrassrootsOfficer | R::CountyReviewer | R::CountyAdmin
+        ),
+        A::CampaignRead => !matches!(role, R::SystemAdmin),
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod assistance;
 pub mod calendar;
+pub mod campaign;
 pub mod closed;
 pub mod credit_code;
 pub mod department;

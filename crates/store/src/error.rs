@@ -80,6 +80,11 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str, &str)] = &[
         "file_sequences.region_code, file_sequences.year",
         "file_sequences",
     ),
+    (
+        "campaign_payments_household_key",
+        "campaign_payments.campaign_id, campaign_payments.household_id",
+        "campaign_payments.household",
+    ),
 ];
 
 fn logical_constraint(info: &dyn diesel::result::DatabaseErrorInformation) -> &'static str {

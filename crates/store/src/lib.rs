@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod bulk;
+pub mod campaigns;
 pub mod cases;
 pub mod conn;
 pub mod crypto;

@@ -177,6 +177,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     exchange_batch_tasks,
     throttle_failures,
     throttle_requests,
+    campaigns,
+    campaign_quotas,
+    campaign_payments,
 );
 
 diesel::table! {
@@ -719,3 +722,54 @@ diesel::table! {
 diesel::joinable!(plan_items -> household_plans (household_id));
 diesel::joinable!(referrals -> households (household_id));
 diesel::joinable!(assistance_records -> households (household_id));
+
+diesel::table! {
+    campaigns (id) {
+        id -> Text,
+        organisation_id -> Text,
+        organisation_path -> Text,
+        region_code -> Text,
+        kind -> Text,
+        name -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        budget_fen -> BigInt,
+        measure_number -> BigInt,
+        eligibility -> Text,
+        amount -> Text,
+        version -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    campaign_quotas (campaign_id, organisation_id) {
+        campaign_id -> Text,
+        organisation_id -> Text,
+        organisation_path -> Text,
+        parent_id -> Text,
+        quota_fen -> BigInt,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    campaign_payments (id) {
+        id -> Text,
+        campaign_id -> Text,
+        household_id -> Text,
+        organisation_path -> Text,
+        amount_fen -> BigInt,
+        paid_on -> Date,
+        assistance_id -> Text,
+        paid_by_organisation_id -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(campaign_quotas -> campaigns (campaign_id));
+diesel::joinable!(campaign_payments -> campaigns (campaign_id));

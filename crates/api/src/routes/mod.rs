@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod assistance;
 pub mod audit;
 pub mod auth;
+pub mod campaigns;
 pub(crate) mod closed;
 pub mod departments;
 pub(crate) mod directory;

@@ -265,7 +265,9 @@ impl Generator {
                     .to_string()
                 }),
                 school: None,
-                school_year: None,
+                // A student of 18 is in the first year of college (the 金秋助学 intake).
+                school_year: (work == "student" && age >= 18)
+                    .then(|| i64::from((age - 17).clamp(1, 4))),
                 included: true,
                 exclusion_reason: None,
                 created_at: now,

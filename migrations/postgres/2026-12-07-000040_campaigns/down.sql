@@ -1,0 +1,3 @@
+DROP TABLE campaign_payments;
+DROP TABLE campaign_quotas;
+DROP TABLE campaigns;

@@ -24,7 +24,7 @@ use crate::auth::Access;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Idempotent;
 use crate::idempotency::{self, Answer};
-use crate::pagination::{page_of, total_if, PageOf, Paged};
+use crate::pagination::{page_of_try, total_if, PageOf, Paged};
 use crate::schema::closed;
 use crate::{db, AppState};
 
@@ -313,19 +313,9 @@ async fn list(
         ))
     })
     .await?;
-    let items = rows
-        .items
-        .into_iter()
-        .map(shown)
-        .collect::<ApiResult<Vec<_>>>()?;
-    let page = page_of(
-        jiekun_store::Page {
-            items,
-            next_after: rows.next_after,
-        },
-        |a| a,
-    );
-    Ok(web::Json(page.with_total(total)))
+    Ok(web::Json(
+        page_of_try(rows.items, rows.next_after, shown)?.with_total(total),
+    ))
 }
 
 /// Get an entry · 查看帮扶记录

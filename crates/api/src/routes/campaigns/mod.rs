@@ -23,7 +23,7 @@ use crate::body::Body;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::extract::{etag, Change, Idempotent};
 use crate::idempotency::{self, Answer};
-use crate::pagination::{page_of, total_if, PageOf, Paged};
+use crate::pagination::{page_of, page_of_try, total_if, PageOf, Paged};
 use crate::{db, AppState};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -165,19 +165,9 @@ async fn list(
         ))
     })
     .await?;
-    let items = rows
-        .items
-        .into_iter()
-        .map(dto::campaign)
-        .collect::<ApiResult<Vec<_>>>()?;
-    let page = page_of(
-        jiekun_store::Page {
-            items,
-            next_after: rows.next_after,
-        },
-        |a| a,
-    );
-    Ok(web::Json(page.with_total(total)))
+    Ok(web::Json(
+        page_of_try(rows.items, rows.next_after, dto::campaign)?.with_total(total),
+    ))
 }
 
 /// Get a campaign · 查看帮扶活动

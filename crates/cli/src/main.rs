@@ -13,6 +13,11 @@ use jiekun_api::{AppConfig, AppState};
 use jiekun_store::crypto::FieldCipher;
 use jiekun_store::{DatabaseTarget, Pool, PoolOptions};
 
+/// mimalloc rather than the system allocator: under load the server spent a fifth of its CPU in
+/// glibc's malloc and free, shared by every worker thread.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "jiekun",

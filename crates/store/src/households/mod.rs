@@ -303,6 +303,44 @@ pub fn get(conn: &mut DbConnection, scope: &Scope, id: &str) -> StoreResult<Hous
     Ok(found?)
 }
 
+/// A household by id, if inside `scope`, with its members in order, in one query (one round trip
+/// to PostgreSQL instead of two: a read of one file is the most frequent request of the API).
+pub fn get_with_members(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    id: &str,
+) -> StoreResult<(HouseholdRow, Vec<MemberRow>)> {
+    let prefix = match scope {
+        Scope::All => String::new(),
+        Scope::Subtree { path, .. } => path.clone(),
+        Scope::Region(_) => return Err(StoreError::NotFound),
+    };
+    let q = households::table
+        .left_join(household_members::table)
+        .filter(households::id.eq(id))
+        .order(household_members::position.asc());
+    let rows: Vec<(HouseholdRow, Option<MemberRow>)> = match conn {
+        DbConnection::Sqlite(c) => q
+            .filter(crate::path_starts_with!(
+                households::organisation_path,
+                prefix
+            ))
+            .select((HouseholdRow::as_select(), Option::<MemberRow>::as_select()))
+            .load(c),
+        DbConnection::Postgres(c) => q
+            .filter(households::organisation_path.like(format!("{prefix}%")))
+            .select((HouseholdRow::as_select(), Option::<MemberRow>::as_select()))
+            .load(c),
+    }?;
+    let mut rows = rows.into_iter();
+    let (household, first) = rows.next().ok_or(StoreError::NotFound)?;
+    let members = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, m)| m))
+        .collect();
+    Ok((household, members))
+}
+
 pub fn members(conn: &mut DbConnection, household_id: &str) -> StoreResult<Vec<MemberRow>> {
     let q = household_members::table
         .filter(household_members::household_id.eq(household_id))

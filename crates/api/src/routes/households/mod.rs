@@ -304,8 +304,7 @@ async fn get_one(
     let (id, fields, caller) = (id.into_inner(), reveal.names(), access.caller());
     let read =
         move |c: &mut jiekun_store::DbConnection| -> ApiResult<(HouseholdRow, Vec<MemberRow>)> {
-            let h = store::get(c, &scope, &id)?;
-            let ms = store::members(c, &h.id)?;
+            let (h, ms) = store::get_with_members(c, &scope, &id)?;
             if reveal.any() {
                 audit::append(
                     c,

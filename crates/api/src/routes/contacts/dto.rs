@@ -16,7 +16,7 @@ use crate::schema;
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"kind": "leader_household", "contact_name": "王建国",
-    "contact_title": "县总工会副主席", "household_id": "0190a1b2-0000-7000-8000-000000000001",
+    "contact_title": "县总工会副主席", "household_id": crate::examples::HOUSEHOLD_ID,
     "valid_from": "2026-01-01"}))]
 pub struct CreateContact {
     #[schema(value_type = schema::ContactKind)]
@@ -166,8 +166,8 @@ pub struct ContactQuery {
 /// A visit to record. 登记走访。
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"assignment_id": "0190a1b2-0000-7000-8000-000000000002",
-    "household_id": "0190a1b2-0000-7000-8000-000000000001", "visited_on": "2026-11-20",
+#[schema(example = json!({"assignment_id": crate::examples::CONTACT_ID,
+    "household_id": crate::examples::HOUSEHOLD_ID, "visited_on": "2026-11-20",
     "activity_type": "home_visit", "notes": "了解冬季取暖情况"}))]
 pub struct CreateVisit {
     /// The assignment visited. 对应的双包联系。

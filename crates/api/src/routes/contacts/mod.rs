@@ -278,7 +278,7 @@ async fn list_visits(
     Ok(web::Json(page_of(rows, dto::visit).with_total(total)))
 }
 
-/// Dual-contact gaps · 双包联系缺口
+/// Gaps in the dual contacts · 双包联系缺口
 ///
 /// What falls short of 《实施方案》三(七)14 in your scope today, each gap with its kind and a
 /// description in both languages: leadership members with fewer than 2 or more than 3 households;

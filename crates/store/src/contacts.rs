@@ -319,7 +319,6 @@ pub fn get(c: &mut DbConnection, scope: &Scope, id: &str) -> ContactResult<Assig
 }
 
 /// Ends an assignment on `valid_until` (its last valid day), if its version is `expected`.
-#[allow(clippy::too_many_arguments)]
 pub fn end(
     c: &mut DbConnection,
     caller: &Caller,

@@ -129,6 +129,33 @@ fn each_gap_is_found_and_disappears_once_fixed(w: &World) {
         assert!(has(&g, "household_without_contact", h));
     }
 
+    // Paged with a cursor, in the same order; filtered by kind.
+    let mut paged = Vec::new();
+    let mut path = "/api/v1/contacts/gaps?limit=2".to_owned();
+    loop {
+        let page = w.app.get_as(reviewer(w), &path).expect(200);
+        let items = page.body["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        paged.extend(
+            items
+                .iter()
+                .map(|g| g["subject_id"].as_str().unwrap().to_owned()),
+        );
+        match page.body["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/contacts/gaps?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, g.iter().map(|g| g.1.clone()).collect::<Vec<_>>());
+    let only = w
+        .app
+        .get_as(
+            reviewer(w),
+            "/api/v1/contacts/gaps?kind=household_without_contact&count=true",
+        )
+        .expect(200);
+    assert_eq!(only.body["total"], 4);
+
     // The county union takes up a difficult enterprise.
     let ents = difficult_enterprises(w, 3);
     let first = assigned(

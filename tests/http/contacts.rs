@@ -331,6 +331,14 @@ fn assignments_and_visits_validate(w: &World) {
         json!({"kind": "leader_household", "contact_user_id": me.id,
         "household_id": h1, "valid_from": from}),
     );
+    // The same member with the same household again, while the first runs: refused.
+    assign(
+        w,
+        json!({"kind": "leader_household", "contact_user_id": me.id,
+        "household_id": h1, "valid_from": days_ago(w, 10)}),
+    )
+    .problem(409, "already_exists")
+    .has_field_error("valid_from", "overlaps");
     let got = w
         .app
         .get_as(reviewer(w), &format!("/api/v1/contacts/{a1}"))
@@ -418,6 +426,14 @@ fn assignments_and_visits_validate(w: &World) {
         .expect(428);
     end(w, &a1, &today).expect(200);
     end(w, &a1, &today).problem(409, "already_ended");
+    // After it ends, the same pair may start again.
+    let tomorrow = (w.app.clock.today() + TimeDelta::days(1)).to_string();
+    assign(
+        w,
+        json!({"kind": "leader_household", "contact_user_id": me.id,
+        "household_id": h1, "valid_from": tomorrow}),
+    )
+    .expect(201);
     // Valid through its last day: the member still counts the household today.
     let few = w
         .app

@@ -395,6 +395,8 @@ const OWN_CODES: &[(&str, &[ErrorCode])] = &[
             ErrorCode::WrongState,
         ],
     ),
+    // The same contact with the same household or enterprise in an overlapping period.
+    ("create_contact", &[ErrorCode::AlreadyExists]),
     // An assignment outside the scope, or ended already.
     (
         "end_contact",

@@ -102,6 +102,9 @@ pub enum ContactError {
     /// The activity type is not on the county's list.
     #[error("unknown activity type")]
     UnknownActivity { allowed: Vec<String> },
+    /// The same contact already has the same household or enterprise for part of the period.
+    #[error("the same assignment overlaps this one")]
+    Overlaps { id: String },
     #[error("the assignment has ended already")]
     AlreadyEnded { valid_until: NaiveDate },
     #[error("version {expected} expected but {actual} stored")]
@@ -271,6 +274,33 @@ pub fn create(
             (Some(u.user.id), u.user.display_name, None)
         }
     };
+    // One assignment of a contact to a household or enterprise at a time.
+    let mut same = ca::table
+        .filter(ca::kind.eq(new.kind.as_str()))
+        .filter(ca::county_id.eq(&county.id))
+        .filter(ca::contact_name.eq(&contact_name))
+        .filter(
+            ca::valid_until
+                .is_null()
+                .or(ca::valid_until.ge(new.valid_from)),
+        )
+        .select(ca::id)
+        .into_boxed();
+    if let Some(u) = new.valid_until {
+        same = same.filter(ca::valid_from.le(u));
+    }
+    same = match &contact_user_id {
+        Some(u) => same.filter(ca::contact_user_id.eq(u.clone())),
+        None => same.filter(ca::contact_user_id.is_null()),
+    };
+    same = match (&household_id, &enterprise_id) {
+        (Some(h), _) => same.filter(ca::household_id.eq(h.clone())),
+        (None, Some(e)) => same.filter(ca::enterprise_id.eq(e.clone())),
+        (None, None) => same,
+    };
+    if let Some(id) = same.first::<String>(c).optional()? {
+        return Err(ContactError::Overlaps { id });
+    }
     let row = AssignmentRow {
         id: crate::new_id(),
         kind: new.kind.as_str().into(),

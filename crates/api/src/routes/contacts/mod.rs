@@ -52,6 +52,17 @@ fn contact_error(e: ContactError) -> ApiError {
             message_zh,
         } => ApiError::validation(vec![FieldError::new(field, code, message, message_zh)]),
         ContactError::UnknownActivity { allowed } => dto::unknown_activity(&allowed),
+        ContactError::Overlaps { id } => ApiError::new(
+            ErrorCode::AlreadyExists,
+            format!("the same contact already keeps in touch with it for part of this period (assignment {id}): end that one first"),
+            format!("同一联系人在该期间已联系该对象（联系 {id}），请先结束原联系"),
+        )
+        .with_field(FieldError::new(
+            "valid_from",
+            "overlaps",
+            format!("overlaps assignment {id}"),
+            format!("与联系 {id} 期间重叠"),
+        )),
         ContactError::AlreadyEnded { valid_until } => ApiError::new(
             ErrorCode::AlreadyEnded,
             format!("the assignment ended on {valid_until} already"),
@@ -77,10 +88,11 @@ fn contact_error(e: ContactError) -> ApiError {
 /// or a person named), or a union cadre with a hardship worker's household (`cadre_worker`: a
 /// user of a union of the county, or a person named), from `valid_from`, until `valid_until` or
 /// open (《实施方案》三(七)14). The household must lie in your scope, the enterprise in your region
-/// and registered as difficult; otherwise 422 with the field. Audited. County reviewers and
-/// admins assign; department keys are refused.
+/// and registered as difficult; otherwise 422 with the field. The same contact with the same
+/// household or enterprise for an overlapping period is 409 `already_exists`. Audited. County
+/// reviewers and admins assign; department keys are refused.
 ///
-/// 县总工会分配双包联系：县总工会联系困难企业（union_enterprise）、班子成员联系困难职工家庭（leader_household，县总工会账号或填写姓名）、机关或企业工会干部联系困难职工（cadre_worker，本县工会账号或填写姓名），自 valid_from 起，至 valid_until 止或长期有效（《实施方案》三(七)14）。家庭须在管辖范围内，企业须在本区域且登记为困难企业，否则返回 422 并指明字段。记入审计。由县总工会审核人、管理员分配；部门密钥不可调用。
+/// 县总工会分配双包联系：县总工会联系困难企业（union_enterprise）、班子成员联系困难职工家庭（leader_household，县总工会账号或填写姓名）、机关或企业工会干部联系困难职工（cadre_worker，本县工会账号或填写姓名），自 valid_from 起，至 valid_until 止或长期有效（《实施方案》三(七)14）。家庭须在管辖范围内，企业须在本区域且登记为困难企业，否则返回 422 并指明字段。同一联系人在重叠期间联系同一对象返回 409 already_exists。记入审计。由县总工会审核人、管理员分配；部门密钥不可调用。
 #[utoipa::path(operation_id = "create_contact", tag = "contacts", request_body = CreateContact,
     responses((status = 201, description = "Assigned. 已分配。", body = ContactOut,
         headers(("ETag" = String, description = "Version. 版本标签。"), ("Location" = String, description = "URL of the assignment. 联系地址。")))))]

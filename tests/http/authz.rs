@@ -903,6 +903,53 @@ pub(crate) fn recipe(w: &World, op: &str, t: Target) -> Option<Call> {
             409,
             404,
         ),
+        // A household outside the scope is a field of the body (422).
+        "create_contact" => call(
+            "POST",
+            "/api/v1/contacts".into(),
+            Some(
+                json!({"kind": "cadre_worker", "contact_name": format!("干部{n}"), "household_id": cases(w, own).filed,
+                "valid_from": w.app.clock.today().to_string()}),
+            ),
+            201,
+            422,
+        ),
+        "list_contacts" => call("GET", "/api/v1/contacts".into(), None, 200, 200),
+        "get_contact" => call(
+            "GET",
+            format!("/api/v1/contacts/{}", cases(w, own).contact),
+            None,
+            200,
+            404,
+        ),
+        // The assignment is ended already (409).
+        "end_contact" => {
+            let path = format!("/api/v1/contacts/{}", cases(w, own).contact);
+            Call {
+                if_match: Some(path.clone()),
+                ..call(
+                    "POST",
+                    format!("{path}/end"),
+                    Some(json!({"valid_until": w.app.clock.today().to_string()})),
+                    409,
+                    404,
+                )
+            }
+        }
+        // An assignment outside the scope is a field of the body (422).
+        "create_contact_visit" => call(
+            "POST",
+            "/api/v1/contacts/visits".into(),
+            Some(
+                json!({"assignment_id": cases(w, own).contact, "household_id": cases(w, own).filed,
+                "visited_on": (w.app.clock.today() - chrono::TimeDelta::days(1)).to_string(),
+                "activity_type": "home_visit"}),
+            ),
+            201,
+            422,
+        ),
+        "list_contact_visits" => call("GET", "/api/v1/contacts/visits".into(), None, 200, 200),
+        "list_contact_gaps" => call("GET", "/api/v1/contacts/gaps".into(), None, 200, 200),
         "list_audit_events" => call("GET", "/api/v1/audit/events".into(), None, 200, 200),
         "verify_audit_chain" => call("GET", "/api/v1/audit/verify".into(), None, 200, 200),
         _ => return None,

@@ -18,7 +18,7 @@ fn month_day(seq: u32) -> String {
 
 /// Who a test household has besides the worker.
 #[derive(Clone, Copy)]
-enum Extra {
+pub(super) enum Extra {
     None,
     /// A child in the given year of undergraduate study.
     Student(u32),
@@ -28,7 +28,7 @@ enum Extra {
 
 /// A household filed in `union` (of region `region`) with `category`, made through the API by
 /// `who` and then marked filed in the database (filing has tests of its own). Returns its id.
-fn filed(
+pub(super) fn filed(
     w: &World,
     who: &Auth,
     (union, region): (&str, &str),

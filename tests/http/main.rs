@@ -8,6 +8,7 @@ mod audit;
 mod authn;
 mod authz;
 mod campaigns;
+mod contacts;
 mod conventions;
 mod departments;
 mod enterprises;

@@ -86,6 +86,9 @@ pub struct Cases {
     /// A campaign of the county's union (in 城固县 launched by a county admin made for it), with
     /// a quota for the crew's grassroots union, that has paid the filed household.
     pub campaign: String,
+    /// A cadre's assignment (a person named) to `filed`, begun 400 days ago and ended a year
+    /// from now by the county's reviewer.
+    pub contact: String,
 }
 
 #[derive(Clone, Debug)]
@@ -561,6 +564,32 @@ impl World {
         id
     }
 
+    /// A dual contact of the crew's county for `filed`, ended (see `Cases::contact`).
+    fn contact_setup(&self, crew: &super::workflows::Crew, filed: &str) -> String {
+        use serde_json::json;
+        let t = self.app.clock.today();
+        let made = self
+            .app
+            .post_as(
+                &crew.reviewer,
+                "/api/v1/contacts",
+                &json!({"kind": "cadre_worker", "contact_name": "李干部", "household_id": filed,
+                    "valid_from": (t - chrono::TimeDelta::days(400)).to_string()}),
+            )
+            .expect(201);
+        let id = made.body["id"].as_str().unwrap().to_owned();
+        self.app
+            .with_etag(
+                &crew.reviewer,
+                "POST",
+                &format!("/api/v1/contacts/{id}/end"),
+                &made.etag(),
+                Some(&json!({"valid_until": (t + chrono::TimeDelta::days(365)).to_string()})),
+            )
+            .expect(200);
+        id
+    }
+
     pub fn cases(&self) -> &(Cases, Cases) {
         self.cases.get_or_init(|| {
             use super::workflows as wf;
@@ -643,6 +672,7 @@ impl World {
                 )
                 .expect(200);
                 let campaign = self.campaign_setup(crew, &filed, by_key);
+                let contact = self.contact_setup(crew, &filed);
                 Cases {
                     filed,
                     draft: wf::household(self, crew, 53, 90_000),
@@ -663,6 +693,7 @@ impl World {
                         if by_key { &self.dept_xx } else { &self.dept_cg },
                     ),
                     campaign,
+                    contact,
                 }
             };
             let (xx, cg) = (wf::crew_xx(self), wf::crew_cg(self));

@@ -72,6 +72,7 @@ error_codes! {
     SignatureInvalid = "signature_invalid", UNPROCESSABLE_ENTITY, "The signature does not verify with the department's exchange secret", "签名无法用该部门的交换密钥验证";
     RowsInvalid = "rows_invalid", UNPROCESSABLE_ENTITY, "Some rows of the file are wrong: nothing was applied", "文件中部分行有误，未导入任何数据";
     BatchAnswered = "batch_answered", CONFLICT, "Another answer file of this batch was imported already", "该批次已导入另一份答复文件";
+    AlreadyEnded = "already_ended", CONFLICT, "The dual-contact assignment has ended already", "该双包联系已结束";
     AlreadyPaid = "already_paid", CONFLICT, "The household has been paid by this campaign already", "该家庭已领取本次活动的帮扶金";
     OverQuota = "over_quota", CONFLICT, "The payment would exceed an organisation's quota", "该发放将超出组织的活动额度";
     QuotaOutOfBounds = "quota_out_of_bounds", CONFLICT, "The quota exceeds what the parent leaves, or falls below what is committed", "额度超出上级可分配额度，或低于已分配、已发放金额";

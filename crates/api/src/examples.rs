@@ -64,3 +64,5 @@ pub const HOUSEHOLD_ID: &str = "01900000-0000-7000-8000-00000000b001";
 pub const ASSESSMENT_ID: &str = "01900000-0000-7000-8000-00000000f001";
 /// Placeholder id of a member of that household (its worker).
 pub const MEMBER_ID: &str = "01900000-0000-7000-8000-00000000b101";
+/// Placeholder id of a dual-contact assignment in the caller's scope.
+pub const CONTACT_ID: &str = "01900000-0000-7000-8000-00000000a101";

@@ -125,6 +125,7 @@ where
                 .configure(routes::referrals::configure)
                 .configure(routes::assistance::configure)
                 .configure(routes::campaigns::configure)
+                .configure(routes::contacts::configure)
                 .configure(routes::verifications::configure)
                 .configure(routes::exchange::configure)
                 .configure(routes::api_keys::configure)

@@ -200,6 +200,16 @@ pub const ACCESS: &[(&str, Who)] = &[
         "create_campaign_payment",
         Who::Users(Action::CampaignPaymentWrite),
     ),
+    ("create_contact", Who::Users(Action::ContactWrite)),
+    ("list_contacts", Who::Users(Action::ContactRead)),
+    ("get_contact", Who::Users(Action::ContactRead)),
+    ("end_contact", Who::Users(Action::ContactWrite)),
+    (
+        "create_contact_visit",
+        Who::Users(Action::ContactVisitWrite),
+    ),
+    ("list_contact_visits", Who::Users(Action::ContactRead)),
+    ("list_contact_gaps", Who::Users(Action::ContactRead)),
     ("list_audit_events", Who::Users(Action::AuditRead)),
     ("verify_audit_chain", Who::Users(Action::AuditRead)),
 ];
@@ -226,6 +236,7 @@ pub const API_KEY: &str = "api_key";
         (name = "referrals", description = "Accepted measures sent to their lead departments, which acknowledge, decline or deliver them. 转介牵头部门的帮扶措施及其受理、落实情况。"),
         (name = "assistance", description = "The assistance ledger: help actually given, capped per household and year, corrected by reversing entries. 帮扶台账：实际给予的帮扶，按户按年设上限，以冲正方式更正。"),
         (name = "campaigns", description = "Campaigns of the union (金秋助学 《实施方案》三(五)10, 送温暖 三(七)14): the budget split down the tree as quotas, the households each rule picks, payments recorded in the assistance ledger, progress by organisation. 工会帮扶活动（金秋助学、送温暖）：额度逐级分配、符合条件的家庭、发放记入帮扶台账、各组织发放进度。"),
+        (name = "contacts", description = "Dual contact (双包联系, 《实施方案》三(七)14): the county union with 1–3 difficult enterprises, each leadership member with 2–3 households, cadres with workers; visits logged with the county's activity types; gaps against these bounds. 双包联系：县总工会联系1-3家困难企业，班子成员每人联系2-3户，干部联系困难职工；按本县活动类型登记走访；列出缺口。"),
         (name = "verifications", description = "Information sharing with departments (《实施方案》三(一)1): members' signed consents, verification requests and the tasks departments answer with dated facts, and the discrepancies found. 信息共享：成员授权书、数据核对请求及部门以注明日期的核实信息答复的任务、核对差异。"),
         (name = "exchange", description = "Offline exchange with departments that have no network link: signed batch files of open tasks out, signed answer files in. 与无网络连接部门的离线交换：导出签名的待答复任务批次文件，导入签名的答复文件。"),
         (name = "auth", description = "Signing in and who the caller is. 登录与当前身份。"),
@@ -383,6 +394,13 @@ const OWN_CODES: &[(&str, &[ErrorCode])] = &[
             ErrorCode::IdempotencyKeyReused,
             ErrorCode::WrongState,
         ],
+    ),
+    // The same contact with the same household or enterprise in an overlapping period.
+    ("create_contact", &[ErrorCode::AlreadyExists]),
+    // An assignment outside the scope, or ended already.
+    (
+        "end_contact",
+        &[ErrorCode::NotFound, ErrorCode::AlreadyEnded],
     ),
     // A household not filed; a measure decided already or in the plan already.
     ("propose_household_plan", &[ErrorCode::WrongState]),

@@ -71,6 +71,8 @@ closed_schemas! {
     Sex => jiekun_domain::Sex;
     CampaignKind => jiekun_domain::campaign::CampaignKind;
     EligibilityRule => jiekun_domain::campaign::EligibilityRule;
+    ContactKind => jiekun_domain::contact::ContactKind;
+    GapKind => jiekun_domain::contact::GapKind;
 }
 
 /// The national list of hardship causes (致困原因), as integer codes 1–10.

@@ -291,6 +291,7 @@ fn main() -> anyhow::Result<()> {
                     println!("{made} in {:.1} s", started.elapsed().as_secs_f64());
                 }
                 println!("{}", demo::campaigns(&mut conn, &cipher)?);
+                println!("{}", demo::contacts(&mut conn)?);
             }
             Ok(())
         }

@@ -282,6 +282,37 @@ fn demo_puts_households_through_the_workflows() {
         .find(|l| l.starts_with("campaigns:"))
         .unwrap();
     assert!(!line.contains(" 0 households paid"), "{line}");
+    // Dual contacts with visits, and the gaps they leave.
+    let assignments = jiekun_store::contacts::list(&mut c, &scope, &Default::default(), &page)
+        .unwrap()
+        .items;
+    for kind in ["union_enterprise", "leader_household", "cadre_worker"] {
+        assert!(assignments.iter().any(|a| a.kind == kind), "{kind}");
+    }
+    let visits =
+        jiekun_store::contacts::list_visits(&mut c, &scope, &Default::default(), &page).unwrap();
+    assert!(!visits.items.is_empty());
+    let book = jiekun_store::rules::policy_book(&mut c).unwrap();
+    let today = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive();
+    let gaps = jiekun_store::contacts::gaps(&mut c, &scope, today, &book).unwrap();
+    let city = jiekun_store::organisations::find_by_name(&mut c, None, "汉中市总工会")
+        .unwrap()
+        .unwrap();
+    let xixiang = jiekun_store::organisations::find_by_name(&mut c, Some(&city.id), "西乡县总工会")
+        .unwrap()
+        .unwrap();
+    for g in &gaps {
+        use jiekun_domain::contact::{GapKind as K, Subject};
+        assert!(
+            !matches!(g.kind, K::LeaderTooFew | K::LeaderTooMany),
+            "{g:?}"
+        );
+        assert_ne!(g.subject, Subject::County(xixiang.id.clone()), "{g:?}");
+    }
+    assert!(gaps
+        .iter()
+        .any(|g| g.kind == jiekun_domain::contact::GapKind::ContactNotVisited));
+    assert!(summary.contains("dual contacts: "), "{summary}");
     // Loading again adds nothing.
     let again = run();
     assert!(
@@ -291,6 +322,11 @@ fn demo_puts_households_through_the_workflows() {
     );
     assert!(
         text(&again).contains("campaigns: some exist already"),
+        "{}",
+        text(&again)
+    );
+    assert!(
+        text(&again).contains("dual contacts: some exist already"),
         "{}",
         text(&again)
     );

@@ -102,6 +102,9 @@ string_enum! {
         CampaignWrite = "campaign.write",
         CampaignQuotaWrite = "campaign_quota.write",
         CampaignPaymentWrite = "campaign_payment.write",
+        ContactRead = "contact.read",
+        ContactWrite = "contact.write",
+        ContactVisitWrite = "contact_visit.write",
     }
 }
 
@@ -209,6 +212,14 @@ pub fn role_allows(role: Role, action: Action) -> bool {
             R::GrassrootsOfficer | R::CountyReviewer | R::CountyAdmin
         ),
         A::CampaignRead => !matches!(role, R::SystemAdmin),
+        // Dual contacts (《实施方案》三(七)14): the county union assigns them; the unions that
+        // keep the files, and the county's staff, log the visits; whoever reads files reads them.
+        A::ContactWrite => matches!(role, R::CountyReviewer | R::CountyAdmin),
+        A::ContactVisitWrite => matches!(
+            role,
+            R::GrassrootsOfficer | R::CountyReviewer | R::CountyAdmin
+        ),
+        A::ContactRead => !matches!(role, R::SystemAdmin),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod assistance;
 pub mod calendar;
 pub mod campaign;
 pub mod closed;
+pub mod contact;
 pub mod credit_code;
 pub mod department;
 pub mod household;

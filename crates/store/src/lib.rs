@@ -7,6 +7,7 @@ pub mod bulk;
 pub mod campaigns;
 pub mod cases;
 pub mod conn;
+pub mod contacts;
 pub mod crypto;
 pub mod departments;
 pub mod enterprises;

@@ -773,3 +773,41 @@ diesel::table! {
 
 diesel::joinable!(campaign_quotas -> campaigns (campaign_id));
 diesel::joinable!(campaign_payments -> campaigns (campaign_id));
+
+diesel::table! {
+    contact_assignments (id) {
+        id -> Text,
+        kind -> Text,
+        county_id -> Text,
+        organisation_path -> Text,
+        region_code -> Text,
+        contact_user_id -> Nullable<Text>,
+        contact_name -> Text,
+        contact_title -> Nullable<Text>,
+        household_id -> Nullable<Text>,
+        enterprise_id -> Nullable<Text>,
+        valid_from -> Date,
+        valid_until -> Nullable<Date>,
+        version -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contact_visits (id) {
+        id -> Text,
+        assignment_id -> Text,
+        organisation_path -> Text,
+        household_id -> Nullable<Text>,
+        enterprise_id -> Nullable<Text>,
+        visited_on -> Date,
+        activity_type -> Text,
+        notes -> Nullable<Text>,
+        referral_id -> Nullable<Text>,
+        assistance_id -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod campaigns;
 pub(crate) mod closed;
+pub mod contacts;
 pub mod departments;
 pub(crate) mod directory;
 pub mod enterprises;

@@ -5,12 +5,14 @@ use anyhow::Context;
 use jiekun_domain::RegionCode;
 
 mod campaigns;
+mod contacts;
 mod generate;
 mod households;
 mod tree;
 mod workflows;
 
 pub use self::campaigns::campaigns;
+pub use self::contacts::contacts;
 pub use self::households::households;
 pub use self::tree::load;
 pub use self::workflows::cases;

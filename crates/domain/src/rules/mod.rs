@@ -16,8 +16,8 @@ pub use plan::{
     Reason, ReasonCode, DEFAULT_REFERRAL_DUE_WORKING_DAYS, REASON_CODES,
 };
 pub use policy::{
-    default_book, Comparator, MeasurePolicy, ParamKey, ParamValue, Parameter, PolicyBook,
-    PolicyError, Resolved, ValueKind, WorkflowPolicy,
+    default_book, Comparator, ContactPolicy, MeasurePolicy, ParamKey, ParamValue, Parameter,
+    PolicyBook, PolicyError, Resolved, ValueKind, WorkflowPolicy,
 };
 pub use snapshot::{
     AccidentSnap, AssetsSnap, AssistanceSnap, ExpenditureSnap, IncomeSnap, MemberSnap, Snapshot,

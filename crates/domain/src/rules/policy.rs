@@ -66,6 +66,8 @@ crate::closed_list! {
         AssistanceCapTotalFen = "assistance_cap_total_fen" ("most help in money recorded for one household in a calendar year, all measures and units together, fen", "每户每年帮扶金额总上限（分，各措施、各单位合计）"),
         VerificationDueWorkingDays = "verification_due_working_days" ("working days a department has to answer a verification task", "部门答复数据核对任务的期限（工作日）"),
         VerificationOnReview = "verification_on_review" ("starting the county review opens a verification of every data domain, where the household's consents cover them", "县总工会开始审核时自动发起全部类别的数据核对（须授权覆盖）"),
+        ContactVisitGapDays = "contact_visit_gap_days" ("most days a dual contact may go without a visit (《实施方案》三(七)14)", "双包联系人最长未走访天数（《实施方案》三(七)14）"),
+        ContactActivityTypes = "contact_activity_types" ("the activity types visits of the dual contacts are recorded with (《实施方案》三(七)14)", "双包联系走访登记的活动类型（《实施方案》三(七)14）"),
     }
 }
 
@@ -82,6 +84,8 @@ pub enum ValueKind {
     IncomeKinds,
     /// A list of hardship cause codes, 1–10.
     Causes,
+    /// A list of codes (lower-case letters, digits and `_`).
+    Codes,
 }
 
 impl ParamKey {
@@ -92,6 +96,7 @@ impl ParamKey {
             K::DeepComparator | K::RelativeComparator => ValueKind::Comparator,
             K::ExcludedIncomeKinds => ValueKind::IncomeKinds,
             K::RelativeCauses => ValueKind::Causes,
+            K::ContactActivityTypes => ValueKind::Codes,
             K::ImputeUnemployed
             | K::ExcludeVehicles
             | K::ExcludeControllingShareholder
@@ -113,6 +118,7 @@ pub enum ParamValue {
     Comparator(Comparator),
     Kinds(Vec<IncomeKind>),
     Causes(Vec<u8>),
+    Codes(Vec<String>),
 }
 
 /// One dated version of one parameter for one region prefix.
@@ -323,6 +329,33 @@ impl PolicyBook {
         })
     }
 
+    /// The dual-contact parameters for one region on one date: how long a contact may go without
+    /// a visit, and the activity types visits are recorded with.
+    pub fn contacts(&self, region: &str, date: NaiveDate) -> Result<ContactPolicy, PolicyError> {
+        let gap = self.lookup(ParamKey::ContactVisitGapDays, region, date)?;
+        let ParamValue::Int(visit_gap_days) = gap.value else {
+            return Err(PolicyError::WrongType {
+                key: ParamKey::ContactVisitGapDays.as_str(),
+            });
+        };
+        let types = self.lookup(ParamKey::ContactActivityTypes, region, date)?;
+        // Stored values are read without their key: a list of codes that are all income kinds
+        // (or an empty one) reads as one.
+        let activity_types = match &types.value {
+            ParamValue::Codes(v) => v.clone(),
+            ParamValue::Kinds(v) => v.iter().map(|k| k.as_str().to_owned()).collect(),
+            _ => {
+                return Err(PolicyError::WrongType {
+                    key: ParamKey::ContactActivityTypes.as_str(),
+                })
+            }
+        };
+        Ok(ContactPolicy {
+            visit_gap_days,
+            activity_types,
+        })
+    }
+
     /// The measure parameters for one region on one date.
     pub fn measures(&self, region: &str, date: NaiveDate) -> Result<MeasurePolicy, PolicyError> {
         let int = |k: ParamKey| -> Result<i64, PolicyError> {
@@ -433,6 +466,15 @@ pub struct MeasurePolicy {
 pub struct VerificationPolicy {
     pub due_working_days: i64,
     pub open_on_review: bool,
+}
+
+/// The parameters of the dual contacts (plan §三(七)14).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactPolicy {
+    /// Most days a contact may go without a visit.
+    pub visit_gap_days: i64,
+    /// The activity types a visit may be recorded with.
+    pub activity_types: Vec<String>,
 }
 
 /// The parameters the workflows follow: notice length and counting, review interval, monitoring.
@@ -577,6 +619,19 @@ pub fn default_book() -> PolicyBook {
         "",
         from,
         Bool(false),
+        national,
+    );
+    add(ParamKey::ContactVisitGapDays, "", from, Int(90), national);
+    add(
+        ParamKey::ContactActivityTypes,
+        "",
+        from,
+        Codes(
+            crate::contact::DEFAULT_ACTIVITY_TYPES
+                .iter()
+                .map(|c| (*c).to_owned())
+                .collect(),
+        ),
         national,
     );
     let demo = "示例参数，非官方标准（demonstration value）";

@@ -89,6 +89,13 @@ fn parameter_value() -> RefOr<Schema> {
                 .max_items(super::policy::list_max(ValueKind::Causes))
                 .description(Some(listed(ValueKind::Causes))),
         )
+        .item(
+            ArrayBuilder::new()
+                .items(ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[a-z][a-z0-9_]{0,39}$")))
+                .min_items(Some(1))
+                .max_items(super::policy::list_max(ValueKind::Codes))
+                .description(Some(listed(ValueKind::Codes))),
+        )
         .description(Some(
             "The value's type depends on the parameter: a whole number, true or false, a comparator, or a list. 取值类型随参数而定：非负整数、true/false、比较方式或列表。",
         ))

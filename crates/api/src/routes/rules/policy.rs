@@ -160,6 +160,7 @@ pub(super) fn list_max(kind: ValueKind) -> Option<usize> {
     match kind {
         ValueKind::IncomeKinds => Some(jiekun_domain::household::IncomeKind::values().len()),
         ValueKind::Causes => Some(10),
+        ValueKind::Codes => Some(30),
         ValueKind::Int | ValueKind::Bool | ValueKind::Comparator => None,
     }
 }
@@ -196,6 +197,15 @@ pub(super) fn check_value(key: ParamKey, v: &serde_json::Value) -> Result<ParamV
             .ok()
             .filter(|c| c.iter().all(|c| (1..=10).contains(c)))
             .map(ParamValue::Causes),
+        ValueKind::Codes => serde_json::from_value::<Vec<String>>(v.clone())
+            .ok()
+            .filter(|c| {
+                !c.is_empty()
+                    && c.iter()
+                        .all(|s| jiekun_domain::contact::activity_code_ok(s))
+                    && c.iter().enumerate().all(|(i, s)| !c[..i].contains(s))
+            })
+            .map(ParamValue::Codes),
         ValueKind::Bool => v.as_bool().map(ParamValue::Bool),
         ValueKind::Int => v.as_i64().filter(|n| *n >= 0).map(ParamValue::Int),
     };
@@ -213,6 +223,10 @@ pub(super) fn value_kind_names(kind: ValueKind) -> (&'static str, &'static str) 
         ),
         ValueKind::IncomeKinds => ("a list of income kinds", "收入类别列表"),
         ValueKind::Causes => ("a list of cause codes 1–10", "致困原因代码（1–10）列表"),
+        ValueKind::Codes => (
+            "a list of 1–30 distinct codes of lower-case letters, digits and _",
+            "1–30 个互不重复的代码（小写字母、数字和下划线）列表",
+        ),
     }
 }
 

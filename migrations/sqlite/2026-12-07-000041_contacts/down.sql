@@ -1,0 +1,2 @@
+DROP TABLE contact_visits;
+DROP TABLE contact_assignments;

@@ -127,14 +127,16 @@ PY
 
 for b in $BACKENDS; do
   case $b in
-    sqlite) run_backend sqlite "sqlite://$WORK/bench.db" "sqlite://$WORK/bare.db" ;;
+    # Each run starts from empty databases: the workflow steps and the writes change the data.
+    sqlite)
+      rm -f "$WORK"/bench.db* "$WORK"/bare.db*
+      run_backend sqlite "sqlite://$WORK/bench.db" "sqlite://$WORK/bare.db" ;;
     postgres)
       base=${PG_URL%/*}
       db=${PG_URL##*/}
-      psql "$base/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
-        || psql "$base/postgres" -qc "CREATE DATABASE $db"
-      psql "$base/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '${db}_bare'" | grep -q 1 \
-        || psql "$base/postgres" -qc "CREATE DATABASE ${db}_bare"
+      for d in "$db" "${db}_bare"; do
+        psql "$base/postgres" -qc "DROP DATABASE IF EXISTS \"$d\" WITH (FORCE)" -c "CREATE DATABASE \"$d\"" >/dev/null
+      done
       run_backend postgres "$PG_URL" "$base/${db}_bare" ;;
   esac
 done

@@ -50,10 +50,10 @@ impl From<&Parameter> for PolicyParameter {
     }
 }
 
-/// The schema of a parameter's value: one of the types parameters take, each parameter's named.
+/// The schema of a parameter's value: the types parameters take, each parameter's named.
 fn parameter_value() -> RefOr<Schema> {
     use utoipa::openapi::schema::{
-        ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type,
+        AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type,
     };
     let listed = |kind: ValueKind| {
         let keys: Vec<&str> = ParamKey::ALL
@@ -69,7 +69,8 @@ fn parameter_value() -> RefOr<Schema> {
             .schema_type(t)
             .description(Some(listed(kind)))
     };
-    let one_of = OneOfBuilder::new()
+    // anyOf, not oneOf: a list of income kinds is also a list of codes.
+    let any_of = AnyOfBuilder::new()
         .item(
             typed(Type::Integer, ValueKind::Int)
                 .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
@@ -100,7 +101,7 @@ fn parameter_value() -> RefOr<Schema> {
             "The value's type depends on the parameter: a whole number, true or false, a comparator, or a list. 取值类型随参数而定：非负整数、true/false、比较方式或列表。",
         ))
         .build();
-    RefOr::T(Schema::OneOf(one_of))
+    RefOr::T(Schema::AnyOf(any_of))
 }
 
 /// Parameter values by key, each of the type its parameter takes.

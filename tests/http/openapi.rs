@@ -126,7 +126,7 @@ fn parameter_values_are_documented_as_what_they_are() {
         &schemas["Simulation"]["properties"]["parameters"]["additionalProperties"],
     ];
     for value in values {
-        let options = value["oneOf"].as_array().expect("oneOf");
+        let options = value["anyOf"].as_array().expect("anyOf");
         let types: Vec<&str> = options
             .iter()
             .map(|o| o["type"].as_str().unwrap())

@@ -60,6 +60,7 @@ crate::closed_list! {
         ReferralsRead = "referrals:read" ("read the referrals sent to the department", "查询转介给本部门的事项"),
         ReferralsWrite = "referrals:write" ("acknowledge, decline or deliver the referrals sent to the department", "受理、拒绝或登记落实转介给本部门的事项"),
         AssistanceWrite = "assistance:write" ("record, read and reverse the assistance the department delivered for the measures it leads", "登记、查询和冲正本部门牵头措施的帮扶记录"),
+        ReportsRead = "reports:read" ("read the supervision reports of the department's region (督查问效)", "查询本部门所在地区的督查报表"),
     }
 }
 
@@ -105,6 +106,7 @@ string_enum! {
         ContactRead = "contact.read",
         ContactWrite = "contact.write",
         ContactVisitWrite = "contact_visit.write",
+        ReportRead = "report.read",
     }
 }
 
@@ -220,6 +222,12 @@ pub fn role_allows(role: Role, action: Action) -> bool {
             R::GrassrootsOfficer | R::CountyReviewer | R::CountyAdmin
         ),
         A::ContactRead => !matches!(role, R::SystemAdmin),
+        // Supervision (督查问效, 《实施方案》四(三)): auditors and the county and city unions read
+        // the reports of their scope; grassroots unions keep files, they do not supervise.
+        A::ReportRead => matches!(
+            role,
+            R::Auditor | R::CountyReviewer | R::CountyAdmin | R::CityApprover
+        ),
     }
 }
 
@@ -238,6 +246,7 @@ pub fn key_scope_for(action: Action) -> Option<KeyScope> {
         Action::VerificationRead | Action::VerificationRespond => {
             Some(KeyScope::VerificationRespond)
         }
+        Action::ReportRead => Some(KeyScope::ReportsRead),
         _ => None,
     }
 }

@@ -17,6 +17,7 @@ pub mod measure;
 pub mod national_id;
 pub mod organisation;
 pub mod region;
+pub mod report;
 pub mod rules;
 pub mod text;
 pub mod verification;

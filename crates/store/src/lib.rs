@@ -19,6 +19,7 @@ pub mod measures;
 pub mod organisations;
 pub mod page;
 pub mod registry;
+pub mod reports;
 pub mod rules;
 pub mod schema;
 pub mod scope;

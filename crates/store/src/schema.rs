@@ -439,6 +439,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    household_history (seq) {
+        seq -> BigInt,
+        household_id -> Text,
+        valid_from -> Timestamp,
+        status -> Text,
+        category -> Nullable<Text>,
+        organisation_id -> Text,
+        organisation_path -> Text,
+        region_code -> Text,
+        main_cause -> BigInt,
+        single_parent -> Bool,
+        disability_household -> Bool,
+        zero_employment -> Bool,
+    }
+}
+
+diesel::table! {
     household_lifecycle (household_id) {
         household_id -> Text,
         filed_on -> Nullable<Date>,

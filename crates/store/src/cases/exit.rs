@@ -241,12 +241,26 @@ fn exit_household(
     if grounds.is_fast_path() {
         life.closed_on = Some(when.today);
         life.monitoring_until = None;
-        hstore::set_status(c, &h.id, HouseholdStatus::Closed.as_str(), None, None)?;
+        hstore::set_status(
+            c,
+            &h.id,
+            HouseholdStatus::Closed.as_str(),
+            None,
+            None,
+            when.at,
+        )?;
         hstore::release_persons(c, &h.id)?;
     } else {
         let policy = policy(c, &h.region_code, when.today)?;
         life.monitoring_until = Some(super::add_months(when.today, policy.monitoring_months));
-        hstore::set_status(c, &h.id, HouseholdStatus::Monitoring.as_str(), None, None)?;
+        hstore::set_status(
+            c,
+            &h.id,
+            HouseholdStatus::Monitoring.as_str(),
+            None,
+            None,
+            when.at,
+        )?;
     }
     store::save_lifecycle(c, &life)?;
     Ok(())
@@ -281,7 +295,14 @@ pub fn close_monitoring(
         return Err(StepError::MonitoringRunning { until });
     }
     fresh(h.version, expected)?;
-    let closed = hstore::set_status(c, &h.id, HouseholdStatus::Closed.as_str(), None, None)?;
+    let closed = hstore::set_status(
+        c,
+        &h.id,
+        HouseholdStatus::Closed.as_str(),
+        None,
+        None,
+        when.at,
+    )?;
     hstore::release_persons(c, &h.id)?;
     life.household_id = h.id.clone();
     life.closed_on = Some(when.today);

@@ -54,7 +54,14 @@ pub fn open_application(
         HouseholdStatus::Monitoring | HouseholdStatus::Closed
     );
     if status != HouseholdStatus::Draft && status != HouseholdStatus::Monitoring {
-        hstore::set_status(c, &h.id, HouseholdStatus::Draft.as_str(), None, None)?;
+        hstore::set_status(
+            c,
+            &h.id,
+            HouseholdStatus::Draft.as_str(),
+            None,
+            None,
+            when.at,
+        )?;
     }
     let row = ApplicationRow {
         id: crate::new_id(),
@@ -150,10 +157,12 @@ pub fn act_on_application(
         FilingAction::Return | FilingAction::Reject => {
             withdraw_running(c, &step.notice)?;
             if action == FilingAction::Reject {
-                end_first_application(c, &h, HouseholdStatus::Rejected)?;
+                end_first_application(c, &h, HouseholdStatus::Rejected, when.at)?;
             }
         }
-        FilingAction::Withdraw => end_first_application(c, &h, HouseholdStatus::Withdrawn)?,
+        FilingAction::Withdraw => {
+            end_first_application(c, &h, HouseholdStatus::Withdrawn, when.at)?
+        }
         FilingAction::StartReview => {
             let doer = crate::measures::Doer {
                 name: actor.username.clone(),
@@ -255,6 +264,7 @@ fn file(
         HouseholdStatus::Filed.as_str(),
         app.category.as_deref(),
         Some(&number),
+        when.at,
     )?;
     let policy = policy(c, &h.region_code, when.today)?;
     let before = store::lifecycle(c, &h.id)?.unwrap_or_default();
@@ -284,9 +294,10 @@ fn end_first_application(
     c: &mut DbConnection,
     h: &HouseholdRow,
     to: HouseholdStatus,
+    at: chrono::NaiveDateTime,
 ) -> StepResult<()> {
     if h.status == HouseholdStatus::Draft.as_str() {
-        hstore::set_status(c, &h.id, to.as_str(), None, None)?;
+        hstore::set_status(c, &h.id, to.as_str(), None, None, at)?;
         hstore::release_persons(c, &h.id)?;
     }
     Ok(())

@@ -75,7 +75,14 @@ pub fn record_review(
     life.updated_at = when.at;
     store::save_lifecycle(c, &life)?;
     let category = eligible.then_some(a.verdict.as_str());
-    let after = hstore::set_status(c, &h.id, HouseholdStatus::Filed.as_str(), category, None)?;
+    let after = hstore::set_status(
+        c,
+        &h.id,
+        HouseholdStatus::Filed.as_str(),
+        category,
+        None,
+        when.at,
+    )?;
     let entry = Entry {
         subject_kind: "annual_review",
         subject_id: &row.id,

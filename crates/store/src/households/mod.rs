@@ -457,13 +457,15 @@ pub fn bulk_insert(
 }
 
 /// Sets the household's workflow status (and, when given, its category and file number), bumping
-/// its version: the household is the aggregate its ETag guards.
+/// its version: the household is the aggregate its ETag guards. `at` is the step's time, so that
+/// the register's history (which the reports read) dates the change as the timeline does.
 pub fn set_status(
     conn: &mut DbConnection,
     id: &str,
     status: &str,
     category: Option<&str>,
     file_number: Option<&str>,
+    at: chrono::NaiveDateTime,
 ) -> StoreResult<HouseholdRow> {
     use households::dsl as h;
     let target = h::households.filter(h::id.eq(id));
@@ -471,7 +473,7 @@ pub fn set_status(
         .set((
             h::status.eq(status),
             h::version.eq(h::version + 1),
-            h::updated_at.eq(crate::now()),
+            h::updated_at.eq(at),
         ))
         .execute(conn)?;
     if let Some(c) = category {

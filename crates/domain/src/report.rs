@@ -1,0 +1,26 @@
+//! Reports for supervision (督查问效, 《实施方案》四(三)): which reports there are.
+//!
+//! Choices the plan leaves open, and why:
+//! - A report counts months in China Standard Time (UTC+8), as the unions do.
+//! - A filing is a *return to hardship* (返困) when the household had exited before it.
+
+crate::closed_list! {
+    /// A report an auditor or a supervising union can pull.
+    ReportName ("Name of a report", "报表名称") {
+        Roster = "roster" ("filed and monitored households as of a time, by region, union, category, main cause and status, with the household flags", "建档立卡及监测家庭花名册统计：按地区、工会、困难类别、主要致困原因和状态，含家庭标识"),
+        Flows = "flows" ("households filed, returned to hardship and exited (by grounds), per month", "每月新建档、返困再建档和退出（按退出类型）家庭数"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for n in ReportName::ALL {
+            assert_eq!(n.as_str().parse::<ReportName>().ok(), Some(*n));
+        }
+        assert!("rosters".parse::<ReportName>().is_err());
+    }
+}

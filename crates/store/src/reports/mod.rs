@@ -1,0 +1,63 @@
+//! Reads for the supervision reports (督查问效, 《实施方案》四(三)). Each report reads history —
+//! the register's history (`household_history`, kept by triggers), the workflow timeline — as of
+//! a time, never only the current state, so that the same report with the same `as_of` gives the
+//! same figures after later changes. The queries are one SQL text for both backends (`$n`
+//! parameters, which SQLite also numbers), apart from a month's expression.
+
+use chrono::NaiveDateTime;
+
+use crate::conn::DbConnection;
+use crate::Scope;
+
+mod flows;
+mod roster;
+
+pub use flows::{flows, FlowRow};
+pub use roster::{roster, RosterRow};
+
+/// The `LIKE` patterns of a scope: the organisation path (people) and the region (keys).
+pub(crate) fn scope_patterns(scope: &Scope) -> (Option<String>, Option<String>) {
+    match scope {
+        Scope::Subtree { path, .. } => (Some(crate::like_prefix(path)), None),
+        Scope::Region(region) => (None, Some(crate::like_prefix(region.prefix()))),
+        Scope::All => (None, None),
+    }
+}
+
+/// Each household's last history row from before `$1`, inside the scope of `$2` (path pattern)
+/// and `$3` (region pattern): the register as it stood, as a common table expression `asof`.
+pub(crate) const AS_OF: &str = "WITH asof AS ( \
+    SELECT h.* FROM household_history h \
+    JOIN (SELECT household_id, MAX(seq) AS seq FROM household_history \
+          WHERE valid_from <= $1 GROUP BY household_id) l ON l.seq = h.seq \
+    WHERE (CAST($2 AS TEXT) IS NULL OR h.organisation_path LIKE $2) \
+      AND (CAST($3 AS TEXT) IS NULL OR h.region_code LIKE $3)) ";
+
+/// The local (UTC+8) month of a timestamp column, as `YYYY-MM`, in the connection's dialect.
+pub(crate) fn local_month_sql(conn: &DbConnection, column: &str) -> String {
+    match conn {
+        DbConnection::Sqlite(_) => format!("strftime('%Y-%m', {column}, '+8 hours')"),
+        DbConnection::Postgres(_) => {
+            format!("to_char({column} + interval '8 hours', 'YYYY-MM')")
+        }
+    }
+}
+
+/// Binds `as_of` and the scope's patterns as `$1`–`$3` of `sql`.
+pub(crate) fn with_scope(
+    sql: String,
+    as_of: NaiveDateTime,
+    scope: &Scope,
+) -> diesel::query_builder::BoxedSqlQuery<
+    'static,
+    <DbConnection as diesel::Connection>::Backend,
+    diesel::query_builder::SqlQuery,
+> {
+    use diesel::sql_types::{Nullable, Text, Timestamp};
+    let (path, region) = scope_patterns(scope);
+    diesel::sql_query(sql)
+        .into_boxed()
+        .bind::<Timestamp, _>(as_of)
+        .bind::<Nullable<Text>, _>(path)
+        .bind::<Nullable<Text>, _>(region)
+}

@@ -950,6 +950,8 @@ pub(crate) fn recipe(w: &World, op: &str, t: Target) -> Option<Call> {
         ),
         "list_contact_visits" => call("GET", "/api/v1/contacts/visits".into(), None, 200, 200),
         "list_contact_gaps" => call("GET", "/api/v1/contacts/gaps".into(), None, 200, 200),
+        "list_reports" => call("GET", "/api/v1/reports".into(), None, 200, 200),
+        "get_report" => call("GET", "/api/v1/reports/roster".into(), None, 200, 200),
         "list_audit_events" => call("GET", "/api/v1/audit/events".into(), None, 200, 200),
         "verify_audit_chain" => call("GET", "/api/v1/audit/verify".into(), None, 200, 200),
         _ => return None,

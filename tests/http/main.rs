@@ -24,6 +24,7 @@ mod measures;
 mod openapi;
 mod organisations;
 mod plan_facts;
+mod reports;
 mod verifications;
 mod workflows;
 mod world;

@@ -128,6 +128,7 @@ where
                 .configure(routes::contacts::configure)
                 .configure(routes::verifications::configure)
                 .configure(routes::exchange::configure)
+                .configure(routes::reports::configure)
                 .configure(routes::api_keys::configure)
                 .configure(routes::audit::configure),
         )

@@ -210,6 +210,8 @@ pub const ACCESS: &[(&str, Who)] = &[
     ),
     ("list_contact_visits", Who::Users(Action::ContactRead)),
     ("list_contact_gaps", Who::Users(Action::ContactRead)),
+    ("list_reports", Who::UsersOrKeys(Action::ReportRead)),
+    ("get_report", Who::UsersOrKeys(Action::ReportRead)),
     ("list_audit_events", Who::Users(Action::AuditRead)),
     ("verify_audit_chain", Who::Users(Action::AuditRead)),
 ];
@@ -239,6 +241,7 @@ pub const API_KEY: &str = "api_key";
         (name = "contacts", description = "Dual contact (双包联系, 《实施方案》三(七)14): the county union with 1–3 difficult enterprises, each leadership member with 2–3 households, cadres with workers; visits logged with the county's activity types; gaps against these bounds. 双包联系：县总工会联系1-3家困难企业，班子成员每人联系2-3户，干部联系困难职工；按本县活动类型登记走访；列出缺口。"),
         (name = "verifications", description = "Information sharing with departments (《实施方案》三(一)1): members' signed consents, verification requests and the tasks departments answer with dated facts, and the discrepancies found. 信息共享：成员授权书、数据核对请求及部门以注明日期的核实信息答复的任务、核对差异。"),
         (name = "exchange", description = "Offline exchange with departments that have no network link: signed batch files of open tasks out, signed answer files in. 与无网络连接部门的离线交换：导出签名的待答复任务批次文件，导入签名的答复文件。"),
+        (name = "reports", description = "Reports for supervision (督查问效, 《实施方案》四(三)): JSON or CSV, for the caller's scope, as of any past moment, reproducible to the hash. 督查报表：JSON 或 CSV，按调用者范围，可取任一过去时点，同一时点结果及摘要不变。"),
         (name = "auth", description = "Signing in and who the caller is. 登录与当前身份。"),
         (name = "users", description = "People who sign in, their roles and passwords. 用户、角色与密码。"),
         (name = "api-keys", description = "Keys for partner departments' systems. 部门系统的 API 密钥。"),

@@ -73,6 +73,7 @@ closed_schemas! {
     EligibilityRule => jiekun_domain::campaign::EligibilityRule;
     ContactKind => jiekun_domain::contact::ContactKind;
     GapKind => jiekun_domain::contact::GapKind;
+    ReportName => jiekun_domain::report::ReportName;
 }
 
 /// The national list of hardship causes (致困原因), as integer codes 1–10.

@@ -28,7 +28,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 /// What a key may do. 密钥权限范围：directory:read 读取组织/部门/企业目录,
 /// verification:respond 答复核对请求, referrals:read 读取转介, referrals:write 办理转介,
-/// assistance:write 登记帮扶记录.
+/// assistance:write 登记帮扶记录, reports:read 调取督查报表.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum ScopeName {
     #[serde(rename = "directory:read")]
@@ -41,6 +41,8 @@ pub enum ScopeName {
     ReferralsWrite,
     #[serde(rename = "assistance:write")]
     AssistanceWrite,
+    #[serde(rename = "reports:read")]
+    ReportsRead,
 }
 
 impl From<ScopeName> for KeyScope {
@@ -51,6 +53,7 @@ impl From<ScopeName> for KeyScope {
             ScopeName::ReferralsRead => KeyScope::ReferralsRead,
             ScopeName::ReferralsWrite => KeyScope::ReferralsWrite,
             ScopeName::AssistanceWrite => KeyScope::AssistanceWrite,
+            ScopeName::ReportsRead => KeyScope::ReportsRead,
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod measures;
 pub mod notices;
 pub mod organisations;
 pub mod referrals;
+pub mod reports;
 pub mod rules;
 pub mod users;
 pub mod verifications;

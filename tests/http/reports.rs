@@ -369,6 +369,100 @@ fn a_known_registry_gives_known_figures_now_and_later(w: &World) {
     }
 }
 
+fn the_ledger_is_counted_as_it_was_recorded(w: &World) {
+    let crew = crew_xx(w);
+    let who = auditor(w);
+    let (a, b) = (
+        household(w, &crew, 70, 90_000),
+        household(w, &crew, 71, 90_000),
+    );
+    file_all_the_way(w, &crew, &a);
+    file_all_the_way(w, &crew, &b);
+    let today = w.app.clock.today().to_string();
+    let record = |hh: &str, measure: i64, amount: i64, fund: &str| {
+        w.app
+            .post_as(
+                &crew.officer,
+                "/api/v1/assistance",
+                &json!({"household_id": hh, "measure": measure,
+                "delivered_on": today, "kind": "cash", "amount_fen": amount, "fund_source": fund}),
+            )
+            .expect(201)
+            .body
+    };
+    let first = record(&a, 14, 50_000, "工会帮扶资金");
+    let wrong = record(&b, 14, 30_000, "工会帮扶资金");
+    record(&a, 10, 100_000, "金秋助学");
+    let unit = (
+        first["unit_kind"].clone(),
+        first["unit_id"].clone(),
+        first["unit_name"].clone(),
+    );
+    let then = report(w, &who, "/api/v1/reports/assistance");
+    // Later: b's entry is reversed and recorded again with the right amount.
+    w.app
+        .post_as(
+            &crew.officer,
+            &format!(
+                "/api/v1/assistance/{}/reverse",
+                wrong["id"].as_str().unwrap()
+            ),
+            &json!({"reason": "金额有误"}),
+        )
+        .expect(201);
+    record(&b, 14, 20_000, "工会帮扶资金");
+    let now = report(w, &who, "/api/v1/reports/assistance");
+    let month = this_month(w);
+    let line =
+        |measure: i64, fund: &str, entries: i64, reversed: i64, households: i64, amount: i64| {
+            json!({"month": month, "measure": measure, "unit_kind": unit.0, "unit_id": unit.1,
+            "unit_name": unit.2, "fund_source": fund, "entries": entries, "reversed": reversed,
+            "households": households, "amount_fen": amount})
+        };
+    assert_eq!(
+        now["rows"],
+        json!([
+            line(10, "金秋助学", 1, 0, 1, 100_000),
+            line(14, "工会帮扶资金", 3, 1, 2, 70_000)
+        ]),
+        "b's first entry nets to zero: 50,000 + 30,000 − 30,000 + 20,000"
+    );
+    assert_eq!(now["totals"]["amount_fen"], 170_000);
+    assert_eq!(
+        then["rows"],
+        json!([
+            line(10, "金秋助学", 1, 0, 1, 100_000),
+            line(14, "工会帮扶资金", 2, 0, 2, 80_000)
+        ])
+    );
+    let again = report(
+        w,
+        &who,
+        &format!(
+            "/api/v1/reports/assistance?as_of={}",
+            urlencode(then["as_of"].as_str().unwrap())
+        ),
+    );
+    assert_eq!(again["rows"], then["rows"]);
+    assert_eq!(again["sha256"], then["sha256"]);
+    // Another month's window holds none of it.
+    let empty = report(
+        w,
+        &who,
+        "/api/v1/reports/assistance?from=2025-01&to=2025-12",
+    );
+    assert_eq!(empty["row_count"], 0);
+    assert_eq!(empty["totals"]["amount_fen"], 0);
+    let path = format!(
+        "/api/v1/reports/assistance?format=csv&as_of={}",
+        urlencode(now["as_of"].as_str().unwrap())
+    );
+    let csv = w.app.get_as(&who, &path).expect(200);
+    assert_eq!(csv.header("x-report-sha256"), now["sha256"].as_str());
+    let (_, _, rows) = csv_rows(&csv);
+    assert_eq!(rows, as_text(&now));
+}
+
 fn urlencode(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
 }
@@ -420,7 +514,7 @@ fn who_may_pull_which_and_bad_questions(w: &World) {
         .iter()
         .map(|i| i["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["roster", "flows"]);
+    assert_eq!(names, ["roster", "flows", "assistance"]);
     // Bad questions get field-level answers.
     let who = auditor(w);
     w.app
@@ -449,5 +543,6 @@ fn who_may_pull_which_and_bad_questions(w: &World) {
 
 crate::on_both_backends!(World:
     a_known_registry_gives_known_figures_now_and_later,
+    the_ledger_is_counted_as_it_was_recorded,
     who_may_pull_which_and_bad_questions,
 );

@@ -9,6 +9,7 @@ crate::closed_list! {
     ReportName ("Name of a report", "报表名称") {
         Roster = "roster" ("filed and monitored households as of a time, by region, union, category, main cause and status, with the household flags", "建档立卡及监测家庭花名册统计：按地区、工会、困难类别、主要致困原因和状态，含家庭标识"),
         Flows = "flows" ("households filed, returned to hardship and exited (by grounds), per month", "每月新建档、返困再建档和退出（按退出类型）家庭数"),
+        Assistance = "assistance" ("the assistance ledger by month, measure, delivering unit and fund source: entries, reversals, households and net amounts", "帮扶台账统计：按月份、措施、落实单位和资金来源统计笔数、冲正笔数、户数和净金额"),
     }
 }
 

@@ -9,9 +9,11 @@ use chrono::NaiveDateTime;
 use crate::conn::DbConnection;
 use crate::Scope;
 
+mod assistance;
 mod flows;
 mod roster;
 
+pub use assistance::{assistance, AssistanceRow};
 pub use flows::{flows, FlowRow};
 pub use roster::{roster, RosterRow};
 
@@ -40,6 +42,14 @@ pub(crate) fn local_month_sql(conn: &DbConnection, column: &str) -> String {
         DbConnection::Postgres(_) => {
             format!("to_char({column} + interval '8 hours', 'YYYY-MM')")
         }
+    }
+}
+
+/// The month of a date column, as `YYYY-MM`, in the connection's dialect.
+pub(crate) fn month_of_date_sql(conn: &DbConnection, column: &str) -> String {
+    match conn {
+        DbConnection::Sqlite(_) => format!("substr({column}, 1, 7)"),
+        DbConnection::Postgres(_) => format!("to_char({column}, 'YYYY-MM')"),
     }
 }
 

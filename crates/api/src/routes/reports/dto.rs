@@ -20,11 +20,12 @@ pub struct ReportQuery {
     /// `json` (the default) or `csv`; `Accept: text/csv` also asks for CSV. 输出格式：json（默认）或 csv。
     #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
-    /// flows: the first month, `YYYY-MM` (default: eleven months before `to`). 起始月份（flows）。
+    /// flows and assistance: the first month, `YYYY-MM` (default: eleven months before `to`).
+    /// 起始月份（flows、assistance）。
     #[param(pattern = r"^\d{4}-\d{2}$", example = "2026-01")]
     pub from: Option<String>,
-    /// flows: the last month, `YYYY-MM` (default: the month of `as_of`, China Standard Time); at
-    /// most 120 months after `from`. 截止月份（flows，默认 as_of 所在月份）。
+    /// flows and assistance: the last month, `YYYY-MM` (default: the month of `as_of`, China
+    /// Standard Time); at most 120 months after `from`. 截止月份（flows、assistance，默认 as_of 所在月份）。
     #[param(pattern = r"^\d{4}-\d{2}$", example = "2026-12")]
     pub to: Option<String>,
 }

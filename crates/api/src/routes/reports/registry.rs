@@ -26,6 +26,7 @@ fn title(name: ReportName) -> (&'static str, &'static str) {
             "Flows in and out of the register",
             "建档、退出与返困流动统计",
         ),
+        ReportName::Assistance => ("Assistance delivered", "帮扶落实统计"),
     }
 }
 
@@ -76,6 +77,22 @@ fn columns(name: ReportName) -> Vec<Column> {
                 "其他原因退出户数（死亡、迁出或转出）",
             ),
         ],
+        ReportName::Assistance => vec![
+            Column::label("month", "month delivered", "帮扶月份"),
+            Column::label("measure", "measure (《实施方案》三, 1–19)", "措施序号"),
+            Column::label("unit_kind", "kind of delivering unit", "落实单位类型"),
+            Column::label("unit_id", "delivering unit", "落实单位标识"),
+            Column::label("unit_name", "delivering unit's name", "落实单位名称"),
+            Column::label("fund_source", "fund source", "资金来源"),
+            Column::count("entries", "entries recorded", "登记笔数"),
+            Column::count("reversed", "entries reversed", "冲正笔数"),
+            Column::count(
+                "households",
+                "households with an entry standing",
+                "受助户数",
+            ),
+            Column::count("amount_fen", "net amount (fen)", "净金额（分）"),
+        ],
     }
 }
 
@@ -90,6 +107,11 @@ pub fn info(name: ReportName) -> ReportInfo {
         ReportName::Flows => (
             "Per month (China Standard Time) from `from` to `to`: households filed for the first time, filed again after an exit (returned to hardship, 返困), and exited by grounds, as recorded on the workflow timeline up to as_of, for the households of the scope as it stood at as_of.",
             "自 from 至 to 各月（北京时间）：首次建档户数、退出后再次建档（返困）户数及按退出类型的退出户数，取自截至 as_of 的流程记录，范围为 as_of 时点的管辖家庭。",
+            vec!["from", "to"],
+        ),
+        ReportName::Assistance => (
+            "The assistance ledger as recorded by as_of, for help delivered in the months from `from` to `to`, by month, measure, delivering unit (a department or a union) and fund source: entries recorded, how many of them were reversed by as_of, households with an entry still standing, and the net amount in fen (entries less reversals). A reversal counts in the month of the entry it corrects.",
+            "截至 as_of 已登记的帮扶台账，帮扶日期在 from 至 to 各月，按月份、措施、落实单位（部门或工会）和资金来源统计：登记笔数、截至 as_of 已冲正笔数、仍有效帮扶的户数及净金额（分，登记减冲正）。冲正计入被冲正记录的月份。",
             vec!["from", "to"],
         ),
     };
@@ -138,7 +160,7 @@ impl Params {
                 }
                 Ok(Params::None)
             }
-            ReportName::Flows => {
+            ReportName::Flows | ReportName::Assistance => {
                 let to = match &q.to {
                     Some(t) => month_param("to", t, as_of)?,
                     None => Month::of((as_of + chrono::TimeDelta::hours(8)).date()),
@@ -207,7 +229,30 @@ pub fn build(
             })
             .collect(),
         (ReportName::Flows, Params::Months { from, to }) => flows(c, scope, as_of, *from, *to)?,
-        (ReportName::Flows, Params::None) => Vec::new(),
+        (ReportName::Assistance, Params::Months { from, to }) => jiekun_store::reports::assistance(
+            c,
+            scope,
+            as_of,
+            &month_text(*from),
+            &month_text(*to),
+        )?
+        .into_iter()
+        .map(|r| {
+            vec![
+                r.month.into(),
+                r.measure_number.into(),
+                r.unit_kind.into(),
+                r.unit_id.into(),
+                r.unit_name.into(),
+                r.fund_source.into(),
+                r.entries.into(),
+                r.reversed.into(),
+                r.households.into(),
+                r.amount_fen.into(),
+            ]
+        })
+        .collect(),
+        (ReportName::Flows | ReportName::Assistance, Params::None) => Vec::new(),
     };
     Ok(Built {
         report: name,

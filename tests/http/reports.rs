@@ -463,6 +463,129 @@ fn the_ledger_is_counted_as_it_was_recorded(w: &World) {
     assert_eq!(rows, as_text(&now));
 }
 
+/// The exceptions report as `(kind, items, households)`, in its order.
+fn exception_counts(r: &Value) -> Vec<(String, i64, i64)> {
+    r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["kind"].as_str().unwrap().to_owned(),
+                row["items"].as_i64().unwrap(),
+                row["households"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn exceptions_stand_as_they_stood(w: &World) {
+    let crew = crew_xx(w);
+    let who = auditor(w);
+    let counts = |d: i64, dh: i64, o: i64, oh: i64| {
+        vec![
+            ("open_discrepancy".to_owned(), d, dh),
+            ("open_objection".to_owned(), o, oh),
+            ("person_in_two_files".to_owned(), 0, 0),
+        ]
+    };
+    assert_eq!(
+        exception_counts(&report(w, &who, "/api/v1/reports/exceptions")),
+        counts(0, 0, 0, 0)
+    );
+    // A pension nobody declared, answered by 人社: one open discrepancy.
+    let filed = household(w, &crew, 80, 90_000);
+    file_all_the_way(w, &crew, &filed);
+    super::verifications::consent_all(w, &crew, &filed);
+    let v = super::verifications::open(w, &crew, &filed, &["social_insurance"])
+        .expect(201)
+        .body;
+    let task = v["tasks"][0]["id"].as_str().unwrap().to_owned();
+    let people = super::verifications::members(w, &crew.officer, &filed);
+    let (month, today) = (
+        last_months(w, 1)[0].clone(),
+        w.app.clock.today().to_string(),
+    );
+    let answered = w
+        .app
+        .post_as(&w.key(&w.key_verify), &format!("/api/v1/verifications/tasks/{task}/answer"),
+            &json!({"facts": [{"member_id": people[0], "as_of": today, "status": "retired", "month": month, "amount_fen": 185000},
+                {"member_id": people[1], "as_of": today, "status": "not_insured"}]}))
+        .expect(200);
+    assert_eq!(answered.body["discrepancies"], 1);
+    // Two objections to another household's notice.
+    let other = household(w, &crew, 81, 90_000);
+    let app = open(w, &crew, &other)["id"].as_str().unwrap().to_owned();
+    let notice = to_notice(w, &crew, &app, &other);
+    let mut raised = Vec::new();
+    for content in ["该户家中有经营性车辆", "邻居反映收入不实"] {
+        raised.push(
+            w.app
+                .post_as(
+                    &who,
+                    &format!("/api/v1/public-notices/{notice}/objections"),
+                    &json!({"content": content}),
+                )
+                .expect(201)
+                .body["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let then = report(w, &who, "/api/v1/reports/exceptions");
+    assert_eq!(exception_counts(&then), counts(1, 1, 2, 1));
+    // Later both are settled.
+    let d = w
+        .app
+        .get_as(
+            &crew.reviewer,
+            &format!("/api/v1/discrepancies?household_id={filed}&status=open"),
+        )
+        .expect(200)
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    w.app
+        .post_as(
+            &crew.reviewer,
+            &format!("/api/v1/discrepancies/{d}/resolve"),
+            &json!({"resolution": "accept_verified", "note": "经核实属实"}),
+        )
+        .expect(200);
+    w.app
+        .post_as(
+            &crew.reviewer,
+            &format!("/api/v1/objections/{}/resolution", raised[0]),
+            &json!({"outcome": "dismissed", "resolution": "经入户核实，车辆为残疾人代步车"}),
+        )
+        .expect(200);
+    let now = report(w, &who, "/api/v1/reports/exceptions");
+    assert_eq!(exception_counts(&now), counts(0, 0, 1, 1));
+    assert_eq!(now["totals"]["items"], 1);
+    let again = report(
+        w,
+        &who,
+        &format!(
+            "/api/v1/reports/exceptions?as_of={}",
+            urlencode(then["as_of"].as_str().unwrap())
+        ),
+    );
+    assert_eq!(again["rows"], then["rows"]);
+    assert_eq!(again["sha256"], then["sha256"]);
+    // Another county sees none of it.
+    let outside = w.app.person(
+        &format!("auditor.cg.{}", w.next()),
+        &w.chenggu,
+        &[Role::Auditor],
+    );
+    assert_eq!(
+        exception_counts(&report(w, &outside.auth, "/api/v1/reports/exceptions")),
+        counts(0, 0, 0, 0)
+    );
+}
+
 fn urlencode(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
 }
@@ -514,7 +637,7 @@ fn who_may_pull_which_and_bad_questions(w: &World) {
         .iter()
         .map(|i| i["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["roster", "flows", "assistance"]);
+    assert_eq!(names, ["roster", "flows", "assistance", "exceptions"]);
     // Bad questions get field-level answers.
     let who = auditor(w);
     w.app
@@ -544,5 +667,6 @@ fn who_may_pull_which_and_bad_questions(w: &World) {
 crate::on_both_backends!(World:
     a_known_registry_gives_known_figures_now_and_later,
     the_ledger_is_counted_as_it_was_recorded,
+    exceptions_stand_as_they_stood,
     who_may_pull_which_and_bad_questions,
 );

@@ -10,10 +10,12 @@ use crate::conn::DbConnection;
 use crate::Scope;
 
 mod assistance;
+mod exceptions;
 mod flows;
 mod roster;
 
 pub use assistance::{assistance, AssistanceRow};
+pub use exceptions::{exceptions, ExceptionRow};
 pub use flows::{flows, FlowRow};
 pub use roster::{roster, RosterRow};
 

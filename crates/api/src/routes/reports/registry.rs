@@ -1,8 +1,9 @@
 //! What each report counts: its title, parameters, columns and how its rows are read.
 
 use chrono::{NaiveDateTime, TimeZone, Utc};
+use jiekun_domain::closed::ClosedList;
 use jiekun_domain::household::{Month, MonthError};
-use jiekun_domain::report::ReportName;
+use jiekun_domain::report::{ExceptionKind, ReportName};
 use jiekun_domain::workflow::ExitGrounds;
 use jiekun_store::{DbConnection, Scope};
 
@@ -27,6 +28,7 @@ fn title(name: ReportName) -> (&'static str, &'static str) {
             "建档、退出与返困流动统计",
         ),
         ReportName::Assistance => ("Assistance delivered", "帮扶落实统计"),
+        ReportName::Exceptions => ("Exceptions", "异常情况统计"),
     }
 }
 
@@ -93,6 +95,13 @@ fn columns(name: ReportName) -> Vec<Column> {
             ),
             Column::count("amount_fen", "net amount (fen)", "净金额（分）"),
         ],
+        ReportName::Exceptions => vec![
+            Column::label("kind", "kind", "异常类型"),
+            Column::label("meaning", "meaning", "说明（英文）"),
+            Column::label("meaning_zh", "meaning in Chinese", "说明"),
+            Column::count("items", "exceptions", "异常数"),
+            Column::count("households", "households concerned", "涉及户数"),
+        ],
     }
 }
 
@@ -113,6 +122,11 @@ pub fn info(name: ReportName) -> ReportInfo {
             "The assistance ledger as recorded by as_of, for help delivered in the months from `from` to `to`, by month, measure, delivering unit (a department or a union) and fund source: entries recorded, how many of them were reversed by as_of, households with an entry still standing, and the net amount in fen (entries less reversals). A reversal counts in the month of the entry it corrects.",
             "截至 as_of 已登记的帮扶台账，帮扶日期在 from 至 to 各月，按月份、措施、落实单位（部门或工会）和资金来源统计：登记笔数、截至 as_of 已冲正笔数、仍有效帮扶的户数及净金额（分，登记减冲正）。冲正计入被冲正记录的月份。",
             vec!["from", "to"],
+        ),
+        ReportName::Exceptions => (
+            "What needs an auditor's attention at as_of, one row per kind (every kind, zeros included): discrepancies between declared and verified data flagged by then and not resolved by then; objections to public notices raised by then and not resolved by then; identity numbers in two or more household files active at as_of (it must be zero).",
+            "as_of 时点须关注的异常，每类一行（含为零的类别）：截至该时点已发现但未处理的核对差异；已提出但未处理的公示异议；同一身份证号出现在两个以上有效档案中（应为零）。",
+            vec![],
         ),
     };
     ReportInfo {
@@ -147,14 +161,14 @@ fn month_param(field: &'static str, text: &str, as_of: NaiveDateTime) -> ApiResu
 impl Params {
     pub fn parse(name: ReportName, q: &ReportQuery, as_of: NaiveDateTime) -> ApiResult<Params> {
         match name {
-            ReportName::Roster => {
+            ReportName::Roster | ReportName::Exceptions => {
                 for (field, given) in [("from", &q.from), ("to", &q.to)] {
                     if given.is_some() {
                         return Err(query_error(FieldError::new(
                             field,
                             "not_allowed",
-                            "the roster takes no months: it counts the register at as_of",
-                            "花名册统计不接受月份参数：它统计 as_of 时点的在册家庭",
+                            "this report takes no months: it counts what stood at as_of",
+                            "该报表不接受月份参数：它统计 as_of 时点的情况",
                         )));
                     }
                 }
@@ -252,6 +266,25 @@ pub fn build(
             ]
         })
         .collect(),
+        (ReportName::Exceptions, _) => {
+            let found = jiekun_store::reports::exceptions(c, scope, as_of)?;
+            ExceptionKind::ALL
+                .iter()
+                .map(|k| {
+                    let (items, households) = found
+                        .iter()
+                        .find(|r| r.kind == k.as_str())
+                        .map_or((0, 0), |r| (r.items, r.households));
+                    vec![
+                        Cell::Text(k.as_str().into()),
+                        Cell::Text(k.meaning_en().into()),
+                        Cell::Text(k.meaning_zh().into()),
+                        items.into(),
+                        households.into(),
+                    ]
+                })
+                .collect()
+        }
         (ReportName::Flows | ReportName::Assistance, Params::None) => Vec::new(),
     };
     Ok(Built {

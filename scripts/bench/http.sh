@@ -121,6 +121,13 @@ PY
   curl -sf -o "$WORK/simulation-$backend.json" -w "simulation took %{time_total} s\n" -X POST "http://127.0.0.1:$PORT/api/v1/policy/simulations" \
     -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"parameters": {"dibao_standard_fen": 80000}, "sample": 5}'
   python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print('households simulated:', r['households'])" "$WORK/simulation-$backend.json"
+  echo "-- reports over every household, as the county reviewer ($backend; target < 1 s at 100,000 on SQLite, < 2 s at 1,000,000 on PostgreSQL)"
+  for report in roster flows assistance accountability exceptions; do
+    for format in json csv; do
+      curl -sf -o "$WORK/report-$report.$format" -w "$report ($format): %{time_total} s, %{size_download} bytes\n" \
+        -H "Authorization: Bearer $reviewer" "http://127.0.0.1:$PORT/api/v1/reports/$report?format=$format"
+    done
+  done
   echo "server peak RSS: $(grep VmHWM /proc/$pid/status | awk '{print $2 / 1024 " MB"}')"
   kill $pid; wait $pid 2>/dev/null || true
 }

@@ -586,6 +586,130 @@ fn exceptions_stand_as_they_stood(w: &World) {
     );
 }
 
+/// A plan for the filed household with measure 2 (a referral to 人社); returns the referral.
+fn referral_to_hrss(w: &World, crew: &Crew, hh: &str) -> String {
+    let path = format!("/api/v1/households/{hh}/plan");
+    let plan = w
+        .app
+        .post_as(&crew.officer, &path, &json!(null))
+        .expect(201);
+    let plan = w
+        .app
+        .with_etag(
+            &crew.officer,
+            "POST",
+            &format!("{path}/measures"),
+            &plan.etag(),
+            Some(&json!({"measure": 2})),
+        )
+        .expect(200)
+        .body;
+    plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["measure"] == 2)
+        .unwrap()["referral"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn the_lead_units_account_for_what_they_were_sent(w: &World) {
+    let crew = crew_xx(w);
+    let who = auditor(w);
+    let hrss = w.key(&w.key_referrals);
+    let act = |referral: &str, what: &str| {
+        let path = format!("/api/v1/referrals/{referral}");
+        let etag = w.app.get_as(&hrss, &path).expect(200).etag();
+        w.app
+            .with_etag(
+                &hrss,
+                "POST",
+                &format!("{path}/{what}"),
+                &etag,
+                Some(&json!({})),
+            )
+            .expect(200);
+    };
+    let filed: Vec<String> = (90..93)
+        .map(|seq| {
+            let hh = household(w, &crew, seq, 90_000);
+            file_all_the_way(w, &crew, &hh);
+            hh
+        })
+        .collect();
+    // Sent on the same day, after every filing.
+    let sent: Vec<(String, String)> = filed
+        .iter()
+        .map(|hh| (hh.clone(), referral_to_hrss(w, &crew, hh)))
+        .collect();
+    // One verification task to 人社, answered at once; another left unanswered.
+    let mut tasks = Vec::new();
+    for (hh, _) in &sent[..2] {
+        super::verifications::consent_all(w, &crew, hh);
+        let v = super::verifications::open(w, &crew, hh, &["social_insurance"])
+            .expect(201)
+            .body;
+        tasks.push((hh.clone(), v["tasks"][0]["id"].as_str().unwrap().to_owned()));
+    }
+    let people = super::verifications::members(w, &crew.officer, &tasks[0].0);
+    let today = w.app.clock.today().to_string();
+    w.app
+        .post_as(
+            &w.key(&w.key_verify),
+            &format!("/api/v1/verifications/tasks/{}/answer", tasks[0].1),
+            &json!({"facts": [{"member_id": people[0], "as_of": today, "status": "insured"},
+                {"member_id": people[1], "as_of": today, "status": "not_insured"}]}),
+        )
+        .expect(200);
+    act(&sent[0].1, "deliver");
+    act(&sent[1].1, "acknowledge");
+    let then = report(w, &who, "/api/v1/reports/accountability");
+    let row = |r: &Value| -> Value {
+        r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["lead_unit"] == "hrss")
+            .unwrap()
+            .clone()
+    };
+    let expect = |open: i64,
+                  ack: i64,
+                  delivered: i64,
+                  overdue: i64,
+                  median: Value,
+                  p90: Value,
+                  late: i64,
+                  unanswered: i64| {
+        json!({"lead_unit": "hrss", "lead_unit_name": "人社", "referrals": 3, "open": open,
+            "acknowledged": ack, "declined": 0, "delivered": delivered, "overdue": overdue,
+            "median_days_to_delivery": median, "p90_days_to_delivery": p90,
+            "verification_tasks": 2, "answered_on_time": 1, "answered_late": late,
+            "unanswered_overdue": unanswered})
+    };
+    assert_eq!(row(&then), expect(1, 1, 1, 0, json!(0), json!(0), 0, 0));
+    // Forty days on: the second is delivered, the third and the second task are overdue.
+    w.app.clock.advance(TimeDelta::days(40));
+    act(&sent[1].1, "deliver");
+    let now = report(w, &who, "/api/v1/reports/accountability");
+    assert_eq!(row(&now), expect(1, 0, 2, 1, json!(0), json!(40), 0, 1));
+    // Every referral in scope is counted once, by its lead unit.
+    let all = w.app.list_all_as(&who, "/api/v1/referrals", 200).len() as i64;
+    assert_eq!(now["totals"]["referrals"], all);
+    let again = report(
+        w,
+        &who,
+        &format!(
+            "/api/v1/reports/accountability?as_of={}",
+            urlencode(then["as_of"].as_str().unwrap())
+        ),
+    );
+    assert_eq!(again["rows"], then["rows"]);
+    assert_eq!(again["sha256"], then["sha256"]);
+}
+
 fn urlencode(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
 }
@@ -637,7 +761,16 @@ fn who_may_pull_which_and_bad_questions(w: &World) {
         .iter()
         .map(|i| i["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["roster", "flows", "assistance", "exceptions"]);
+    assert_eq!(
+        names,
+        [
+            "roster",
+            "flows",
+            "assistance",
+            "accountability",
+            "exceptions"
+        ]
+    );
     // Bad questions get field-level answers.
     let who = auditor(w);
     w.app
@@ -668,5 +801,6 @@ crate::on_both_backends!(World:
     a_known_registry_gives_known_figures_now_and_later,
     the_ledger_is_counted_as_it_was_recorded,
     exceptions_stand_as_they_stood,
+    the_lead_units_account_for_what_they_were_sent,
     who_may_pull_which_and_bad_questions,
 );

@@ -10,6 +10,7 @@ crate::closed_list! {
         Roster = "roster" ("filed and monitored households as of a time, by region, union, category, main cause and status, with the household flags", "建档立卡及监测家庭花名册统计：按地区、工会、困难类别、主要致困原因和状态，含家庭标识"),
         Flows = "flows" ("households filed, returned to hardship and exited (by grounds), per month", "每月新建档、返困再建档和退出（按退出类型）家庭数"),
         Assistance = "assistance" ("the assistance ledger by month, measure, delivering unit and fund source: entries, reversals, households and net amounts", "帮扶台账统计：按月份、措施、落实单位和资金来源统计笔数、冲正笔数、户数和净金额"),
+        Accountability = "accountability" ("per lead unit: referrals by state, overdue, days to delivery (median and 90th percentile); verification tasks answered on time, late or overdue", "按牵头单位：转介各状态数量、逾期数、落实用时（中位数和第90百分位）；核对任务按期答复、逾期答复和逾期未答复数"),
         Exceptions = "exceptions" ("what needs an auditor's attention at a moment: unresolved discrepancies, open objections, the same person in two active files (it must be zero)", "须关注的异常：未处理的核对差异、未处理的公示异议、同一人员在两个有效档案中（应为零）"),
     }
 }
@@ -23,9 +24,57 @@ crate::closed_list! {
     }
 }
 
+/// The nearest-rank percentile `p` (1–100) of `values`: the smallest value with at least `p` %
+/// of the values at or below it; `None` for no values. Whole days stay whole days.
+pub fn nearest_rank(values: &[i64], p: u32) -> Option<i64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    let n = sorted.len();
+    let rank = (n * p.clamp(1, 100) as usize).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+/// Whole days from one local (China Standard Time) date to another.
+pub fn days_between(from: chrono::NaiveDate, to: chrono::NaiveDate) -> i64 {
+    (to - from).num_days()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let cases: [(&[i64], u32, Option<i64>); 9] = [
+            (&[], 50, None),
+            (&[7], 50, Some(7)),
+            (&[7], 90, Some(7)),
+            (&[3, 1, 2], 50, Some(2)),
+            (&[1, 2, 3, 4], 50, Some(2)),
+            (&[1, 2, 3, 4], 90, Some(4)),
+            (&[10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 90, Some(90)),
+            (&[10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 50, Some(50)),
+            (&[5, 5, 5, 9], 100, Some(9)),
+        ];
+        for (values, p, want) in cases {
+            assert_eq!(nearest_rank(values, p), want, "{values:?} p{p}");
+        }
+    }
+
+    #[test]
+    fn a_percentile_is_one_of_the_values_and_grows_with_p() {
+        let values = [4, 8, 15, 16, 23, 42, 1, 0, 9];
+        let mut last = i64::MIN;
+        for p in 1..=100 {
+            let v = nearest_rank(&values, p).unwrap();
+            assert!(values.contains(&v));
+            assert!(v >= last);
+            last = v;
+        }
+    }
 
     #[test]
     fn names_round_trip() {

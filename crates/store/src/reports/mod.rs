@@ -9,11 +9,13 @@ use chrono::NaiveDateTime;
 use crate::conn::DbConnection;
 use crate::Scope;
 
+mod accountability;
 mod assistance;
 mod exceptions;
 mod flows;
 mod roster;
 
+pub use accountability::{referrals_at, tasks_at, ReferralAt, TaskAt};
 pub use assistance::{assistance, AssistanceRow};
 pub use exceptions::{exceptions, ExceptionRow};
 pub use flows::{flows, FlowRow};

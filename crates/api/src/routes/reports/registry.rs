@@ -29,6 +29,7 @@ fn title(name: ReportName) -> (&'static str, &'static str) {
         ),
         ReportName::Assistance => ("Assistance delivered", "帮扶落实统计"),
         ReportName::Exceptions => ("Exceptions", "异常情况统计"),
+        ReportName::Accountability => ("Accountability of the lead units", "牵头单位履职统计"),
     }
 }
 
@@ -95,6 +96,34 @@ fn columns(name: ReportName) -> Vec<Column> {
             ),
             Column::count("amount_fen", "net amount (fen)", "净金额（分）"),
         ],
+        ReportName::Accountability => vec![
+            Column::label("lead_unit", "lead unit", "牵头单位代码"),
+            Column::label("lead_unit_name", "lead unit's name", "牵头单位"),
+            Column::count("referrals", "referrals sent", "转介数"),
+            Column::count("open", "not yet answered", "未答复"),
+            Column::count("acknowledged", "taken up", "已受理"),
+            Column::count("declined", "declined", "不予受理"),
+            Column::count("delivered", "delivered", "已落实"),
+            Column::count(
+                "overdue",
+                "past due, not delivered or declined",
+                "逾期未办结",
+            ),
+            Column::label(
+                "median_days_to_delivery",
+                "days to delivery, median",
+                "落实用时中位数（天）",
+            ),
+            Column::label(
+                "p90_days_to_delivery",
+                "days to delivery, 90th percentile",
+                "落实用时第90百分位（天）",
+            ),
+            Column::count("verification_tasks", "verification tasks", "核对任务数"),
+            Column::count("answered_on_time", "answered on time", "按期答复"),
+            Column::count("answered_late", "answered late", "逾期答复"),
+            Column::count("unanswered_overdue", "past due, unanswered", "逾期未答复"),
+        ],
         ReportName::Exceptions => vec![
             Column::label("kind", "kind", "异常类型"),
             Column::label("meaning", "meaning", "说明（英文）"),
@@ -122,6 +151,11 @@ pub fn info(name: ReportName) -> ReportInfo {
             "The assistance ledger as recorded by as_of, for help delivered in the months from `from` to `to`, by month, measure, delivering unit (a department or a union) and fund source: entries recorded, how many of them were reversed by as_of, households with an entry still standing, and the net amount in fen (entries less reversals). A reversal counts in the month of the entry it corrects.",
             "截至 as_of 已登记的帮扶台账，帮扶日期在 from 至 to 各月，按月份、措施、落实单位（部门或工会）和资金来源统计：登记笔数、截至 as_of 已冲正笔数、仍有效帮扶的户数及净金额（分，登记减冲正）。冲正计入被冲正记录的月份。",
             vec!["from", "to"],
+        ),
+        ReportName::Accountability => (
+            "Per lead unit (a department, or the union for the measures it leads), as things stood at as_of for the households of the scope: referrals sent, by the state their timeline had reached; those past their due date and neither delivered nor declined; whole days (China Standard Time) from sending to delivery, median and 90th percentile by nearest rank (empty when none was delivered); verification tasks made, answered by their due date, answered after it, and past it unanswered.",
+            "按牵头单位（部门，或牵头措施的工会），统计 as_of 时点管辖家庭的：已发转介数及各状态数量；超过期限仍未落实或不予受理的数量；自转介至落实的天数（北京时间整日）中位数和第90百分位（最近秩法，无落实时为空）；核对任务数、按期答复数、逾期答复数和逾期未答复数。",
+            vec![],
         ),
         ReportName::Exceptions => (
             "What needs an auditor's attention at as_of, one row per kind (every kind, zeros included): discrepancies between declared and verified data flagged by then and not resolved by then; objections to public notices raised by then and not resolved by then; identity numbers in two or more household files active at as_of (it must be zero).",
@@ -161,7 +195,7 @@ fn month_param(field: &'static str, text: &str, as_of: NaiveDateTime) -> ApiResu
 impl Params {
     pub fn parse(name: ReportName, q: &ReportQuery, as_of: NaiveDateTime) -> ApiResult<Params> {
         match name {
-            ReportName::Roster | ReportName::Exceptions => {
+            ReportName::Roster | ReportName::Exceptions | ReportName::Accountability => {
                 for (field, given) in [("from", &q.from), ("to", &q.to)] {
                     if given.is_some() {
                         return Err(query_error(FieldError::new(
@@ -285,6 +319,7 @@ pub fn build(
                 })
                 .collect()
         }
+        (ReportName::Accountability, _) => accountability(c, scope, as_of)?,
         (ReportName::Flows | ReportName::Assistance, Params::None) => Vec::new(),
     };
     Ok(Built {
@@ -339,4 +374,83 @@ fn flows(
         m = m.next();
     }
     Ok(out)
+}
+
+/// One row per lead unit that was sent a referral or a verification task by `as_of`.
+fn accountability(
+    c: &mut DbConnection,
+    scope: &Scope,
+    as_of: NaiveDateTime,
+) -> ApiResult<Vec<Vec<Cell>>> {
+    use jiekun_domain::report::{days_between, nearest_rank};
+    let local = |t: NaiveDateTime| (t + chrono::TimeDelta::hours(8)).date();
+    let today = local(as_of);
+    let referrals = jiekun_store::reports::referrals_at(c, scope, as_of)?;
+    let tasks = jiekun_store::reports::tasks_at(c, scope, as_of)?;
+    let mut units: Vec<&str> = referrals
+        .iter()
+        .map(|r| r.department_code.as_str())
+        .chain(tasks.iter().map(|t| t.department_code.as_str()))
+        .collect();
+    units.sort_unstable();
+    units.dedup();
+    Ok(units
+        .into_iter()
+        .map(|unit| {
+            let rs: Vec<_> = referrals
+                .iter()
+                .filter(|r| r.department_code == unit)
+                .collect();
+            let state = |r: &jiekun_store::reports::ReferralAt| {
+                r.state.as_deref().unwrap_or("open").to_owned()
+            };
+            let count = |s: &str| rs.iter().filter(|r| state(r) == s).count() as i64;
+            let overdue = rs
+                .iter()
+                .filter(|r| {
+                    matches!(state(r).as_str(), "open" | "acknowledged") && r.due_on < today
+                })
+                .count() as i64;
+            let days: Vec<i64> = rs
+                .iter()
+                .filter_map(|r| {
+                    r.delivered_at
+                        .map(|d| days_between(local(r.created_at), local(d)))
+                })
+                .collect();
+            let ts: Vec<_> = tasks.iter().filter(|t| t.department_code == unit).collect();
+            let on_time = ts
+                .iter()
+                .filter(|t| t.answered_at.is_some_and(|a| local(a) <= t.due_on))
+                .count() as i64;
+            let late = ts
+                .iter()
+                .filter(|t| t.answered_at.is_some_and(|a| local(a) > t.due_on))
+                .count() as i64;
+            let unanswered = ts
+                .iter()
+                .filter(|t| t.answered_at.is_none() && t.due_on < today)
+                .count() as i64;
+            let name = unit
+                .parse::<jiekun_domain::DepartmentCode>()
+                .map_or_else(|_| unit.to_owned(), |d| d.name_zh().to_owned());
+            let percentile = |p| nearest_rank(&days, p).map_or(Cell::Null, Cell::Int);
+            vec![
+                Cell::Text(unit.to_owned()),
+                Cell::Text(name),
+                (rs.len() as i64).into(),
+                count("open").into(),
+                count("acknowledged").into(),
+                count("declined").into(),
+                count("delivered").into(),
+                overdue.into(),
+                percentile(50),
+                percentile(90),
+                (ts.len() as i64).into(),
+                on_time.into(),
+                late.into(),
+                unanswered.into(),
+            ]
+        })
+        .collect())
 }

@@ -1,0 +1,79 @@
+//! Accountability (督查问效): what each lead unit was asked and what it did, as of a time, from
+//! the referrals' timeline and the verification tasks.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{Date, Nullable, Text, Timestamp};
+
+use super::{with_scope, AS_OF};
+use crate::conn::DbConnection;
+use crate::{Scope, StoreResult};
+
+/// A referral as it stood at a time.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct ReferralAt {
+    #[diesel(sql_type = Text)]
+    pub department_code: String,
+    #[diesel(sql_type = Timestamp)]
+    pub created_at: NaiveDateTime,
+    #[diesel(sql_type = Date)]
+    pub due_on: NaiveDate,
+    /// The state its timeline had reached (`None`: still as sent, `open`).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub state: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    pub delivered_at: Option<NaiveDateTime>,
+}
+
+/// A verification task as it stood at a time.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct TaskAt {
+    #[diesel(sql_type = Text)]
+    pub department_code: String,
+    #[diesel(sql_type = Date)]
+    pub due_on: NaiveDate,
+    /// When it was answered, if it was by then.
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    pub answered_at: Option<NaiveDateTime>,
+}
+
+/// The referrals sent by `as_of` for households in `scope` (as it stood then), each with the
+/// state its timeline had reached and when it was delivered.
+pub fn referrals_at(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    as_of: NaiveDateTime,
+) -> StoreResult<Vec<ReferralAt>> {
+    let sql = format!(
+        "{AS_OF}\
+         SELECT r.department_code, r.created_at, r.due_on, \
+           (SELECT e.to_state FROM workflow_events e WHERE e.subject_id = r.id \
+              AND e.subject_kind = 'referral' AND e.at <= $1 \
+              ORDER BY e.at DESC, e.id DESC LIMIT 1) AS state, \
+           (SELECT MIN(e.at) FROM workflow_events e WHERE e.subject_id = r.id \
+              AND e.subject_kind = 'referral' AND e.to_state = 'delivered' AND e.at <= $1) \
+              AS delivered_at \
+         FROM referrals r JOIN asof a ON a.household_id = r.household_id \
+         WHERE r.created_at <= $1 \
+         ORDER BY r.department_code, r.id"
+    );
+    Ok(with_scope(sql, as_of, scope).load(conn)?)
+}
+
+/// The verification tasks made by `as_of` for households in `scope` (as it stood then), with
+/// their answer time when they were answered by then.
+pub fn tasks_at(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    as_of: NaiveDateTime,
+) -> StoreResult<Vec<TaskAt>> {
+    let sql = format!(
+        "{AS_OF}\
+         SELECT t.department_code, t.due_on, \
+           CASE WHEN t.answered_at <= $1 THEN t.answered_at END AS answered_at \
+         FROM verification_tasks t JOIN asof a ON a.household_id = t.household_id \
+         WHERE t.created_at <= $1 \
+         ORDER BY t.department_code, t.id"
+    );
+    Ok(with_scope(sql, as_of, scope).load(conn)?)
+}

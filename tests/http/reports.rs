@@ -710,6 +710,133 @@ fn the_lead_units_account_for_what_they_were_sent(w: &World) {
     assert_eq!(again["sha256"], then["sha256"]);
 }
 
+fn steps_are_timed_from_the_timeline(w: &World) {
+    let crew = crew_xx(w);
+    let who = auditor(w);
+    // One filed all the way (its notice runs eight days); one submitted and left waiting.
+    let first = household(w, &crew, 95, 90_000);
+    file_all_the_way(w, &crew, &first);
+    let second = household(w, &crew, 96, 90_000);
+    let app = open(w, &crew, &second)["id"].as_str().unwrap().to_owned();
+    step(w, &crew.officer, "applications", &app, "submit", json!({})).expect(200);
+    let then = report(w, &who, "/api/v1/reports/timeliness");
+    w.app.clock.advance(TimeDelta::days(3));
+    let now = report(w, &who, "/api/v1/reports/timeliness");
+    let line = |r: &Value, kind: &str, state: &str| -> Value {
+        r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["case_kind"] == kind && x["state"] == state)
+            .unwrap_or_else(|| panic!("{kind}/{state} in {r}"))
+            .clone()
+    };
+    let row = |kind: &str,
+               state: &str,
+               stays: i64,
+               median: Value,
+               p90: Value,
+               waiting: i64,
+               longest: Value| {
+        json!({"case_kind": kind, "state": state, "stays": stays, "median_days": median,
+            "p90_days": p90, "waiting": waiting, "longest_wait_days": longest})
+    };
+    assert_eq!(
+        line(&now, "application", "draft"),
+        row(
+            "application",
+            "draft",
+            2,
+            json!(0),
+            json!(0),
+            0,
+            Value::Null
+        )
+    );
+    assert_eq!(
+        line(&now, "application", "submitted"),
+        row(
+            "application",
+            "submitted",
+            1,
+            json!(0),
+            json!(0),
+            1,
+            json!(3)
+        )
+    );
+    assert_eq!(
+        line(&now, "application", "public_notice"),
+        row(
+            "application",
+            "public_notice",
+            1,
+            json!(8),
+            json!(8),
+            0,
+            Value::Null
+        )
+    );
+    assert_eq!(
+        line(&now, "application", "city_approval"),
+        row(
+            "application",
+            "city_approval",
+            1,
+            json!(0),
+            json!(0),
+            0,
+            Value::Null
+        )
+    );
+    assert_eq!(
+        line(&now, "application", "returned"),
+        row(
+            "application",
+            "returned",
+            0,
+            Value::Null,
+            Value::Null,
+            0,
+            Value::Null
+        )
+    );
+    assert_eq!(
+        line(&now, "exit_case", "proposed"),
+        row(
+            "exit_case",
+            "proposed",
+            0,
+            Value::Null,
+            Value::Null,
+            0,
+            Value::Null
+        )
+    );
+    assert_eq!(
+        line(&then, "application", "submitted")["longest_wait_days"],
+        0
+    );
+    assert!(
+        now["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["state"] != "filed"),
+        "a case that has ended waits nowhere"
+    );
+    let again = report(
+        w,
+        &who,
+        &format!(
+            "/api/v1/reports/timeliness?as_of={}",
+            urlencode(then["as_of"].as_str().unwrap())
+        ),
+    );
+    assert_eq!(again["rows"], then["rows"]);
+    assert_eq!(again["sha256"], then["sha256"]);
+}
+
 fn urlencode(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
 }
@@ -768,6 +895,7 @@ fn who_may_pull_which_and_bad_questions(w: &World) {
             "flows",
             "assistance",
             "accountability",
+            "timeliness",
             "exceptions"
         ]
     );
@@ -802,5 +930,6 @@ crate::on_both_backends!(World:
     the_ledger_is_counted_as_it_was_recorded,
     exceptions_stand_as_they_stood,
     the_lead_units_account_for_what_they_were_sent,
+    steps_are_timed_from_the_timeline,
     who_may_pull_which_and_bad_questions,
 );

@@ -11,6 +11,7 @@ crate::closed_list! {
         Flows = "flows" ("households filed, returned to hardship and exited (by grounds), per month", "每月新建档、返困再建档和退出（按退出类型）家庭数"),
         Assistance = "assistance" ("the assistance ledger by month, measure, delivering unit and fund source: entries, reversals, households and net amounts", "帮扶台账统计：按月份、措施、落实单位和资金来源统计笔数、冲正笔数、户数和净金额"),
         Accountability = "accountability" ("per lead unit: referrals by state, overdue, days to delivery (median and 90th percentile); verification tasks answered on time, late or overdue", "按牵头单位：转介各状态数量、逾期数、落实用时（中位数和第90百分位）；核对任务按期答复、逾期答复和逾期未答复数"),
+        Timeliness = "timeliness" ("how long filing applications and exit cases stayed in each workflow step: stays completed (median and 90th percentile days) and cases still waiting", "建档申请和退出事项在各流程环节的停留时间：已完成停留（中位数和第90百分位天数）及仍在等待的事项"),
         Exceptions = "exceptions" ("what needs an auditor's attention at a moment: unresolved discrepancies, open objections, the same person in two active files (it must be zero)", "须关注的异常：未处理的核对差异、未处理的公示异议、同一人员在两个有效档案中（应为零）"),
     }
 }
@@ -37,6 +38,39 @@ pub fn nearest_rank(values: &[i64], p: u32) -> Option<i64> {
     sorted.get(rank - 1).copied()
 }
 
+/// A stay of a case in a state: entered at one step, left at the next (`None`: still there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stay<'a> {
+    pub state: &'a str,
+    pub entered: chrono::NaiveDateTime,
+    pub left: Option<chrono::NaiveDateTime>,
+}
+
+/// The stays of one case, from its steps in the order taken (each the state it entered, and
+/// when). The last state is a stay still running unless `open` says the case has ended there.
+pub fn stays<'a>(
+    steps: &[(&'a str, chrono::NaiveDateTime)],
+    open: impl Fn(&str) -> bool,
+) -> Vec<Stay<'a>> {
+    steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (state, at))| match steps.get(i + 1) {
+            Some((_, next)) => Some(Stay {
+                state,
+                entered: *at,
+                left: Some(*next),
+            }),
+            None if open(state) => Some(Stay {
+                state,
+                entered: *at,
+                left: None,
+            }),
+            None => None,
+        })
+        .collect()
+}
+
 /// Whole days from one local (China Standard Time) date to another.
 pub fn days_between(from: chrono::NaiveDate, to: chrono::NaiveDate) -> i64 {
     (to - from).num_days()
@@ -45,6 +79,62 @@ pub fn days_between(from: chrono::NaiveDate, to: chrono::NaiveDate) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_case_stays_in_each_state_until_its_next_step() {
+        let t = |d: u32| {
+            chrono::NaiveDate::from_ymd_opt(2026, 3, d)
+                .unwrap()
+                .and_hms_opt(2, 0, 0)
+                .unwrap()
+        };
+        let open = |s: &str| s != "filed";
+        let steps = [
+            ("draft", t(1)),
+            ("submitted", t(3)),
+            ("county_review", t(4)),
+        ];
+        assert_eq!(
+            stays(&steps, open),
+            vec![
+                Stay {
+                    state: "draft",
+                    entered: t(1),
+                    left: Some(t(3))
+                },
+                Stay {
+                    state: "submitted",
+                    entered: t(3),
+                    left: Some(t(4))
+                },
+                Stay {
+                    state: "county_review",
+                    entered: t(4),
+                    left: None
+                },
+            ]
+        );
+        let ended = [("draft", t(1)), ("filed", t(9))];
+        assert_eq!(
+            stays(&ended, open),
+            vec![Stay {
+                state: "draft",
+                entered: t(1),
+                left: Some(t(9))
+            }],
+            "an ended case waits nowhere"
+        );
+        assert!(stays(&[], open).is_empty());
+        // A state entered twice (returned and submitted again) is two stays.
+        let again = [("submitted", t(1)), ("returned", t(2)), ("submitted", t(5))];
+        assert_eq!(
+            stays(&again, open)
+                .iter()
+                .filter(|s| s.state == "submitted")
+                .count(),
+            2
+        );
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

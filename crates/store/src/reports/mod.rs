@@ -14,12 +14,14 @@ mod assistance;
 mod exceptions;
 mod flows;
 mod roster;
+mod timeliness;
 
 pub use accountability::{referrals_at, tasks_at, ReferralAt, TaskAt};
 pub use assistance::{assistance, AssistanceRow};
 pub use exceptions::{exceptions, ExceptionRow};
 pub use flows::{flows, FlowRow};
 pub use roster::{roster, RosterRow};
+pub use timeliness::{steps_at, StepAt};
 
 /// The `LIKE` patterns of a scope: the organisation path (people) and the region (keys).
 pub(crate) fn scope_patterns(scope: &Scope) -> (Option<String>, Option<String>) {

@@ -29,6 +29,7 @@ fn title(name: ReportName) -> (&'static str, &'static str) {
         ),
         ReportName::Assistance => ("Assistance delivered", "帮扶落实统计"),
         ReportName::Exceptions => ("Exceptions", "异常情况统计"),
+        ReportName::Timeliness => ("Timeliness of the workflow steps", "流程环节时效统计"),
         ReportName::Accountability => ("Accountability of the lead units", "牵头单位履职统计"),
     }
 }
@@ -124,6 +125,23 @@ fn columns(name: ReportName) -> Vec<Column> {
             Column::count("answered_late", "answered late", "逾期答复"),
             Column::count("unanswered_overdue", "past due, unanswered", "逾期未答复"),
         ],
+        ReportName::Timeliness => vec![
+            Column::label("case_kind", "kind of case", "事项类型"),
+            Column::label("state", "workflow step", "流程环节"),
+            Column::count("stays", "stays completed", "已完成停留次数"),
+            Column::label("median_days", "days per stay, median", "停留天数中位数"),
+            Column::label(
+                "p90_days",
+                "days per stay, 90th percentile",
+                "停留天数第90百分位",
+            ),
+            Column::count("waiting", "cases still in the step", "仍在该环节的事项数"),
+            Column::label(
+                "longest_wait_days",
+                "longest wait so far (days)",
+                "最长已等待天数",
+            ),
+        ],
         ReportName::Exceptions => vec![
             Column::label("kind", "kind", "异常类型"),
             Column::label("meaning", "meaning", "说明（英文）"),
@@ -155,6 +173,11 @@ pub fn info(name: ReportName) -> ReportInfo {
         ReportName::Accountability => (
             "Per lead unit (a department, or the union for the measures it leads), as things stood at as_of for the households of the scope: referrals sent, by the state their timeline had reached; those past their due date and neither delivered nor declined; whole days (China Standard Time) from sending to delivery, median and 90th percentile by nearest rank (empty when none was delivered); verification tasks made, answered by their due date, answered after it, and past it unanswered.",
             "按牵头单位（部门，或牵头措施的工会），统计 as_of 时点管辖家庭的：已发转介数及各状态数量；超过期限仍未落实或不予受理的数量；自转介至落实的天数（北京时间整日）中位数和第90百分位（最近秩法，无落实时为空）；核对任务数、按期答复数、逾期答复数和逾期未答复数。",
+            vec![],
+        ),
+        ReportName::Timeliness => (
+            "For filing applications and exit cases of the households of the scope, from their timeline up to as_of: for each workflow step, the stays completed (a case entering a step twice counts twice) with their whole days (China Standard Time) as median and 90th percentile by nearest rank, the cases still in the step at as_of and the longest of their waits. Notices shorter than the policy and overdue annual reviews are not yet in this report.",
+            "依据截至 as_of 的流程记录，统计管辖家庭的建档申请和退出事项在各流程环节的：已完成停留次数（同一事项两次进入同一环节计两次）及停留天数（北京时间整日）的中位数和第90百分位（最近秩法）；as_of 时仍在该环节的事项数及其中最长已等待天数。短于政策规定的公示和逾期年度复核尚未纳入本报表。",
             vec![],
         ),
         ReportName::Exceptions => (
@@ -195,7 +218,10 @@ fn month_param(field: &'static str, text: &str, as_of: NaiveDateTime) -> ApiResu
 impl Params {
     pub fn parse(name: ReportName, q: &ReportQuery, as_of: NaiveDateTime) -> ApiResult<Params> {
         match name {
-            ReportName::Roster | ReportName::Exceptions | ReportName::Accountability => {
+            ReportName::Roster
+            | ReportName::Exceptions
+            | ReportName::Accountability
+            | ReportName::Timeliness => {
                 for (field, given) in [("from", &q.from), ("to", &q.to)] {
                     if given.is_some() {
                         return Err(query_error(FieldError::new(
@@ -320,6 +346,7 @@ pub fn build(
                 .collect()
         }
         (ReportName::Accountability, _) => accountability(c, scope, as_of)?,
+        (ReportName::Timeliness, _) => timeliness(c, scope, as_of)?,
         (ReportName::Flows | ReportName::Assistance, Params::None) => Vec::new(),
     };
     Ok(Built {
@@ -450,6 +477,65 @@ fn accountability(
                 on_time.into(),
                 late.into(),
                 unanswered.into(),
+            ]
+        })
+        .collect())
+}
+
+/// One row per workflow step that a case was in, in the order of the steps.
+fn timeliness(
+    c: &mut DbConnection,
+    scope: &Scope,
+    as_of: NaiveDateTime,
+) -> ApiResult<Vec<Vec<Cell>>> {
+    use jiekun_domain::report::{days_between, nearest_rank, stays, Stay};
+    use jiekun_domain::workflow::{ExitState, FilingState};
+    let local = |t: NaiveDateTime| (t + chrono::TimeDelta::hours(8)).date();
+    let steps = jiekun_store::reports::steps_at(c, scope, as_of)?;
+    let mut all: Vec<(&str, Stay<'_>)> = Vec::new();
+    for case in
+        steps.chunk_by(|a, b| a.subject_kind == b.subject_kind && a.subject_id == b.subject_id)
+    {
+        let kind = case[0].subject_kind.as_str();
+        let taken: Vec<(&str, NaiveDateTime)> =
+            case.iter().map(|s| (s.to_state.as_str(), s.at)).collect();
+        let open = |state: &str| match kind {
+            "application" => state.parse::<FilingState>().is_ok_and(FilingState::is_open),
+            _ => state.parse::<ExitState>().is_ok_and(ExitState::is_open),
+        };
+        all.extend(stays(&taken, open).into_iter().map(|s| (kind, s)));
+    }
+    let states: Vec<(&str, &str)> = FilingState::ALL
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| ("application", s.as_str()))
+        .chain(
+            ExitState::ALL
+                .iter()
+                .filter(|s| s.is_open())
+                .map(|s| ("exit_case", s.as_str())),
+        )
+        .collect();
+    Ok(states
+        .into_iter()
+        .map(|(kind, state)| {
+            let here = || all.iter().filter(|(k, s)| *k == kind && s.state == state);
+            let done: Vec<i64> = here()
+                .filter_map(|(_, s)| s.left.map(|l| days_between(local(s.entered), local(l))))
+                .collect();
+            let waits: Vec<i64> = here()
+                .filter(|(_, s)| s.left.is_none())
+                .map(|(_, s)| days_between(local(s.entered), local(as_of)))
+                .collect();
+            let percentile = |p| nearest_rank(&done, p).map_or(Cell::Null, Cell::Int);
+            vec![
+                Cell::Text(kind.to_owned()),
+                Cell::Text(state.to_owned()),
+                (done.len() as i64).into(),
+                percentile(50),
+                percentile(90),
+                (waits.len() as i64).into(),
+                waits.iter().max().map_or(Cell::Null, |d| Cell::Int(*d)),
             ]
         })
         .collect())

@@ -5,7 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{Date, Nullable, Text, Timestamp};
 
-use super::{with_scope, AS_OF};
+use super::{at_scope, with_scope};
 use crate::conn::DbConnection;
 use crate::{Scope, StoreResult};
 
@@ -44,16 +44,16 @@ pub fn referrals_at(
     scope: &Scope,
     as_of: NaiveDateTime,
 ) -> StoreResult<Vec<ReferralAt>> {
+    let scoped = at_scope("r.household_id");
     let sql = format!(
-        "{AS_OF}\
-         SELECT r.department_code, r.created_at, r.due_on, \
+        "SELECT r.department_code, r.created_at, r.due_on, \
            (SELECT e.to_state FROM workflow_events e WHERE e.subject_id = r.id \
               AND e.subject_kind = 'referral' AND e.at <= $1 \
               ORDER BY e.at DESC, e.id DESC LIMIT 1) AS state, \
            (SELECT MIN(e.at) FROM workflow_events e WHERE e.subject_id = r.id \
               AND e.subject_kind = 'referral' AND e.to_state = 'delivered' AND e.at <= $1) \
               AS delivered_at \
-         FROM referrals r JOIN asof a ON a.household_id = r.household_id \
+         FROM referrals r {scoped}\
          WHERE r.created_at <= $1 \
          ORDER BY r.department_code, r.id"
     );
@@ -67,11 +67,11 @@ pub fn tasks_at(
     scope: &Scope,
     as_of: NaiveDateTime,
 ) -> StoreResult<Vec<TaskAt>> {
+    let scoped = at_scope("t.household_id");
     let sql = format!(
-        "{AS_OF}\
-         SELECT t.department_code, t.due_on, \
+        "SELECT t.department_code, t.due_on, \
            CASE WHEN t.answered_at <= $1 THEN t.answered_at END AS answered_at \
-         FROM verification_tasks t JOIN asof a ON a.household_id = t.household_id \
+         FROM verification_tasks t {scoped}\
          WHERE t.created_at <= $1 \
          ORDER BY t.department_code, t.id"
     );

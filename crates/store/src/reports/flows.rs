@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use super::{local_month_sql, with_scope, AS_OF};
+use super::{at_scope, local_month_sql, with_scope};
 use crate::conn::DbConnection;
 use crate::{Scope, StoreResult};
 
@@ -34,8 +34,9 @@ pub fn flows(
 ) -> StoreResult<Vec<FlowRow>> {
     use diesel::sql_types::Text as T;
     let month = local_month_sql(conn, "e.at");
+    let scoped = at_scope("e.household_id");
     let sql = format!(
-        "{AS_OF}, moves AS ( \
+        "WITH moves AS ( \
          SELECT {month} AS month, \
            CASE WHEN e.subject_kind = 'exit_case' THEN 'exited' \
                 WHEN EXISTS (SELECT 1 FROM workflow_events x \
@@ -44,7 +45,7 @@ pub fn flows(
                 ELSE 'filed' END AS kind, \
            CASE WHEN e.subject_kind = 'exit_case' THEN c.grounds ELSE '' END AS grounds \
          FROM workflow_events e \
-         JOIN asof a ON a.household_id = e.household_id \
+         {scoped}\
          LEFT JOIN exit_cases c ON c.id = e.subject_id AND e.subject_kind = 'exit_case' \
          WHERE e.at <= $1 \
            AND ((e.subject_kind = 'application' AND e.to_state = 'filed') \

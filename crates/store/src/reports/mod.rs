@@ -41,6 +41,19 @@ pub(crate) const AS_OF: &str = "WITH asof AS ( \
     WHERE (CAST($2 AS TEXT) IS NULL OR h.organisation_path LIKE $2) \
       AND (CAST($3 AS TEXT) IS NULL OR h.region_code LIKE $3)) ";
 
+/// Joins, as `a`, the history row of the household `household_column` as it stood at `$1`, and
+/// keeps it only inside the scope of `$2` (path pattern) and `$3` (region pattern): for reports
+/// driven by a few rows (events, tasks) a lookup per row through the (household, seq) index,
+/// where the `asof` table would be built for every household.
+pub(crate) fn at_scope(household_column: &str) -> String {
+    format!(
+        "JOIN household_history a ON a.seq = (SELECT MAX(x.seq) FROM household_history x \
+           WHERE x.household_id = {household_column} AND x.valid_from <= $1) \
+         AND (CAST($2 AS TEXT) IS NULL OR a.organisation_path LIKE $2) \
+         AND (CAST($3 AS TEXT) IS NULL OR a.region_code LIKE $3) "
+    )
+}
+
 /// The local (UTC+8) month of a timestamp column, as `YYYY-MM`, in the connection's dialect.
 pub(crate) fn local_month_sql(conn: &DbConnection, column: &str) -> String {
     match conn {

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamp};
 
-use super::{with_scope, AS_OF};
+use super::{at_scope, with_scope};
 use crate::conn::DbConnection;
 use crate::{Scope, StoreResult};
 
@@ -28,10 +28,10 @@ pub fn steps_at(
     scope: &Scope,
     as_of: NaiveDateTime,
 ) -> StoreResult<Vec<StepAt>> {
+    let scoped = at_scope("e.household_id");
     let sql = format!(
-        "{AS_OF}\
-         SELECT e.subject_kind, e.subject_id, e.to_state, e.at \
-         FROM workflow_events e JOIN asof a ON a.household_id = e.household_id \
+        "SELECT e.subject_kind, e.subject_id, e.to_state, e.at \
+         FROM workflow_events e {scoped}\
          WHERE e.at <= $1 AND e.subject_kind IN ('application', 'exit_case') \
            AND e.to_state IS NOT NULL \
          ORDER BY e.subject_kind, e.subject_id, e.at, e.id"

@@ -422,3 +422,40 @@ fn closed_lists_are_never_free_text() {
         free_text.join("\n")
     );
 }
+
+/// Every `$ref` of the document points at a component it defines: a dangling reference makes
+/// the whole contract unusable to code generators and to contract fuzzing.
+#[test]
+fn every_reference_resolves() {
+    fn walk<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|x| walk(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let spec: Value = serde_json::from_str(&jiekun_api::openapi_json()).unwrap();
+    let mut refs = Vec::new();
+    walk(&spec, &mut refs);
+    assert!(!refs.is_empty());
+    let dangling: Vec<&str> = refs
+        .into_iter()
+        .filter(|r| {
+            let path = r.trim_start_matches("#/").split('/');
+            let mut node = &spec;
+            for part in path {
+                match node.get(part) {
+                    Some(n) => node = n,
+                    None => return true,
+                }
+            }
+            false
+        })
+        .collect();
+    assert!(dangling.is_empty(), "references to nothing: {dangling:?}");
+}

@@ -310,10 +310,17 @@ macro_rules! copy_all {
         let rows = $rows;
         match $c {
             $crate::conn::DbConnection::Sqlite(s) => {
-                let per = (30_000 / $columns).max(1);
+                const PER: usize = 64;
+                let _ = $columns;
                 let mut n = 0usize;
-                for chunk in rows.chunks(per) {
-                    n += diesel::insert_into($table).values(chunk).execute(s)?;
+                let mut chunks = rows.chunks_exact(PER);
+                for chunk in &mut chunks {
+                    let full: &[_; PER] = chunk.try_into().expect("a chunk of PER rows");
+                    n += diesel::insert_into($table).values(full).execute(s)?;
+                }
+                let rest = chunks.remainder();
+                if !rest.is_empty() {
+                    n += diesel::insert_into($table).values(rest).execute(s)?;
                 }
                 Ok::<usize, diesel::result::Error>(n)
             }

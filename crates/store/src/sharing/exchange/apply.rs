@@ -27,32 +27,32 @@ use crate::sharing::{
 /// the same columns and the rows go in together).
 #[derive(Insertable)]
 #[diesel(table_name = income_records, treat_none_as_default_value = false)]
-struct NewIncome<'a> {
-    id: &'a str,
-    household_id: &'a str,
-    member_id: Option<&'a str>,
+struct NewIncome {
+    id: String,
+    household_id: String,
+    member_id: Option<String>,
     month: i64,
-    kind: &'a str,
-    source: &'a str,
+    kind: String,
+    source: String,
     amount_fen: i64,
     verified: bool,
-    note: Option<&'a str>,
+    note: Option<String>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
 }
 
-impl<'a> From<&'a IncomeRow> for NewIncome<'a> {
-    fn from(r: &'a IncomeRow) -> Self {
+impl From<IncomeRow> for NewIncome {
+    fn from(r: IncomeRow) -> Self {
         NewIncome {
-            id: &r.id,
-            household_id: &r.household_id,
-            member_id: r.member_id.as_deref(),
+            id: r.id,
+            household_id: r.household_id,
+            member_id: r.member_id,
             month: r.month,
-            kind: &r.kind,
-            source: &r.source,
+            kind: r.kind,
+            source: r.source,
             amount_fen: r.amount_fen,
             verified: r.verified,
-            note: r.note.as_deref(),
+            note: r.note,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -219,10 +219,11 @@ pub(super) fn apply_chunk(
         diesel::delete(income_records::table.filter(income_records::id.eq_any(part))).execute(c)?;
     }
     crate::copy_all!(c, verified_facts::table, &facts_out, 14)?;
-    let new_incomes: Vec<NewIncome<'_>> = incomes
+    let fresh = incomes.fresh;
+    let new_incomes: Vec<NewIncome> = incomes
         .written
-        .iter()
-        .filter(|r| incomes.fresh.contains(&r.id))
+        .into_iter()
+        .filter(|r| fresh.contains(&r.id))
         .map(NewIncome::from)
         .collect();
     crate::copy_all!(c, income_records::table, &new_incomes, 11)?;

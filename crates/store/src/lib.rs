@@ -24,6 +24,7 @@ pub mod rules;
 pub mod schema;
 pub mod scope;
 pub mod sharing;
+pub mod stamp;
 pub mod throttle;
 pub mod users;
 pub mod workflows;

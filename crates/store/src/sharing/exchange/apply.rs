@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use jiekun_domain::verification::{differences, DataDomain, DeclaredIncome, Fact};
 
@@ -19,9 +19,8 @@ use crate::schema::{
     verified_facts,
 };
 use crate::sharing::answers::{check_against, concerns};
-use crate::sharing::{
-    assets_of, verified_snaps, DiscrepancyRow, FactRow, MeasureError, MeasureResult, TaskRow,
-};
+use crate::sharing::{assets_of, verified_snaps, FactRow, MeasureError, MeasureResult, TaskRow};
+use crate::stamp::Stamp;
 
 /// A verified income record as written in bulk (a missing value is NULL, so that every row has
 /// the same columns and the rows go in together).
@@ -37,8 +36,8 @@ struct NewIncome {
     amount_fen: i64,
     verified: bool,
     note: Option<String>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: Stamp,
+    updated_at: Stamp,
 }
 
 impl From<IncomeRow> for NewIncome {
@@ -53,10 +52,69 @@ impl From<IncomeRow> for NewIncome {
             amount_fen: r.amount_fen,
             verified: r.verified,
             note: r.note,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+            created_at: r.created_at.into(),
+            updated_at: r.updated_at.into(),
         }
     }
+}
+
+/// A verified fact as written in bulk.
+#[derive(Insertable)]
+#[diesel(table_name = verified_facts, treat_none_as_default_value = false)]
+struct NewFact {
+    id: String,
+    task_id: String,
+    household_id: String,
+    member_id: String,
+    domain: String,
+    source: String,
+    as_of: NaiveDate,
+    count: Option<i64>,
+    area_dm2: Option<i64>,
+    status: Option<String>,
+    month: Option<i64>,
+    amount_fen: Option<i64>,
+    set_aside: bool,
+    created_at: Stamp,
+}
+
+impl From<FactRow> for NewFact {
+    fn from(r: FactRow) -> Self {
+        NewFact {
+            id: r.id,
+            task_id: r.task_id,
+            household_id: r.household_id,
+            member_id: r.member_id,
+            domain: r.domain,
+            source: r.source,
+            as_of: r.as_of,
+            count: r.count,
+            area_dm2: r.area_dm2,
+            status: r.status,
+            month: r.month,
+            amount_fen: r.amount_fen,
+            set_aside: r.set_aside,
+            created_at: r.created_at.into(),
+        }
+    }
+}
+
+/// A difference as flagged in bulk: open, so nothing of its resolution is written.
+#[derive(Insertable)]
+#[diesel(table_name = discrepancies, treat_none_as_default_value = false)]
+struct NewDiscrepancy {
+    id: String,
+    household_id: String,
+    organisation_path: String,
+    task_id: String,
+    field: String,
+    member_id: Option<String>,
+    month: Option<i64>,
+    kind: Option<String>,
+    declared: i64,
+    verified: i64,
+    status: &'static str,
+    created_at: Stamp,
 }
 
 /// Whether the differences of an answer in `domain` depend on the household's earlier facts
@@ -144,7 +202,7 @@ pub(super) fn apply_chunk(
     let mut earlier = read_facts(c, chunk, &domains)?;
 
     let mut facts_out: Vec<FactRow> = Vec::new();
-    let mut flagged: Vec<DiscrepancyRow> = Vec::new();
+    let mut flagged: Vec<NewDiscrepancy> = Vec::new();
     for ((t, facts), domain) in chunk.iter().zip(&domains) {
         let h = homes
             .get(&t.household_id)
@@ -194,7 +252,7 @@ pub(super) fn apply_chunk(
             differences(&assets_of(h), &declared, &snaps, facts)
                 .into_iter()
                 .filter(|d| concerns(*domain, d.field))
-                .map(|d| DiscrepancyRow {
+                .map(|d| NewDiscrepancy {
                     id: crate::new_id(),
                     household_id: h.id.clone(),
                     organisation_path: h.organisation_path.clone(),
@@ -205,12 +263,8 @@ pub(super) fn apply_chunk(
                     kind: d.kind.map(|k| k.as_str().to_owned()),
                     declared: d.declared,
                     verified: d.verified,
-                    status: "open".into(),
-                    resolution: None,
-                    note: None,
-                    resolved_by: None,
-                    resolved_at: None,
-                    created_at: at,
+                    status: "open",
+                    created_at: Stamp(at),
                 }),
         );
     }
@@ -218,7 +272,8 @@ pub(super) fn apply_chunk(
     for part in incomes.removed.chunks(IN_LIST) {
         diesel::delete(income_records::table.filter(income_records::id.eq_any(part))).execute(c)?;
     }
-    crate::copy_all!(c, verified_facts::table, &facts_out, 14)?;
+    let new_facts: Vec<NewFact> = facts_out.into_iter().map(NewFact::from).collect();
+    crate::copy_all!(c, verified_facts::table, &new_facts, 14)?;
     let fresh = incomes.fresh;
     let new_incomes: Vec<NewIncome> = incomes
         .written
@@ -227,7 +282,7 @@ pub(super) fn apply_chunk(
         .map(NewIncome::from)
         .collect();
     crate::copy_all!(c, income_records::table, &new_incomes, 11)?;
-    crate::copy_all!(c, discrepancies::table, &flagged, 16)?;
+    crate::copy_all!(c, discrepancies::table, &flagged, 12)?;
     close_requests(c, chunk, at)?;
     Ok(flagged.len() as u64)
 }

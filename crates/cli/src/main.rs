@@ -3,13 +3,14 @@
 mod admin;
 mod demo;
 mod exchange;
+mod serve;
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use jiekun_api::auth::{AuthLimits, SharedLimits, TokenConfig};
-use jiekun_api::{AppConfig, AppState};
+use jiekun_api::AppConfig;
 use jiekun_store::crypto::FieldCipher;
 use jiekun_store::{DatabaseTarget, Pool, PoolOptions};
 
@@ -135,6 +136,8 @@ enum Command {
         /// database on PostgreSQL, memory on SQLite).
         #[arg(long, env = "JIEKUN_SHARED_LIMITS", default_value = "auto")]
         shared_limits: SharedLimits,
+        #[command(flatten)]
+        connections: serve::Connections,
     },
     /// Apply pending migrations and exit.
     Migrate {
@@ -304,6 +307,7 @@ fn main() -> anyhow::Result<()> {
             data_key,
             trust_forwarded,
             shared_limits,
+            connections,
         } => {
             init_logging();
             let mut config = AppConfig::new(tokens.config()?, data_key.cipher()?);
@@ -312,7 +316,7 @@ fn main() -> anyhow::Result<()> {
             config.trust_forwarded = trust_forwarded;
             config.shared_limits = shared_limits;
             let pool = open_pool(&db)?;
-            serve(pool, &bind, workers, config)
+            serve::serve(pool, &bind, workers, &connections, config)
         }
         Command::Admin { command, db } => {
             let pool = open_pool(&db)?;
@@ -339,39 +343,4 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
-}
-
-#[actix_web::main]
-async fn serve(
-    pool: Pool,
-    bind: &str,
-    workers: Option<usize>,
-    config: AppConfig,
-) -> anyhow::Result<()> {
-    let state = AppState::new(pool, &config);
-    let backend = state.db.pool.backend();
-    let limits = if state.auth.login_failures_per_user.is_shared() {
-        "shared in the database"
-    } else {
-        "in this process"
-    };
-    tracing::info!(backend, limits, "sign-in throttles and API-key limits");
-    let mut server = actix_web::HttpServer::new(move || jiekun_api::app(state.clone()))
-        .bind(bind)
-        .with_context(|| format!("cannot listen on {bind}"))?;
-    if let Some(w) = workers {
-        server = server.workers(w);
-    }
-    for addr in server.addrs() {
-        let base = format!("http://{addr}");
-        tracing::info!(%base, backend, "serving");
-        println!("jiekun is serving on {base} ({backend})");
-        println!("  API docs (Swagger UI): {base}{}", jiekun_api::DOCS_PATH);
-        println!(
-            "  OpenAPI document:      {base}{}",
-            jiekun_api::OPENAPI_PATH
-        );
-    }
-    server.run().await?;
-    Ok(())
 }

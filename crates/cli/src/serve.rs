@@ -1,0 +1,74 @@
+//! `jiekun serve`: the HTTP server, with limits that keep slow or idle clients from starving
+//! the others, and a graceful stop.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use jiekun_api::{AppConfig, AppState};
+use jiekun_store::Pool;
+
+/// How the server treats connections.
+#[derive(Args, Clone)]
+pub struct Connections {
+    /// Milliseconds a client has to send the head of a request; a slower one (slowloris) gets
+    /// 408 and its connection is closed.
+    #[arg(
+        long,
+        env = "JIEKUN_CLIENT_REQUEST_TIMEOUT_MS",
+        default_value_t = 5_000
+    )]
+    pub client_request_timeout_ms: u64,
+    /// Seconds an idle keep-alive connection stays open.
+    #[arg(long, env = "JIEKUN_KEEP_ALIVE", default_value_t = 15)]
+    pub keep_alive: u64,
+    /// Most connections each worker holds at once; further clients wait to be accepted.
+    #[arg(long, env = "JIEKUN_MAX_CONNECTIONS", default_value_t = 1_024)]
+    pub max_connections: usize,
+    /// On SIGTERM or SIGINT the server stops accepting and lets the requests in flight finish
+    /// for up to this many seconds before it exits.
+    #[arg(long, env = "JIEKUN_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
+}
+
+#[actix_web::main]
+pub async fn serve(
+    pool: Pool,
+    bind: &str,
+    workers: Option<usize>,
+    connections: &Connections,
+    config: AppConfig,
+) -> anyhow::Result<()> {
+    let state = AppState::new(pool, &config);
+    let backend = state.db.pool.backend();
+    let limits = if state.auth.login_failures_per_user.is_shared() {
+        "shared in the database"
+    } else {
+        "in this process"
+    };
+    tracing::info!(backend, limits, "sign-in throttles and API-key limits");
+    let mut server = actix_web::HttpServer::new(move || jiekun_api::app(state.clone()))
+        .client_request_timeout(Duration::from_millis(connections.client_request_timeout_ms))
+        .keep_alive(Duration::from_secs(connections.keep_alive))
+        .max_connections(connections.max_connections.max(1))
+        .shutdown_timeout(connections.shutdown_timeout)
+        .bind(bind)
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    if let Some(w) = workers {
+        server = server.workers(w);
+    }
+    for addr in server.addrs() {
+        let base = format!("http://{addr}");
+        tracing::info!(%base, backend, "serving");
+        println!("jiekun is serving on {base} ({backend})");
+        println!("  API docs (Swagger UI): {base}{}", jiekun_api::DOCS_PATH);
+        println!(
+            "  OpenAPI document:      {base}{}",
+            jiekun_api::OPENAPI_PATH
+        );
+    }
+    server.run().await?;
+    tracing::info!("stopped");
+    println!("jiekun stopped");
+    Ok(())
+}

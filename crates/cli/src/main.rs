@@ -1,6 +1,7 @@
 //! `jiekun`: serve the API, migrate the database, print the OpenAPI document, load demo data.
 
 mod admin;
+mod backup;
 mod demo;
 mod exchange;
 mod serve;
@@ -184,6 +185,25 @@ enum Command {
         #[command(flatten)]
         data_key: DataKey,
     },
+    /// Write a consistent copy of the database while it serves, and check it (SQLite: the
+    /// database copies itself; PostgreSQL: pg_dump's custom format).
+    Backup {
+        /// The file to write; never overwritten.
+        file: PathBuf,
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Put a backup back, after checking it, then apply pending migrations and check the audit
+    /// chain. Stop the servers first.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Replace the existing database.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        db: Database,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -318,6 +338,8 @@ fn main() -> anyhow::Result<()> {
             let pool = open_pool(&db)?;
             serve::serve(pool, &bind, workers, &connections, config)
         }
+        Command::Backup { file, db } => backup::backup(&db.database_url, &file),
+        Command::Restore { file, force, db } => backup::restore(&db.database_url, &file, force),
         Command::Admin { command, db } => {
             let pool = open_pool(&db)?;
             let mut conn = pool.get()?;

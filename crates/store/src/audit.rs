@@ -309,6 +309,12 @@ pub struct BrokenLink {
 
 /// Walks the chain in batches, never holding it all in memory.
 pub fn verify(conn: &mut DbConnection) -> StoreResult<Verification> {
+    crate::conn::snapshot(conn, verify_in)
+}
+
+/// [`verify`] within a snapshot: the head and the events read in batches must agree even while
+/// events are appended.
+fn verify_in(conn: &mut DbConnection) -> StoreResult<Verification> {
     use audit_events::dsl as a;
     const BATCH: i64 = 2000;
     let (head_seq, head_hash): (i64, String) = audit_head::table

@@ -270,6 +270,30 @@ where
     }
 }
 
+/// Runs `f` on one consistent snapshot of the database, changing nothing: a read transaction on
+/// SQLite (its first read fixes what it sees) and `REPEATABLE READ READ ONLY` on PostgreSQL, so
+/// that reads spread over several statements agree with each other while writers carry on.
+pub fn snapshot<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    type Tm = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?,
+        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction_sql(
+            c,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        )?,
+    }
+    let out = f(conn);
+    // Nothing was written: ending the transaction either way is the same.
+    let _ = Tm::rollback_transaction(conn);
+    out
+}
+
 /// Refreshes the planner's statistics (after bulk loads, so that the first queries are planned
 /// with real row counts).
 pub fn analyze(conn: &mut DbConnection) -> StoreResult<()> {

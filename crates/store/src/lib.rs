@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod backup;
 pub mod bulk;
 pub mod campaigns;
 pub mod cases;

@@ -97,7 +97,7 @@ start_cluster() {
             say "running as root and there is no 'postgres' user to own a throwaway cluster"
             return 1
         fi
-        if command -v runuser >/dev/null 2>        if false; then1; then
+        if command -v runuser >/dev/null 2>&1; then
             run_as=(runuser -u postgres --)
         else
             run_as=(su -s /bin/sh -c '"$0" "$@"' -- postgres)

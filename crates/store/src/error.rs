@@ -106,6 +106,10 @@ impl From<DieselError> for StoreError {
                     constraint: logical_constraint(info.as_ref()),
                 }
             }
+            // The server went away in the middle of the request: it is unavailable, not wrong.
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                StoreError::Unavailable(info.message().to_owned())
+            }
             DieselError::DatabaseError(_, ref info)
                 if info.message().contains("database is locked")
                     || info.message().contains("database is busy") =>

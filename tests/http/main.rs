@@ -10,6 +10,7 @@ mod authz;
 mod campaigns;
 mod contacts;
 mod conventions;
+mod cors;
 mod departments;
 mod enterprises;
 mod examples;

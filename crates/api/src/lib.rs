@@ -45,6 +45,8 @@ pub struct AppState {
     pub cipher: Arc<FieldCipher>,
     pub body_limit: usize,
     pub clock: clock::Clock,
+    /// Origins allowed to call from a browser (see [`AppConfig::cors_origins`]).
+    pub cors_origins: Arc<Vec<String>>,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             cipher: config.cipher.clone(),
             body_limit: config.body_limit,
             clock: config.clock.clone(),
+            cors_origins: Arc::new(config.cors_origins.clone()),
         }
     }
 }
@@ -87,6 +90,8 @@ pub struct AppConfig {
     pub cipher: Arc<FieldCipher>,
     /// The clock dates are taken from.
     pub clock: clock::Clock,
+    /// Origins (`https://host[:port]`) whose browser pages may call the API; none by default.
+    pub cors_origins: Vec<String>,
 }
 
 impl AppConfig {
@@ -99,6 +104,7 @@ impl AppConfig {
             shared_limits: SharedLimits::default(),
             trust_forwarded: false,
             clock: clock::Clock::default(),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -209,6 +215,7 @@ pub fn app(
     let table = RouteTable::from_spec(&mut spec);
     let spec_json = web::Bytes::from(openapi_json_of(&spec));
     let body_limit = state.body_limit;
+    let cors = cors(&state.cors_origins);
     let app = App::new()
         .app_data(web::Data::new(state))
         .app_data(web::Data::new(table))
@@ -237,5 +244,49 @@ pub fn app(
     routed(app.into_utoipa_app())
         .into_app()
         .default_service(web::to(no_route))
+        .wrap(cors)
         .wrap(actix_web::middleware::from_fn(middleware::request_context))
+}
+
+/// Cross-origin access for browser pages: only the configured origins, none by default. A request
+/// from another origin is still answered (a server-side caller sends no `Origin` worth trusting),
+/// but without the headers a browser needs to let the page read it; its preflight is refused.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    use actix_web::http::Method;
+    let mut c = actix_cors::Cors::default()
+        .block_on_origin_mismatch(false)
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::ACCEPT,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+            header::HeaderName::from_static("x-api-key"),
+            header::HeaderName::from_static("x-exchange-batch"),
+            header::HeaderName::from_static("x-exchange-rows"),
+            header::HeaderName::from_static("x-exchange-sha256"),
+            header::HeaderName::from_static("x-exchange-signature"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::CONTENT_DISPOSITION,
+            middleware::REQUEST_ID,
+            header::HeaderName::from_static("x-report-as-of"),
+            header::HeaderName::from_static("x-report-rows"),
+            header::HeaderName::from_static("x-report-sha256"),
+        ])
+        .max_age(3600);
+    for o in origins {
+        c = c.allowed_origin(o);
+    }
+    c
 }

@@ -250,6 +250,14 @@ fn check_method(req: &ServiceRequest) -> Result<(), ApiError> {
     if path == crate::OPENAPI_PATH || path == "/docs" || path.starts_with(crate::DOCS_PATH) {
         return Ok(());
     }
+    // A browser's CORS preflight is answered (or refused) by the CORS layer, not by a route.
+    if req.method() == actix_web::http::Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(actix_web::http::header::ACCESS_CONTROL_REQUEST_METHOD)
+    {
+        return Ok(());
+    }
     let Some(table) = req.app_data::<web::Data<RouteTable>>() else {
         return Ok(());
     };

@@ -139,6 +139,10 @@ enum Command {
         shared_limits: SharedLimits,
         #[command(flatten)]
         connections: serve::Connections,
+        /// Origins whose browser pages may call the API (`https://app.example.cn`, comma
+        /// separated); none by default.
+        #[arg(long, env = "JIEKUN_CORS_ORIGINS", value_delimiter = ',', value_parser = serve::origin)]
+        cors_origins: Vec<String>,
     },
     /// Apply pending migrations and exit.
     Migrate {
@@ -328,6 +332,7 @@ fn main() -> anyhow::Result<()> {
             trust_forwarded,
             shared_limits,
             connections,
+            cors_origins,
         } => {
             init_logging();
             let mut config = AppConfig::new(tokens.config()?, data_key.cipher()?);
@@ -335,6 +340,7 @@ fn main() -> anyhow::Result<()> {
             config.limits = AuthLimits::default();
             config.trust_forwarded = trust_forwarded;
             config.shared_limits = shared_limits;
+            config.cors_origins = cors_origins;
             let pool = open_pool(&db)?;
             serve::serve(pool, &bind, workers, &connections, config)
         }

@@ -31,6 +31,26 @@ pub struct Connections {
     pub shutdown_timeout: u64,
 }
 
+/// One allowed origin: `http(s)://host[:port]`, nothing after it (a browser's `Origin`).
+pub fn origin(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or("an origin starts with https:// or http://")?;
+    let ok = !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "`{s}` is not an origin: scheme, host and port only, e.g. https://app.example.cn"
+        ))
+    }
+}
+
 #[actix_web::main]
 pub async fn serve(
     pool: Pool,

@@ -59,11 +59,14 @@ where
     F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
     T: Send + 'static,
 {
+    let waiting = std::time::Instant::now();
     let _permit = db
         .permits
         .acquire()
         .await
         .map_err(|_| ApiError::internal("database permits closed"))?;
+    // Requests wait for a permit rather than in the pool: this is the pool wait.
+    metrics::histogram!("db_pool_wait_seconds").record(waiting.elapsed().as_secs_f64());
     if inline {
         // The permit guarantees a free connection, so `get` does not wait.
         let mut conn = db.pool.get()?;

@@ -49,8 +49,8 @@ pub async fn request_context(
     let res = match checked {
         // Built as a response carrying the error, which the renderer below gives the request id.
         Err(e) => ServiceResponse::new(req.into_parts().0, HttpResponse::from_error(e)),
-        // Handlers' errors arrive as responses carrying the error; an `Err` here could only come
-        // from an inner middleware, and there is none.
+        // Handlers' errors arrive as responses carrying the error, and so do the CORS layer's
+        // refusals; an `Err` here would come from an inner middleware's own failure.
         Ok(()) => next.call(req).await?.map_into_boxed_body(),
     };
     let status = res.status();
@@ -75,7 +75,36 @@ pub async fn request_context(
     } else {
         tracing::info!(request_id = %id, %method, %path, status, elapsed_ms, "request");
     }
+    observe(&res, &method, status, started.elapsed().as_secs_f64());
     Ok(res)
+}
+
+/// Request metrics by route template (never by path, which holds ids): a count by method, route
+/// and status, a latency histogram by method and route, and the refusals of the rate limits.
+/// Without an exporter (`JIEKUN_METRICS_BIND` unset) these are no-ops.
+fn observe(
+    res: &ServiceResponse<BoxBody>,
+    method: &actix_web::http::Method,
+    status: u16,
+    secs: f64,
+) {
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = method.as_str().to_owned();
+    metrics::counter!(
+        "http_requests_total",
+        "method" => method.clone(),
+        "route" => route.clone(),
+        "status" => status.to_string()
+    )
+    .increment(1);
+    if status == 429 {
+        metrics::counter!("rate_limit_refusals_total", "route" => route.clone()).increment(1);
+    }
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(secs);
 }
 
 /// No answer is sniffed for another content type; answers of the API hold personal data and are

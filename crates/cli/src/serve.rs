@@ -29,6 +29,53 @@ pub struct Connections {
     /// for up to this many seconds before it exits.
     #[arg(long, env = "JIEKUN_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
+    /// Serve Prometheus metrics at `/metrics` on this address (an internal one: it is not
+    /// authenticated). Unset, there is no metrics endpoint.
+    #[arg(long, env = "JIEKUN_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+}
+
+/// Latency buckets, in seconds, of every `*_seconds` histogram.
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Installs the Prometheus recorder and starts the metrics listener on `bind`, sampling the pool's
+/// usage at each scrape.
+fn metrics_server(bind: &str, pool: Pool) -> anyhow::Result<actix_web::dev::Server> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
+        .context("metric buckets")?
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    let max = f64::from(pool.max_size());
+    let server = actix_web::HttpServer::new(move || {
+        let (handle, pool) = (handle.clone(), pool.clone());
+        actix_web::App::new().route(
+            "/metrics",
+            actix_web::web::get().to(move || {
+                let (open, idle) = pool.usage();
+                metrics::gauge!("db_pool_connections").set(f64::from(open));
+                metrics::gauge!("db_pool_idle_connections").set(f64::from(idle));
+                metrics::gauge!("db_pool_max_connections").set(max);
+                let body = handle.render();
+                async move {
+                    actix_web::HttpResponse::Ok()
+                        .content_type("text/plain; version=0.0.4; charset=utf-8")
+                        .body(body)
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .bind(bind)
+    .with_context(|| format!("cannot listen on {bind} for metrics"))?;
+    for addr in server.addrs() {
+        tracing::info!(%addr, "metrics");
+        println!("  Metrics (Prometheus):  http://{addr}/metrics");
+    }
+    Ok(server.run())
 }
 
 /// One allowed origin: `http(s)://host[:port]`, nothing after it (a browser's `Origin`).
@@ -59,6 +106,10 @@ pub async fn serve(
     connections: &Connections,
     config: AppConfig,
 ) -> anyhow::Result<()> {
+    let metrics = match &connections.metrics_bind {
+        Some(bind) => Some(metrics_server(bind, pool.clone())?),
+        None => None,
+    };
     let state = AppState::new(pool, &config);
     let backend = state.db.pool.backend();
     let limits = if state.auth.login_failures_per_user.is_shared() {
@@ -87,7 +138,16 @@ pub async fn serve(
             jiekun_api::OPENAPI_PATH
         );
     }
+    // The metrics listener stops on the same signals; it is stopped here too when the API stops.
+    let metrics = metrics.map(|m| {
+        let handle = m.handle();
+        actix_web::rt::spawn(m);
+        handle
+    });
     server.run().await?;
+    if let Some(m) = metrics {
+        m.stop(false).await;
+    }
     tracing::info!("stopped");
     println!("jiekun stopped");
     Ok(())

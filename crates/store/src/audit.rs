@@ -157,6 +157,8 @@ pub fn event_hash(e: &AuditEventRow) -> String {
 /// Appends an event. Call inside the transaction of the change it describes: the head row's lock
 /// serialises appends, so two transactions never chain onto the same predecessor.
 pub fn append(conn: &mut DbConnection, event: NewEvent) -> StoreResult<AuditEventRow> {
+    // Counted when written; a transaction rolled back afterwards takes its event with it.
+    metrics::counter!("audit_appends_total").increment(1);
     use audit_head::dsl as h;
     diesel::update(h::audit_head.filter(h::id.eq(1)))
         .set(h::seq.eq(h::seq + 1))

@@ -228,6 +228,12 @@ impl Pool {
         self.inner.max_size()
     }
 
+    /// Connections open now, and how many of them are idle.
+    pub fn usage(&self) -> (u32, u32) {
+        let s = self.inner.state();
+        (s.connections, s.idle_connections)
+    }
+
     pub fn backend(&self) -> &'static str {
         self.backend
     }

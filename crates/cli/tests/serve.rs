@@ -1,6 +1,6 @@
-//! A real `jiekun serve` process under hostile connections: clients that send their request
-//! slowly (slowloris) are cut off and do not keep the others out, and SIGTERM lets a request in
-//! flight finish before the process exits.
+//! A real `jiekun serve` process: under hostile connections, clients that send their request
+//! slowly (slowloris) are cut off and do not keep the others out; SIGTERM lets a request in
+//! flight finish before the process exits; Prometheus metrics on their own address when asked.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 struct Server {
     child: Child,
     addr: String,
+    /// Where the metrics are served, when they are.
+    metrics: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -36,24 +38,25 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            let mut metrics = None;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                if let Some(rest) = line.trim().strip_prefix("Metrics (Prometheus):  http://") {
+                    metrics = rest.strip_suffix("/metrics").map(str::to_owned);
+                }
                 if let Some(rest) = line.strip_prefix("jiekun is serving on http://") {
-                    let _ = tx.send(
-                        rest.split_whitespace()
-                            .next()
-                            .unwrap_or_default()
-                            .to_owned(),
-                    );
+                    let addr = rest.split_whitespace().next().unwrap_or_default();
+                    let _ = tx.send((addr.to_owned(), metrics.clone()));
                 }
             }
         });
-        let addr = rx
+        let (addr, metrics) = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("the server did not start");
         Server {
             child,
             addr,
+            metrics,
             _dir: dir,
         }
     }
@@ -67,10 +70,7 @@ impl Server {
 
     /// One whole `GET /healthz` on a fresh connection; the status code.
     fn health(&self) -> u16 {
-        let mut s = self.connect();
-        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-            .expect("write");
-        status_of(&read_all(&mut s))
+        status_of(&get(&self.addr, "/healthz"))
     }
 }
 
@@ -79,6 +79,19 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// One whole GET on a fresh connection to `addr`; the raw answer.
+fn get(addr: &str, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    read_all(&mut s)
 }
 
 fn read_all(s: &mut TcpStream) -> String {
@@ -174,4 +187,67 @@ fn sigterm_lets_a_request_in_flight_finish_then_exits() {
     };
     assert!(status.success(), "{status}");
     assert!(TcpStream::connect(&server.addr).is_err());
+}
+
+#[test]
+fn metrics_by_route_template_on_their_own_address_only_when_asked() {
+    // Not asked: no metrics anywhere.
+    let plain = Server::start(&[]);
+    assert!(plain.metrics.is_none());
+    assert_eq!(status_of(&get(&plain.addr, "/metrics")), 404);
+    drop(plain);
+
+    let server = Server::start(&["--metrics-bind", "127.0.0.1:0"]);
+    let metrics = server.metrics.clone().expect("a metrics address");
+    // The API's own address does not serve them.
+    assert_eq!(status_of(&get(&server.addr, "/metrics")), 404);
+    for _ in 0..3 {
+        assert_eq!(server.health(), 200);
+    }
+    // A path with an id is counted under its template, never under the id.
+    let id = "0192f2a0-0000-7000-8000-000000000001";
+    assert_eq!(
+        status_of(&get(&server.addr, &format!("/api/v1/households/{id}"))),
+        401
+    );
+    // Too many sign-in failures for one user: refused by the rate limit, and audited.
+    let body = r#"{"username":"nobody","password":"Not-The-Password-1"}"#;
+    let mut refused = false;
+    for _ in 0..12 {
+        let mut s = server.connect();
+        write!(
+            s,
+            "POST /api/v1/auth/token HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("write");
+        refused |= status_of(&read_all(&mut s)) == 429;
+    }
+    assert!(refused, "the sign-in throttle never refused");
+    let answer = get(&metrics, "/metrics");
+    assert_eq!(status_of(&answer), 200, "{answer}");
+    assert!(answer.contains("text/plain; version=0.0.4"), "{answer}");
+    let text = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+    };
+    assert!(value(r#"http_requests_total{method="GET",route="/healthz",status="200"}"#) >= 3.0);
+    assert_eq!(
+        value(r#"http_requests_total{method="GET",route="/api/v1/households/{id}",status="401"}"#),
+        1.0
+    );
+    assert!(!text.contains(id), "an id leaked into the metrics");
+    assert!(value(r#"rate_limit_refusals_total{route="/api/v1/auth/token"}"#) >= 1.0);
+    assert!(value("audit_appends_total") >= 1.0);
+    assert!(
+        value(r#"http_request_duration_seconds_bucket{method="GET",route="/healthz",le="+Inf"}"#)
+            >= 3.0
+    );
+    assert!(value("db_pool_wait_seconds_count") >= 1.0);
+    assert!(value("db_pool_max_connections") >= 1.0);
+    assert!(text.contains("db_pool_connections "), "{text}");
 }

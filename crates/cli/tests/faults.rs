@@ -4,11 +4,12 @@
 //! /usr/lib/postgresql/*/bin); without them the test is skipped loudly, except under `CI=true`,
 //! where it fails.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
+use common::Serve;
 
 fn bindir() -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("JIEKUN_TEST_PG_BINDIR")
@@ -157,54 +158,18 @@ fn cluster() -> Option<Cluster> {
     Some(c)
 }
 
-/// A running `jiekun serve`, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(db: &str) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_jiekun"))
-            .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
-            .env("JIEKUN_DATABASE_URL", db)
-            .env(
-                "JIEKUN_JWT_SECRET",
-                "faults-secret-faults-secret-0123456789",
-            )
-            .env("JIEKUN_DATA_KEY", "55".repeat(32))
-            .env("JIEKUN_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("run jiekun serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix("jiekun is serving on ") {
-                    let _ = tx.send(
-                        rest.split_whitespace()
-                            .next()
-                            .unwrap_or_default()
-                            .to_owned(),
-                    );
-                }
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the server did not start");
-        Server { child, base }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `jiekun serve` on `db`.
+fn serve(db: &str) -> Serve {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jiekun"));
+    cmd.args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
+        .env("JIEKUN_DATABASE_URL", db)
+        .env(
+            "JIEKUN_JWT_SECRET",
+            "faults-secret-faults-secret-0123456789",
+        )
+        .env("JIEKUN_DATA_KEY", "55".repeat(32))
+        .env("JIEKUN_LOG", "warn");
+    Serve::start(cmd)
 }
 
 /// Status, content type and body of a GET.
@@ -221,7 +186,7 @@ fn get(c: &reqwest::blocking::Client, url: &str) -> (u16, String, serde_json::Va
 }
 
 /// A sign-in: it reads the users table.
-fn sign_in(c: &reqwest::blocking::Client, s: &Server) -> (u16, String, serde_json::Value) {
+fn sign_in(c: &reqwest::blocking::Client, s: &Serve) -> (u16, String, serde_json::Value) {
     let r = c
         .post(format!("{}/api/v1/auth/token", s.base))
         .json(&serde_json::json!({"username": "nobody", "password": "Not-The-Password-1"}))
@@ -240,7 +205,7 @@ fn sign_in(c: &reqwest::blocking::Client, s: &Server) -> (u16, String, serde_jso
 #[test]
 fn database_outage_gives_503_and_the_server_recovers_by_itself() {
     let Some(db) = cluster() else { return };
-    let server = Server::start(&db.url());
+    let server = serve(&db.url());
     let c = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

@@ -4,17 +4,18 @@
 //! left behind, `jiekun audit verify` passes, and a restarted server serves on. On SQLite and on
 //! PostgreSQL (`JIEKUN_TEST_POSTGRES_URL`; skipped loudly without it, except under `CI=true`).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use jiekun_domain::national_id::complete;
 use serde_json::{json, Value};
+
+mod common;
+use common::{Schema, Serve};
 
 const PASSWORD: &str = "Jiekun-demo-2026";
 
@@ -28,39 +29,17 @@ fn jiekun(args: &[&str], url: &str) -> std::process::Output {
         .expect("run jiekun")
 }
 
-fn serve(url: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jiekun"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
+fn serve(url: &str) -> Serve {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jiekun"));
+    cmd.args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
         .env("JIEKUN_DATABASE_URL", url)
         .env(
             "JIEKUN_JWT_SECRET",
             "kill-secret-kill-secret-kill-secret-0123",
         )
         .env("JIEKUN_DATA_KEY", "7c".repeat(32))
-        .env("JIEKUN_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("jiekun serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some(rest) = line.strip_prefix("jiekun is serving on ") {
-                let _ = tx.send(
-                    rest.split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned(),
-                );
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server did not start");
-    (child, base)
+        .env("JIEKUN_LOG", "warn");
+    Serve::start(cmd)
 }
 
 fn client() -> reqwest::blocking::Client {
@@ -105,7 +84,8 @@ fn killed_mid_writes(url: &str) {
         "{}",
         String::from_utf8_lossy(&demo.stderr)
     );
-    let (mut child, base) = serve(url);
+    let mut server = serve(url);
+    let base = server.base.clone();
     let c = client();
     let officer = token(&c, &base, "chengguan.officer");
     let orgs: Value = c
@@ -174,8 +154,8 @@ fn killed_mid_writes(url: &str) {
     while filed.load(Ordering::Relaxed) < 20 {
         std::thread::sleep(Duration::from_millis(20));
     }
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
+    server.child.kill().expect("SIGKILL");
+    let _ = server.child.wait();
     for w in writers {
         w.join().expect("writer");
     }
@@ -214,15 +194,14 @@ fn killed_mid_writes(url: &str) {
         String::from_utf8_lossy(&verify.stdout)
     );
     // A restarted server serves on.
-    let (mut again, base) = serve(url);
+    let again = serve(url);
+    let base = &again.base;
     let list = c
         .get(format!("{base}/api/v1/households?limit=1"))
-        .bearer_auth(token(&c, &base, "chengguan.officer"))
+        .bearer_auth(token(&c, base, "chengguan.officer"))
         .send()
         .expect("list");
     assert_eq!(list.status().as_u16(), 200);
-    let _ = again.kill();
-    let _ = again.wait();
 }
 
 #[test]
@@ -236,27 +215,7 @@ fn sqlite_sigkill_mid_writes_leaves_nothing_half_applied() {
 
 #[test]
 fn postgres_sigkill_mid_writes_leaves_nothing_half_applied() {
-    let base = std::env::var("JIEKUN_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let mut admin = match diesel::PgConnection::establish(&base) {
-        Ok(c) => c,
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("PostgreSQL is required under CI=true but {base} does not answer: {e}")
-        }
-        Err(e) => {
-            eprintln!("\n!!! SKIPPED: PostgreSQL test — {base} does not answer ({e}).\n");
-            return;
-        }
-    };
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    admin
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .expect("schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-    let result = std::panic::catch_unwind(|| killed_mid_writes(&url));
-    let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
+    if let Some(schema) = Schema::create() {
+        killed_mid_writes(&schema.url);
     }
 }

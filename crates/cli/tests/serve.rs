@@ -2,15 +2,17 @@
 //! slowly (slowloris) are cut off and do not keep the others out; SIGTERM lets a request in
 //! flight finish before the process exits; Prometheus metrics on their own address when asked.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+mod common;
+use common::Serve;
 
 /// A running `jiekun serve` on its own SQLite database, killed when dropped.
 struct Server {
-    child: Child,
+    serve: Serve,
     addr: String,
     /// Where the metrics are served, when they are.
     metrics: Option<String>,
@@ -21,8 +23,8 @@ impl Server {
     fn start(extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = format!("sqlite://{}", dir.path().join("ops.db").display());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_jiekun"))
-            .args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_jiekun"));
+        cmd.args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
             .args(extra)
             .env("JIEKUN_DATABASE_URL", db)
             .env(
@@ -30,33 +32,12 @@ impl Server {
                 "connections-secret-connections-0123456",
             )
             .env("JIEKUN_DATA_KEY", "44".repeat(32))
-            .env("JIEKUN_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("run jiekun serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut metrics = None;
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.trim().strip_prefix("Metrics (Prometheus):  http://") {
-                    metrics = rest.strip_suffix("/metrics").map(str::to_owned);
-                }
-                if let Some(rest) = line.strip_prefix("jiekun is serving on http://") {
-                    let addr = rest.split_whitespace().next().unwrap_or_default();
-                    let _ = tx.send((addr.to_owned(), metrics.clone()));
-                }
-            }
-        });
-        let (addr, metrics) = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the server did not start");
+            .env("JIEKUN_LOG", "warn");
+        let serve = Serve::start(cmd);
         Server {
-            child,
-            addr,
-            metrics,
+            addr: serve.addr.clone(),
+            metrics: serve.metrics.clone(),
+            serve,
             _dir: dir,
         }
     }
@@ -71,13 +52,6 @@ impl Server {
     /// One whole `GET /healthz` on a fresh connection; the status code.
     fn health(&self) -> u16 {
         status_of(&get(&self.addr, "/healthz"))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -161,7 +135,7 @@ fn sigterm_lets_a_request_in_flight_finish_then_exits() {
     .expect("write head");
     s.write_all(&body[..10]).expect("write part");
     std::thread::sleep(Duration::from_millis(200));
-    let pid = server.child.id().to_string();
+    let pid = server.serve.child.id().to_string();
     let killed = Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -169,14 +143,14 @@ fn sigterm_lets_a_request_in_flight_finish_then_exits() {
     assert!(killed.success());
     std::thread::sleep(Duration::from_millis(300));
     // The process is still there, finishing the request.
-    assert!(server.child.try_wait().expect("wait").is_none());
+    assert!(server.serve.child.try_wait().expect("wait").is_none());
     s.write_all(&body[10..]).expect("write rest");
     let answer = read_all(&mut s);
     assert_eq!(status_of(&answer), 401, "{answer}");
     // Then it exits by itself, successfully, and accepts nothing more.
     let started = Instant::now();
     let status = loop {
-        if let Some(status) = server.child.try_wait().expect("wait") {
+        if let Some(status) = server.serve.child.try_wait().expect("wait") {
             break status;
         }
         assert!(

@@ -5,70 +5,22 @@
 //! Needs PostgreSQL (`JIEKUN_TEST_POSTGRES_URL`, by default postgres://postgres@127.0.0.1:5432/test):
 //! without it the test is skipped, loudly — except under `CI=true`, where it fails.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
 use jiekun_domain::{DepartmentCode, RegionCode};
 use reqwest::blocking::{Client, RequestBuilder};
 use serde_json::{json, Value};
+
+mod common;
+use common::{Schema, Serve};
 
 const SECRET: &str = "shared-limits-secret-shared-limits-0123";
 const ADMIN_PASSWORD: &str = "Root-Password-2026";
 const USER_PASSWORD: &str = "Auditor-Password-2026";
 
-fn postgres_base_url() -> String {
-    std::env::var("JIEKUN_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-/// A PostgreSQL schema of its own, dropped afterwards, and the URL that uses it.
-struct Schema {
-    name: String,
-    url: String,
-}
-
-impl Schema {
-    fn create() -> Option<Schema> {
-        let base = postgres_base_url();
-        let mut admin = match PgConnection::establish(&base) {
-            Ok(c) => c,
-            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-                panic!("PostgreSQL is required under CI=true but {base} does not answer: {e}")
-            }
-            Err(e) => {
-                eprintln!(
-                    "\n!!! SKIPPED: PostgreSQL test — {base} does not answer ({e}). Set JIEKUN_TEST_POSTGRES_URL.\n"
-                );
-                return None;
-            }
-        };
-        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-        admin
-            .batch_execute(&format!("CREATE SCHEMA {name}"))
-            .expect("create schema");
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-csearch_path%3D{name}");
-        Some(Schema { name, url })
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&postgres_base_url()) {
-            let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
-        }
-    }
-}
-
 /// A running `jiekun serve`, stopped when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
+struct Server(Serve);
 
 impl Server {
     fn start(db: &str, limits: Option<&str>) -> Server {
@@ -82,39 +34,15 @@ impl Server {
             .env("JIEKUN_JWT_SECRET", SECRET)
             .env("JIEKUN_DATA_KEY", "33".repeat(32))
             .env("JIEKUN_LOG", "warn")
-            .env_remove("JIEKUN_SHARED_LIMITS")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .env_remove("JIEKUN_SHARED_LIMITS");
         if let Some(l) = limits {
             cmd.env("JIEKUN_SHARED_LIMITS", l);
         }
-        let mut child = cmd.spawn().expect("run jiekun serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix("jiekun is serving on ") {
-                    let base = rest.split_whitespace().next().unwrap_or_default();
-                    let _ = tx.send(base.to_owned());
-                }
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the server did not start");
-        Server { child, base }
+        Server(Serve::start(cmd))
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        format!("{}{path}", self.0.base)
     }
 }
 

@@ -67,14 +67,20 @@ where
         .map_err(|_| ApiError::internal("database permits closed"))?;
     // Requests wait for a permit rather than in the pool: this is the pool wait.
     metrics::histogram!("db_pool_wait_seconds").record(waiting.elapsed().as_secs_f64());
+    let waited_ms = waiting.elapsed().as_secs_f64() * 1000.0;
     if inline {
         // The permit guarantees a free connection, so `get` does not wait.
         let mut conn = db.pool.get()?;
+        tracing::trace!(waited_ms, inline, "database work");
         return f(&mut conn);
     }
     let pool = db.pool.clone();
+    // The request's span goes with the work to the blocking thread.
+    let span = tracing::Span::current();
     web::block(move || {
+        let _entered = span.enter();
         let mut conn = pool.get()?;
+        tracing::trace!(waited_ms, inline, "database work");
         f(&mut conn)
     })
     .await

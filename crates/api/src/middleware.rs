@@ -4,6 +4,8 @@
 
 use std::time::Instant;
 
+use tracing::Instrument;
+
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -51,7 +53,12 @@ pub async fn request_context(
         Err(e) => ServiceResponse::new(req.into_parts().0, HttpResponse::from_error(e)),
         // Handlers' errors arrive as responses carrying the error, and so do the CORS layer's
         // refusals; an `Err` here would come from an inner middleware's own failure.
-        Ok(()) => next.call(req).await?.map_into_boxed_body(),
+        // In a span carrying the request id: whatever the request logs (also on the blocking
+        // threads that run its store work, see `db`) says which request it belongs to.
+        Ok(()) => {
+            let span = tracing::info_span!("request", request_id = %id, %method, %path);
+            next.call(req).instrument(span).await?.map_into_boxed_body()
+        }
     };
     let status = res.status();
     let mut res = if status.is_client_error() || status.is_server_error() {

@@ -232,7 +232,7 @@ fn init_logging() {
         fmt()
             .json()
             .with_env_filter(filter)
-            .with_current_span(false)
+            .with_current_span(true)
             .with_writer(std::io::stdout)
             .init();
     } else {

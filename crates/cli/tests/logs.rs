@@ -67,6 +67,15 @@ fn no_identity_number_password_token_or_key_reaches_the_logs() {
             .expect("json")
     };
     assert!(sign_in("xixiang.reviewer", WRONG_PASSWORD)["access_token"].is_null());
+    // A request with an id of the caller's: what it logs, on the thread that does its database
+    // work too, is in a span carrying that id.
+    let traced = c
+        .post(url("/api/v1/auth/token"))
+        .header("x-request-id", "logs-span-check-1")
+        .json(&json!({"username": "xixiang.reviewer", "password": WRONG_PASSWORD}))
+        .send()
+        .expect("sign in");
+    assert_eq!(traced.status().as_u16(), 401);
     let reviewer = sign_in("xixiang.reviewer", DEMO_PASSWORD)["access_token"]
         .as_str()
         .expect("token")
@@ -158,6 +167,13 @@ fn no_identity_number_password_token_or_key_reaches_the_logs() {
     .into_iter()
     .chain(ids.iter().map(|n| ("an identity number", n.clone())))
     .collect();
+    let in_span = serve_log.lines().find(|l| {
+        l.contains("request{request_id=logs-span-check-1") && l.contains("database work")
+    });
+    assert!(
+        in_span.is_some(),
+        "no database work logged in the request's span"
+    );
     // The demo states its own published password when it loads its users; the server never does.
     assert!(
         !serve_log.contains(DEMO_PASSWORD),

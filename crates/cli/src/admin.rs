@@ -182,13 +182,15 @@ pub fn run(command: AdminCommand, conn: &mut DbConnection) -> anyhow::Result<()>
                 )?;
                 Ok((org, user))
             })?;
-            println!(
+            say!(
                 "organisation {} ({}) id {}",
-                org.name, org.region_code, org.id
+                org.name,
+                org.region_code,
+                org.id
             );
-            println!("system administrator {} id {}", user.username, user.id);
+            say!("system administrator {} id {}", user.username, user.id);
             if generated {
-                println!("password (shown once): {password}");
+                say!("password (shown once): {password}");
             }
             Ok(())
         }
@@ -247,8 +249,8 @@ pub fn run(command: AdminCommand, conn: &mut DbConnection) -> anyhow::Result<()>
                 )?;
                 Ok(row)
             })?;
-            println!("api key {} for department {}", row.id, row.department_id);
-            println!("key (shown once): {full}");
+            say!("api key {} for department {}", row.id, row.department_id);
+            say!("key (shown once): {full}");
             Ok(())
         }
     }

@@ -135,7 +135,7 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 
 fn report(what: &str, file: &Path, events: i64, started: std::time::Instant) -> anyhow::Result<()> {
     let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-    println!(
+    say!(
         "{}",
         serde_json::to_string_pretty(&json!({
             what: file.display().to_string(),

@@ -93,7 +93,7 @@ pub fn run(
                 "signature": o.batch.signature, "algorithm": "HMAC-SHA256",
                 "signed_text": "jiekun-exchange-v1\n{batch_id}\n{rows}\n{sha256}"});
             std::fs::write(&manifest, serde_json::to_vec_pretty(&m)?)?;
-            println!(
+            say!(
                 "wrote {} ({} rows) and {}",
                 data.display(),
                 o.batch.row_count,
@@ -162,7 +162,7 @@ pub fn run(
                     r.batch_id, r.rows, r.tasks, r.discrepancies
                 ))
             })?;
-            println!("{done}");
+            say!("{done}");
             Ok(())
         }
     }

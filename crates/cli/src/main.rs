@@ -1,5 +1,14 @@
 //! `jiekun`: serve the API, migrate the database, print the OpenAPI document, load demo data.
 
+/// Prints a line to standard output. A closed output (`jiekun demo | head -1`) is not an error:
+/// the command carries on, and what it would print goes nowhere.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod admin;
 mod backup;
 mod demo;
@@ -267,7 +276,10 @@ fn main() -> anyhow::Result<()> {
             match output {
                 Some(path) => std::fs::write(&path, json)
                     .with_context(|| format!("cannot write {}", path.display()))?,
-                None => print!("{json}"),
+                None => {
+                    use std::io::Write as _;
+                    let _ = std::io::stdout().write_all(json.as_bytes());
+                }
             }
             Ok(())
         }
@@ -286,10 +298,10 @@ fn main() -> anyhow::Result<()> {
             let target = DatabaseTarget::parse(&db.database_url)?;
             let applied = target.migrate()?;
             if applied.is_empty() {
-                println!("database is up to date");
+                say!("database is up to date");
             } else {
                 for v in applied {
-                    println!("applied {v}");
+                    say!("applied {v}");
                 }
             }
             Ok(())
@@ -305,20 +317,20 @@ fn main() -> anyhow::Result<()> {
             let pool = open_pool(&db)?;
             let mut conn = pool.get()?;
             let summary = demo::load(&mut conn)?;
-            println!("{summary}");
+            say!("{summary}");
             if households > 0 {
                 let cipher = data_key.cipher()?;
                 let started = std::time::Instant::now();
                 let made = demo::households(&mut conn, &cipher, households, seed)?;
-                println!("{made} in {:.1} s", started.elapsed().as_secs_f64());
+                say!("{made} in {:.1} s", started.elapsed().as_secs_f64());
                 let cases = cases.unwrap_or((households / 3).min(3000));
                 if cases > 0 {
                     let started = std::time::Instant::now();
                     let made = demo::cases(&mut conn, &cipher, cases)?;
-                    println!("{made} in {:.1} s", started.elapsed().as_secs_f64());
+                    say!("{made} in {:.1} s", started.elapsed().as_secs_f64());
                 }
-                println!("{}", demo::campaigns(&mut conn, &cipher)?);
-                println!("{}", demo::contacts(&mut conn)?);
+                say!("{}", demo::campaigns(&mut conn, &cipher)?);
+                say!("{}", demo::contacts(&mut conn)?);
             }
             Ok(())
         }
@@ -358,10 +370,10 @@ fn main() -> anyhow::Result<()> {
             let pool = open_pool(&db)?;
             let mut conn = pool.get()?;
             let v = jiekun_store::audit::verify(&mut conn)?;
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            say!("{}", serde_json::to_string_pretty(&v)?);
             match v.first_broken {
                 None => {
-                    println!("audit chain intact: {} events", v.checked);
+                    say!("audit chain intact: {} events", v.checked);
                     Ok(())
                 }
                 Some(b) => {

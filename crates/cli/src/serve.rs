@@ -73,7 +73,7 @@ fn metrics_server(bind: &str, pool: Pool) -> anyhow::Result<actix_web::dev::Serv
     .with_context(|| format!("cannot listen on {bind} for metrics"))?;
     for addr in server.addrs() {
         tracing::info!(%addr, "metrics");
-        println!("  Metrics (Prometheus):  http://{addr}/metrics");
+        say!("  Metrics (Prometheus):  http://{addr}/metrics");
     }
     Ok(server.run())
 }
@@ -131,9 +131,9 @@ pub async fn serve(
     for addr in server.addrs() {
         let base = format!("http://{addr}");
         tracing::info!(%base, backend, "serving");
-        println!("jiekun is serving on {base} ({backend})");
-        println!("  API docs (Swagger UI): {base}{}", jiekun_api::DOCS_PATH);
-        println!(
+        say!("jiekun is serving on {base} ({backend})");
+        say!("  API docs (Swagger UI): {base}{}", jiekun_api::DOCS_PATH);
+        say!(
             "  OpenAPI document:      {base}{}",
             jiekun_api::OPENAPI_PATH
         );
@@ -149,6 +149,6 @@ pub async fn serve(
         m.stop(false).await;
     }
     tracing::info!("stopped");
-    println!("jiekun stopped");
+    say!("jiekun stopped");
     Ok(())
 }

@@ -547,3 +547,28 @@ fn exchange_exports_a_signed_batch_and_imports_its_answer_once() {
     let verify = run(&["audit", "verify"]);
     assert!(verify.status.success(), "{}", text(&verify));
 }
+
+#[test]
+fn a_closed_output_ends_the_printing_not_the_command() {
+    // `jiekun demo | head -c 1`: the reader goes away after one byte; the demo still loads
+    // everything, and nothing panics.
+    let (_dir, db) = sqlite();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jiekun"))
+        .args(["demo", "--households", "3", "--cases", "1"])
+        .env("JIEKUN_DATABASE_URL", &db)
+        .env("JIEKUN_DATA_KEY", "5d".repeat(32))
+        .env("JIEKUN_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run jiekun");
+    // Close our end of the pipe at once: every line the demo prints meets a closed pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // It did its work: a second run finds everything loaded.
+    let again = jiekun(&db, &["demo"]);
+    assert!(text(&again).contains("0 new records"), "{}", text(&again));
+}

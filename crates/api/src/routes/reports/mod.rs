@@ -83,8 +83,11 @@ async fn get_report(
             region_code: Some(k.region.to_string()),
         },
     };
+    // One snapshot: the rows, totals and policy versions of a report agree even while writes go on.
     let built: Built = db::run(&state.db, move |c| {
-        registry::build(c, &scope, shown_scope, name, as_of, params)
+        jiekun_store::conn::snapshot(c, |c| {
+            registry::build(c, &scope, shown_scope, name, as_of, params)
+        })
     })
     .await?;
     Ok(present(built, csv))

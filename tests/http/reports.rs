@@ -487,6 +487,8 @@ fn exceptions_stand_as_they_stood(w: &World) {
             ("open_discrepancy".to_owned(), d, dh),
             ("open_objection".to_owned(), o, oh),
             ("person_in_two_files".to_owned(), 0, 0),
+            ("no_longer_eligible".to_owned(), 0, 0),
+            ("assistance_over_cap".to_owned(), 0, 0),
         ]
     };
     assert_eq!(
@@ -584,6 +586,87 @@ fn exceptions_stand_as_they_stood(w: &World) {
         exception_counts(&report(w, &outside.auth, "/api/v1/reports/exceptions")),
         counts(0, 0, 0, 0)
     );
+}
+
+fn exceptions_find_lapsed_eligibility_and_help_over_a_cap(w: &World) {
+    let crew = crew_xx(w);
+    let who = auditor(w);
+    let admin = w.person(Role::CountyAdmin).auth.clone();
+    let kinds = |r: &Value| -> BTreeMap<String, (i64, i64)> {
+        exception_counts(r)
+            .into_iter()
+            .map(|(k, i, h)| (k, (i, h)))
+            .collect()
+    };
+    let hh = household(w, &crew, 86, 90_000);
+    file_all_the_way(w, &crew, &hh);
+    let today = w.app.clock.today();
+    let help = |on: chrono::NaiveDate, amount: i64, kind: &str| {
+        w.app
+            .post_as(
+                &crew.officer,
+                "/api/v1/assistance",
+                &json!({"household_id": hh, "measure": 4, "delivered_on": on, "kind": kind,
+                    "amount_fen": amount, "fund_source": "送温暖"}),
+            )
+            .expect(201);
+    };
+    // Within the caps of the book (20,000 yuan a measure, 50,000 a year).
+    help(today, 1_500_000, "cash");
+    let then = report(w, &who, "/api/v1/reports/exceptions");
+    assert_eq!(kinds(&then)["assistance_over_cap"], (0, 0));
+    assert_eq!(kinds(&then)["no_longer_eligible"], (0, 0));
+    assert_eq!(then["policy_versions"], json!([]), "no sum near a cap");
+    // From tomorrow the county lowers the measure cap to 10,000 yuan and the dibao standard to
+    // 100 yuan a month, which the household's 450 yuan per member is well above.
+    let tomorrow = today.succ_opt().unwrap();
+    for (key, value) in [
+        ("assistance_cap_measure_fen", 1_000_000),
+        ("dibao_standard_fen", 10_000),
+    ] {
+        w.app
+            .post_as(
+                &admin,
+                "/api/v1/policy/parameters",
+                &json!({"key": key, "region_code": "610724", "effective_from": tomorrow,
+                    "value": value, "document": "西民发〔2026〕88号"}),
+            )
+            .expect(201);
+    }
+    w.app.clock.advance(TimeDelta::days(1));
+    // A visit without money passes any cap; it is the year's last delivery, under the new cap.
+    help(tomorrow, 0, "service");
+    let verdict = assess(w, &crew.reviewer, &hh, "identify");
+    assert_eq!(verdict["verdict"], "not_eligible", "{verdict}");
+    let now = report(w, &who, "/api/v1/reports/exceptions");
+    assert_eq!(kinds(&now)["assistance_over_cap"], (1, 1));
+    assert_eq!(kinds(&now)["no_longer_eligible"], (1, 1));
+    assert_eq!(
+        now["policy_versions"],
+        json!([
+            format!("assistance_cap_measure_fen@{tomorrow}"),
+            "assistance_cap_total_fen@2020-01-01"
+        ])
+    );
+    // CSV says what JSON says.
+    let (_, _, rows) = csv_rows(
+        &w.app
+            .get_as(&who, "/api/v1/reports/exceptions?format=csv")
+            .expect(200),
+    );
+    assert_eq!(rows, as_text(&now));
+    // As it stood before the new versions were entered: nothing, and the same hash.
+    let again = report(
+        w,
+        &who,
+        &format!(
+            "/api/v1/reports/exceptions?as_of={}",
+            urlencode(then["as_of"].as_str().unwrap())
+        ),
+    );
+    assert_eq!(again["rows"], then["rows"]);
+    assert_eq!(again["policy_versions"], then["policy_versions"]);
+    assert_eq!(again["sha256"], then["sha256"]);
 }
 
 /// A plan for the filed household with measure 2 (a referral to 人社); returns the referral.
@@ -837,6 +920,183 @@ fn steps_are_timed_from_the_timeline(w: &World) {
     assert_eq!(again["sha256"], then["sha256"]);
 }
 
+/// The coverage rows by measure: (called for, referred, assisted, contacted, uncovered, dropped,
+/// unplanned).
+fn coverage_of(r: &Value) -> BTreeMap<i64, [i64; 7]> {
+    r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let f = |k: &str| row[k].as_i64().unwrap();
+            (
+                f("measure"),
+                [
+                    f("called_for"),
+                    f("referred"),
+                    f("assisted"),
+                    f("contacted"),
+                    f("uncovered"),
+                    f("dropped"),
+                    f("unplanned"),
+                ],
+            )
+        })
+        .filter(|(_, v)| v.iter().any(|x| *x != 0))
+        .collect()
+}
+
+/// Proposes the household's plan (a first one, or again) and returns the measures proposed.
+fn propose_plan(w: &World, who: &Auth, hh: &str) -> Vec<i64> {
+    let path = format!("/api/v1/households/{hh}/plan");
+    let current = w.app.get_as(who, &path);
+    let plan = if current.status == 200 {
+        w.app
+            .with_etag(who, "POST", &path, &current.etag(), None)
+            .expect(200)
+    } else {
+        w.app.post_as(who, &path, &json!(null)).expect(201)
+    };
+    plan.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["origin"] == "rule")
+        .map(|i| i["measure"].as_i64().unwrap())
+        .collect()
+}
+
+fn decide_measure(w: &World, who: &Auth, hh: &str, measure: i64, what: &str, body: Value) {
+    let path = format!("/api/v1/households/{hh}/plan");
+    let etag = w.app.get_as(who, &path).expect(200).etag();
+    w.app
+        .with_etag(
+            who,
+            "POST",
+            &format!("{path}/measures/{measure}/{what}"),
+            &etag,
+            Some(&body),
+        )
+        .expect(200);
+}
+
+fn coverage_follows_what_the_rules_called_for(w: &World) {
+    let crew = crew_xx(w);
+    let who = auditor(w);
+    let filed: Vec<String> = (97..100)
+        .map(|seq| {
+            let hh = household(w, &crew, seq, 90_000);
+            file_all_the_way(w, &crew, &hh);
+            hh
+        })
+        .collect();
+    let (h1, h2, h3) = (&filed[0], &filed[1], &filed[2]);
+    // Filed, no plan yet: dual contact and care are called for in every one of them.
+    let start = report(w, &who, "/api/v1/reports/coverage");
+    assert_eq!(
+        coverage_of(&start),
+        BTreeMap::from([(14, [3, 0, 0, 0, 3, 0, 3]), (15, [3, 0, 0, 0, 3, 0, 3])])
+    );
+    // Every measure the rules can propose has a row, zeros included.
+    let numbers: Vec<i64> = start["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["measure"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, (2..=18).filter(|n| *n != 16).collect::<Vec<i64>>());
+    // Income per member below the dibao standard: dibao (4), contact and care.
+    let proposed = propose_plan(w, &crew.officer, h1);
+    assert_eq!(proposed, [4, 14, 15]);
+    assert_eq!(propose_plan(w, &crew.officer, h2), proposed);
+    // h1: dibao referred to civil affairs. h2: dibao help recorded by the union, care dropped.
+    // h3: a leadership member keeps in touch.
+    decide_measure(w, &crew.officer, h1, 4, "accept", json!({}));
+    let today = w.app.clock.today().to_string();
+    let entry = w
+        .app
+        .post_as(
+            &crew.officer,
+            "/api/v1/assistance",
+            &json!({"household_id": h2, "measure": 4, "delivered_on": today, "kind": "cash",
+                "amount_fen": 50_000, "fund_source": "union_fund"}),
+        )
+        .expect(201)
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    decide_measure(
+        w,
+        &crew.officer,
+        h2,
+        15,
+        "drop",
+        json!({"reason": "本人表示暂不需要"}),
+    );
+    let reviewer = w.person(Role::CountyReviewer).auth.clone();
+    w.app
+        .post_as(
+            &reviewer,
+            "/api/v1/contacts",
+            &json!({"kind": "leader_household", "contact_name": "王建国", "household_id": h3,
+                "valid_from": today}),
+        )
+        .expect(201);
+    let then = report(w, &who, "/api/v1/reports/coverage");
+    let figures = BTreeMap::from([
+        (4, [2, 1, 1, 0, 0, 0, 0]),
+        (14, [3, 0, 0, 1, 2, 0, 1]),
+        (15, [3, 0, 0, 0, 3, 1, 1]),
+    ]);
+    assert_eq!(coverage_of(&then), figures);
+    let dibao = &then["rows"][2];
+    assert_eq!(dibao["measure_code"], "dibao_inclusion");
+    assert_eq!(dibao["lead_unit"], "civil_affairs");
+    assert_eq!(dibao["clause"], "《实施方案》三(三)4");
+    assert_eq!(then["totals"]["called_for"], 8);
+    // CSV says what JSON says.
+    let csv = w.app.get_as(&who, "/api/v1/reports/coverage?format=csv");
+    let (_, keys, rows) = csv_rows(&csv.expect(200));
+    assert_eq!(keys[0], "measure");
+    assert_eq!(rows, as_text(&then));
+    // Later: the help is reversed, and h3's plan is proposed.
+    w.app
+        .post_as(
+            &crew.officer,
+            &format!("/api/v1/assistance/{entry}/reverse"),
+            &json!({"reason": "重复登记"}),
+        )
+        .expect(201);
+    propose_plan(w, &crew.officer, h3);
+    let now = report(w, &who, "/api/v1/reports/coverage");
+    assert_eq!(
+        coverage_of(&now),
+        BTreeMap::from([
+            (4, [3, 1, 0, 0, 2, 0, 0]),
+            (14, [3, 0, 0, 1, 2, 0, 0]),
+            (15, [3, 0, 0, 0, 3, 1, 0]),
+        ])
+    );
+    let again = report(
+        w,
+        &who,
+        &format!(
+            "/api/v1/reports/coverage?as_of={}",
+            urlencode(then["as_of"].as_str().unwrap())
+        ),
+    );
+    assert_eq!(again["rows"], then["rows"]);
+    assert_eq!(again["sha256"], then["sha256"]);
+    // Another county sees none of it.
+    let outside = w.app.person(
+        &format!("auditor.cg.{}", w.next()),
+        &w.chenggu,
+        &[Role::Auditor],
+    );
+    assert!(coverage_of(&report(w, &outside.auth, "/api/v1/reports/coverage")).is_empty());
+}
+
 fn urlencode(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
 }
@@ -896,6 +1156,7 @@ fn who_may_pull_which_and_bad_questions(w: &World) {
             "assistance",
             "accountability",
             "timeliness",
+            "coverage",
             "exceptions"
         ]
     );
@@ -929,7 +1190,9 @@ crate::on_both_backends!(World:
     a_known_registry_gives_known_figures_now_and_later,
     the_ledger_is_counted_as_it_was_recorded,
     exceptions_stand_as_they_stood,
+    exceptions_find_lapsed_eligibility_and_help_over_a_cap,
     the_lead_units_account_for_what_they_were_sent,
     steps_are_timed_from_the_timeline,
+    coverage_follows_what_the_rules_called_for,
     who_may_pull_which_and_bad_questions,
 );

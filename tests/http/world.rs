@@ -457,7 +457,7 @@ impl World {
             &test_cipher(),
             &hh.id,
             "identify",
-            date,
+            (jiekun_store::now(), date),
             decision.verdict.as_str(),
             &stored,
             &decision_json,

@@ -108,6 +108,18 @@ impl Caps {
     /// Checks a new entry of `amount_fen` against what the year already holds for the measure
     /// (`measure_fen`) and in total (`total_fen`). Reversing entries (negative amounts) always
     /// pass: they only lower the sums.
+    /// How many caps one household's standing help in one calendar year breaks, given the net
+    /// amount under each measure: each measure over its cap, and the year's total over its own.
+    pub fn breaches(self, per_measure_fen: &[i64]) -> usize {
+        let over = |sum: i128, cap: Option<i64>| cap.is_some_and(|c| sum > i128::from(c));
+        let measures = per_measure_fen
+            .iter()
+            .filter(|m| over(i128::from(**m), self.per_measure_fen))
+            .count();
+        let total: i128 = per_measure_fen.iter().map(|m| i128::from(*m)).sum();
+        measures + usize::from(over(total, self.total_fen))
+    }
+
     pub fn check(self, measure_fen: i64, total_fen: i64, amount_fen: i64) -> Result<(), CapBreach> {
         if amount_fen <= 0 {
             return Ok(());
@@ -263,5 +275,29 @@ mod tests {
         // A reversal always passes, even above a cap lowered since.
         assert_eq!(caps.check(500_000, 500_000, -100), Ok(()));
         assert_eq!(Caps::default().check(i64::MAX, i64::MAX, i64::MAX), Ok(()));
+    }
+
+    #[test]
+    fn breaches_count_each_measure_over_its_cap_and_the_total() {
+        let caps = Caps {
+            per_measure_fen: Some(100_000),
+            total_fen: Some(150_000),
+        };
+        assert_eq!(caps.breaches(&[]), 0);
+        assert_eq!(
+            caps.breaches(&[100_000, 50_000]),
+            0,
+            "at a cap is within it"
+        );
+        assert_eq!(caps.breaches(&[100_001]), 1);
+        assert_eq!(caps.breaches(&[100_000, 50_001]), 1, "the total only");
+        assert_eq!(caps.breaches(&[100_001, 100_001]), 3);
+        assert_eq!(Caps::default().breaches(&[i64::MAX, i64::MAX]), 0);
+        // Amounts near the limits of i64 add up without overflowing.
+        let total = Caps {
+            per_measure_fen: None,
+            total_fen: Some(i64::MAX),
+        };
+        assert_eq!(total.breaches(&[i64::MAX, 1]), 1);
     }
 }

@@ -12,7 +12,8 @@ crate::closed_list! {
         Assistance = "assistance" ("the assistance ledger by month, measure, delivering unit and fund source: entries, reversals, households and net amounts", "帮扶台账统计：按月份、措施、落实单位和资金来源统计笔数、冲正笔数、户数和净金额"),
         Accountability = "accountability" ("per lead unit: referrals by state, overdue, days to delivery (median and 90th percentile); verification tasks answered on time, late or overdue", "按牵头单位：转介各状态数量、逾期数、落实用时（中位数和第90百分位）；核对任务按期答复、逾期答复和逾期未答复数"),
         Timeliness = "timeliness" ("how long filing applications and exit cases stayed in each workflow step: stays completed (median and 90th percentile days) and cases still waiting", "建档申请和退出事项在各流程环节的停留时间：已完成停留（中位数和第90百分位天数）及仍在等待的事项"),
-        Exceptions = "exceptions" ("what needs an auditor's attention at a moment: unresolved discrepancies, open objections, the same person in two active files (it must be zero)", "须关注的异常：未处理的核对差异、未处理的公示异议、同一人员在两个有效档案中（应为零）"),
+        Coverage = "coverage" ("per measure the plan rules can propose: filed households whose last plan proposal called for it (every filed household for dual contact and psychological care), how many had a referral, help recorded or a contact person, and how many had none", "按规则可建议的每项措施：最近一次帮扶计划建议需要该措施的已建档家庭数（双包联系和心理疏导关怀为全部已建档家庭），其中已转介、已登记帮扶、已落实联系人的户数，以及均无的户数"),
+        Exceptions = "exceptions" ("what needs an auditor's attention at a moment: unresolved discrepancies, open objections, the same person in two active files (it must be zero), filed households no longer found eligible, help over a cap (it must be zero)", "须关注的异常：未处理的核对差异、未处理的公示异议、同一人员在两个有效档案中（应为零）、已建档但不再符合条件的家庭、帮扶金额超过上限（应为零）"),
     }
 }
 
@@ -22,6 +23,8 @@ crate::closed_list! {
         OpenDiscrepancy = "open_discrepancy" ("a difference between declared and verified data not yet resolved by staff", "申报数据与核实数据的差异尚未处理"),
         OpenObjection = "open_objection" ("an objection to a public notice not yet resolved", "公示异议尚未处理"),
         PersonInTwoFiles = "person_in_two_files" ("the same person (by identity number) in two active household files; it must be zero", "同一人员（按身份证号）同时在两个有效档案中，应为零"),
+        NoLongerEligible = "no_longer_eligible" ("a filed household whose last identification assessment finds it no longer eligible", "已建档家庭最近一次精准识别评估结论为不再符合条件"),
+        AssistanceOverCap = "assistance_over_cap" ("help recorded for a household in a calendar year above a cap of the policy (per measure or in total); it must be zero", "家庭年度帮扶金额超过政策上限（单项措施或合计），应为零"),
     }
 }
 

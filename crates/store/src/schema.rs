@@ -439,6 +439,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    plan_proposals (household_id, proposed_at, measure_number) {
+        household_id -> Text,
+        proposed_at -> Timestamp,
+        measure_number -> BigInt,
+    }
+}
+
+diesel::table! {
     household_history (seq) {
         seq -> BigInt,
         household_id -> Text,

@@ -151,7 +151,10 @@ pub fn cases(
                 &Scope::All,
                 &h.id,
                 AssessmentKind::Identify,
-                start + TimeDelta::days(4),
+                (
+                    at(start + TimeDelta::days(4)).at,
+                    start + TimeDelta::days(4),
+                ),
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             if assessment.verdict == "not_eligible" {

@@ -124,6 +124,18 @@ impl ReasonCode {
     }
 }
 
+/// The measures the rules can propose, in the plan's order: every measure some fact calls for
+/// (1, 16 and 19 never are; see the table above).
+pub fn proposable() -> Vec<Measure> {
+    let mut out: Vec<Measure> = ReasonCode::ALL
+        .iter()
+        .flat_map(|r| r.measures().iter().copied())
+        .collect();
+    out.sort_by_key(|m| m.number());
+    out.dedup();
+    out
+}
+
 /// What the clause of a measure provides, in English and Chinese (its words, shortened).
 fn provision(m: Measure) -> (&'static str, &'static str) {
     use Measure as M;
@@ -450,6 +462,13 @@ mod tests {
             assert!(!measures.is_empty(), "{code}");
             assert!(measures.windows(2).all(|w| w[0] < w[1]), "{code}");
         }
+    }
+
+    #[test]
+    fn the_rules_can_propose_every_measure_but_three() {
+        let numbers: Vec<u8> = proposable().iter().map(|m| m.number()).collect();
+        let expected: Vec<u8> = (1..=19).filter(|n| ![1, 16, 19].contains(n)).collect();
+        assert_eq!(numbers, expected);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::conn::DbConnection;
 use crate::households::{self as hstore, HouseholdRow};
-use crate::schema::{household_plans, measures, plan_items, referrals};
+use crate::schema::{household_plans, measures, plan_items, plan_proposals, referrals};
 use crate::{Scope, StoreError};
 
 /// A plan with its items and the referrals of its accepted items.
@@ -212,6 +212,16 @@ pub fn propose(
         }
     }
     let numbers: Vec<i64> = proposals.iter().map(|p| p.measure).collect();
+    // The rules' verdict, kept as history for the coverage report.
+    for n in &numbers {
+        diesel::insert_into(plan_proposals::table)
+            .values((
+                plan_proposals::household_id.eq(&h.id),
+                plan_proposals::proposed_at.eq(at),
+                plan_proposals::measure_number.eq(n),
+            ))
+            .execute(c)?;
+    }
     let opinion = numbers
         .iter()
         .map(|n| n.to_string())

@@ -11,6 +11,7 @@ use crate::Scope;
 
 mod accountability;
 mod assistance;
+mod coverage;
 mod exceptions;
 mod flows;
 mod roster;
@@ -18,7 +19,8 @@ mod timeliness;
 
 pub use accountability::{referrals_at, tasks_at, ReferralAt, TaskAt};
 pub use assistance::{assistance, AssistanceRow};
-pub use exceptions::{exceptions, ExceptionRow};
+pub use coverage::{coverage, CoverageRow};
+pub use exceptions::{exceptions, year_sums_over, ExceptionRow, YearSum};
 pub use flows::{flows, FlowRow};
 pub use roster::{roster, RosterRow};
 pub use timeliness::{steps_at, StepAt};

@@ -55,6 +55,36 @@ pub fn parameter_rows(conn: &mut DbConnection) -> StoreResult<Vec<ParameterRow>>
 /// The whole book: the built-in defaults and every version entered since, each version ending
 /// where the next of the same key and region begins.
 pub fn policy_book(conn: &mut DbConnection) -> StoreResult<PolicyBook> {
+    book_of(parameter_rows(conn)?)
+}
+
+/// The book as it stood at `at`: the versions entered by then, each ending where the next of
+/// them begins (an end set by a version entered later does not stand before it was entered).
+pub fn policy_book_at(conn: &mut DbConnection, at: NaiveDateTime) -> StoreResult<PolicyBook> {
+    let rows: Vec<ParameterRow> = parameter_rows(conn)?
+        .into_iter()
+        .filter(|r| r.created_at <= at)
+        .collect();
+    let starts: std::collections::HashSet<(String, String, NaiveDate)> = rows
+        .iter()
+        .map(|r| (r.key.clone(), r.region_prefix.clone(), r.effective_from))
+        .collect();
+    let rows = rows
+        .into_iter()
+        .map(|mut r| {
+            let key = (r.key.clone(), r.region_prefix.clone());
+            if r.effective_to
+                .is_some_and(|to| !starts.contains(&(key.0, key.1, to)))
+            {
+                r.effective_to = None;
+            }
+            r
+        })
+        .collect();
+    book_of(rows)
+}
+
+fn book_of(rows: Vec<ParameterRow>) -> StoreResult<PolicyBook> {
     // Versions the defaults set themselves already end; reopen them so that entered versions
     // can close them too.
     let mut params: Vec<Parameter> = default_book()
@@ -65,7 +95,7 @@ pub fn policy_book(conn: &mut DbConnection) -> StoreResult<PolicyBook> {
             ..p
         })
         .collect();
-    for r in parameter_rows(conn)? {
+    for r in rows {
         let key = jiekun_domain::rules::ParamKey::from_code(&r.key)
             .ok_or_else(|| StoreError::Config(format!("stored parameter key {}", r.key)))?;
         let value = serde_json::from_str(&r.value)
@@ -214,7 +244,7 @@ pub fn insert_assessment(
     cipher: &FieldCipher,
     household_id: &str,
     kind: &str,
-    date: NaiveDate,
+    (at, date): (NaiveDateTime, NaiveDate),
     verdict: &str,
     snapshot_json: &str,
     decision_json: &str,
@@ -231,7 +261,7 @@ pub fn insert_assessment(
         verdict: verdict.into(),
         decision: decision_json.into(),
         created_by: created_by.into(),
-        created_at: crate::now(),
+        created_at: at,
     };
     diesel::insert_into(assessments::table)
         .values(&row)
@@ -411,7 +441,7 @@ pub fn assess(
     scope: &Scope,
     household_id: &str,
     kind: AssessmentKind,
-    date: NaiveDate,
+    (at, date): (NaiveDateTime, NaiveDate),
 ) -> Result<(AssessmentRow, Stored), AssessError> {
     let h = households::get(conn, scope, household_id)?;
     if kind == AssessmentKind::Exit
@@ -440,7 +470,7 @@ pub fn assess(
         cipher,
         household_id,
         kind.as_str(),
-        date,
+        (at, date),
         &verdict,
         &snapshot_json,
         &decision.to_string(),

@@ -157,9 +157,13 @@ pub(super) async fn assess(
     let (_, scope) = access.require_user(Action::HouseholdAssess)?;
     let body: NewAssessment = body.parse()?;
     let (kind, date) = assessment_of(&body, state.clock.today())?;
-    let (cipher, caller) = (state.cipher.clone(), access.caller());
+    let (cipher, caller, at) = (
+        state.cipher.clone(),
+        access.caller(),
+        state.clock.stored_now(),
+    );
     let (row, stored) = db::write(&state.db, move |c| {
-        store::assess(c, &cipher, &caller, &scope, &id, kind, date).map_err(|e| match e {
+        store::assess(c, &cipher, &caller, &scope, &id, kind, (at, date)).map_err(|e| match e {
             store::AssessError::Policy(p) => policy_error(p),
             store::AssessError::NotOnFile { status } => not_on_file(&status),
             store::AssessError::Store(s) => s.into(),

@@ -1,7 +1,6 @@
 //! The policy book (政策参数): its versions, the ones in force, and new versions.
 
 use actix_web::{get, post, web, HttpResponse};
-use chrono::NaiveDate;
 use jiekun_domain::access::Action;
 use jiekun_domain::closed::ClosedList;
 use jiekun_domain::rules::{ParamKey, ParamValue, ValueKind};
@@ -69,7 +68,7 @@ pub(super) async fn add_parameter(
 ) -> ApiResult<HttpResponse> {
     let (user, scope) = access.require_user(Action::PolicyWrite)?;
     let body: NewParameter = body.parse()?;
-    let (row, region) = parameter_of(&body, state.clock.today(), &user.username)?;
+    let (row, region) = parameter_of(&body, &state.clock, &user.username)?;
     if !scope.covers_region(&region) {
         return Err(outside_region());
     }
@@ -111,9 +110,10 @@ fn version_exists(body: &NewParameter) -> ApiError {
 /// A new version as the store keeps it, and the region it applies to; every field checked.
 fn parameter_of(
     body: &NewParameter,
-    today: NaiveDate,
+    clock: &crate::clock::Clock,
     created_by: &str,
 ) -> ApiResult<(ParameterRow, RegionCode)> {
+    let today = clock.today();
     let mut fields = Fields::default();
     let key = ParamKey::from_code(&body.key);
     if key.is_none() {
@@ -148,7 +148,7 @@ fn parameter_of(
         value: serde_json::to_string(&value).unwrap_or_default(),
         document,
         created_by: created_by.into(),
-        created_at: jiekun_store::now(),
+        created_at: clock.stored_now(),
         // The store sets it from the versions that follow.
         effective_to: None,
     };

@@ -1,15 +1,16 @@
 //! What each report counts: its title, parameters, columns and how its rows are read.
 
 use chrono::{NaiveDateTime, TimeZone, Utc};
-use jiekun_domain::closed::ClosedList;
 use jiekun_domain::household::{Month, MonthError};
-use jiekun_domain::report::{ExceptionKind, ReportName};
-use jiekun_domain::workflow::ExitGrounds;
+use jiekun_domain::report::ReportName;
 use jiekun_store::{DbConnection, Scope};
 
 use super::dto::{Built, Cell, Column, ReportInfo, ReportQuery, ReportScope};
 use crate::error::{ApiResult, FieldError};
 use crate::routes::query_error;
+
+mod rows;
+use rows::{accountability, coverage, exceptions, flows, timeliness};
 
 /// The most months a flows report spans.
 const MAX_MONTHS: i32 = 120;
@@ -28,6 +29,7 @@ fn title(name: ReportName) -> (&'static str, &'static str) {
             "建档、退出与返困流动统计",
         ),
         ReportName::Assistance => ("Assistance delivered", "帮扶落实统计"),
+        ReportName::Coverage => ("Coverage of the measures", "帮扶措施覆盖统计"),
         ReportName::Exceptions => ("Exceptions", "异常情况统计"),
         ReportName::Timeliness => ("Timeliness of the workflow steps", "流程环节时效统计"),
         ReportName::Accountability => ("Accountability of the lead units", "牵头单位履职统计"),
@@ -142,6 +144,44 @@ fn columns(name: ReportName) -> Vec<Column> {
                 "最长已等待天数",
             ),
         ],
+        ReportName::Coverage => vec![
+            Column::label("measure", "measure (《实施方案》三, 1–19)", "措施序号"),
+            Column::label("measure_code", "measure", "措施代码"),
+            Column::label("measure_name", "measure's name", "措施名称"),
+            Column::label("clause", "clause of the plan", "政策依据"),
+            Column::label("lead_unit", "lead unit", "牵头单位代码"),
+            Column::count(
+                "called_for",
+                "filed households the rules called for it in",
+                "按规则需要该措施的已建档户数",
+            ),
+            Column::count("referred", "of those, referred", "其中已转介户数"),
+            Column::count(
+                "assisted",
+                "of those, with help recorded",
+                "其中已登记帮扶户数",
+            ),
+            Column::count(
+                "contacted",
+                "of those, with a contact person (dual contact)",
+                "其中已落实联系人户数（双包联系）",
+            ),
+            Column::count(
+                "uncovered",
+                "of those, with none of these",
+                "其中尚未覆盖户数",
+            ),
+            Column::count(
+                "dropped",
+                "of the uncovered, dropped by staff with a reason",
+                "未覆盖中经工作人员说明理由放弃的户数",
+            ),
+            Column::count(
+                "unplanned",
+                "counted without a plan proposal on record",
+                "未提出帮扶计划建议而计入的户数",
+            ),
+        ],
         ReportName::Exceptions => vec![
             Column::label("kind", "kind", "异常类型"),
             Column::label("meaning", "meaning", "说明（英文）"),
@@ -180,9 +220,14 @@ pub fn info(name: ReportName) -> ReportInfo {
             "依据截至 as_of 的流程记录，统计管辖家庭的建档申请和退出事项在各流程环节的：已完成停留次数（同一事项两次进入同一环节计两次）及停留天数（北京时间整日）的中位数和第90百分位（最近秩法）；as_of 时仍在该环节的事项数及其中最长已等待天数。短于政策规定的公示和逾期年度复核尚未纳入本报表。",
             vec![],
         ),
+        ReportName::Coverage => (
+            "For each measure the plan rules can propose (《实施方案》三; 1, 16 and 19 never are), among the households of the scope filed at as_of: in how many the rules called for it — the measures of the household's last plan proposal made by as_of, and dual contact (14) and psychological care (15) for every filed household, as the rules propose them whatever the facts — and of those, how many had by as_of a referral of the measure (whatever became of it), help under it recorded and not reversed, or (dual contact) a contact person assigned on that day, and how many had none of these. Of the uncovered, `dropped` counts those where staff had dropped the measure from the plan with a reason; `unplanned` counts households filed without any plan proposal on record, which are counted for 14 and 15 only: propose their plan to have their facts looked at.",
+            "对规则可建议的每项措施（《实施方案》三；第1、16、19项不由规则建议），统计 as_of 时点管辖范围内已建档家庭中：按规则需要该措施的户数（以截至 as_of 最近一次帮扶计划建议为准；双包联系（第14项）和心理疏导关怀（第15项）按规则适用于全部已建档家庭），其中截至 as_of 已转介该措施（不论结果）、已登记该措施帮扶且未冲正、或（双包联系）当日已落实联系人的户数，以及均无的户数。未覆盖户中，dropped 为工作人员已说明理由放弃该措施的户数；unplanned 为尚无帮扶计划建议记录的已建档家庭，仅计入第14、15项，应为其提出帮扶计划以核查其情况。",
+            vec![],
+        ),
         ReportName::Exceptions => (
-            "What needs an auditor's attention at as_of, one row per kind (every kind, zeros included): discrepancies between declared and verified data flagged by then and not resolved by then; objections to public notices raised by then and not resolved by then; identity numbers in two or more household files active at as_of (it must be zero).",
-            "as_of 时点须关注的异常，每类一行（含为零的类别）：截至该时点已发现但未处理的核对差异；已提出但未处理的公示异议；同一身份证号出现在两个以上有效档案中（应为零）。",
+            "What needs an auditor's attention at as_of, one row per kind (every kind, zeros included): discrepancies between declared and verified data flagged by then and not resolved by then; objections to public notices raised by then and not resolved by then; identity numbers in two or more household files active at as_of (it must be zero); households filed at as_of whose last identification assessment made by then found them not eligible; and help over a cap (it must be zero): for each household and calendar year, the help standing at as_of (entries less reversals recorded by then) under each measure above the per-measure cap, and in total above the yearly cap, each counted once, under the caps of the policy book as it stood at as_of for the household's region on the day of the year's last delivery (`policy_versions` lists them).",
+            "as_of 时点须关注的异常，每类一行（含为零的类别）：截至该时点已发现但未处理的核对差异；已提出但未处理的公示异议；同一身份证号出现在两个以上有效档案中（应为零）；as_of 时点已建档、但截至该时点最近一次精准识别评估结论为不符合条件的家庭；帮扶金额超过上限（应为零）：按户按年度，截至 as_of 有效的帮扶金额（登记减截至该时点的冲正）单项措施超过单项上限、年度合计超过总上限的，各计一次，上限取 as_of 时点政策参数中该户所在地区在当年最后一次帮扶日期适用的版本（见 policy_versions）。",
             vec![],
         ),
     };
@@ -219,6 +264,7 @@ impl Params {
     pub fn parse(name: ReportName, q: &ReportQuery, as_of: NaiveDateTime) -> ApiResult<Params> {
         match name {
             ReportName::Roster
+            | ReportName::Coverage
             | ReportName::Exceptions
             | ReportName::Accountability
             | ReportName::Timeliness => {
@@ -271,7 +317,7 @@ fn months_between(from: Month, to: Month) -> i32 {
     to.key() / 100 * 12 + to.key() % 100 - (from.key() / 100 * 12 + from.key() % 100)
 }
 
-fn month_text(m: Month) -> String {
+pub(super) fn month_text(m: Month) -> String {
     format!("{:04}-{:02}", m.year, m.month)
 }
 
@@ -284,6 +330,7 @@ pub fn build(
     as_of: NaiveDateTime,
     params: Params,
 ) -> ApiResult<Built> {
+    let mut policy_versions = Vec::new();
     let rows: Vec<Vec<Cell>> = match (&name, &params) {
         (ReportName::Roster, _) => jiekun_store::reports::roster(c, scope, as_of)?
             .into_iter()
@@ -326,26 +373,9 @@ pub fn build(
             ]
         })
         .collect(),
-        (ReportName::Exceptions, _) => {
-            let found = jiekun_store::reports::exceptions(c, scope, as_of)?;
-            ExceptionKind::ALL
-                .iter()
-                .map(|k| {
-                    let (items, households) = found
-                        .iter()
-                        .find(|r| r.kind == k.as_str())
-                        .map_or((0, 0), |r| (r.items, r.households));
-                    vec![
-                        Cell::Text(k.as_str().into()),
-                        Cell::Text(k.meaning_en().into()),
-                        Cell::Text(k.meaning_zh().into()),
-                        items.into(),
-                        households.into(),
-                    ]
-                })
-                .collect()
-        }
+        (ReportName::Exceptions, _) => exceptions(c, scope, as_of, &mut policy_versions)?,
         (ReportName::Accountability, _) => accountability(c, scope, as_of)?,
+        (ReportName::Coverage, _) => coverage(c, scope, as_of)?,
         (ReportName::Timeliness, _) => timeliness(c, scope, as_of)?,
         (ReportName::Flows | ReportName::Assistance, Params::None) => Vec::new(),
     };
@@ -355,188 +385,8 @@ pub fn build(
         as_of: Utc.from_utc_datetime(&as_of),
         parameters: params.json(),
         scope: shown_scope,
-        policy_versions: Vec::new(),
+        policy_versions,
         columns: columns(name),
         rows,
     })
-}
-
-/// One row per month, every month of the span, zeros included.
-fn flows(
-    c: &mut DbConnection,
-    scope: &Scope,
-    as_of: NaiveDateTime,
-    from: Month,
-    to: Month,
-) -> ApiResult<Vec<Vec<Cell>>> {
-    let found = jiekun_store::reports::flows(c, scope, as_of, &month_text(from), &month_text(to))?;
-    let mut out = Vec::new();
-    let mut m = from;
-    loop {
-        let key = month_text(m);
-        let count = |kind: &str, grounds: &[&str]| -> i64 {
-            found
-                .iter()
-                .filter(|r| r.month == key && r.kind == kind)
-                .filter(|r| grounds.is_empty() || grounds.contains(&r.grounds.as_str()))
-                .map(|r| r.households)
-                .sum()
-        };
-        out.push(vec![
-            Cell::Text(key.clone()),
-            count("filed", &[]).into(),
-            count("returned", &[]).into(),
-            count("exited", &[]).into(),
-            count("exited", &[ExitGrounds::OutOfHardship.as_str()]).into(),
-            count("exited", &[ExitGrounds::SafetyNet.as_str()]).into(),
-            count(
-                "exited",
-                &[ExitGrounds::Death.as_str(), ExitGrounds::Transfer.as_str()],
-            )
-            .into(),
-        ]);
-        if m == to {
-            break;
-        }
-        m = m.next();
-    }
-    Ok(out)
-}
-
-/// One row per lead unit that was sent a referral or a verification task by `as_of`.
-fn accountability(
-    c: &mut DbConnection,
-    scope: &Scope,
-    as_of: NaiveDateTime,
-) -> ApiResult<Vec<Vec<Cell>>> {
-    use jiekun_domain::report::{days_between, nearest_rank};
-    let local = |t: NaiveDateTime| (t + chrono::TimeDelta::hours(8)).date();
-    let today = local(as_of);
-    let referrals = jiekun_store::reports::referrals_at(c, scope, as_of)?;
-    let tasks = jiekun_store::reports::tasks_at(c, scope, as_of)?;
-    let mut units: Vec<&str> = referrals
-        .iter()
-        .map(|r| r.department_code.as_str())
-        .chain(tasks.iter().map(|t| t.department_code.as_str()))
-        .collect();
-    units.sort_unstable();
-    units.dedup();
-    Ok(units
-        .into_iter()
-        .map(|unit| {
-            let rs: Vec<_> = referrals
-                .iter()
-                .filter(|r| r.department_code == unit)
-                .collect();
-            let state = |r: &jiekun_store::reports::ReferralAt| {
-                r.state.as_deref().unwrap_or("open").to_owned()
-            };
-            let count = |s: &str| rs.iter().filter(|r| state(r) == s).count() as i64;
-            let overdue = rs
-                .iter()
-                .filter(|r| {
-                    matches!(state(r).as_str(), "open" | "acknowledged") && r.due_on < today
-                })
-                .count() as i64;
-            let days: Vec<i64> = rs
-                .iter()
-                .filter_map(|r| {
-                    r.delivered_at
-                        .map(|d| days_between(local(r.created_at), local(d)))
-                })
-                .collect();
-            let ts: Vec<_> = tasks.iter().filter(|t| t.department_code == unit).collect();
-            let on_time = ts
-                .iter()
-                .filter(|t| t.answered_at.is_some_and(|a| local(a) <= t.due_on))
-                .count() as i64;
-            let late = ts
-                .iter()
-                .filter(|t| t.answered_at.is_some_and(|a| local(a) > t.due_on))
-                .count() as i64;
-            let unanswered = ts
-                .iter()
-                .filter(|t| t.answered_at.is_none() && t.due_on < today)
-                .count() as i64;
-            let name = unit
-                .parse::<jiekun_domain::DepartmentCode>()
-                .map_or_else(|_| unit.to_owned(), |d| d.name_zh().to_owned());
-            let percentile = |p| nearest_rank(&days, p).map_or(Cell::Null, Cell::Int);
-            vec![
-                Cell::Text(unit.to_owned()),
-                Cell::Text(name),
-                (rs.len() as i64).into(),
-                count("open").into(),
-                count("acknowledged").into(),
-                count("declined").into(),
-                count("delivered").into(),
-                overdue.into(),
-                percentile(50),
-                percentile(90),
-                (ts.len() as i64).into(),
-                on_time.into(),
-                late.into(),
-                unanswered.into(),
-            ]
-        })
-        .collect())
-}
-
-/// One row per workflow step that a case was in, in the order of the steps.
-fn timeliness(
-    c: &mut DbConnection,
-    scope: &Scope,
-    as_of: NaiveDateTime,
-) -> ApiResult<Vec<Vec<Cell>>> {
-    use jiekun_domain::report::{days_between, nearest_rank, stays, Stay};
-    use jiekun_domain::workflow::{ExitState, FilingState};
-    let local = |t: NaiveDateTime| (t + chrono::TimeDelta::hours(8)).date();
-    let steps = jiekun_store::reports::steps_at(c, scope, as_of)?;
-    let mut all: Vec<(&str, Stay<'_>)> = Vec::new();
-    for case in
-        steps.chunk_by(|a, b| a.subject_kind == b.subject_kind && a.subject_id == b.subject_id)
-    {
-        let kind = case[0].subject_kind.as_str();
-        let taken: Vec<(&str, NaiveDateTime)> =
-            case.iter().map(|s| (s.to_state.as_str(), s.at)).collect();
-        let open = |state: &str| match kind {
-            "application" => state.parse::<FilingState>().is_ok_and(FilingState::is_open),
-            _ => state.parse::<ExitState>().is_ok_and(ExitState::is_open),
-        };
-        all.extend(stays(&taken, open).into_iter().map(|s| (kind, s)));
-    }
-    let states: Vec<(&str, &str)> = FilingState::ALL
-        .iter()
-        .filter(|s| s.is_open())
-        .map(|s| ("application", s.as_str()))
-        .chain(
-            ExitState::ALL
-                .iter()
-                .filter(|s| s.is_open())
-                .map(|s| ("exit_case", s.as_str())),
-        )
-        .collect();
-    Ok(states
-        .into_iter()
-        .map(|(kind, state)| {
-            let here = || all.iter().filter(|(k, s)| *k == kind && s.state == state);
-            let done: Vec<i64> = here()
-                .filter_map(|(_, s)| s.left.map(|l| days_between(local(s.entered), local(l))))
-                .collect();
-            let waits: Vec<i64> = here()
-                .filter(|(_, s)| s.left.is_none())
-                .map(|(_, s)| days_between(local(s.entered), local(as_of)))
-                .collect();
-            let percentile = |p| nearest_rank(&done, p).map_or(Cell::Null, Cell::Int);
-            vec![
-                Cell::Text(kind.to_owned()),
-                Cell::Text(state.to_owned()),
-                (done.len() as i64).into(),
-                percentile(50),
-                percentile(90),
-                (waits.len() as i64).into(),
-                waits.iter().max().map_or(Cell::Null, |d| Cell::Int(*d)),
-            ]
-        })
-        .collect())
 }

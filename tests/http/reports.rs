@@ -805,7 +805,7 @@ fn steps_are_timed_from_the_timeline(w: &World) {
     let then = report(w, &who, "/api/v1/reports/timeliness");
     w.app.clock.advance(TimeDelta::days(3));
     let now = report(w, &who, "/api/v1/reports/timeliness");
-    let line = |r: &Value, kind: &str, state: &str| -> Value {
+    let full = |r: &Value, kind: &str, state: &str| -> Value {
         r["rows"]
             .as_array()
             .unwrap()
@@ -813,6 +813,16 @@ fn steps_are_timed_from_the_timeline(w: &World) {
             .find(|x| x["case_kind"] == kind && x["state"] == state)
             .unwrap_or_else(|| panic!("{kind}/{state} in {r}"))
             .clone()
+    };
+    // The days in each step; the checks against the policy are looked at below.
+    let line = |r: &Value, kind: &str, state: &str| -> Value {
+        let mut row = full(r, kind, state);
+        let against = row.as_object_mut().unwrap();
+        let short = against.remove("short_of_policy").unwrap();
+        let overdue = against.remove("overdue").unwrap();
+        assert!(overdue.is_null(), "{kind}/{state}");
+        assert_eq!(short.is_null(), state != "public_notice", "{kind}/{state}");
+        row
     };
     let row = |kind: &str,
                state: &str,
@@ -918,6 +928,74 @@ fn steps_are_timed_from_the_timeline(w: &World) {
     );
     assert_eq!(again["rows"], then["rows"]);
     assert_eq!(again["sha256"], then["sha256"]);
+    // Against the policy: no notice was short, the one filed household awaits its first review.
+    assert_eq!(
+        full(&now, "application", "public_notice")["short_of_policy"],
+        0
+    );
+    let reviews = |r: &Value| {
+        let row = full(r, "annual_review", "due");
+        (
+            row["stays"].clone(),
+            row["waiting"].clone(),
+            row["longest_wait_days"].clone(),
+            row["overdue"].clone(),
+        )
+    };
+    assert_eq!(reviews(&now), (json!(0), json!(1), json!(3), json!(0)));
+    assert_eq!(
+        now["policy_versions"],
+        json!([
+            "notice_days@2020-01-01",
+            "notice_working_days@2020-01-01",
+            "review_interval_months@2020-01-01"
+        ])
+    );
+    // A year and a month on, the review is overdue; once done, it is not, and counts as done.
+    w.app.clock.advance(TimeDelta::days(400));
+    let late = report(w, &who, "/api/v1/reports/timeliness");
+    assert_eq!(reviews(&late), (json!(0), json!(1), json!(403), json!(1)));
+    let path = format!("/api/v1/households/{first}");
+    let etag = w.app.get_as(&crew.officer, &path).expect(200).etag();
+    let a = assess(w, &crew.officer, &first, "identify");
+    w.app
+        .with_etag(
+            &crew.officer,
+            "POST",
+            &format!("{path}/annual-reviews"),
+            &etag,
+            Some(&json!({"assessment_id": a["id"], "opinion": "家庭情况无变化"})),
+        )
+        .expect(201);
+    let reviewed = report(w, &who, "/api/v1/reports/timeliness");
+    assert_eq!(reviews(&reviewed), (json!(1), json!(1), json!(0), json!(0)));
+    let past = report(
+        w,
+        &who,
+        &format!(
+            "/api/v1/reports/timeliness?as_of={}",
+            urlencode(late["as_of"].as_str().unwrap())
+        ),
+    );
+    assert_eq!(past["sha256"], late["sha256"]);
+    // A notice cut short behind the policy's back (here, by hand in the database) is found.
+    let mut c = w.app.db.pool.get().unwrap();
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "UPDATE public_notices SET ends_on = starts_on WHERE household_id = '{first}'"
+        )),
+        &mut c,
+    )
+    .unwrap();
+    let cut = report(w, &who, "/api/v1/reports/timeliness");
+    assert_eq!(
+        full(&cut, "application", "public_notice")["short_of_policy"],
+        1
+    );
+    assert_eq!(
+        full(&cut, "exit_case", "public_notice")["short_of_policy"],
+        0
+    );
 }
 
 /// The coverage rows by measure: (called for, referred, assisted, contacted, uncovered, dropped,

@@ -789,7 +789,16 @@ pub fn calendar_between(
 
 /// The calendar exceptions from `from` for a year: enough to count any notice.
 pub fn calendar_from(conn: &mut DbConnection, from: NaiveDate) -> StoreResult<Calendar> {
-    let rows = calendar_between(conn, from, from + chrono::TimeDelta::days(400))?;
+    calendar_span(conn, from, from + chrono::TimeDelta::days(400))
+}
+
+/// The calendar exceptions from `from` to `to`, inclusive.
+pub fn calendar_span(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> StoreResult<Calendar> {
+    let rows = calendar_between(conn, from, to)?;
     Ok(Calendar {
         days: rows
             .into_iter()

@@ -23,7 +23,9 @@ pub use coverage::{coverage, CoverageRow};
 pub use exceptions::{exceptions, year_sums_over, ExceptionRow, YearSum};
 pub use flows::{flows, FlowRow};
 pub use roster::{roster, RosterRow};
-pub use timeliness::{steps_at, StepAt};
+pub use timeliness::{
+    notices_at, reviews_done, reviews_due_at, steps_at, NoticeAt, ReviewDue, StepAt,
+};
 
 /// The `LIKE` patterns of a scope: the organisation path (people) and the region (keys).
 pub(crate) fn scope_patterns(scope: &Scope) -> (Option<String>, Option<String>) {

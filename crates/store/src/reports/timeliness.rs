@@ -1,10 +1,10 @@
 //! Timeliness: how long cases spent in each workflow step, from the timeline.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{Text, Timestamp};
+use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text, Timestamp};
 
-use super::{at_scope, with_scope};
+use super::{at_scope, with_scope, AS_OF};
 use crate::conn::DbConnection;
 use crate::{Scope, StoreResult};
 
@@ -37,4 +37,93 @@ pub fn steps_at(
          ORDER BY e.subject_kind, e.subject_id, e.at, e.id"
     );
     Ok(with_scope(sql, as_of, scope).load(conn)?)
+}
+
+/// A public notice as published: for which kind of case, where, and the period it ran for.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct NoticeAt {
+    #[diesel(sql_type = Text)]
+    pub subject_kind: String,
+    #[diesel(sql_type = Text)]
+    pub region_code: String,
+    #[diesel(sql_type = Date)]
+    pub starts_on: NaiveDate,
+    #[diesel(sql_type = Date)]
+    pub ends_on: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    pub days: i64,
+    #[diesel(sql_type = Bool)]
+    pub working_days: bool,
+}
+
+/// The notices published by `as_of` (whatever became of them) for households in `scope` as it
+/// stood then.
+pub fn notices_at(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    as_of: NaiveDateTime,
+) -> StoreResult<Vec<NoticeAt>> {
+    let scoped = at_scope("n.household_id");
+    let sql = format!(
+        "SELECT n.subject_kind, n.region_code, n.starts_on, n.ends_on, n.days, n.working_days \
+         FROM public_notices n {scoped}\
+         WHERE n.created_at <= $1 \
+         ORDER BY n.starts_on, n.id"
+    );
+    Ok(with_scope(sql, as_of, scope).load(conn)?)
+}
+
+/// A household filed at a moment, and what its next annual review counts from: its last filing
+/// and its last annual review by then, with the next due date that review set.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct ReviewDue {
+    #[diesel(sql_type = Text)]
+    pub region_code: String,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    pub filed_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    pub reviewed_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub next_due: Option<NaiveDate>,
+}
+
+/// One row per household in `scope` filed at `as_of` (as the register stood then).
+pub fn reviews_due_at(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    as_of: NaiveDateTime,
+) -> StoreResult<Vec<ReviewDue>> {
+    let sql = format!(
+        "{AS_OF}, \
+         filings AS (SELECT household_id, MAX(at) AS at FROM workflow_events \
+           WHERE to_state = 'filed' AND subject_kind = 'application' AND at <= $1 \
+           GROUP BY household_id), \
+         reviews AS (SELECT household_id, MAX(created_at) AS at FROM annual_reviews \
+           WHERE created_at <= $1 GROUP BY household_id) \
+         SELECT f.region_code, g.at AS filed_at, r.at AS reviewed_at, \
+           (SELECT x.next_due FROM annual_reviews x WHERE x.household_id = f.household_id \
+              AND x.created_at = r.at ORDER BY x.id DESC LIMIT 1) AS next_due \
+         FROM asof f \
+         LEFT JOIN filings g ON g.household_id = f.household_id \
+         LEFT JOIN reviews r ON r.household_id = f.household_id \
+         WHERE f.status = 'filed'"
+    );
+    Ok(with_scope(sql, as_of, scope).load(conn)?)
+}
+
+/// The annual reviews recorded by `as_of` for households in `scope` as it stood then.
+pub fn reviews_done(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    as_of: NaiveDateTime,
+) -> StoreResult<i64> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let scoped = at_scope("v.household_id");
+    let sql =
+        format!("SELECT COUNT(*) AS n FROM annual_reviews v {scoped}WHERE v.created_at <= $1");
+    Ok(with_scope(sql, as_of, scope).get_result::<Count>(conn)?.n)
 }

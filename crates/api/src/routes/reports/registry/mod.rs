@@ -10,7 +10,9 @@ use crate::error::{ApiResult, FieldError};
 use crate::routes::query_error;
 
 mod rows;
-use rows::{accountability, coverage, exceptions, flows, timeliness};
+mod timeliness;
+use rows::{accountability, coverage, exceptions, flows};
+use timeliness::timeliness;
 
 /// The most months a flows report spans.
 const MAX_MONTHS: i32 = 120;
@@ -143,6 +145,16 @@ fn columns(name: ReportName) -> Vec<Column> {
                 "longest wait so far (days)",
                 "最长已等待天数",
             ),
+            Column::count(
+                "short_of_policy",
+                "notices published for a shorter period than the policy asks",
+                "公示期短于政策规定的公示数",
+            ),
+            Column::count(
+                "overdue",
+                "past their due date (annual reviews)",
+                "已逾期（年度复核）",
+            ),
         ],
         ReportName::Coverage => vec![
             Column::label("measure", "measure (《实施方案》三, 1–19)", "措施序号"),
@@ -216,8 +228,8 @@ pub fn info(name: ReportName) -> ReportInfo {
             vec![],
         ),
         ReportName::Timeliness => (
-            "For filing applications and exit cases of the households of the scope, from their timeline up to as_of: for each workflow step, the stays completed (a case entering a step twice counts twice) with their whole days (China Standard Time) as median and 90th percentile by nearest rank, the cases still in the step at as_of and the longest of their waits. Notices shorter than the policy and overdue annual reviews are not yet in this report.",
-            "依据截至 as_of 的流程记录，统计管辖家庭的建档申请和退出事项在各流程环节的：已完成停留次数（同一事项两次进入同一环节计两次）及停留天数（北京时间整日）的中位数和第90百分位（最近秩法）；as_of 时仍在该环节的事项数及其中最长已等待天数。短于政策规定的公示和逾期年度复核尚未纳入本报表。",
+            "For filing applications and exit cases of the households of the scope, from their timeline up to as_of: for each workflow step, the stays completed (a case entering a step twice counts twice) with their whole days (China Standard Time) as median and 90th percentile by nearest rank, the cases still in the step at as_of and the longest of their waits. On the public-notice steps, `short_of_policy` counts the notices published by as_of (whatever became of them) whose period ends before the policy in force on their first day asks, counted in the holiday calendar (it should be zero). A last row, `annual_review` / `due`, counts in `stays` the annual reviews recorded by as_of, in `waiting` the households filed at as_of (each awaiting its next review) with in `longest_wait_days` the longest time since a filing or review, and in `overdue` those whose review fell due before the day of as_of: the due date the last review set, or the review interval after the last filing. The policy book is read as it stood at as_of; `policy_versions` lists the versions used.",
+            "依据截至 as_of 的流程记录，统计管辖家庭的建档申请和退出事项在各流程环节的：已完成停留次数（同一事项两次进入同一环节计两次）及停留天数（北京时间整日）的中位数和第90百分位（最近秩法）；as_of 时仍在该环节的事项数及其中最长已等待天数。公示环节的 short_of_policy 为截至 as_of 已发布（不论结果）、按节假日安排计算公示期短于其首日适用政策规定的公示数（应为零）。最后一行 annual_review / due：stays 为截至 as_of 已登记的年度复核数，waiting 为 as_of 时点已建档（均待下次复核）的家庭数，longest_wait_days 为自建档或上次复核以来的最长天数，overdue 为复核到期日早于 as_of 当日的家庭数（到期日为上次复核确定的日期，或最近一次建档后加复核间隔）。政策参数按 as_of 时点的版本读取，所用版本见 policy_versions。",
             vec![],
         ),
         ReportName::Coverage => (
@@ -376,7 +388,7 @@ pub fn build(
         (ReportName::Exceptions, _) => exceptions(c, scope, as_of, &mut policy_versions)?,
         (ReportName::Accountability, _) => accountability(c, scope, as_of)?,
         (ReportName::Coverage, _) => coverage(c, scope, as_of)?,
-        (ReportName::Timeliness, _) => timeliness(c, scope, as_of)?,
+        (ReportName::Timeliness, _) => timeliness(c, scope, as_of, &mut policy_versions)?,
         (ReportName::Flows | ReportName::Assistance, Params::None) => Vec::new(),
     };
     Ok(Built {

@@ -132,65 +132,6 @@ pub(super) fn accountability(
         .collect())
 }
 
-/// One row per workflow step that a case was in, in the order of the steps.
-pub(super) fn timeliness(
-    c: &mut DbConnection,
-    scope: &Scope,
-    as_of: NaiveDateTime,
-) -> ApiResult<Vec<Vec<Cell>>> {
-    use jiekun_domain::report::{days_between, nearest_rank, stays, Stay};
-    use jiekun_domain::workflow::{ExitState, FilingState};
-    let local = |t: NaiveDateTime| (t + chrono::TimeDelta::hours(8)).date();
-    let steps = jiekun_store::reports::steps_at(c, scope, as_of)?;
-    let mut all: Vec<(&str, Stay<'_>)> = Vec::new();
-    for case in
-        steps.chunk_by(|a, b| a.subject_kind == b.subject_kind && a.subject_id == b.subject_id)
-    {
-        let kind = case[0].subject_kind.as_str();
-        let taken: Vec<(&str, NaiveDateTime)> =
-            case.iter().map(|s| (s.to_state.as_str(), s.at)).collect();
-        let open = |state: &str| match kind {
-            "application" => state.parse::<FilingState>().is_ok_and(FilingState::is_open),
-            _ => state.parse::<ExitState>().is_ok_and(ExitState::is_open),
-        };
-        all.extend(stays(&taken, open).into_iter().map(|s| (kind, s)));
-    }
-    let states: Vec<(&str, &str)> = FilingState::ALL
-        .iter()
-        .filter(|s| s.is_open())
-        .map(|s| ("application", s.as_str()))
-        .chain(
-            ExitState::ALL
-                .iter()
-                .filter(|s| s.is_open())
-                .map(|s| ("exit_case", s.as_str())),
-        )
-        .collect();
-    Ok(states
-        .into_iter()
-        .map(|(kind, state)| {
-            let here = || all.iter().filter(|(k, s)| *k == kind && s.state == state);
-            let done: Vec<i64> = here()
-                .filter_map(|(_, s)| s.left.map(|l| days_between(local(s.entered), local(l))))
-                .collect();
-            let waits: Vec<i64> = here()
-                .filter(|(_, s)| s.left.is_none())
-                .map(|(_, s)| days_between(local(s.entered), local(as_of)))
-                .collect();
-            let percentile = |p| nearest_rank(&done, p).map_or(Cell::Null, Cell::Int);
-            vec![
-                Cell::Text(kind.to_owned()),
-                Cell::Text(state.to_owned()),
-                (done.len() as i64).into(),
-                percentile(50),
-                percentile(90),
-                (waits.len() as i64).into(),
-                waits.iter().max().map_or(Cell::Null, |d| Cell::Int(*d)),
-            ]
-        })
-        .collect())
-}
-
 /// One row per measure the rules can propose, zeros included.
 pub(super) fn coverage(
     c: &mut DbConnection,

@@ -748,6 +748,31 @@ fn the_lead_units_account_for_what_they_were_sent(w: &World) {
         .expect(200);
     act(&sent[0].1, "deliver");
     act(&sent[1].1, "acknowledge");
+    // Dual contact, which the union leads: one assignment begun 100 days ago and never visited
+    // (past the book's 90 days), one begun today and visited today.
+    let reviewer = w.person(Role::CountyReviewer).auth.clone();
+    let days_ago = |n: i64| (w.app.clock.today() - TimeDelta::days(n)).to_string();
+    let mut assignments = Vec::new();
+    for (hh, from) in [(&filed[0], days_ago(100)), (&filed[1], days_ago(0))] {
+        let a = w
+            .app
+            .post_as(
+                &reviewer,
+                "/api/v1/contacts",
+                &json!({"kind": "leader_household", "contact_name": "王建国", "household_id": hh,
+                    "valid_from": from}),
+            )
+            .expect(201);
+        assignments.push(a.body["id"].as_str().unwrap().to_owned());
+    }
+    w.app
+        .post_as(
+            &reviewer,
+            "/api/v1/contacts/visits",
+            &json!({"assignment_id": assignments[1], "household_id": filed[1],
+                "visited_on": days_ago(0), "activity_type": "home_visit", "notes": "了解生活情况"}),
+        )
+        .expect(201);
     let then = report(w, &who, "/api/v1/reports/accountability");
     let row = |r: &Value| -> Value {
         r["rows"]
@@ -770,14 +795,40 @@ fn the_lead_units_account_for_what_they_were_sent(w: &World) {
             "acknowledged": ack, "declined": 0, "delivered": delivered, "overdue": overdue,
             "median_days_to_delivery": median, "p90_days_to_delivery": p90,
             "verification_tasks": 2, "answered_on_time": 1, "answered_late": late,
-            "unanswered_overdue": unanswered})
+            "unanswered_overdue": unanswered, "contact_assignments": null, "contact_visits": null,
+            "contacts_behind_rhythm": null})
+    };
+    let union = |r: &Value| -> Vec<Value> {
+        let row = r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["lead_unit"] == "union")
+            .unwrap_or_else(|| panic!("{r}"))
+            .clone();
+        [
+            "referrals",
+            "contact_assignments",
+            "contact_visits",
+            "contacts_behind_rhythm",
+        ]
+        .iter()
+        .map(|k| row[*k].clone())
+        .collect()
     };
     assert_eq!(row(&then), expect(1, 1, 1, 0, json!(0), json!(0), 0, 0));
+    assert_eq!(union(&then), [json!(0), json!(2), json!(1), json!(1)]);
+    assert_eq!(
+        then["policy_versions"],
+        json!(["contact_visit_gap_days@2020-01-01"])
+    );
     // Forty days on: the second is delivered, the third and the second task are overdue.
     w.app.clock.advance(TimeDelta::days(40));
     act(&sent[1].1, "deliver");
     let now = report(w, &who, "/api/v1/reports/accountability");
     assert_eq!(row(&now), expect(1, 0, 2, 1, json!(0), json!(40), 0, 1));
+    // The visit of 40 days ago still keeps the rhythm; the assignment never visited does not.
+    assert_eq!(union(&now), [json!(0), json!(2), json!(1), json!(1)]);
     // Every referral in scope is counted once, by its lead unit.
     let all = w.app.list_all_as(&who, "/api/v1/referrals", 200).len() as i64;
     assert_eq!(now["totals"]["referrals"], all);

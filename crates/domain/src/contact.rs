@@ -135,6 +135,20 @@ impl Gap {
     }
 }
 
+/// The days a contact has gone without a visit on `today`, counted from the later of its last
+/// visit and the assignment's start, when they are more than `n`: the rhythm of 《实施方案》
+/// 三(七)14 not kept. A new assignment has `n` days for its first visit.
+pub fn days_behind(
+    last_visit: Option<NaiveDate>,
+    valid_from: NaiveDate,
+    today: NaiveDate,
+    n: i64,
+) -> Option<i64> {
+    let since = last_visit.map_or(valid_from, |v| v.max(valid_from));
+    let days = (today - since).num_days();
+    (days > n).then_some(days)
+}
+
 /// The gaps of a scope on `today`, with `gap_days` the policy's N for each assignment's county
 /// (the longest a contact may go without a visit); in the order of [`Gap::key`].
 pub fn gaps(input: &GapInput, today: NaiveDate, gap_days: impl Fn(&Assignment) -> i64) -> Vec<Gap> {
@@ -242,11 +256,9 @@ pub fn gaps(input: &GapInput, today: NaiveDate, gap_days: impl Fn(&Assignment) -
     // assignment's start.
     for a in &valid {
         let n = gap_days(a);
-        let since = a.last_visit.map_or(a.valid_from, |v| v.max(a.valid_from));
-        let days = (today - since).num_days();
-        if days <= n {
+        let Some(days) = days_behind(a.last_visit, a.valid_from, today, n) else {
             continue;
-        }
+        };
         let what = match (a.last_visit, a.kind) {
             (Some(v), _) => (format!("last visited on {v}"), format!("最近一次走访为{v}")),
             (None, _) => (

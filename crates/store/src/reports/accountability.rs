@@ -3,7 +3,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{Date, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamp};
 
 use super::{at_scope, with_scope};
 use crate::conn::DbConnection;
@@ -76,4 +76,44 @@ pub fn tasks_at(
          ORDER BY t.department_code, t.id"
     );
     Ok(with_scope(sql, as_of, scope).load(conn)?)
+}
+
+/// A dual-contact assignment (《实施方案》三(七)14) standing on a day, with its visits by then.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct ContactAt {
+    #[diesel(sql_type = Text)]
+    pub region_code: String,
+    #[diesel(sql_type = Date)]
+    pub valid_from: NaiveDate,
+    /// Visits recorded by `as_of`, made on or before the day.
+    #[diesel(sql_type = BigInt)]
+    pub visits: i64,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub last_visit: Option<NaiveDate>,
+}
+
+/// The dual-contact assignments in `scope` (by their own union and region) recorded by `as_of`
+/// and valid on `day` (the day of `as_of`), with their visits.
+pub fn contacts_at(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    as_of: NaiveDateTime,
+    day: NaiveDate,
+) -> StoreResult<Vec<ContactAt>> {
+    // SQLite numbers `$n` parameters in the order they first appear: $1 to $4 in that order.
+    let visits = "FROM contact_visits v WHERE v.assignment_id = k.id AND v.created_at <= $1 \
+        AND v.visited_on <= $4";
+    let sql = format!(
+        "WITH k AS (SELECT * FROM contact_assignments \
+           WHERE created_at <= $1 \
+             AND (CAST($2 AS TEXT) IS NULL OR organisation_path LIKE $2) \
+             AND (CAST($3 AS TEXT) IS NULL OR region_code LIKE $3) \
+             AND valid_from <= $4 AND (valid_until IS NULL OR valid_until >= $4)) \
+         SELECT k.region_code, k.valid_from, (SELECT COUNT(*) {visits}) AS visits, \
+           (SELECT MAX(v.visited_on) {visits}) AS last_visit \
+         FROM k ORDER BY k.id"
+    );
+    Ok(with_scope(sql, as_of, scope)
+        .bind::<Date, _>(day)
+        .load(conn)?)
 }

@@ -67,6 +67,10 @@ pub fn assistance(
          GROUP BY {month}, o.measure_number, o.unit_kind, o.unit_id, o.unit_name, o.fund_source \
          ORDER BY 1, 2, 3, 4, 6"
     );
+    debug_assert!(
+        super::params_in_order(&sql),
+        "parameters out of order: {sql}"
+    );
     let (path, region) = scope_patterns(scope);
     Ok(diesel::sql_query(sql)
         .into_boxed()

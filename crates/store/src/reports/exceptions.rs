@@ -106,10 +106,10 @@ pub fn year_sums_over(
              AND (CAST($2 AS TEXT) IS NULL OR o.organisation_path LIKE $2) \
              AND (CAST($3 AS TEXT) IS NULL OR o.region_code LIKE $3)), \
          heavy AS ( \
-           SELECT household_id, year FROM led GROUP BY household_id, year \
-             HAVING SUM(amount_fen) > $5 \
-           UNION SELECT household_id, year FROM led GROUP BY household_id, year, measure_number \
-             HAVING SUM(amount_fen) > $4) \
+           SELECT household_id, year FROM led GROUP BY household_id, year, measure_number \
+             HAVING SUM(amount_fen) > $4 \
+           UNION SELECT household_id, year FROM led GROUP BY household_id, year \
+             HAVING SUM(amount_fen) > $5) \
          SELECT l.household_id, MAX(l.region_code) AS region_code, l.year, l.measure_number, \
            CAST(SUM(l.amount_fen) AS BIGINT) AS amount_fen, \
            MAX(l.delivered_on) AS last_delivered_on \

@@ -2,7 +2,9 @@
 //! the register's history (`household_history`, kept by triggers), the workflow timeline — as of
 //! a time, never only the current state, so that the same report with the same `as_of` gives the
 //! same figures after later changes. The queries are one SQL text for both backends (`$n`
-//! parameters, which SQLite also numbers), apart from a month's expression.
+//! parameters), apart from a month's expression. SQLite takes `$n` as a named parameter and
+//! numbers it in the order of first appearance, so every query's text first uses `$1`, then
+//! `$2`, and so on ([`params_in_order`], checked on every query in debug builds and tests).
 
 use chrono::NaiveDateTime;
 
@@ -17,7 +19,7 @@ mod flows;
 mod roster;
 mod timeliness;
 
-pub use accountability::{referrals_at, tasks_at, ReferralAt, TaskAt};
+pub use accountability::{contacts_at, referrals_at, tasks_at, ContactAt, ReferralAt, TaskAt};
 pub use assistance::{assistance, AssistanceRow};
 pub use coverage::{coverage, CoverageRow};
 pub use exceptions::{exceptions, year_sums_over, ExceptionRow, YearSum};
@@ -76,6 +78,26 @@ pub(crate) fn month_of_date_sql(conn: &DbConnection, column: &str) -> String {
     }
 }
 
+/// Whether the `$n` parameters of `sql` first appear in the order 1, 2, 3, …, as SQLite numbers
+/// them by first appearance where PostgreSQL numbers them by `n`.
+pub(crate) fn params_in_order(sql: &str) -> bool {
+    let mut seen: Vec<u32> = Vec::new();
+    let mut rest = sql;
+    while let Some(i) = rest.find('$') {
+        rest = &rest[i + 1..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if let Ok(n) = digits.parse::<u32>() {
+            if !seen.contains(&n) {
+                if n as usize != seen.len() + 1 {
+                    return false;
+                }
+                seen.push(n);
+            }
+        }
+    }
+    true
+}
+
 /// Binds `as_of` and the scope's patterns as `$1`–`$3` of `sql`.
 pub(crate) fn with_scope(
     sql: String,
@@ -87,10 +109,32 @@ pub(crate) fn with_scope(
     diesel::query_builder::SqlQuery,
 > {
     use diesel::sql_types::{Nullable, Text, Timestamp};
+    debug_assert!(params_in_order(&sql), "parameters out of order: {sql}");
     let (path, region) = scope_patterns(scope);
     diesel::sql_query(sql)
         .into_boxed()
         .bind::<Timestamp, _>(as_of)
         .bind::<Nullable<Text>, _>(path)
         .bind::<Nullable<Text>, _>(region)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::params_in_order;
+
+    #[test]
+    fn parameters_must_first_appear_in_order() {
+        assert!(params_in_order("SELECT 1"));
+        assert!(params_in_order(
+            "WHERE a = $1 AND b = $2 AND c = $1 AND d = $3"
+        ));
+        assert!(!params_in_order("WHERE a <= $1 AND $10 IS NULL"));
+        assert!(!params_in_order("WHERE a = $2 AND b = $1"));
+        assert!(!params_in_order(
+            "SELECT (SELECT 1 WHERE x <= $4) WHERE $1 AND $2 AND $3"
+        ));
+        assert!(params_in_order(
+            "WHERE a = $1 AND b = $2 AND c = $3 AND d = $4 AND e = $4"
+        ));
+    }
 }

@@ -128,6 +128,21 @@ fn columns(name: ReportName) -> Vec<Column> {
             Column::count("answered_on_time", "answered on time", "按期答复"),
             Column::count("answered_late", "answered late", "逾期答复"),
             Column::count("unanswered_overdue", "past due, unanswered", "逾期未答复"),
+            Column::count(
+                "contact_assignments",
+                "dual-contact assignments standing (union)",
+                "双包联系在册数（工会）",
+            ),
+            Column::count(
+                "contact_visits",
+                "their visits recorded (union)",
+                "走访次数（工会）",
+            ),
+            Column::count(
+                "contacts_behind_rhythm",
+                "of them, longer without a visit than the policy allows (union)",
+                "超过规定间隔未走访数（工会）",
+            ),
         ],
         ReportName::Timeliness => vec![
             Column::label("case_kind", "kind of case", "事项类型"),
@@ -223,8 +238,8 @@ pub fn info(name: ReportName) -> ReportInfo {
             vec!["from", "to"],
         ),
         ReportName::Accountability => (
-            "Per lead unit (a department, or the union for the measures it leads), as things stood at as_of for the households of the scope: referrals sent, by the state their timeline had reached; those past their due date and neither delivered nor declined; whole days (China Standard Time) from sending to delivery, median and 90th percentile by nearest rank (empty when none was delivered); verification tasks made, answered by their due date, answered after it, and past it unanswered.",
-            "按牵头单位（部门，或牵头措施的工会），统计 as_of 时点管辖家庭的：已发转介数及各状态数量；超过期限仍未落实或不予受理的数量；自转介至落实的天数（北京时间整日）中位数和第90百分位（最近秩法，无落实时为空）；核对任务数、按期答复数、逾期答复数和逾期未答复数。",
+            "Per lead unit (a department, or the union for the measures it leads), as things stood at as_of for the households of the scope: referrals sent, by the state their timeline had reached; those past their due date and neither delivered nor declined; whole days (China Standard Time) from sending to delivery, median and 90th percentile by nearest rank (empty when none was delivered); verification tasks made, answered by their due date, answered after it, and past it unanswered. For the union, which leads dual contact (《实施方案》三(七)14), the last three columns count the contact assignments of the scope standing on the day of as_of, their visits recorded by then, and those that had gone longer without a visit (since the last one, or since the assignment began) than the policy's contact_visit_gap_days allows; they are empty for departments. The policy book is read as it stood at as_of; `policy_versions` lists the versions used.",
+            "按牵头单位（部门，或牵头措施的工会），统计 as_of 时点管辖家庭的：已发转介数及各状态数量；超过期限仍未落实或不予受理的数量；自转介至落实的天数（北京时间整日）中位数和第90百分位（最近秩法，无落实时为空）；核对任务数、按期答复数、逾期答复数和逾期未答复数。工会牵头双包联系（《实施方案》三(七)14），其最后三列为管辖范围内 as_of 当日有效的联系安排数、截至当时登记的走访次数，以及自上次走访（或联系安排开始）以来超过政策参数 contact_visit_gap_days 规定天数未走访的联系安排数；部门的这三列为空。政策参数按 as_of 时点的版本读取，所用版本见 policy_versions。",
             vec![],
         ),
         ReportName::Timeliness => (
@@ -386,7 +401,7 @@ pub fn build(
         })
         .collect(),
         (ReportName::Exceptions, _) => exceptions(c, scope, as_of, &mut policy_versions)?,
-        (ReportName::Accountability, _) => accountability(c, scope, as_of)?,
+        (ReportName::Accountability, _) => accountability(c, scope, as_of, &mut policy_versions)?,
         (ReportName::Coverage, _) => coverage(c, scope, as_of)?,
         (ReportName::Timeliness, _) => timeliness(c, scope, as_of, &mut policy_versions)?,
         (ReportName::Flows | ReportName::Assistance, Params::None) => Vec::new(),

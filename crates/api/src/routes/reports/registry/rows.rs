@@ -58,16 +58,20 @@ pub(super) fn accountability(
     c: &mut DbConnection,
     scope: &Scope,
     as_of: NaiveDateTime,
+    versions: &mut Vec<String>,
 ) -> ApiResult<Vec<Vec<Cell>>> {
     use jiekun_domain::report::{days_between, nearest_rank};
     let local = |t: NaiveDateTime| (t + chrono::TimeDelta::hours(8)).date();
     let today = local(as_of);
     let referrals = jiekun_store::reports::referrals_at(c, scope, as_of)?;
     let tasks = jiekun_store::reports::tasks_at(c, scope, as_of)?;
+    let contacts = dual_contact(c, scope, as_of, today, versions)?;
+    let union = jiekun_domain::DepartmentCode::Union.as_str();
     let mut units: Vec<&str> = referrals
         .iter()
         .map(|r| r.department_code.as_str())
         .chain(tasks.iter().map(|t| t.department_code.as_str()))
+        .chain((contacts[0] > 0).then_some(union))
         .collect();
     units.sort_unstable();
     units.dedup();
@@ -128,8 +132,58 @@ pub(super) fn accountability(
                 late.into(),
                 unanswered.into(),
             ]
+            .into_iter()
+            .chain(contacts.iter().map(|n| {
+                if unit == union {
+                    Cell::Int(*n)
+                } else {
+                    Cell::Null
+                }
+            }))
+            .collect()
         })
         .collect())
+}
+
+/// Dual contact (《实施方案》三(七)14), which the union leads: the assignments standing on the
+/// day of `as_of`, their visits by then, and how many had gone longer without a visit than the
+/// policy's rhythm allows (the book as it stood at `as_of`).
+fn dual_contact(
+    c: &mut DbConnection,
+    scope: &Scope,
+    as_of: NaiveDateTime,
+    today: chrono::NaiveDate,
+    versions: &mut Vec<String>,
+) -> ApiResult<[i64; 3]> {
+    use jiekun_domain::rules::ParamKey;
+    let standing = jiekun_store::reports::contacts_at(c, scope, as_of, today)?;
+    let book = jiekun_store::rules::policy_book_at(c, as_of)?;
+    let mut behind = 0i64;
+    for a in &standing {
+        let Ok(policy) = book.contacts(&a.region_code, today) else {
+            continue;
+        };
+        super::timeliness::note_versions(
+            &book,
+            &[ParamKey::ContactVisitGapDays],
+            &a.region_code,
+            today,
+            versions,
+        );
+        let late = jiekun_domain::contact::days_behind(
+            a.last_visit,
+            a.valid_from,
+            today,
+            policy.visit_gap_days,
+        );
+        behind += i64::from(late.is_some());
+    }
+    versions.sort();
+    Ok([
+        standing.len() as i64,
+        standing.iter().map(|a| a.visits).sum(),
+        behind,
+    ])
 }
 
 /// One row per measure the rules can propose, zeros included.

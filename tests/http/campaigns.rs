@@ -82,7 +82,7 @@ fn today(w: &World) -> String {
 
 /// Launches a campaign as `who`, running from a month ago for two months; `rule` and `amount`
 /// are merged into the body.
-fn launch(w: &World, who: &Auth, budget: i64, rule: Value, amount: Value) -> String {
+pub(super) fn launch(w: &World, who: &Auth, budget: i64, rule: Value, amount: Value) -> String {
     let t = w.app.clock.today();
     let mut body = json!({"kind": "warmth", "name": "2026年送温暖", "budget_fen": budget,
         "starts_on": (t - TimeDelta::days(30)).to_string(), "ends_on": (t + TimeDelta::days(60)).to_string(),
@@ -99,7 +99,7 @@ fn launch(w: &World, who: &Auth, budget: i64, rule: Value, amount: Value) -> Str
         .to_owned()
 }
 
-fn quota(w: &World, who: &Auth, campaign: &str, org: &str, fen: i64) -> Resp {
+pub(super) fn quota(w: &World, who: &Auth, campaign: &str, org: &str, fen: i64) -> Resp {
     let path = format!("/api/v1/campaigns/{campaign}");
     let etag = w.app.get_as(who, &path).expect(200).etag();
     w.app.with_etag(
@@ -111,7 +111,7 @@ fn quota(w: &World, who: &Auth, campaign: &str, org: &str, fen: i64) -> Resp {
     )
 }
 
-fn pay(w: &World, who: &Auth, campaign: &str, household: &str) -> Resp {
+pub(super) fn pay(w: &World, who: &Auth, campaign: &str, household: &str) -> Resp {
     w.app.post_as(
         who,
         &format!("/api/v1/campaigns/{campaign}/payments"),
@@ -198,7 +198,7 @@ fn second_union(w: &World) -> String {
         .to_owned()
 }
 
-fn any_filed() -> Value {
+pub(super) fn any_filed() -> Value {
     json!({"rule": "filed_category", "categories": ["deep", "relative", "accident"]})
 }
 

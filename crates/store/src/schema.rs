@@ -770,6 +770,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    campaign_quota_history (seq) {
+        seq -> BigInt,
+        campaign_id -> Text,
+        organisation_id -> Text,
+        organisation_path -> Text,
+        quota_fen -> BigInt,
+        valid_from -> Timestamp,
+    }
+}
+
+diesel::table! {
     campaign_quotas (campaign_id, organisation_id) {
         campaign_id -> Text,
         organisation_id -> Text,

@@ -13,6 +13,7 @@ use crate::Scope;
 
 mod accountability;
 mod assistance;
+mod campaigns;
 mod coverage;
 mod exceptions;
 mod flows;
@@ -21,6 +22,7 @@ mod timeliness;
 
 pub use accountability::{contacts_at, referrals_at, tasks_at, ContactAt, ReferralAt, TaskAt};
 pub use assistance::{assistance, AssistanceRow};
+pub use campaigns::{campaigns_at, QuotaAt};
 pub use coverage::{coverage, CoverageRow};
 pub use exceptions::{exceptions, year_sums_over, ExceptionRow, YearSum};
 pub use flows::{flows, FlowRow};

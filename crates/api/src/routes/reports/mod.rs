@@ -52,7 +52,7 @@ async fn catalogue(access: Access) -> ApiResult<web::Json<ReportCatalogue>> {
 ///
 /// 按调用者范围（用户为所在工会及其下级，部门密钥为其所在地区）调取报表在 as_of 时点的数据：默认 JSON，?format=csv 或 Accept: text/csv 时为 CSV（UTF-8 带 BOM，首行中文列名，次行键名）。报表读取档案历史和流程记录，同一时点的同一报表日后重取，数字和 sha256 不变。CSV 的时点、行数和摘要在 X-Report-As-Of、X-Report-Rows、X-Report-Sha256 响应头中。限审计人员、县总工会审核人和管理员、市总工会审批人；持 reports:read 权限范围的部门密钥可调用。
 #[utoipa::path(operation_id = "get_report", tag = "reports",
-    params(("name" = String, Path, description = "The report: `roster`, `flows`, `assistance`, `accountability`, `timeliness`, `coverage` or `exceptions` (see `GET /reports`). 报表名称（见报表目录）。"), ReportQuery),
+    params(("name" = String, Path, description = "The report: `roster`, `flows`, `assistance`, `accountability`, `campaigns`, `timeliness`, `coverage` or `exceptions` (see `GET /reports`). 报表名称（见报表目录）。"), ReportQuery),
     responses((status = 200, description = "The report. 报表。", body = ReportOut,
         content((ReportOut = "application/json"), (String = "text/csv")),
         headers(("X-Report-As-Of" = String, description = "The moment described (CSV). 报表时点（CSV）。"),

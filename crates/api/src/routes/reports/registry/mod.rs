@@ -32,6 +32,7 @@ fn title(name: ReportName) -> (&'static str, &'static str) {
         ),
         ReportName::Assistance => ("Assistance delivered", "帮扶落实统计"),
         ReportName::Coverage => ("Coverage of the measures", "帮扶措施覆盖统计"),
+        ReportName::Campaigns => ("Campaign spending against quotas", "帮扶活动额度使用统计"),
         ReportName::Exceptions => ("Exceptions", "异常情况统计"),
         ReportName::Timeliness => ("Timeliness of the workflow steps", "流程环节时效统计"),
         ReportName::Accountability => ("Accountability of the lead units", "牵头单位履职统计"),
@@ -171,6 +172,23 @@ fn columns(name: ReportName) -> Vec<Column> {
                 "已逾期（年度复核）",
             ),
         ],
+        ReportName::Campaigns => vec![
+            Column::label("campaign_id", "campaign", "活动标识"),
+            Column::label("campaign_name", "campaign's name", "活动名称"),
+            Column::label("campaign_kind", "kind of campaign", "活动类型"),
+            Column::label("organisation_id", "quota holder", "额度单位标识"),
+            Column::label("organisation_name", "quota holder's name", "额度单位名称"),
+            Column::label("level", "budget or quota", "预算或分配额度"),
+            Column::label("quota_fen", "budget or quota (fen)", "额度（分）"),
+            Column::label("payments", "payments in its subtree", "发放笔数"),
+            Column::label("paid_fen", "paid in its subtree (fen)", "发放金额（分）"),
+            Column::label("remaining_fen", "left (fen)", "剩余额度（分）"),
+            Column::count(
+                "over_quota_fen",
+                "paid over the quota (fen)",
+                "超出额度金额（分）",
+            ),
+        ],
         ReportName::Coverage => vec![
             Column::label("measure", "measure (《实施方案》三, 1–19)", "措施序号"),
             Column::label("measure_code", "measure", "措施代码"),
@@ -247,6 +265,11 @@ pub fn info(name: ReportName) -> ReportInfo {
             "依据截至 as_of 的流程记录，统计管辖家庭的建档申请和退出事项在各流程环节的：已完成停留次数（同一事项两次进入同一环节计两次）及停留天数（北京时间整日）的中位数和第90百分位（最近秩法）；as_of 时仍在该环节的事项数及其中最长已等待天数。公示环节的 short_of_policy 为截至 as_of 已发布（不论结果）、按节假日安排计算公示期短于其首日适用政策规定的公示数（应为零）。最后一行 annual_review / due：stays 为截至 as_of 已登记的年度复核数，waiting 为 as_of 时点已建档（均待下次复核）的家庭数，longest_wait_days 为自建档或上次复核以来的最长天数，overdue 为复核到期日早于 as_of 当日的家庭数（到期日为上次复核确定的日期，或最近一次建档后加复核间隔）。政策参数按 as_of 时点的版本读取，所用版本见 policy_versions。",
             vec![],
         ),
+        ReportName::Campaigns => (
+            "For each campaign made by as_of (送温暖, 金秋助学 and the others), one row per quota holder: the campaign's union with the whole budget (`level` budget) and each organisation below with the quota its parent gave it (`level` quota), as the quota stood at as_of (from the quotas' history); the payments recorded by then by the holder and the unions below it, with their amount; what is left of the quota; and any amount paid over it (it must be zero). A person sees the holders in their union's subtree; a department key, the campaigns of its region. The holders nest, so only `over_quota_fen` is summed in `totals`.",
+            "对截至 as_of 已发起的每项活动（送温暖、金秋助学等），每个额度单位一行：发起工会及其总预算（level 为 budget），下级组织及上级分配的额度（level 为 quota），额度取 as_of 时点的数值（依据额度变更历史）；截至当时该单位及其下级工会登记的发放笔数和金额；剩余额度；以及超出额度的金额（应为零）。个人用户看到所在工会及下级的额度单位，部门密钥看到其所在地区的活动。额度单位逐级包含，totals 仅合计 over_quota_fen。",
+            vec![],
+        ),
         ReportName::Coverage => (
             "For each measure the plan rules can propose (《实施方案》三; 1, 16 and 19 never are), among the households of the scope filed at as_of: in how many the rules called for it — the measures of the household's last plan proposal made by as_of, and dual contact (14) and psychological care (15) for every filed household, as the rules propose them whatever the facts — and of those, how many had by as_of a referral of the measure (whatever became of it), help under it recorded and not reversed, or (dual contact) a contact person assigned on that day, and how many had none of these. Of the uncovered, `dropped` counts those where staff had dropped the measure from the plan with a reason; `unplanned` counts households filed without any plan proposal on record, which are counted for 14 and 15 only: propose their plan to have their facts looked at.",
             "对规则可建议的每项措施（《实施方案》三；第1、16、19项不由规则建议），统计 as_of 时点管辖范围内已建档家庭中：按规则需要该措施的户数（以截至 as_of 最近一次帮扶计划建议为准；双包联系（第14项）和心理疏导关怀（第15项）按规则适用于全部已建档家庭），其中截至 as_of 已转介该措施（不论结果）、已登记该措施帮扶且未冲正、或（双包联系）当日已落实联系人的户数，以及均无的户数。未覆盖户中，dropped 为工作人员已说明理由放弃该措施的户数；unplanned 为尚无帮扶计划建议记录的已建档家庭，仅计入第14、15项，应为其提出帮扶计划以核查其情况。",
@@ -292,6 +315,7 @@ impl Params {
         match name {
             ReportName::Roster
             | ReportName::Coverage
+            | ReportName::Campaigns
             | ReportName::Exceptions
             | ReportName::Accountability
             | ReportName::Timeliness => {
@@ -403,6 +427,25 @@ pub fn build(
         (ReportName::Exceptions, _) => exceptions(c, scope, as_of, &mut policy_versions)?,
         (ReportName::Accountability, _) => accountability(c, scope, as_of, &mut policy_versions)?,
         (ReportName::Coverage, _) => coverage(c, scope, as_of)?,
+        (ReportName::Campaigns, _) => jiekun_store::reports::campaigns_at(c, scope, as_of)?
+            .into_iter()
+            .map(|q| {
+                let over = (q.paid_fen - q.quota_fen).max(0);
+                vec![
+                    q.campaign_id.into(),
+                    q.campaign_name.into(),
+                    q.campaign_kind.into(),
+                    q.organisation_id.into(),
+                    q.organisation_name.into(),
+                    q.level.into(),
+                    q.quota_fen.into(),
+                    q.payments.into(),
+                    q.paid_fen.into(),
+                    (q.quota_fen - q.paid_fen).into(),
+                    over.into(),
+                ]
+            })
+            .collect(),
         (ReportName::Timeliness, _) => timeliness(c, scope, as_of, &mut policy_versions)?,
         (ReportName::Flows | ReportName::Assistance, Params::None) => Vec::new(),
     };

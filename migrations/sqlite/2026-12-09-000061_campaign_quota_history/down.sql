@@ -1,0 +1,3 @@
+DROP TRIGGER campaign_quota_history_update;
+DROP TRIGGER campaign_quota_history_insert;
+DROP TABLE campaign_quota_history;

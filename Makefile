@@ -53,11 +53,14 @@ fmt:
 ## assistance POSTs with Idempotency-Key from 16 department clients) on 100,000 households,
 ## SQLite and PostgreSQL; see scripts/bench/http.sh for the knobs (`make load` runs only those);
 ## last, `jiekun demo` loading 1,000,000 households on both backends against a raw COPY / INSERT of
-## the same rows (scripts/bench/load.sh; BENCH_LOAD_HOUSEHOLDS=0 skips it)
+## the same rows (scripts/bench/load.sh; BENCH_LOAD_HOUSEHOLDS=0 skips it); then every report,
+## cold and warm, JSON and CSV, at 100,000 households on SQLite and 1,000,000 on PostgreSQL
+## against the database's own client counting the same register (scripts/bench/reports.sh)
 bench:
 	$(CARGO) bench -p jiekun-domain --bench rules
 	JIEKUN_BENCH_POSTGRES_URL=$(JIEKUN_TEST_POSTGRES_URL) $(CARGO) bench -p jiekun-store --bench exchange
 	scripts/bench/http.sh
+	scripts/bench/reports.sh
 	scripts/bench/load.sh
 
 load:

@@ -122,7 +122,7 @@ PY
     -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"parameters": {"dibao_standard_fen": 80000}, "sample": 5}'
   python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print('households simulated:', r['households'])" "$WORK/simulation-$backend.json"
   echo "-- reports over every household, as the county reviewer ($backend; target < 1 s at 100,000 on SQLite, < 2 s at 1,000,000 on PostgreSQL)"
-  for report in roster flows assistance accountability exceptions; do
+  for report in roster flows assistance campaigns accountability timeliness coverage exceptions; do
     for format in json csv; do
       curl -sf -o "$WORK/report-$report.$format" -w "$report ($format): %{time_total} s, %{size_download} bytes\n" \
         -H "Authorization: Bearer $reviewer" "http://127.0.0.1:$PORT/api/v1/reports/$report?format=$format"

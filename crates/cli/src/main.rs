@@ -13,6 +13,7 @@ mod admin;
 mod backup;
 mod demo;
 mod exchange;
+mod keys;
 mod serve;
 
 use std::path::PathBuf;
@@ -103,6 +104,18 @@ struct DataKey {
     /// File holding the personal-data key.
     #[arg(long, env = "JIEKUN_DATA_KEY_FILE")]
     data_key_file: Option<PathBuf>,
+    /// The key the data was under before a rotation: values still under it are read with it
+    /// until `jiekun keys rotate-data-key` has re-encrypted them all.
+    #[arg(
+        long,
+        env = "JIEKUN_PREVIOUS_DATA_KEY",
+        hide_env_values = true,
+        conflicts_with = "previous_data_key_file"
+    )]
+    previous_data_key: Option<String>,
+    /// File holding the previous personal-data key.
+    #[arg(long, env = "JIEKUN_PREVIOUS_DATA_KEY_FILE")]
+    previous_data_key_file: Option<PathBuf>,
 }
 
 impl DataKey {
@@ -115,7 +128,21 @@ impl DataKey {
                 "set JIEKUN_DATA_KEY (64 hex characters) or JIEKUN_DATA_KEY_FILE; `make run` makes data/data.key for you"
             ),
         };
-        FieldCipher::from_key_text(&text).map_err(|e| anyhow::anyhow!("data key: {e}"))
+        let cipher =
+            FieldCipher::from_key_text(&text).map_err(|e| anyhow::anyhow!("data key: {e}"))?;
+        let previous = match (&self.previous_data_key, &self.previous_data_key_file) {
+            (Some(k), _) => Some(k.clone()),
+            (None, Some(path)) => Some(std::fs::read_to_string(path).with_context(|| {
+                format!("cannot read the previous data key from {}", path.display())
+            })?),
+            (None, None) => None,
+        };
+        match previous {
+            Some(p) => cipher
+                .with_previous(&p)
+                .map_err(|e| anyhow::anyhow!("previous data key: {e}")),
+            None => Ok(cipher),
+        }
     }
 }
 
@@ -217,6 +244,15 @@ enum Command {
         #[command(flatten)]
         db: Database,
     },
+    /// The data key: rotation.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+        #[command(flatten)]
+        db: Database,
+        #[command(flatten)]
+        data_key: DataKey,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -228,8 +264,27 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check the hash chain and name the first broken event (exit status 1 when broken).
+    /// Check the hash chain and name the first broken event (exit status 1 when broken). After
+    /// an archive, the chain in the database is checked from the last archived event's hash.
     Verify,
+    /// Move the events that happened before a day (China Standard Time) to a signed archive
+    /// file, checked on the way, and record the archive; the last six months always stay.
+    Archive {
+        /// The first day whose events stay (YYYY-MM-DD); at least six months ago.
+        #[arg(long)]
+        before: chrono::NaiveDate,
+        /// The archive file to write (JSON Lines); never overwritten.
+        file: PathBuf,
+        #[command(flatten)]
+        data_key: DataKey,
+    },
+    /// Check an archive file: its checksum, its signature, the chain of its events, and that
+    /// the database recorded it so (exit status 1 when it does not hold).
+    VerifyArchive {
+        file: PathBuf,
+        #[command(flatten)]
+        data_key: DataKey,
+    },
 }
 
 /// Logs go to standard output, one line per event.
@@ -268,6 +323,18 @@ fn open_pool(db: &Database) -> anyhow::Result<Pool> {
     Pool::open(&db.database_url, &options).with_context(|| "cannot open the database".to_string())
 }
 
+/// The one connection of a command that does its work and exits. A pool of one: a larger pool
+/// tops itself up on a background thread when its connection is taken, and that thread, still
+/// connecting (TLS negotiation, on PostgreSQL) as the process exits, crashed it in OpenSSL's exit
+/// handler about once in forty runs.
+fn open_one(db: &Database) -> anyhow::Result<Pool> {
+    let options = PoolOptions {
+        max_size: Some(1),
+        ..PoolOptions::default()
+    };
+    Pool::open(&db.database_url, &options).with_context(|| "cannot open the database".to_string())
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -289,9 +356,19 @@ fn main() -> anyhow::Result<()> {
             data_key,
         } => {
             init_logging();
-            let pool = open_pool(&db)?;
+            let pool = open_one(&db)?;
             let mut conn = pool.get()?;
             exchange::run(&mut conn, &data_key.cipher()?, command)
+        }
+        Command::Keys {
+            command,
+            db,
+            data_key,
+        } => {
+            init_logging();
+            let pool = open_one(&db)?;
+            let mut conn = pool.get()?;
+            keys::run(&mut conn, &data_key.cipher()?, command)
         }
         Command::Migrate { db } => {
             init_logging();
@@ -314,7 +391,7 @@ fn main() -> anyhow::Result<()> {
             seed,
         } => {
             init_logging();
-            let pool = open_pool(&db)?;
+            let pool = open_one(&db)?;
             let mut conn = pool.get()?;
             let summary = demo::load(&mut conn)?;
             say!("{summary}");
@@ -359,15 +436,56 @@ fn main() -> anyhow::Result<()> {
         Command::Backup { file, db } => backup::backup(&db.database_url, &file),
         Command::Restore { file, force, db } => backup::restore(&db.database_url, &file, force),
         Command::Admin { command, db } => {
-            let pool = open_pool(&db)?;
+            let pool = open_one(&db)?;
             let mut conn = pool.get()?;
             admin::run(command, &mut conn)
+        }
+        Command::Audit {
+            command:
+                AuditCommand::Archive {
+                    before,
+                    file,
+                    data_key,
+                },
+            db,
+        } => {
+            let pool = open_one(&db)?;
+            let mut conn = pool.get()?;
+            audit_archive(&mut conn, &data_key.cipher()?, before, &file)
+        }
+        Command::Audit {
+            command: AuditCommand::VerifyArchive { file, data_key },
+            db,
+        } => {
+            let pool = open_one(&db)?;
+            let mut conn = pool.get()?;
+            match jiekun_store::audit_archive::verify_file(
+                &file,
+                &data_key.cipher()?,
+                Some(&mut conn),
+            ) {
+                Ok(m) => {
+                    say!("{}", serde_json::to_string_pretty(&m)?);
+                    say!(
+                        "archive intact: events {} to {} ({}), signed with data key {}",
+                        m.first_seq,
+                        m.last_seq,
+                        m.events,
+                        m.key_id
+                    );
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("archive NOT valid: {e}");
+                    std::process::exit(1);
+                }
+            }
         }
         Command::Audit {
             command: AuditCommand::Verify,
             db,
         } => {
-            let pool = open_pool(&db)?;
+            let pool = open_one(&db)?;
             let mut conn = pool.get()?;
             let v = jiekun_store::audit::verify(&mut conn)?;
             say!("{}", serde_json::to_string_pretty(&v)?);
@@ -383,4 +501,40 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// `jiekun audit archive`: events before the day `before` (China Standard Time) to `file`.
+fn audit_archive(
+    conn: &mut jiekun_store::DbConnection,
+    cipher: &FieldCipher,
+    before: chrono::NaiveDate,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let cutoff = before.and_time(chrono::NaiveTime::MIN) - chrono::TimeDelta::hours(8);
+    let caller = jiekun_store::audit::Caller {
+        actor: jiekun_store::audit::Actor {
+            kind: "system",
+            name: Some("jiekun audit".into()),
+            ..jiekun_store::audit::Actor::default()
+        },
+        ..jiekun_store::audit::Caller::default()
+    };
+    let m = jiekun_store::audit_archive::archive(
+        conn,
+        cipher,
+        &caller,
+        cutoff,
+        jiekun_store::now(),
+        file,
+    )?;
+    say!(
+        "archived events {} to {} ({}) to {}: SHA-256 {}, signed with data key {}",
+        m.first_seq,
+        m.last_seq,
+        m.events,
+        file.display(),
+        m.sha256,
+        m.key_id
+    );
+    Ok(())
 }

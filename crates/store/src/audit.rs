@@ -3,7 +3,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::StoreResult;
@@ -13,7 +13,7 @@ use crate::DbConnection;
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = audit_events)]
 pub struct AuditEventRow {
     pub seq: i64,
@@ -157,6 +157,16 @@ pub fn event_hash(e: &AuditEventRow) -> String {
 /// Appends an event. Call inside the transaction of the change it describes: the head row's lock
 /// serialises appends, so two transactions never chain onto the same predecessor.
 pub fn append(conn: &mut DbConnection, event: NewEvent) -> StoreResult<AuditEventRow> {
+    append_at(conn, event, crate::now())
+}
+
+/// [`append`] with the time the event happened given: for events carried over from an earlier
+/// system, whose times are their own.
+pub fn append_at(
+    conn: &mut DbConnection,
+    event: NewEvent,
+    occurred_at: NaiveDateTime,
+) -> StoreResult<AuditEventRow> {
     // Counted when written; a transaction rolled back afterwards takes its event with it.
     metrics::counter!("audit_appends_total").increment(1);
     use audit_head::dsl as h;
@@ -169,7 +179,7 @@ pub fn append(conn: &mut DbConnection, event: NewEvent) -> StoreResult<AuditEven
         .first(conn)?;
     let mut row = AuditEventRow {
         seq,
-        occurred_at: crate::now(),
+        occurred_at,
         actor_type: event.actor.kind.to_owned(),
         actor_id: event.actor.id,
         actor_name: event.actor.name,
@@ -291,6 +301,8 @@ pub fn list(
 /// The result of checking the whole chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verification {
+    /// Events moved to archive files (checked there), before the chain in the database.
+    pub archived: i64,
     /// Events checked.
     pub checked: i64,
     /// Sequence number of the head as recorded.
@@ -323,8 +335,11 @@ fn verify_in(conn: &mut DbConnection) -> StoreResult<Verification> {
         .filter(audit_head::id.eq(1))
         .select((audit_head::seq, audit_head::hash))
         .first(conn)?;
-    let mut expected_seq = 1i64;
-    let mut prev = GENESIS_HASH.to_owned();
+    // Events archived (`jiekun audit archive`) are checked in their files; the chain in the
+    // database begins after the last of them, with its hash.
+    let (archived, boundary_hash) = crate::audit_archive::boundary(conn)?;
+    let mut expected_seq = archived + 1;
+    let mut prev = boundary_hash;
     let mut checked = 0i64;
     loop {
         let rows: Vec<AuditEventRow> = a::audit_events
@@ -346,6 +361,7 @@ fn verify_in(conn: &mut DbConnection) -> StoreResult<Verification> {
             };
             if let Some((seq, reason)) = broken {
                 return Ok(Verification {
+                    archived,
                     checked,
                     head_seq,
                     first_broken: Some(BrokenLink { seq, reason }),
@@ -359,11 +375,13 @@ fn verify_in(conn: &mut DbConnection) -> StoreResult<Verification> {
             break;
         }
     }
-    let first_broken = (checked != head_seq || prev != head_hash).then_some(BrokenLink {
-        seq: checked + 1,
-        reason: "head_mismatch",
-    });
+    let first_broken =
+        (archived + checked != head_seq || prev != head_hash).then_some(BrokenLink {
+            seq: archived + checked + 1,
+            reason: "head_mismatch",
+        });
     Ok(Verification {
+        archived,
         checked,
         head_seq,
         first_broken,

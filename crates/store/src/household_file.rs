@@ -481,9 +481,9 @@ pub fn people_filed_elsewhere(
         file::get(c, scope, h)?;
     }
     for &(index, national_id, masked) in people {
-        let blind = cipher.blind_index(file::ID_INDEX, national_id);
+        let blind = cipher.blind_indexes(file::ID_INDEX, national_id);
         let other: Option<String> = active_persons::table
-            .filter(active_persons::national_id_index.eq(&blind))
+            .filter(active_persons::national_id_index.eq_any(&blind))
             .select(active_persons::household_id)
             .first(c)
             .optional()?;

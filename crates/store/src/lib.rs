@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod audit_archive;
 pub mod backup;
 pub mod bulk;
 pub mod campaigns;
@@ -21,6 +22,7 @@ pub mod organisations;
 pub mod page;
 pub mod registry;
 pub mod reports;
+pub mod rotate;
 pub mod rules;
 pub mod schema;
 pub mod scope;

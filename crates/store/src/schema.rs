@@ -105,6 +105,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_archives (id) {
+        id -> Text,
+        first_seq -> BigInt,
+        boundary_seq -> BigInt,
+        boundary_hash -> Text,
+        events -> BigInt,
+        before_time -> Timestamp,
+        file_name -> Text,
+        file_sha256 -> Text,
+        key_id -> Text,
+        signature -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     audit_head (id) {
         id -> BigInt,
         seq -> BigInt,

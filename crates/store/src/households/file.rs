@@ -40,17 +40,20 @@ fn check_enterprise(
     Ok(())
 }
 
-/// Claims a person for a household; refuses when another active household holds them.
+/// Claims a person for a household under `indexes[0]`; refuses when another active household
+/// holds them under any of `indexes` (the current key's blind index, and during a data-key
+/// rotation the previous key's, which rows not yet rotated still carry).
 pub(super) fn claim_person(
     conn: &mut DbConnection,
     scope: &Scope,
     index: usize,
-    id_index: &str,
+    indexes: &[String],
     household_id: &str,
     member_id: &str,
 ) -> Result<(), FileError> {
+    let id_index = indexes.first().cloned().unwrap_or_default();
     let existing: Option<String> = active_persons::table
-        .filter(active_persons::national_id_index.eq(id_index))
+        .filter(active_persons::national_id_index.eq_any(indexes))
         .select(active_persons::household_id)
         .first(conn)
         .optional()?;
@@ -63,7 +66,7 @@ pub(super) fn claim_person(
     }
     diesel::insert_into(active_persons::table)
         .values(ActivePerson {
-            national_id_index: id_index,
+            national_id_index: &id_index,
             household_id,
             member_id,
         })
@@ -198,7 +201,8 @@ pub fn create(
         diesel::insert_into(household_members::table)
             .values(&mr)
             .execute(conn)?;
-        claim_person(conn, scope, i, &mr.national_id_index, &id, &mr.id)?;
+        let indexes = cipher.blind_indexes(ID_INDEX, &m.national_id);
+        claim_person(conn, scope, i, &indexes, &id, &mr.id)?;
         member_ids.push(mr.id);
     }
     let resolve = |idx: &Option<usize>| -> Result<Option<String>, FileError> {

@@ -25,14 +25,8 @@ pub fn add_member(
             .parse()
             .unwrap_or(jiekun_domain::household::HouseholdStatus::Draft),
     ) {
-        claim_person(
-            conn,
-            scope,
-            0,
-            &row.national_id_index,
-            household_id,
-            &row.id,
-        )?;
+        let indexes = cipher.blind_indexes(ID_INDEX, &m.national_id);
+        claim_person(conn, scope, 0, &indexes, household_id, &row.id)?;
     }
     refresh_summary(conn, household_id)?;
     Ok(row)

@@ -386,9 +386,9 @@ pub fn find_by_national_id(
     scope: &Scope,
     national_id: &str,
 ) -> StoreResult<Vec<HouseholdRow>> {
-    let index = cipher.blind_index(ID_INDEX, national_id);
+    let indexes = cipher.blind_indexes(ID_INDEX, national_id);
     let ids: Vec<String> = household_members::table
-        .filter(household_members::national_id_index.eq(index))
+        .filter(household_members::national_id_index.eq_any(indexes))
         .select(household_members::household_id)
         .load(conn)?;
     let mut out = Vec::new();
@@ -513,7 +513,10 @@ pub fn reclaim_persons(
         return Ok(());
     }
     for (i, m) in members(conn, household_id)?.iter().enumerate() {
-        claim_person(conn, scope, i, &m.national_id_index, household_id, &m.id)?;
+        // The stored index only (no key here): during a data-key rotation a person filed
+        // elsewhere under the new index meanwhile is found by the rotation, which stops there.
+        let stored = [m.national_id_index.clone()];
+        claim_person(conn, scope, i, &stored, household_id, &m.id)?;
     }
     Ok(())
 }

@@ -75,7 +75,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-fn secret_context(department_id: &str) -> String {
+pub(crate) fn secret_context(department_id: &str) -> String {
     format!("exchange_secrets.secret:{department_id}")
 }
 

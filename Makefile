@@ -7,7 +7,7 @@ export JIEKUN_DATABASE_URL JIEKUN_BIND JIEKUN_TEST_POSTGRES_URL
 
 BIN := ./target/debug/jiekun
 
-.PHONY: run build test fuzz lint fmt openapi clean-data bench load
+.PHONY: run build test fuzz lint deny audit fmt openapi clean-data bench load
 
 ## run: build, migrate, load the demo organisation tree and serve on an embedded SQLite database
 run: build data/jwt.key data/data.key
@@ -34,12 +34,26 @@ build:
 ## on both backends). When no PostgreSQL answers at JIEKUN_TEST_POSTGRES_URL,
 ## scripts/test/with-postgres.sh starts a throwaway one if initdb and pg_ctl are installed, and
 ## otherwise ends by saying how many PostgreSQL tests did not run.
-test: lint
+test: lint deny
 	scripts/test/with-postgres.sh sh -c '$(CARGO) test --workspace --all-targets --locked --no-fail-fast && scripts/fuzz/run.py'
 
 ## fuzz: the long contract-fuzzing run (400 generated cases per operation and caller; about an hour)
 fuzz:
 	scripts/test/with-postgres.sh scripts/fuzz/run.py --long
+
+## deny: the licences, bans and sources of every dependency against deny.toml, offline
+## (cargo-deny; on a machine without it, installed from crates.io into target/tools first)
+CARGO_DENY_VERSION := 0.18.4
+DENY := $(or $(shell command -v cargo-deny 2>/dev/null),target/tools/bin/cargo-deny)
+deny: $(DENY)
+	$(DENY) check licenses bans sources
+
+target/tools/bin/cargo-deny:
+	$(CARGO) install --locked --root target/tools cargo-deny --version $(CARGO_DENY_VERSION)
+
+## audit: the RustSec advisories for every dependency (fetches the advisory database)
+audit: $(DENY)
+	$(DENY) check advisories
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -51,7 +65,7 @@ fmt:
 ## bench: the rules over 1,000,000 generated households (criterion), the import of a 100,000-row
 ## exchange answer file against a raw bulk insert (SQLite and PostgreSQL), then load tests over HTTP (get-by-id, list filters, workflow views and steps; 64 connections; household creates and
 ## assistance POSTs with Idempotency-Key from 16 department clients) on 100,000 households,
-## SQLite and PostgreSQL; see scripts/bench/http.sh for the knobs (`make load` runs only those);
+## SQLite and PostgreSQL; see scripts/bench/http.sh for the knobs;
 ## last, `jiekun demo` loading 1,000,000 households on both backends against a raw COPY / INSERT of
 ## the same rows (scripts/bench/load.sh; BENCH_LOAD_HOUSEHOLDS=0 skips it); then every report,
 ## cold and warm, JSON and CSV, at 100,000 households on SQLite and 1,000,000 on PostgreSQL
@@ -63,8 +77,11 @@ bench:
 	scripts/bench/reports.sh
 	scripts/bench/load.sh
 
+## load: the realistic mix (frontends, departments, staff, auditors) for five minutes against
+## 100,000 households on both backends: per-endpoint throughput, p50, p99 and errors, and whether
+## the server's memory stayed flat (scripts/bench/mix.sh for the knobs)
 load:
-	scripts/bench/http.sh
+	scripts/bench/mix.sh
 
 ## openapi: rewrite openapi/openapi.json from the routes (the build shows its progress: on a fresh
 ## clone it takes minutes)

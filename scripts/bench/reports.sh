@@ -7,6 +7,7 @@
 # PostgreSQL. The baseline of the same run is the database's own client counting the same
 # register by status and region (one GROUP BY over the households, no HTTP); each report is
 # printed as a multiple of it. The server's peak RSS (VmHWM) closes each backend's figures.
+# BENCH_REPORTS_REUSE=1 serves the databases a previous run loaded, without loading them again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -48,7 +49,7 @@ run_backend() {
   echo "== $backend: $n households (target < $limit s a report)"
   export JIEKUN_DATABASE_URL=$url
   "$BIN" migrate >/dev/null
-  "$BIN" demo --households "$n" | tail -1
+  if [ "${BENCH_REPORTS_REUSE:-0}" != 1 ]; then "$BIN" demo --households "$n" | tail -1; fi
   local base
   base=$(baseline "$backend" "$target")
   echo "-- baseline: the database's client counting the households by status and region: $base s"
@@ -75,12 +76,14 @@ run_backend() {
 }
 
 if [ "$SQLITE_N" != 0 ]; then
-  rm -f "$WORK"/reports.db*
+  [ "${BENCH_REPORTS_REUSE:-0}" = 1 ] || rm -f "$WORK"/reports.db*
   run_backend sqlite "sqlite://$WORK/reports.db" "$SQLITE_N" "$WORK/reports.db" 1
 fi
 if [ "$PG_N" != 0 ]; then
   base=${PG_URL%/*}
   db=${PG_URL##*/}_reports
-  psql "$base/postgres" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" -c "CREATE DATABASE \"$db\"" >/dev/null
+  if [ "${BENCH_REPORTS_REUSE:-0}" != 1 ]; then
+    psql "$base/postgres" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" -c "CREATE DATABASE \"$db\"" >/dev/null
+  fi
   run_backend postgres "$base/$db" "$PG_N" "$base/$db" 2
 fi

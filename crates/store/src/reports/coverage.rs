@@ -51,16 +51,18 @@ pub fn coverage(
     as_of: NaiveDateTime,
     local_date: NaiveDate,
 ) -> StoreResult<Vec<CoverageRow>> {
-    let every: String = ReasonCode::EveryFiledHousehold
+    // Every filed household is called for these whatever its proposals say: they come from the
+    // register, the rest from the proposals (UNION ALL: no sort to drop duplicates).
+    let numbers: Vec<String> = ReasonCode::EveryFiledHousehold
         .measures()
         .iter()
-        .map(|m| {
-            format!(
-                "UNION SELECT household_id, CAST({} AS BIGINT) FROM filed ",
-                m.number()
-            )
-        })
+        .map(|m| m.number().to_string())
         .collect();
+    let every: String = numbers
+        .iter()
+        .map(|n| format!("UNION ALL SELECT household_id, CAST({n} AS BIGINT) FROM filed "))
+        .collect();
+    let others = numbers.join(", ");
     let contact = Measure::DualContact.number();
     let sql = format!(
         "{AS_OF}, filed AS (SELECT household_id FROM asof WHERE status = 'filed'), \
@@ -70,6 +72,7 @@ pub fn coverage(
          called AS ( \
            SELECT p.household_id, p.measure_number FROM plan_proposals p \
              JOIN lastp l ON l.household_id = p.household_id AND l.at = p.proposed_at \
+             WHERE p.measure_number NOT IN ({others}) \
            {every}), \
          sent AS (SELECT DISTINCT household_id, measure_number FROM referrals \
            WHERE created_at <= $1), \

@@ -64,7 +64,7 @@ pub fn exceptions(
            WHERE m.created_at <= $1 AND a.status NOT IN ('closed', 'withdrawn', 'rejected') \
              AND m.national_id_index IN (SELECT national_id_index FROM household_members \
                WHERE created_at <= $1 GROUP BY national_id_index \
-               HAVING COUNT(DISTINCT household_id) > 1) \
+               HAVING MIN(household_id) <> MAX(household_id)) \
            GROUP BY m.national_id_index HAVING COUNT(DISTINCT m.household_id) > 1) x"
     );
     Ok(with_scope(sql, as_of, scope).load(conn)?)

@@ -72,6 +72,14 @@ pub(crate) fn local_month_sql(conn: &DbConnection, column: &str) -> String {
     }
 }
 
+/// The local (UTC+8) day of a timestamp column, as a date, in the connection's dialect.
+pub(crate) fn local_date_sql(conn: &DbConnection, column: &str) -> String {
+    match conn {
+        DbConnection::Sqlite(_) => format!("date({column}, '+8 hours')"),
+        DbConnection::Postgres(_) => format!("CAST({column} + interval '8 hours' AS DATE)"),
+    }
+}
+
 /// The month of a date column, as `YYYY-MM`, in the connection's dialect.
 pub(crate) fn month_of_date_sql(conn: &DbConnection, column: &str) -> String {
     match conn {

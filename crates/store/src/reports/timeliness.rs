@@ -4,7 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text, Timestamp};
 
-use super::{at_scope, with_scope, AS_OF};
+use super::{at_scope, local_date_sql, with_scope, AS_OF};
 use crate::conn::DbConnection;
 use crate::{Scope, StoreResult};
 
@@ -73,42 +73,61 @@ pub fn notices_at(
     Ok(with_scope(sql, as_of, scope).load(conn)?)
 }
 
-/// A household filed at a moment, and what its next annual review counts from: its last filing
-/// and its last annual review by then, with the next due date that review set.
+/// Households filed at a moment that count their next annual review from the same days: the
+/// day (China Standard Time) of their last filing and of their last annual review by then, and
+/// the next due date that review set; with how many households share them, so that a million
+/// files come back as a few thousand rows.
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
 pub struct ReviewDue {
     #[diesel(sql_type = Text)]
     pub region_code: String,
-    #[diesel(sql_type = Nullable<Timestamp>)]
-    pub filed_at: Option<NaiveDateTime>,
-    #[diesel(sql_type = Nullable<Timestamp>)]
-    pub reviewed_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub filed_on: Option<NaiveDate>,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub reviewed_on: Option<NaiveDate>,
     #[diesel(sql_type = Nullable<Date>)]
     pub next_due: Option<NaiveDate>,
+    #[diesel(sql_type = BigInt)]
+    pub households: i64,
 }
 
-/// One row per household in `scope` filed at `as_of` (as the register stood then).
+/// The households in `scope` filed at `as_of` (as the register stood then), grouped by what
+/// their next review counts from. A household filed without a filing step on the timeline (one
+/// loaded in bulk) counts from the filing day of its record, when that is not after `as_of`.
 pub fn reviews_due_at(
     conn: &mut DbConnection,
     scope: &Scope,
     as_of: NaiveDateTime,
 ) -> StoreResult<Vec<ReviewDue>> {
+    let (filed_on, reviewed_on) = (
+        local_date_sql(conn, "g.at"),
+        local_date_sql(conn, "r.created_at"),
+    );
     let sql = format!(
         "{AS_OF}, \
          filings AS (SELECT household_id, MAX(at) AS at FROM workflow_events \
            WHERE to_state = 'filed' AND subject_kind = 'application' AND at <= $1 \
            GROUP BY household_id), \
-         reviews AS (SELECT household_id, MAX(created_at) AS at FROM annual_reviews \
-           WHERE created_at <= $1 GROUP BY household_id) \
-         SELECT f.region_code, g.at AS filed_at, r.at AS reviewed_at, \
-           (SELECT x.next_due FROM annual_reviews x WHERE x.household_id = f.household_id \
-              AND x.created_at = r.at ORDER BY x.id DESC LIMIT 1) AS next_due \
+         reviews AS (SELECT x.household_id, x.created_at, x.next_due FROM annual_reviews x \
+           WHERE x.created_at <= $1 AND NOT EXISTS (SELECT 1 FROM annual_reviews y \
+             WHERE y.household_id = x.household_id AND y.created_at <= $1 \
+               AND (y.created_at > x.created_at OR (y.created_at = x.created_at AND y.id > x.id)))) \
+         SELECT f.region_code, \
+           COALESCE({filed_on}, CASE WHEN lc.filed_on <= $4 THEN lc.filed_on END) AS filed_on, \
+           {reviewed_on} AS reviewed_on, r.next_due, COUNT(*) AS households \
          FROM asof f \
          LEFT JOIN filings g ON g.household_id = f.household_id \
          LEFT JOIN reviews r ON r.household_id = f.household_id \
-         WHERE f.status = 'filed'"
+         LEFT JOIN household_lifecycle lc ON lc.household_id = f.household_id \
+         WHERE f.status = 'filed' \
+         GROUP BY f.region_code, \
+           COALESCE({filed_on}, CASE WHEN lc.filed_on <= $4 THEN lc.filed_on END), \
+           {reviewed_on}, r.next_due"
     );
-    Ok(with_scope(sql, as_of, scope).load(conn)?)
+    let today = (as_of + chrono::TimeDelta::hours(8)).date();
+    Ok(with_scope(sql, as_of, scope)
+        .bind::<Date, _>(today)
+        .load(conn)?)
 }
 
 /// The annual reviews recorded by `as_of` for households in `scope` as it stood then.

@@ -84,7 +84,9 @@ async fn get_report(
         },
     };
     // One snapshot: the rows, totals and policy versions of a report agree even while writes go on.
-    let built: Built = db::run(&state.db, move |c| {
+    // A report reads the whole register, for up to seconds: on a blocking thread, never inline on
+    // the worker that serves the other requests (where, on SQLite, it held them all up).
+    let built: Built = db::run_blocking(&state.db, move |c| {
         jiekun_store::conn::snapshot(c, |c| {
             registry::build(c, &scope, shown_scope, name, as_of, params)
         })

@@ -130,19 +130,18 @@ fn annual_reviews(
     versions: &mut Vec<String>,
 ) -> ApiResult<Vec<Cell>> {
     use jiekun_domain::report::days_between;
-    let local = |t: NaiveDateTime| (t + chrono::TimeDelta::hours(8)).date();
-    let today = local(as_of);
+    let today = (as_of + chrono::TimeDelta::hours(8)).date();
     let done = jiekun_store::reports::reviews_done(c, scope, as_of)?;
     let due = jiekun_store::reports::reviews_due_at(c, scope, as_of)?;
-    let (mut longest, mut overdue) = (None::<i64>, 0i64);
+    let (mut longest, mut overdue, mut waiting) = (None::<i64>, 0i64, 0i64);
     for h in &due {
+        waiting += h.households;
         // What the next review counts from: the later of the last filing and the last review.
-        let (since, next_due) = match (h.filed_at, h.reviewed_at, h.next_due) {
+        let (since, next_due) = match (h.filed_on, h.reviewed_on, h.next_due) {
             (filed, Some(reviewed), Some(next)) if filed.is_none_or(|f| reviewed >= f) => {
-                (local(reviewed), Some(next))
+                (reviewed, Some(next))
             }
-            (Some(filed), _, _) => {
-                let on = local(filed);
+            (Some(on), _, _) => {
                 let next = book.workflow(&h.region_code, on).ok().map(|p| {
                     note_versions(
                         book,
@@ -158,7 +157,9 @@ fn annual_reviews(
             _ => continue,
         };
         longest = longest.max(Some(days_between(since, today)));
-        overdue += i64::from(next_due.is_some_and(|d| d < today));
+        if next_due.is_some_and(|d| d < today) {
+            overdue += h.households;
+        }
     }
     Ok(vec![
         Cell::Text("annual_review".into()),
@@ -166,7 +167,7 @@ fn annual_reviews(
         done.into(),
         Cell::Null,
         Cell::Null,
-        (due.len() as i64).into(),
+        waiting.into(),
         longest.map_or(Cell::Null, Cell::Int),
         Cell::Null,
         overdue.into(),

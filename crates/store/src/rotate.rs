@@ -187,7 +187,12 @@ fn members(c: &mut DbConnection, cipher: &FieldCipher, p: &str, limit: i64) -> S
             continue;
         }
         if index != old_index {
-            diesel::update(active_persons::table.filter(active_persons::member_id.eq(&id)))
+            // By the key (the old index) and the member: no scan of every claim per member.
+            diesel::update(
+                active_persons::table
+                    .filter(active_persons::national_id_index.eq(&old_index))
+                    .filter(active_persons::member_id.eq(&id)),
+            )
                 .set(active_persons::national_id_index.eq(&index))
                 .execute(c)
                 .map_err(|e| match StoreError::from(e) {

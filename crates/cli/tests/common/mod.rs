@@ -10,6 +10,8 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 
+pub mod mid_write;
+
 /// The PostgreSQL the tests use (`JIEKUN_TEST_POSTGRES_URL`).
 pub fn postgres_base_url() -> String {
     std::env::var("JIEKUN_TEST_POSTGRES_URL")

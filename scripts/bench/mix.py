@@ -13,6 +13,7 @@ minute (falling is not a leak). Exits 1 when any request failed or memory grew.
 """
 import json
 import queue
+import os
 import random
 import sys
 import threading
@@ -55,6 +56,44 @@ def call(method, path, body=None, auth=None, headers=None):
             return e.code, e.headers, raw.decode(errors="replace")
 
 
+STEPS_PER_CASE = 9
+
+
+def national_id(body):
+    """The 18-digit identity number (GB 11643) of a 17-digit body."""
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, weights)) % 11]
+
+
+def people():
+    """Pairs of identity numbers nobody in the demo has: the demo's births fall on days 1–28."""
+    import datetime
+    for year in range(1961, 1991):
+        for month in range(1, 13):
+            for day in (29, 30, 31):
+                try:
+                    born = datetime.date(year, month, day).strftime("%Y%m%d")
+                except ValueError:
+                    continue
+                for seq in range(0, 800, 2):
+                    yield national_id(f"610724{born}{seq:03d}"), national_id(f"610724{born}{seq + 1:03d}")
+
+
+PEOPLE_LOCK = threading.Lock()
+
+
+class _People:
+    def __init__(self):
+        self.it = people()
+
+    def __next__(self):
+        with PEOPLE_LOCK:
+            return next(self.it)
+
+
+PEOPLE = _People()
+
+
 def token(user):
     _, _, body = call("POST", "/auth/token", {"username": user, "password": PASSWORD})
     return "Bearer " + body["access_token"]
@@ -89,15 +128,16 @@ def setup():
     _, _, depts = call("GET", "/departments?code=hrss&region_code=610724", auth=admin)
     dept = depts["items"][0]["id"]
     run = uuid.uuid4().hex[:6]
+    _, _, first = call("GET", f"/households/{filed[0]}", auth=officer)
 
-    def key(scopes):
-        status, _, k = call("POST", "/api-keys", {"department_id": dept, "name": f"联调{run}-{'-'.join(scopes)}",
+    def key(scopes, system):
+        status, _, k = call("POST", "/api-keys", {"department_id": dept, "name": f"联调{run}-{system}-{'-'.join(scopes)}",
                                                   "scopes": scopes, "rate_limit_per_minute": 6000}, auth=admin)
         assert status == 201, k
         return "ApiKey " + k["key"]
 
-    # 人社's systems: one key per use, each limited to 6,000 requests a minute.
-    dept_keys = {use: key(scopes) for use, scopes in
+    # 人社's systems: two keys per use (two systems), each limited to 6,000 requests a minute.
+    dept_keys = {use: [key(scopes, 1), key(scopes, 2)] for use, scopes in
                  [("referrals", ["referrals:read"]), ("assistance", ["assistance:write"]),
                   ("verification", ["verification:respond"])]}
     # Referrals of measure 2 (人社) for the first filed households, and their consents and a
@@ -135,6 +175,7 @@ def setup():
     print(f"setup: {len(households)} files sampled, {len(referred)} referred, {tasks.qsize()} verification tasks,"
           f" {cases.qsize()} applications in motion", flush=True)
     return dict(reviewer=reviewer, officer=officer, auditor=auditor, dept=dept_keys, households=households,
+                union=first["organisation_id"],
                 referred=referred, tasks=tasks, cases=cases, run=run)
 
 
@@ -171,35 +212,60 @@ def main():
         timed("GET /households/{id}", "GET", f"/households/{random.choice(ctx['households'])}", auth=ctx["reviewer"])
 
     def pull_referrals():
-        timed("GET /referrals (department key)", "GET", "/referrals?limit=50", auth=ctx["dept"]["referrals"])
+        timed("GET /referrals (department key)", "GET", "/referrals?limit=50", auth=random.choice(ctx["dept"]["referrals"]))
 
     def answer_task():
         try:
             task, members = ctx["tasks"].get_nowait()
         except queue.Empty:
             timed("GET /verifications/tasks (department key)", "GET", "/verifications/tasks?limit=20",
-                  auth=ctx["dept"]["verification"])
+                  auth=random.choice(ctx["dept"]["verification"]))
             return
         facts = [{"member_id": m, "as_of": TODAY, "status": "insured"} for m in members]
         timed("POST /verifications/tasks/{id}/answer (department key)", "POST",
-              f"/verifications/tasks/{task}/answer", {"facts": facts}, auth=ctx["dept"]["verification"])
+              f"/verifications/tasks/{task}/answer", {"facts": facts}, auth=random.choice(ctx["dept"]["verification"]))
 
     def post_assistance():
         body = {"household_id": random.choice(ctx["referred"]), "measure": 2, "delivered_on": TODAY,
                 "kind": "service", "amount_fen": 0, "evidence": f"mix-{ctx['run']}"}
         timed("POST /assistance (department key, Idempotency-Key)", "POST", "/assistance", body,
-              auth=ctx["dept"]["assistance"], headers={"Idempotency-Key": str(uuid.uuid4())}, expect=(201,))
+              auth=random.choice(ctx["dept"]["assistance"]), headers={"Idempotency-Key": str(uuid.uuid4())}, expect=(201,))
+
+    def new_case():
+        # Staff file a new household of two and open its application.
+        worker, spouse = next(PEOPLE)
+        body = {"organisation_id": ctx["union"], "region_code": "610724", "address": "西乡县城关镇东大街12号",
+                "housing_type": "private_rental", "main_cause": 6, "members": [
+                    {"relation": "worker", "name": "张建国", "national_id": worker, "work_status": "employed",
+                     "health": {"status": "healthy"}},
+                    {"relation": "spouse", "name": "李秀英", "national_id": spouse, "work_status": "unemployed",
+                     "health": {"status": "healthy"}}]}
+        status, _, h = timed("POST /households (staff)", "POST", "/households", body, auth=ctx["officer"],
+                             expect=(201,))
+        if status != 201:
+            return None
+        status, _, app = timed("POST /applications (staff)", "POST", "/applications", {"household_id": h["id"]},
+                               auth=ctx["officer"], expect=(201,))
+        return app["id"] if status == 201 else None
 
     def step_case():
         try:
             case = ctx["cases"].get_nowait()
         except queue.Empty:
             return
+        # A case goes round (returned and submitted again) a few times, not for ever: its timeline
+        # would grow with the run. Then the staff take up a new one.
+        rounds[case] = rounds.get(case, 0) + 1
+        if rounds[case] > STEPS_PER_CASE:
+            fresh = new_case()
+            ctx["cases"].put(fresh or case)
+            return
         try:
             status, h, app = timed("GET /applications/{id}", "GET", f"/applications/{case}", auth=ctx["reviewer"])
             if status != 200:
                 return
             action, who, body = {
+                "draft": ("submit", ctx["officer"], {"action": "submit"}),
                 "submitted": ("start_review", ctx["reviewer"], {"action": "start_review"}),
                 "county_review": ("return", ctx["reviewer"], {"action": "return", "opinion": "材料不全，请补充"}),
                 "returned": ("submit", ctx["officer"], {"action": "submit"}),
@@ -209,6 +275,8 @@ def main():
                       body, auth=who, headers={"If-Match": h["ETag"]})
         finally:
             ctx["cases"].put(case)
+
+    rounds = {}
 
     def pull_report():
         name = random.choice(REPORTS)
@@ -230,12 +298,13 @@ def main():
             pull_report()
             time.sleep(REPORT_EVERY)
 
-    rss = []
+    rss, detail = [], []
     started = time.time()
 
     def sample():
         while time.time() < deadline:
             rss.append((time.time() - started, rss_kb()))
+            detail.append((rss_kb("RssAnon"), rss_kb("RssFile"), rss_kb("RssShmem"), rss_kb("Threads")))
             time.sleep(5)
 
     threads = [threading.Thread(target=worker) for _ in range(CLIENTS)] + [threading.Thread(target=sample),
@@ -260,6 +329,12 @@ def main():
     end = rss[-1][1] if rss else 0
     drift = (end - after_minute) / after_minute if after_minute else 0
     flat = drift <= 0.10
+    series = [f"{t:.0f}s {kb / 1024:.0f}" for i, (t, kb) in enumerate(rss) if i % 6 == 0 or i == len(rss) - 1]
+    print("server RSS (MB) every 30 s: " + ", ".join(series))
+    if os.environ.get("BENCH_MIX_DETAIL"):
+        for i, ((t, _), (anon, file, shmem, threads)) in enumerate(zip(rss, detail)):
+            if i % 6 == 0 or i == len(rss) - 1:
+                print(f"  {t:4.0f}s anon {anon / 1024:.0f} MB, file {file / 1024:.0f} MB, shmem {shmem / 1024:.0f} MB, {threads} threads")
     print(f"server RSS: {after_minute / 1024:.0f} MB after the first minute, {end / 1024:.0f} MB at the end"
           f" ({drift:+.1%}: {'flat' if flat else 'NOT flat'}); peak {rss_kb('VmHWM') / 1024:.0f} MB")
     sys.exit(0 if errors == 0 and flat else 1)

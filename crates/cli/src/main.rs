@@ -26,7 +26,10 @@ use jiekun_store::crypto::FieldCipher;
 use jiekun_store::{DatabaseTarget, Pool, PoolOptions};
 
 /// mimalloc rather than the system allocator: under load the server spent a fifth of its CPU in
-/// glibc's malloc and free, shared by every worker thread.
+/// glibc's malloc and free, shared by every worker thread. It also stands in for `malloc` itself
+/// (the crate's `override` feature), so that SQLite and libpq allocate from it too: under the load
+/// mix, glibc's per-thread arenas kept what their bursts had freed and the server's memory crept
+/// up; with one allocator that gives freed pages back, it stays flat.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

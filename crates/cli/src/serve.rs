@@ -49,6 +49,16 @@ fn metrics_server(bind: &str, pool: Pool) -> anyhow::Result<actix_web::dev::Serv
         .context("metric buckets")?
         .install_recorder()
         .context("cannot install the metrics recorder")?;
+    // Histogram samples wait in the recorder until they are drained: by a scrape, and at least
+    // every 5 s here, so that an unscraped endpoint does not grow without bound.
+    let upkeep = handle.clone();
+    std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_secs(5));
+            upkeep.run_upkeep();
+        })
+        .context("cannot start the metrics upkeep")?;
     let max = f64::from(pool.max_size());
     let server = actix_web::HttpServer::new(move || {
         let (handle, pool) = (handle.clone(), pool.clone());

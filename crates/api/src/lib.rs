@@ -245,6 +245,7 @@ pub fn app(
         .into_app()
         .default_service(web::to(no_route))
         .wrap(cors)
+        .wrap(tracing_actix_web::TracingLogger::<middleware::RequestSpans>::new())
         .wrap(actix_web::middleware::from_fn(middleware::request_context))
 }
 

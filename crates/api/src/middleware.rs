@@ -4,8 +4,6 @@
 
 use std::time::Instant;
 
-use tracing::Instrument;
-
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -52,13 +50,9 @@ pub async fn request_context(
         // Built as a response carrying the error, which the renderer below gives the request id.
         Err(e) => ServiceResponse::new(req.into_parts().0, HttpResponse::from_error(e)),
         // Handlers' errors arrive as responses carrying the error, and so do the CORS layer's
-        // refusals; an `Err` here would come from an inner middleware's own failure.
-        // In a span carrying the request id: whatever the request logs (also on the blocking
-        // threads that run its store work, see `db`) says which request it belongs to.
-        Ok(()) => {
-            let span = tracing::info_span!("request", request_id = %id, %method, %path);
-            next.call(req).instrument(span).await?.map_into_boxed_body()
-        }
+        // refusals; an `Err` here would come from an inner middleware's own failure. The
+        // request's span is opened inside, by `TracingLogger` (see `RequestSpans`).
+        Ok(()) => next.call(req).await?.map_into_boxed_body(),
     };
     let status = res.status();
     let mut res = if status.is_client_error() || status.is_server_error() {
@@ -84,6 +78,36 @@ pub async fn request_context(
     }
     observe(&res, &method, status, started.elapsed().as_secs_f64());
     Ok(res)
+}
+
+/// The root span of every request (`tracing-actix-web`'s `TracingLogger`, inside
+/// `request_context`): `request{request_id,method,path,status}` with our request id, the path
+/// without its query (which may carry personal data), and the status once answered. Whatever the
+/// request logs, also on the blocking threads that run its store work (see `db`), says which
+/// request it belongs to.
+pub struct RequestSpans;
+
+impl tracing_actix_web::RootSpanBuilder for RequestSpans {
+    fn on_request_start(req: &ServiceRequest) -> tracing::Span {
+        let id = req
+            .extensions()
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_default();
+        tracing::info_span!("request", request_id = %id, method = %req.method(),
+            path = %req.path(), status = tracing::field::Empty)
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        let status = match outcome {
+            Ok(res) => res.status(),
+            Err(e) => e.as_response_error().status_code(),
+        };
+        span.record("status", status.as_u16());
+    }
 }
 
 /// Request metrics by route template (never by path, which holds ids): a count by method, route

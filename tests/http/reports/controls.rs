@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::TimeDelta;
+use diesel::connection::SimpleConnection;
 use jiekun_domain::access::Role;
 use serde_json::{json, Value};
 
@@ -125,6 +126,28 @@ fn exceptions_stand_as_they_stood(w: &World) {
     );
     assert_eq!(again["rows"], then["rows"]);
     assert_eq!(again["sha256"], then["sha256"]);
+    // The same person in two active files: the active-person index refuses it, so the worker of
+    // one is copied into the other by hand. One number, two households; then taken out again.
+    let sql = |q: &str| {
+        let mut c = w.app.db.pool.get().unwrap();
+        c.batch_execute(q).unwrap();
+    };
+    sql(&format!(
+        "INSERT INTO household_members (id, household_id, position, relation, name, \
+           national_id_enc, national_id_index, national_id_masked, sex, birth_date, work_status, \
+           included, created_at, updated_at, business_plan, residents_pension, laid_off) \
+         SELECT 'dup-{other}', '{other}', 9, 'other', name, national_id_enc, national_id_index, \
+           national_id_masked, sex, birth_date, work_status, included, created_at, updated_at, \
+           business_plan, residents_pension, laid_off \
+         FROM household_members WHERE household_id = '{filed}' AND position = 0"
+    ));
+    let mut twice = counts(0, 0, 1, 1);
+    twice[2] = ("person_in_two_files".to_owned(), 1, 2);
+    let doubled = report(w, &who, "/api/v1/reports/exceptions");
+    sql(&format!(
+        "DELETE FROM household_members WHERE id = 'dup-{other}'"
+    ));
+    assert_eq!(exception_counts(&doubled), twice);
     // Another county sees none of it.
     let outside = w.app.person(
         &format!("auditor.cg.{}", w.next()),

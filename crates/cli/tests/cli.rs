@@ -2,6 +2,8 @@
 
 use std::process::{Command, Output};
 
+mod common;
+
 fn jiekun(db: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_jiekun"))
         .args(args)
@@ -438,45 +440,7 @@ fn exchange_exports_a_signed_batch_and_imports_its_answer_once() {
     let out = run(&["demo", "--households", "90"]);
     assert!(out.status.success(), "{}", text(&out));
     // 公安 of 西乡县, and its exchange secret (issued as the API would).
-    let pool = jiekun_store::Pool::open(&db, &jiekun_store::PoolOptions::default()).unwrap();
-    let mut c = pool.get().unwrap();
-    let page = jiekun_store::PageRequest {
-        after: None,
-        limit: 50,
-    };
-    let filter = jiekun_store::departments::DepartmentFilter {
-        code: Some(jiekun_domain::DepartmentCode::PublicSecurity),
-        ..Default::default()
-    };
-    let dept = jiekun_store::departments::list(&mut c, &jiekun_store::Scope::All, &filter, &page)
-        .unwrap()
-        .items[0]
-        .id
-        .clone();
-    let doer = jiekun_store::measures::Doer {
-        name: "test".into(),
-        role: None,
-        unit: jiekun_store::measures::Unit::Organisation { id: String::new() },
-        scope: jiekun_store::Scope::All,
-        caller: jiekun_store::audit::Caller {
-            actor: jiekun_store::audit::Actor {
-                kind: "system",
-                name: Some("test".into()),
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-    };
-    let cipher = jiekun_store::crypto::FieldCipher::from_key_text(&key).unwrap();
-    let secret = jiekun_store::sharing::exchange::issue_secret(
-        &mut c,
-        &cipher,
-        &doer,
-        jiekun_store::now(),
-        &dept,
-    )
-    .unwrap();
-    drop(c);
+    let (dept, secret) = common::department_and_secret(&db, &key);
     let outdir = dir.path().join("out");
     let out = run(&[
         "exchange",

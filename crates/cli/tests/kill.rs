@@ -15,15 +15,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use jiekun_domain::national_id::complete;
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 
 mod common;
 use common::mid_write::{lock_head, named, wait_mid_write};
-use common::{Schema, Serve};
+use common::{count, Schema, Serve};
 
 const PASSWORD: &str = "Jiekun-demo-2026";
 /// The `application_name` of the server's PostgreSQL connections: the test's own schema, so that
@@ -73,23 +71,6 @@ fn token(c: &Client, base: &str, user: &str) -> String {
         .json()
         .expect("json");
     v["access_token"].as_str().expect("token").to_owned()
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn count(url: &str, sql: &str) -> i64 {
-    let pool = jiekun_store::Pool::open(url, &jiekun_store::PoolOptions::default()).expect("pool");
-    let mut c = pool.get().expect("connection");
-    let rows: Vec<Count> = match &mut *c {
-        jiekun_store::DbConnection::Sqlite(s) => diesel::sql_query(sql).load(s),
-        jiekun_store::DbConnection::Postgres(p) => diesel::sql_query(sql).load(p),
-    }
-    .expect("count");
-    rows[0].n
 }
 
 /// A demo registry (no workflow cases, so every case is the test's own) and a server on it.

@@ -6,13 +6,11 @@
 
 use std::process::{Command, Stdio};
 
-use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use jiekun_store::sharing::exchange::{sha256_hex, sign, signing_text};
 
 mod common;
 use common::mid_write::{lock_head, named, wait_mid_write};
-use common::Schema;
+use common::{count, department_and_secret, Schema};
 
 const KEY: &str = "3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e";
 
@@ -36,70 +34,10 @@ fn run(url: &str, args: &[&str]) -> String {
     text
 }
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn count(url: &str, sql: &str) -> i64 {
-    let pool = jiekun_store::Pool::open(url, &jiekun_store::PoolOptions::default()).expect("pool");
-    let mut c = pool.get().expect("connection");
-    let rows: Vec<Count> = match &mut *c {
-        jiekun_store::DbConnection::Sqlite(s) => diesel::sql_query(sql).load(s),
-        jiekun_store::DbConnection::Postgres(p) => diesel::sql_query(sql).load(p),
-    }
-    .expect("count");
-    rows[0].n
-}
-
-/// 公安 of 西乡县 and its exchange secret, issued as the API would.
-fn department_and_secret(url: &str) -> (String, String) {
-    let pool = jiekun_store::Pool::open(url, &jiekun_store::PoolOptions::default()).expect("pool");
-    let mut c = pool.get().expect("connection");
-    let filter = jiekun_store::departments::DepartmentFilter {
-        code: Some(jiekun_domain::DepartmentCode::PublicSecurity),
-        ..Default::default()
-    };
-    let page = jiekun_store::PageRequest {
-        after: None,
-        limit: 50,
-    };
-    let dept = jiekun_store::departments::list(&mut c, &jiekun_store::Scope::All, &filter, &page)
-        .expect("departments")
-        .items[0]
-        .id
-        .clone();
-    let doer = jiekun_store::measures::Doer {
-        name: "test".into(),
-        role: None,
-        unit: jiekun_store::measures::Unit::Organisation { id: String::new() },
-        scope: jiekun_store::Scope::All,
-        caller: jiekun_store::audit::Caller {
-            actor: jiekun_store::audit::Actor {
-                kind: "system",
-                name: Some("test".into()),
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-    };
-    let cipher = jiekun_store::crypto::FieldCipher::from_key_text(KEY).expect("key");
-    let secret = jiekun_store::sharing::exchange::issue_secret(
-        &mut c,
-        &cipher,
-        &doer,
-        jiekun_store::now(),
-        &dept,
-    )
-    .expect("secret");
-    (dept, secret)
-}
-
 /// Exports 公安's open tasks and writes its signed answer (no vehicle for anybody) beside them;
 /// returns the answer's path and its number of rows.
 fn answer_file(url: &str, dir: &std::path::Path) -> (std::path::PathBuf, u64) {
-    let (dept, secret) = department_and_secret(url);
+    let (dept, secret) = department_and_secret(url, KEY);
     let outdir = dir.join("out");
     run(
         url,

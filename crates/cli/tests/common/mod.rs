@@ -8,7 +8,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use diesel::PgConnection;
 
 pub mod mid_write;
 
@@ -116,4 +118,66 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// The `n` that `sql` (`SELECT COUNT(*) AS n …`) counts in the database at `url`.
+pub fn count(url: &str, sql: &str) -> i64 {
+    let pool = jiekun_store::Pool::open(url, &jiekun_store::PoolOptions::default()).expect("pool");
+    let mut c = pool.get().expect("connection");
+    let rows: Vec<Count> = match &mut *c {
+        jiekun_store::DbConnection::Sqlite(s) => diesel::sql_query(sql).load(s),
+        jiekun_store::DbConnection::Postgres(p) => diesel::sql_query(sql).load(p),
+    }
+    .expect("count");
+    rows[0].n
+}
+
+/// 公安 of 西乡县 in a demo registry at `url`, and its exchange secret, issued as the API would
+/// under the data key `key`.
+pub fn department_and_secret(url: &str, key: &str) -> (String, String) {
+    let pool = jiekun_store::Pool::open(url, &jiekun_store::PoolOptions::default()).expect("pool");
+    let mut c = pool.get().expect("connection");
+    let filter = jiekun_store::departments::DepartmentFilter {
+        code: Some(jiekun_domain::DepartmentCode::PublicSecurity),
+        ..Default::default()
+    };
+    let page = jiekun_store::PageRequest {
+        after: None,
+        limit: 50,
+    };
+    let dept = jiekun_store::departments::list(&mut c, &jiekun_store::Scope::All, &filter, &page)
+        .expect("departments")
+        .items[0]
+        .id
+        .clone();
+    let doer = jiekun_store::measures::Doer {
+        name: "test".into(),
+        role: None,
+        unit: jiekun_store::measures::Unit::Organisation { id: String::new() },
+        scope: jiekun_store::Scope::All,
+        caller: jiekun_store::audit::Caller {
+            actor: jiekun_store::audit::Actor {
+                kind: "system",
+                name: Some("test".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    };
+    let cipher = jiekun_store::crypto::FieldCipher::from_key_text(key).expect("key");
+    let secret = jiekun_store::sharing::exchange::issue_secret(
+        &mut c,
+        &cipher,
+        &doer,
+        jiekun_store::now(),
+        &dept,
+    )
+    .expect("secret");
+    (dept, secret)
 }

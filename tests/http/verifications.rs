@@ -652,6 +652,162 @@ fn verified_income_replaces_declared_income(w: &World) {
     );
 }
 
+/// The amounts a department proved for a member, as the household's income records list them:
+/// (month, amount, verified), oldest month first.
+fn proven(w: &World, crew: &Crew, h: &str, member: &str, source: &str) -> Vec<(String, i64, bool)> {
+    let mut out: Vec<(String, i64, bool)> = w
+        .app
+        .list_all_as(
+            &crew.officer,
+            &format!("/api/v1/households/{h}/incomes?member_id={member}"),
+            50,
+        )
+        .iter()
+        .filter(|r| r["source"] == source)
+        .map(|r| {
+            (
+                r["month"].as_str().unwrap().to_owned(),
+                r["amount_fen"].as_i64().unwrap(),
+                r["verified"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn the_latest_answer_stands_and_a_figure_set_aside_leaves_the_month(w: &World) {
+    let crew = wf::crew_xx(w);
+    let h = wf::household(w, &crew, 65, 20_000);
+    consent_all(w, &crew, &h);
+    let worker = members(w, &crew.officer, &h)[0].clone();
+    let spouse = members(w, &crew.officer, &h)[1].clone();
+    let (_, tax) = department_key(w, "tax", "西乡县税务局城关分局");
+    let today = w.app.clock.today().to_string();
+    let months = wf::last_months(w, 2);
+    let wages = |amount: i64| -> Value {
+        let mut facts: Vec<Value> = months
+            .iter()
+            .map(|m| json!({"member_id": worker, "as_of": today, "month": m, "amount_fen": amount}))
+            .collect();
+        facts.push(
+            json!({"member_id": spouse, "as_of": today, "month": months[0], "amount_fen": 0}),
+        );
+        Value::Array(facts)
+    };
+    let first = open(w, &crew, &h, &["tax"]).expect(201).body;
+    answer(
+        w,
+        &tax,
+        task_of(&first, "tax")["id"].as_str().unwrap(),
+        wages(900_000),
+    )
+    .expect(200);
+    assert_eq!(
+        proven(w, &crew, &h, &worker, "tax"),
+        months
+            .iter()
+            .map(|m| (m.clone(), 900_000, true))
+            .collect::<Vec<_>>(),
+        "the proven wages are the department's verified records"
+    );
+    let counted = |a: &Value| a["decision"]["figures"]["income_counted_fen"].as_i64();
+    let a = identify(w, &crew, &h);
+    assert_eq!(
+        counted(&a),
+        Some(2 * 900_000 + 10 * 20_000),
+        "two proven months replace the declared ones: {a}"
+    );
+    let second = open(w, &crew, &h, &["tax"]).expect(201).body;
+    let task = task_of(&second, "tax")["id"].as_str().unwrap().to_owned();
+    answer(w, &tax, &task, wages(30_000)).expect(200);
+    assert_eq!(
+        proven(w, &crew, &h, &worker, "tax"),
+        months
+            .iter()
+            .map(|m| (m.clone(), 30_000, true))
+            .collect::<Vec<_>>(),
+        "a later answer replaces the department's earlier figure for the same month"
+    );
+    let a = identify(w, &crew, &h);
+    assert_ne!(
+        a["verdict"], "not_eligible",
+        "the later figures decide: {a}"
+    );
+    // A proven amount is not a record staff edit: it changes through its discrepancy only.
+    let fact = w
+        .app
+        .list_all_as(
+            &crew.officer,
+            &format!("/api/v1/households/{h}/incomes"),
+            50,
+        )
+        .into_iter()
+        .find(|r| r["source"] == "tax")
+        .expect("a proven wage");
+    let etag = w
+        .app
+        .get_as(&crew.officer, &format!("/api/v1/households/{h}"))
+        .expect(200)
+        .etag();
+    for method in ["PATCH", "DELETE"] {
+        w.app
+            .with_etag(
+                &crew.officer,
+                method,
+                &format!(
+                    "/api/v1/households/{h}/incomes/{}",
+                    fact["id"].as_str().unwrap()
+                ),
+                &etag,
+                (method == "PATCH")
+                    .then(|| json!({"amount_fen": 1}))
+                    .as_ref(),
+            )
+            .problem(404, "not_found");
+    }
+    // Staff keep the declared wage of the newest month: the later figure is set aside, and the
+    // earlier answer does not come back in its place.
+    let d = w
+        .app
+        .list_all_as(
+            &crew.reviewer,
+            &format!("/api/v1/discrepancies?household_id={h}&status=open"),
+            50,
+        )
+        .into_iter()
+        .find(|d| d["task_id"] == task.as_str() && d["month"] == months[1].as_str())
+        .expect("the second answer's difference in the newest month");
+    w.app
+        .post_as(
+            &crew.reviewer,
+            &format!(
+                "/api/v1/discrepancies/{}/resolve",
+                d["id"].as_str().unwrap()
+            ),
+            &json!({"resolution": "keep_declared", "note": "以申报为准"}),
+        )
+        .expect(200);
+    assert_eq!(
+        proven(w, &crew, &h, &worker, "tax"),
+        vec![(months[0].clone(), 30_000, true)],
+        "the month set aside is left to the declared record"
+    );
+    let declared = proven(w, &crew, &h, &worker, "declared");
+    assert!(
+        declared
+            .iter()
+            .any(|(m, amount, _)| m == &months[1] && *amount == 20_000),
+        "{declared:?}"
+    );
+    let a = identify(w, &crew, &h);
+    assert_eq!(
+        counted(&a),
+        Some(30_000 + 11 * 20_000),
+        "the month set aside counts its declared wage: {a}"
+    );
+}
+
 fn the_notice_waits_for_every_answer_or_an_override(w: &World) {
     let crew = wf::crew_xx(w);
     let h = wf::household(w, &crew, 65, 20_000);
@@ -792,6 +948,7 @@ crate::on_both_backends!(World:
     a_department_sees_only_its_own_tasks_and_the_minimum,
     a_verified_vehicle_or_second_home_changes_identification,
     verified_income_replaces_declared_income,
+    the_latest_answer_stands_and_a_figure_set_aside_leaves_the_month,
     the_notice_waits_for_every_answer_or_an_override,
     every_answered_task_lets_the_notice_start,
     starting_the_review_can_open_a_verification

@@ -89,7 +89,8 @@ pub fn update_member(
     member(conn, household_id, member_id)
 }
 
-/// Removes a member (never the worker) with their income records.
+/// Removes a member (never the worker) with their income records; the facts departments reported
+/// of them stay on file, set aside (they no longer count in the rules).
 pub fn remove_member(
     conn: &mut DbConnection,
     scope: &Scope,
@@ -101,6 +102,13 @@ pub fn remove_member(
     member(conn, household_id, member_id)?;
     diesel::delete(income_records::table.filter(income_records::member_id.eq(member_id)))
         .execute(conn)?;
+    diesel::update(
+        crate::schema::verified_facts::table
+            .filter(crate::schema::verified_facts::household_id.eq(household_id))
+            .filter(crate::schema::verified_facts::member_id.eq(member_id)),
+    )
+    .set(crate::schema::verified_facts::set_aside.eq(true))
+    .execute(conn)?;
     diesel::update(expenditures::table.filter(expenditures::member_id.eq(member_id)))
         .set(expenditures::member_id.eq(None::<String>))
         .execute(conn)?;

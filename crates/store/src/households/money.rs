@@ -116,6 +116,8 @@ fn reindex(e: FileError, index: usize) -> FileError {
     }
 }
 
+/// A household's income records, newest month first, with the monthly amounts departments'
+/// answers prove as their verified records (see `sharing::with_verified_income`).
 pub fn incomes(
     conn: &mut DbConnection,
     household_id: &str,
@@ -123,23 +125,19 @@ pub fn incomes(
     to: Option<i64>,
     member_id: Option<&str>,
 ) -> StoreResult<Vec<IncomeRow>> {
-    let mut q = income_records::table
+    let records = income_records::table
         .select(IncomeRow::as_select())
         .filter(income_records::household_id.eq(household_id.to_owned()))
-        .into_boxed();
-    if let Some(f) = from {
-        q = q.filter(income_records::month.ge(f));
-    }
-    if let Some(t) = to {
-        q = q.filter(income_records::month.le(t));
-    }
-    if let Some(m) = member_id {
-        q = q.filter(income_records::member_id.eq(m.to_owned()));
-    }
-    Ok(
-        q.order((income_records::month.desc(), income_records::id.asc()))
-            .load(conn)?,
-    )
+        .load(conn)?;
+    let facts = crate::sharing::facts_between(conn, household_id, household_id)?;
+    let mut out: Vec<IncomeRow> = crate::sharing::with_verified_income(records, &facts)
+        .into_iter()
+        .filter(|r| from.is_none_or(|f| r.month >= f))
+        .filter(|r| to.is_none_or(|t| r.month <= t))
+        .filter(|r| member_id.is_none_or(|m| r.member_id.as_deref() == Some(m)))
+        .collect();
+    out.sort_by(|a, b| b.month.cmp(&a.month).then_with(|| a.id.cmp(&b.id)));
+    Ok(out)
 }
 
 pub fn expenditure_items(

@@ -165,8 +165,26 @@ pub fn snapshots_of(
             })
             .collect::<StoreResult<Vec<_>>>()?;
         let facts_of_h = crate::sharing::verified_snaps(verified.get(&h.id).map_or(&[], |v| v));
-        let mine = incomes.remove(&h.id).unwrap_or_default();
-        let received = |kind: &str| mine.iter().any(|i| i.kind == kind && i.month == latest);
+        let window = i64::from(from.key());
+        let proven = crate::sharing::proven_income(
+            verified
+                .get(&h.id)
+                .into_iter()
+                .flatten()
+                .filter(|f| f.month.is_some_and(|m| m >= window)),
+        );
+        let mut mine = incomes.remove(&h.id).unwrap_or_default();
+        mine.retain(|r| {
+            !proven
+                .iter()
+                .any(|p| p.replaces(&r.source, r.member_id.as_deref(), r.month, &r.kind))
+        });
+        let received = |kind: &str| {
+            mine.iter().any(|i| i.kind == kind && i.month == latest)
+                || proven
+                    .iter()
+                    .any(|p| p.counts() && p.kind.as_str() == kind && p.month == latest)
+        };
         let assistance = {
             let mine: Vec<&AssistanceRow> =
                 ledger.get(&h.id).map_or(Vec::new(), |v| v.iter().collect());
@@ -195,6 +213,15 @@ pub fn snapshots_of(
                         verified: i.verified || i.source != "declared",
                     })
                 })
+                .chain(proven.iter().filter(|p| p.counts()).map(|p| {
+                    Ok(IncomeSnap {
+                        kind: p.kind,
+                        member_id: Some(p.fact.member_id.clone()),
+                        month: p.month as i32,
+                        amount_fen: p.amount_fen,
+                        verified: true,
+                    })
+                }))
                 .collect::<StoreResult<Vec<_>>>()?,
             expenditures: spent
                 .remove(&h.id)

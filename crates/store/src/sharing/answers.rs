@@ -1,6 +1,7 @@
 //! A department's answer to a task: dated facts, each kept with its source, date and task. Monthly
-//! amounts (taxable income, a pension, 低保 or special-hardship support) become verified income
-//! records, which replace declared ones in the rules; asset facts replace declared assets there.
+//! amounts (taxable income, a pension, 低保 or special-hardship support) read as the department's
+//! verified income records, which replace declared ones in the rules; asset facts replace declared
+//! assets there.
 //! Every difference from the declared file is flagged on the household with both figures.
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -134,7 +135,7 @@ pub fn answer(
     Ok(applied)
 }
 
-/// Applies checked facts to an open task: writes the facts, the verified income, the differences,
+/// Applies checked facts to an open task: writes the facts and the differences,
 /// and marks the task (and its request, when it was the last) answered. Writes no audit event:
 /// the caller does, once for the answer or once for an exchange batch.
 pub fn apply(
@@ -196,7 +197,7 @@ pub fn apply(
         .collect();
     crate::insert_all!(c, verified_facts::table, &rows, 14)?;
     let h = hstore::get(c, &Scope::All, &t.household_id)?;
-    let incomes = write_incomes(c, t, facts, at)?;
+    let incomes = declared_incomes(c, t, facts)?;
     let declared: Vec<DeclaredIncome<'_>> = incomes
         .iter()
         .filter(|i| i.source == "declared")
@@ -289,64 +290,24 @@ pub(crate) fn concerns(domain: DataDomain, field: CheckedField) -> bool {
     }
 }
 
-/// Writes the monthly amounts the facts prove as verified income records of the department (a
-/// later answer for the same member, month and kind replaces the department's earlier figure), and
-/// returns the household's income records of the months concerned, declared ones included.
-fn write_incomes(
+/// The household's declared income records of the months whose amounts the facts prove (the
+/// proven amounts themselves are the facts: the rules read them through
+/// `sharing::with_verified_income`).
+fn declared_incomes(
     c: &mut DbConnection,
     t: &TaskRow,
     facts: &[Fact],
-    at: NaiveDateTime,
 ) -> MeasureResult<Vec<IncomeRow>> {
-    let proven: Vec<(&Fact, (jiekun_domain::household::IncomeKind, i32, i64))> = facts
+    let months: Vec<i64> = facts
         .iter()
-        .filter_map(|f| f.income().map(|i| (f, i)))
+        .filter_map(|f| f.income().map(|(_, m, _)| i64::from(m)))
         .collect();
-    if proven.is_empty() {
+    if months.is_empty() {
         return Ok(Vec::new());
     }
-    // The department's earlier figures for the same member, month and kind give way: found in
-    // one read, removed by id (a first answer finds none).
-    let earlier: Vec<IncomeRow> = income_records::table
-        .filter(income_records::household_id.eq(&t.household_id))
-        .filter(income_records::source.eq(&t.department_code))
-        .select(IncomeRow::as_select())
-        .load(c)?;
-    let replaced: Vec<&str> = earlier
-        .iter()
-        .filter(|e| {
-            proven.iter().any(|(f, (kind, month, _))| {
-                e.member_id.as_deref() == Some(f.member_id.as_str())
-                    && e.month == i64::from(*month)
-                    && e.kind == kind.as_str()
-            })
-        })
-        .map(|e| e.id.as_str())
-        .collect();
-    if !replaced.is_empty() {
-        diesel::delete(income_records::table.filter(income_records::id.eq_any(replaced)))
-            .execute(c)?;
-    }
-    let mut rows = Vec::with_capacity(proven.len());
-    for (f, (kind, month, amount)) in &proven {
-        rows.push(IncomeRow {
-            id: crate::new_id(),
-            household_id: t.household_id.clone(),
-            member_id: Some(f.member_id.clone()),
-            month: i64::from(*month),
-            kind: kind.as_str().into(),
-            source: t.department_code.clone(),
-            amount_fen: *amount,
-            verified: true,
-            note: Some(format!("核对任务 {} (verification task)", t.id)),
-            created_at: at,
-            updated_at: at,
-        });
-    }
-    crate::insert_all!(c, income_records::table, &rows, 11)?;
-    let months: Vec<i64> = proven.iter().map(|(_, (_, m, _))| i64::from(*m)).collect();
     Ok(income_records::table
         .filter(income_records::household_id.eq(&t.household_id))
+        .filter(income_records::source.eq("declared"))
         .filter(income_records::month.eq_any(months))
         .select(IncomeRow::as_select())
         .load(c)?)

@@ -11,9 +11,7 @@ use super::{DiscrepancyRow, Doer, MeasureError, MeasureResult, TaskRow};
 use crate::conn::DbConnection;
 use crate::measures::{record, wrong_state, Record};
 use crate::page::{Page, PageRequest};
-use crate::schema::{
-    discrepancies as d, households, income_records, verification_tasks, verified_facts,
-};
+use crate::schema::{discrepancies as d, households, verification_tasks, verified_facts};
 use crate::workflows::within;
 use crate::Scope;
 
@@ -173,8 +171,8 @@ fn correct_file(
     Ok(())
 }
 
-/// The declared figure stands: the facts behind the difference no longer count, and a verified
-/// income the department reported is removed from the income records (the audit event keeps it).
+/// The declared figure stands: the facts behind the difference no longer count (a monthly amount
+/// set aside leaves the month to the declared records).
 fn set_aside(
     c: &mut DbConnection,
     row: &DiscrepancyRow,
@@ -190,16 +188,5 @@ fn set_aside(
             .filter(verified_facts::month.eq(row.month));
     }
     q.set(verified_facts::set_aside.eq(true)).execute(c)?;
-    if field == CheckedField::Income {
-        diesel::delete(
-            income_records::table
-                .filter(income_records::household_id.eq(&row.household_id))
-                .filter(income_records::member_id.eq(row.member_id.clone()))
-                .filter(income_records::month.eq(row.month.unwrap_or_default()))
-                .filter(income_records::kind.eq(row.kind.clone().unwrap_or_default()))
-                .filter(income_records::source.eq(&task.department_code)),
-        )
-        .execute(c)?;
-    }
     Ok(())
 }

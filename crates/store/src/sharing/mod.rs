@@ -122,7 +122,7 @@ pub fn domains_of(s: &str) -> Vec<DataDomain> {
 }
 
 /// The facts of a household the rules use (assets and assistance status; monthly amounts reach
-/// the rules as income records), not set aside, as snapshots.
+/// the rules as income records, through [`with_verified_income`]), not set aside, as snapshots.
 pub fn verified_snaps(rows: &[FactRow]) -> Vec<jiekun_domain::verification::VerifiedSnap> {
     rows.iter()
         .filter(|f| !f.set_aside)
@@ -149,7 +149,8 @@ pub fn verified_snaps(rows: &[FactRow]) -> Vec<jiekun_domain::verification::Veri
         .collect()
 }
 
-/// The facts of households whose ids lie between `first` and `last`, in household and fact order.
+/// The facts of households whose ids lie between `first` and `last`, in household and fact order,
+/// those set aside included.
 pub fn facts_between(
     c: &mut crate::DbConnection,
     first: &str,
@@ -158,7 +159,6 @@ pub fn facts_between(
     Ok(verified_facts::table
         .filter(verified_facts::household_id.ge(first))
         .filter(verified_facts::household_id.le(last))
-        .filter(verified_facts::set_aside.eq(false))
         .order((
             verified_facts::household_id.asc(),
             verified_facts::as_of.asc(),
@@ -191,4 +191,137 @@ pub fn facts_of_task(
         .order(verified_facts::id.asc())
         .select(FactRow::as_select())
         .load(c)?)
+}
+
+/// The fact as the domain reads it.
+fn fact_of_row(f: &FactRow) -> jiekun_domain::verification::Fact {
+    jiekun_domain::verification::Fact {
+        member_id: f.member_id.clone(),
+        domain: f.domain.parse().ok(),
+        as_of: Some(f.as_of),
+        count: f.count,
+        area_dm2: f.area_dm2,
+        status: f.status.clone(),
+        month: f.month.and_then(|m| i32::try_from(m).ok()),
+        amount_fen: f.amount_fen,
+    }
+}
+
+/// A monthly amount a fact proves (taxable income, a pension, 低保 or special-hardship support),
+/// read by the rules as the department's verified income record.
+#[derive(Debug, Clone, Copy)]
+pub struct ProvenIncome<'a> {
+    pub fact: &'a FactRow,
+    pub kind: jiekun_domain::household::IncomeKind,
+    /// YYYYMM.
+    pub month: i64,
+    pub amount_fen: i64,
+}
+
+impl ProvenIncome<'_> {
+    /// Whether the amount counts (it was not set aside).
+    pub fn counts(&self) -> bool {
+        !self.fact.set_aside
+    }
+
+    /// Whether this amount stands in for a record of this department, member, month and kind.
+    pub fn replaces(&self, source: &str, member_id: Option<&str>, month: i64, kind: &str) -> bool {
+        self.month == month
+            && self.fact.source == source
+            && member_id == Some(self.fact.member_id.as_str())
+            && self.kind.as_str() == kind
+    }
+
+    /// The amount as an income record whose id is the fact's.
+    pub fn record(&self) -> crate::households::IncomeRow {
+        let f = self.fact;
+        crate::households::IncomeRow {
+            id: f.id.clone(),
+            household_id: f.household_id.clone(),
+            member_id: Some(f.member_id.clone()),
+            month: self.month,
+            kind: self.kind.as_str().into(),
+            source: f.source.clone(),
+            amount_fen: self.amount_fen,
+            verified: true,
+            note: Some(format!("核对任务 {} (verification task)", f.task_id)),
+            created_at: f.created_at,
+            updated_at: f.created_at,
+        }
+    }
+}
+
+/// The monthly amounts of a household's facts that have the last word: for each department,
+/// member, month and kind, the department's latest answer, with all it said of them. An earlier
+/// answer gives way, as does any income record of the same department, member, month and kind
+/// (see [`ProvenIncome::replaces`]). An amount set aside (the declared figure stood) still has
+/// the last word, but no amount: see [`ProvenIncome::counts`].
+pub fn proven_income<'a>(facts: impl IntoIterator<Item = &'a FactRow>) -> Vec<ProvenIncome<'a>> {
+    use std::collections::HashMap;
+    let proven: Vec<ProvenIncome<'a>> = facts
+        .into_iter()
+        .filter_map(|f| {
+            let (kind, month, amount_fen) = fact_of_row(f).income()?;
+            Some(ProvenIncome {
+                fact: f,
+                kind,
+                month: i64::from(month),
+                amount_fen,
+            })
+        })
+        .collect();
+    if proven.is_empty() {
+        return proven;
+    }
+    // The latest answer of each key is the task of its latest fact.
+    let mut latest: HashMap<(&str, &str, i64, &str), &FactRow> = HashMap::new();
+    for p in &proven {
+        let key = (
+            p.fact.source.as_str(),
+            p.fact.member_id.as_str(),
+            p.month,
+            p.kind.as_str(),
+        );
+        let stands = latest
+            .get(&key)
+            .is_none_or(|l| (l.created_at, &l.id) < (p.fact.created_at, &p.fact.id));
+        if stands {
+            latest.insert(key, p.fact);
+        }
+    }
+    proven
+        .iter()
+        .filter(|p| {
+            let key = (
+                p.fact.source.as_str(),
+                p.fact.member_id.as_str(),
+                p.month,
+                p.kind.as_str(),
+            );
+            latest
+                .get(&key)
+                .is_some_and(|l| l.task_id == p.fact.task_id)
+        })
+        .copied()
+        .collect()
+}
+
+/// A household's income records with the amounts its facts prove, as [`proven_income`] has them.
+pub fn with_verified_income<'a>(
+    mut records: Vec<crate::households::IncomeRow>,
+    facts: impl IntoIterator<Item = &'a FactRow>,
+) -> Vec<crate::households::IncomeRow> {
+    let proven = proven_income(facts);
+    records.retain(|r| {
+        !proven
+            .iter()
+            .any(|p| p.replaces(&r.source, r.member_id.as_deref(), r.month, &r.kind))
+    });
+    records.extend(
+        proven
+            .iter()
+            .filter(|p| p.counts())
+            .map(ProvenIncome::record),
+    );
+    records
 }

@@ -405,9 +405,18 @@ ledger_operations! {
     item: ("income_id", "Income record id. 收入记录标识。"),
     /// List income records · 查询收入记录
     ///
-    /// Monthly income of the household's members, newest month first, a page at a time.
+    /// Monthly income of the household's members, newest month first, a page at a time. The
+    /// monthly amounts departments proved in answering verification tasks (taxable income, a
+    /// pension, 低保 or special-hardship support; 《实施方案》三(一)1) are listed as the
+    /// department's verified records, with the id of the fact: for each department, member,
+    /// month and kind the latest answer stands and replaces any record of the same department,
+    /// member, month and kind. They change only through their discrepancy
+    /// (`POST /discrepancies/{id}/resolve`), so updating or deleting one answers 404.
     ///
-    /// 按月份倒序分页列出家庭成员的收入记录。
+    /// 按月份倒序分页列出家庭成员的收入记录。部门答复核对任务时核实的月度金额（纳税收入、养老金、
+    /// 低保或特困供养金；《实施方案》三(一)1）作为该部门的已核实记录列出，标识为核实信息的标识：
+    /// 同一部门、成员、月份和类别以最近一次答复为准，并取代该部门同一成员、月份和类别的其他记录。
+    /// 这些记录只能通过差异处理（`POST /discrepancies/{id}/resolve`）改变，修改或删除将返回 404。
     list: (list_incomes, "list_household_incomes", "/households/{id}/incomes", "A page of income records. 一页收入记录。"),
     /// Add income records · 新增收入记录
     ///

@@ -1,7 +1,7 @@
 //! Applying the answers of a chunk of tasks at once, with the same result as answering them one
 //! by one (`answers::apply`): one update marks the chunk's tasks answered, one read each brings
-//! the households, the income records and the earlier facts the differences need, the facts, the
-//! verified income and the differences go in as bulk inserts, and one update closes the requests
+//! the households, the declared income and the earlier facts the differences need, the facts and
+//! the differences go in as bulk inserts, and one update closes the requests
 //! left without an open task. Tasks are applied in file order in memory, so that a later task of
 //! the same household sees what an earlier one wrote, as it would one by one.
 
@@ -21,42 +21,6 @@ use crate::schema::{
 use crate::sharing::answers::{check_against, concerns};
 use crate::sharing::{assets_of, verified_snaps, FactRow, MeasureError, MeasureResult, TaskRow};
 use crate::stamp::Stamp;
-
-/// A verified income record as written in bulk (a missing value is NULL, so that every row has
-/// the same columns and the rows go in together).
-#[derive(Insertable)]
-#[diesel(table_name = income_records, treat_none_as_default_value = false)]
-struct NewIncome {
-    id: String,
-    household_id: String,
-    member_id: Option<String>,
-    month: i64,
-    kind: String,
-    source: String,
-    amount_fen: i64,
-    verified: bool,
-    note: Option<String>,
-    created_at: Stamp,
-    updated_at: Stamp,
-}
-
-impl From<IncomeRow> for NewIncome {
-    fn from(r: IncomeRow) -> Self {
-        NewIncome {
-            id: r.id,
-            household_id: r.household_id,
-            member_id: r.member_id,
-            month: r.month,
-            kind: r.kind,
-            source: r.source,
-            amount_fen: r.amount_fen,
-            verified: r.verified,
-            note: r.note,
-            created_at: r.created_at.into(),
-            updated_at: r.updated_at.into(),
-        }
-    }
-}
 
 /// A verified fact as written in bulk.
 #[derive(Insertable)]
@@ -139,17 +103,10 @@ fn already_answered() -> MeasureError {
 /// The most values bound in one `IN (…)` list.
 const IN_LIST: usize = 1000;
 
-/// Income records of the chunk's households, as they stand while its tasks apply one after the
-/// other: the rows read, less those replaced, plus those written.
+/// The declared income records of the chunk's households whose answers prove a monthly amount.
 #[derive(Default)]
 struct Incomes {
     by_household: HashMap<String, Vec<IncomeRow>>,
-    /// Ids of rows written by this chunk and still standing.
-    fresh: HashSet<String>,
-    /// Rows written by this chunk, in order (some may be replaced again before the end).
-    written: Vec<IncomeRow>,
-    /// Ids of stored rows replaced.
-    removed: Vec<String>,
 }
 
 /// Applies checked facts to the chunk's open tasks, in order, for an exchange batch; returns the
@@ -198,7 +155,7 @@ pub(super) fn apply_chunk(
     }
 
     let homes = read_households(c, chunk)?;
-    let mut incomes = read_incomes(c, chunk)?;
+    let incomes = read_incomes(c, chunk)?;
     let mut earlier = read_facts(c, chunk, &domains)?;
 
     let mut facts_out: Vec<FactRow> = Vec::new();
@@ -228,13 +185,16 @@ pub(super) fn apply_chunk(
             known.extend_from_slice(&facts_out[first..]);
             known.sort_by(|a, b| (a.as_of, &a.id).cmp(&(b.as_of, &b.id)));
         }
-        let months = incomes.write(t, facts, at);
+        let months: HashSet<i64> = facts
+            .iter()
+            .filter_map(|f| f.income().map(|(_, m, _)| i64::from(m)))
+            .collect();
         let declared: Vec<DeclaredIncome<'_>> = incomes
             .by_household
             .get(&t.household_id)
             .into_iter()
             .flatten()
-            .filter(|i| i.source == "declared" && months.contains(&i.month))
+            .filter(|i| months.contains(&i.month))
             .filter_map(|i| {
                 Some(DeclaredIncome {
                     member_id: i.member_id.as_deref(),
@@ -269,19 +229,8 @@ pub(super) fn apply_chunk(
         );
     }
 
-    for part in incomes.removed.chunks(IN_LIST) {
-        diesel::delete(income_records::table.filter(income_records::id.eq_any(part))).execute(c)?;
-    }
     let new_facts: Vec<NewFact> = facts_out.into_iter().map(NewFact::from).collect();
     crate::copy_all!(c, verified_facts::table, &new_facts, 14)?;
-    let fresh = incomes.fresh;
-    let new_incomes: Vec<NewIncome> = incomes
-        .written
-        .into_iter()
-        .filter(|r| fresh.contains(&r.id))
-        .map(NewIncome::from)
-        .collect();
-    crate::copy_all!(c, income_records::table, &new_incomes, 11)?;
     crate::copy_all!(c, discrepancies::table, &flagged, 12)?;
     close_requests(c, chunk, at)?;
     Ok(flagged.len() as u64)
@@ -304,25 +253,19 @@ fn read_households(
     Ok(out)
 }
 
-/// The declared income records and the answering departments' own of the households whose
-/// answers prove a monthly amount.
+/// The declared income records of the households whose answers prove a monthly amount.
 fn read_incomes(c: &mut DbConnection, chunk: &[(&TaskRow, Vec<Fact>)]) -> MeasureResult<Incomes> {
-    let proving: Vec<&TaskRow> = chunk
-        .iter()
-        .filter(|(_, facts)| facts.iter().any(|f| f.income().is_some()))
-        .map(|(t, _)| *t)
-        .collect();
+    let ids = distinct(
+        chunk
+            .iter()
+            .filter(|(_, facts)| facts.iter().any(|f| f.income().is_some()))
+            .map(|(t, _)| t.household_id.as_str()),
+    );
     let mut out = Incomes::default();
-    if proving.is_empty() {
-        return Ok(out);
-    }
-    let ids = distinct(proving.iter().map(|t| t.household_id.as_str()));
-    let mut sources = distinct(proving.iter().map(|t| t.department_code.as_str()));
-    sources.push("declared");
     for part in ids.chunks(IN_LIST) {
         let rows: Vec<IncomeRow> = income_records::table
             .filter(income_records::household_id.eq_any(part))
-            .filter(income_records::source.eq_any(&sources))
+            .filter(income_records::source.eq("declared"))
             .select(IncomeRow::as_select())
             .load(c)?;
         for r in rows {
@@ -369,53 +312,6 @@ fn read_facts(
         }
     }
     Ok(out)
-}
-
-impl Incomes {
-    /// Writes the monthly amounts the facts prove as the department's verified income (replacing
-    /// its earlier figure for the same member, month and kind); returns the months concerned.
-    fn write(&mut self, t: &TaskRow, facts: &[Fact], at: NaiveDateTime) -> HashSet<i64> {
-        let proven: Vec<(&Fact, (jiekun_domain::household::IncomeKind, i32, i64))> = facts
-            .iter()
-            .filter_map(|f| f.income().map(|i| (f, i)))
-            .collect();
-        if proven.is_empty() {
-            return HashSet::new();
-        }
-        let list = self.by_household.entry(t.household_id.clone()).or_default();
-        let (fresh, removed) = (&mut self.fresh, &mut self.removed);
-        list.retain(|e| {
-            let replaced = e.source == t.department_code
-                && proven.iter().any(|(f, (kind, month, _))| {
-                    e.member_id.as_deref() == Some(f.member_id.as_str())
-                        && e.month == i64::from(*month)
-                        && e.kind == kind.as_str()
-                });
-            if replaced && !fresh.remove(&e.id) {
-                removed.push(e.id.clone());
-            }
-            !replaced
-        });
-        for (f, (kind, month, amount)) in &proven {
-            let row = IncomeRow {
-                id: crate::new_id(),
-                household_id: t.household_id.clone(),
-                member_id: Some(f.member_id.clone()),
-                month: i64::from(*month),
-                kind: kind.as_str().into(),
-                source: t.department_code.clone(),
-                amount_fen: *amount,
-                verified: true,
-                note: Some(format!("核对任务 {} (verification task)", t.id)),
-                created_at: at,
-                updated_at: at,
-            };
-            self.fresh.insert(row.id.clone());
-            list.push(row.clone());
-            self.written.push(row);
-        }
-        proven.iter().map(|(_, (_, m, _))| i64::from(*m)).collect()
-    }
 }
 
 /// Marks answered the requests of the chunk's tasks that have no open task left.

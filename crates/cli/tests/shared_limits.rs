@@ -1,6 +1,6 @@
-//! Two `jiekun serve` processes on one PostgreSQL database count sign-in failures and API-key
-//! requests together, and a user disabled or a key revoked through one is refused by the other
-//! within a second.
+//! Two `jiekun serve` processes on one PostgreSQL database count sign-in failures, API-key
+//! requests and refusals of a person filed elsewhere together, and a user disabled or a key
+//! revoked through one is refused by the other within a second.
 //!
 //! Needs PostgreSQL (`JIEKUN_TEST_POSTGRES_URL`, by default postgres://postgres@127.0.0.1:5432/test):
 //! without it the test is skipped, loudly — except under `CI=true`, where it fails.
@@ -273,6 +273,84 @@ fn limits_and_revocations_hold_across_two_processes() {
     let (through, _) = poll_until(revoked, use_second, 401);
     assert_eq!(through, None, "a revoked key is refused by B at once");
     assert_ne!(key_id, second_id);
+}
+
+/// A household of `worker` and a spouse numbered `n`, in the demo's 城关 union.
+fn family(org: &str, worker: &str, n: u32) -> Value {
+    let spouse = jiekun_domain::national_id::complete(&format!("61072419700101{:03}", 100 + n));
+    json!({
+        "organisation_id": org, "region_code": "610724", "address": "西乡县城关镇东大街12号",
+        "housing_type": "private_rental", "main_cause": 6,
+        "members": [
+            {"relation": "worker", "name": "张建国", "national_id": worker,
+             "work_status": "employed", "health": {"status": "healthy"}},
+            {"relation": "spouse", "name": "李秀英", "national_id": spouse,
+             "work_status": "unemployed", "health": {"status": "healthy"}},
+        ],
+    })
+}
+
+/// Each refusal of a person already filed tells that the number is filed somewhere, so a caller
+/// probing numbers is slowed down after 10 (the default) — counted across both processes, not
+/// 10 on each.
+#[test]
+fn person_refusals_hold_across_two_processes() {
+    let Some(schema) = Schema::create() else {
+        return;
+    };
+    let demo = Command::new(env!("CARGO_BIN_EXE_jiekun"))
+        .args(["demo", "--households", "20", "--cases", "0"])
+        .env("JIEKUN_DATABASE_URL", &schema.url)
+        .env("JIEKUN_DATA_KEY", "33".repeat(32))
+        .output()
+        .expect("demo");
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let (a, b) = (
+        Server::start(&schema.url, None),
+        Server::start(&schema.url, None),
+    );
+    let c = client();
+    let officer = token(&c, &a, "chengguan.officer", "Jiekun-demo-2026");
+    let (status, orgs) = send(
+        c.get(a.url("/api/v1/organisations?limit=200"))
+            .bearer_auth(&officer),
+    );
+    assert_eq!(status, 200, "{orgs}");
+    let org = orgs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"].as_str().is_some_and(|n| n.contains("城关")))
+        .and_then(|o| o["id"].as_str())
+        .expect("the 城关 union")
+        .to_owned();
+    let worker = jiekun_domain::national_id::complete("61072419650303001");
+    let file = |s: &Server, n: u32| {
+        send(
+            c.post(s.url("/api/v1/households"))
+                .bearer_auth(&officer)
+                .json(&family(&org, &worker, n)),
+        )
+    };
+    let (status, body) = file(&a, 0);
+    assert_eq!(status, 201, "{body}");
+    for n in 1..=10 {
+        let (status, body) = file(if n % 2 == 0 { &a } else { &b }, n);
+        assert_eq!(status, 409, "refusal {n} is the plain answer: {body}");
+        assert_eq!(body["code"], "already_exists");
+    }
+    for s in [&a, &b] {
+        let (status, body) = file(s, 11);
+        assert_eq!(
+            status, 429,
+            "after 10 refusals between them, either process makes the caller wait: {body}"
+        );
+        assert_eq!(body["code"], "rate_limited");
+    }
 }
 
 /// With `JIEKUN_SHARED_LIMITS=memory` each process counts on its own: the same spread of

@@ -41,8 +41,8 @@ pub struct AuthState {
     pub key_requests: KeyRequests,
     /// Refusals because a person is already in another active household, per caller: each tells
     /// that an identity number is filed somewhere, so they are throttled like failed sign-ins
-    /// (counted by each process).
-    pub person_refusals: FailureLimiter,
+    /// (and shared like them).
+    pub person_refusals: Failures,
     /// Use `X-Forwarded-For` / `Forwarded` for the client address (only behind a trusted proxy).
     pub trust_forwarded: bool,
     /// A hash to verify against when the user does not exist, so that timing does not tell.
@@ -108,8 +108,13 @@ impl AuthState {
                 limits.login_window,
                 shared.clone(),
             ),
+            person_refusals: Failures::new(
+                "person-refusal",
+                limits.person_refusals,
+                limits.login_window,
+                shared.clone(),
+            ),
             key_requests: KeyRequests::new(shared),
-            person_refusals: FailureLimiter::new(limits.person_refusals, limits.login_window),
             trust_forwarded,
             dummy_hash: password::hash("not-a-real-password-0").unwrap_or_default(),
             users: Default::default(),

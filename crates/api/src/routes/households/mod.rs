@@ -75,11 +75,7 @@ async fn not_filed_elsewhere(
 ) -> ApiResult<()> {
     let key = access.actor().id.unwrap_or_default();
     let now_ms = state.clock.now().timestamp_millis();
-    state
-        .auth
-        .person_refusals
-        .check(&key, now_ms)
-        .map_err(crate::auth::rate_limited)?;
+    state.auth.person_refusals.check(&key, now_ms).await?;
     let (cipher, caller, scope) = (state.cipher.clone(), access.caller(), scope.clone());
     let refused = db::write(&state.db, move |c| {
         let people: Vec<(usize, &str, &str)> = people
@@ -99,7 +95,8 @@ async fn not_filed_elsewhere(
     .await?;
     match refused {
         Some(e) => {
-            let _ = state.auth.person_refusals.attempt(&key, now_ms);
+            // Counted; the refusal itself is the answer (a wait applies from the next check).
+            let _ = state.auth.person_refusals.attempt(&key, now_ms).await;
             Err(file_error(e, items))
         }
         None => Ok(()),

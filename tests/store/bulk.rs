@@ -1,6 +1,7 @@
 //! The bulk loader on both backends: rows come back exactly as written (every column, NULLs
-//! included), a batch is one transaction with one audit event naming its counts, and the
-//! connection's settings are restored after a load.
+//! included), a batch is one transaction with one audit event naming its counts, the
+//! connection's settings are restored after a load, and on PostgreSQL a load sets the keys and
+//! indexes of its tables aside and puts every one back (or keeps nothing).
 
 use chrono::{NaiveDate, NaiveDateTime};
 use jiekun_domain::{NationalId, OrganisationKind, RegionCode, UnionType};
@@ -329,8 +330,141 @@ fn loading_restores_the_connection_settings(db: &TestDb) {
     assert_eq!(cache(&mut c), before);
 }
 
+#[derive(diesel::QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Definition {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    definition: String,
+}
+
+/// The foreign keys and indexes of the tables a load fills, with their definitions.
+fn keys_and_indexes(c: &mut DbConnection) -> Vec<Definition> {
+    use diesel::prelude::*;
+    let tables = bulk::keys::LOADED.join(",");
+    let mut out: Vec<Definition> = match c {
+        DbConnection::Postgres(_) => {
+            let mut keys: Vec<Definition> = diesel::sql_query(
+                "SELECT k.conname::text AS name, pg_get_constraintdef(k.oid) AS definition \
+                 FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid \
+                 JOIN pg_namespace n ON n.oid = t.relnamespace \
+                 WHERE n.nspname = current_schema() AND t.relname = ANY(string_to_array($1, ','))",
+            )
+            .bind::<diesel::sql_types::Text, _>(&tables)
+            .load(c)
+            .unwrap();
+            keys.extend(
+                diesel::sql_query(
+                    "SELECT indexname::text AS name, indexdef AS definition FROM pg_indexes \
+                     WHERE schemaname = current_schema() \
+                       AND tablename = ANY(string_to_array($1, ','))",
+                )
+                .bind::<diesel::sql_types::Text, _>(&tables)
+                .load::<Definition>(c)
+                .unwrap(),
+            );
+            keys
+        }
+        DbConnection::Sqlite(_) => diesel::sql_query(
+            "SELECT name, coalesce(sql, '') AS definition FROM sqlite_master \
+             WHERE tbl_name IN (SELECT value FROM json_each('[\"' || replace($1, ',', '\",\"') || '\"]'))",
+        )
+        .bind::<diesel::sql_types::Text, _>(&tables)
+        .load(c)
+        .unwrap(),
+    };
+    out.sort();
+    out
+}
+
+fn a_load_puts_back_every_key_and_index(db: &TestDb) {
+    let mut c = db.pool.get().unwrap();
+    let u = union(&mut c);
+    let before = keys_and_indexes(&mut c);
+    let postgres = matches!(*c, DbConnection::Postgres(_));
+    assert!(
+        before
+            .iter()
+            .any(|d| d.name == "income_records_household_idx"),
+        "{before:?}"
+    );
+    if postgres {
+        assert!(before.len() > 20, "{before:?}");
+    }
+
+    // A load of two batches: every row in, every key and index back as it was.
+    let numbered = |body_a: &str, body_b: &str, n: u32| {
+        let mut b = batch(&u, body_a, body_b);
+        b.households[0].file_number = Some(format!("610724-2026-{n:06}"));
+        b
+    };
+    let (first, second) = (
+        numbered("61072419800101123", "61072419810202124", 11),
+        numbered("61072419900303125", "61072419910404126", 12),
+    );
+    let during = bulk::loading(&mut c, |c| -> Result<_, StoreError> {
+        bulk::write_batch(c, &first, event())?;
+        bulk::write_batch(c, &second, event())?;
+        Ok(keys_and_indexes(c))
+    })
+    .unwrap();
+    if postgres {
+        assert!(
+            !during
+                .iter()
+                .any(|d| d.name == "income_records_member_id_fkey"
+                    || d.name == "income_records_household_idx"),
+            "set aside while loading: {during:?}"
+        );
+    }
+    assert_eq!(keys_and_indexes(&mut c), before);
+    for h in first.households.iter().chain(&second.households) {
+        assert!(hs::get(&mut c, &Scope::All, &h.id).is_ok());
+    }
+
+    // Rows that break a key: the load fails, nothing of it is kept, and the keys are back.
+    let mut broken = numbered("61072419750505127", "61072419760606128", 13);
+    broken.incomes[0].member_id = Some(jiekun_store::new_id());
+    let failed = bulk::loading(&mut c, |c| bulk::write_batch(c, &broken, event()));
+    assert!(failed.is_err(), "an income of nobody");
+    for h in &broken.households {
+        assert!(matches!(
+            hs::get(&mut c, &Scope::All, &h.id),
+            Err(StoreError::NotFound)
+        ));
+    }
+    assert_eq!(keys_and_indexes(&mut c), before);
+
+    // A load that fails after a batch: on PostgreSQL the whole load is one transaction, so the
+    // batch goes too; on SQLite each batch stands on its own.
+    let third = numbered("61072419700707129", "61072419710808120", 14);
+    let failed: Result<(), StoreError> = bulk::loading(&mut c, |c| {
+        bulk::write_batch(c, &third, event())?;
+        Err(StoreError::NotFound)
+    });
+    assert!(failed.is_err());
+    for h in &third.households {
+        assert_eq!(
+            hs::get(&mut c, &Scope::All, &h.id).is_ok(),
+            !postgres,
+            "{}",
+            c_name(postgres)
+        );
+    }
+    assert_eq!(keys_and_indexes(&mut c), before);
+}
+
+fn c_name(postgres: bool) -> &'static str {
+    if postgres {
+        "PostgreSQL keeps nothing of a failed load"
+    } else {
+        "SQLite keeps the batches written"
+    }
+}
+
 crate::on_both_backends!(TestDb:
     a_batch_comes_back_as_written,
     a_refused_batch_writes_nothing,
     loading_restores_the_connection_settings,
+    a_load_puts_back_every_key_and_index,
 );

@@ -1,7 +1,8 @@
 //! Bulk loading of household files built outside the store (generated demo data, imports): a batch
 //! of prepared rows is written in one transaction, with `COPY … FROM STDIN` (binary) on PostgreSQL
 //! and prepared multi-row `INSERT`s on SQLite, and one audit event naming how many rows of each
-//! kind it wrote. Constraints and indexes stay in place throughout.
+//! kind it wrote. A long load on PostgreSQL ([`loading`]) sets the foreign keys and secondary
+//! indexes of the tables aside in its one transaction and puts them back at the end (`keys`).
 
 use diesel::prelude::*;
 
@@ -11,6 +12,7 @@ use crate::households::{ExpenditureRow, HouseholdRow, IncomeRow, MemberRow};
 use crate::workflows::LifecycleRow;
 use crate::DbConnection;
 
+pub mod keys;
 mod rows;
 
 /// `COPY table FROM STDIN` in the binary format, through the concrete connection.
@@ -138,9 +140,16 @@ pub fn write_batch(
     Ok(written)
 }
 
-/// Connection settings for a long bulk load, restored afterwards whatever `f` returns. On SQLite a
-/// larger page cache (256 MiB) keeps the indexes being filled in memory; durability stays as
-/// configured (WAL, `synchronous = NORMAL`). PostgreSQL needs nothing changed.
+/// Runs a long bulk load `f` (batches written with [`write_batch`]).
+///
+/// - On SQLite, with a larger page cache (256 MiB) that keeps the indexes being filled in memory,
+///   restored afterwards whatever `f` returns; durability stays as configured (WAL,
+///   `synchronous = NORMAL`), and each batch commits on its own.
+/// - On PostgreSQL, in one transaction: the foreign keys and secondary indexes of the loaded
+///   tables are set aside, every batch is written (each a savepoint), and they are put back, the
+///   keys checked once over each table ([`keys`]). Nothing is kept unless all of it is. The load
+///   holds the loaded tables for itself until it commits, so it is for an empty or quiet database
+///   (the demo, a first import), not one serving requests.
 pub fn loading<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -156,13 +165,20 @@ where
             ))
             .get_result::<i64>(c)?;
             c.batch_execute("PRAGMA cache_size = -262144")?;
-            Some(before)
+            before
         }
-        DbConnection::Postgres(_) => None,
+        DbConnection::Postgres(_) => {
+            return crate::write(conn, |c| {
+                let set = keys::set_aside(c, &keys::LOADED)?;
+                let out = f(c)?;
+                keys::restore(c, &set)?;
+                Ok(out)
+            });
+        }
     };
     let result = f(conn);
-    if let (Some(before), DbConnection::Sqlite(c)) = (previous, &mut *conn) {
-        let restored = c.batch_execute(&format!("PRAGMA cache_size = {before}"));
+    if let DbConnection::Sqlite(c) = &mut *conn {
+        let restored = c.batch_execute(&format!("PRAGMA cache_size = {previous}"));
         if result.is_ok() {
             restored?;
         }

@@ -1,0 +1,81 @@
+//! On PostgreSQL a bulk load sets the foreign keys and the secondary indexes of the tables it fills
+//! aside, and puts them back when every row is in: a key checked row by row (one lookup in the
+//! parent table for each of millions of rows) and an index grown one entry at a time cost more
+//! than checking the key once over the whole table and building the index in one sort. It all
+//! happens in the load's one transaction, so the definitions are never lost: if the load fails,
+//! or the process dies, PostgreSQL rolls the dropped keys and indexes back with the rows. A key
+//! the rows break fails the load when it is put back. Unique indexes and primary keys stay.
+
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+
+use crate::DbConnection;
+
+/// The tables a bulk load of household files fills.
+pub const LOADED: [&str; 6] = [
+    "households",
+    "household_members",
+    "active_persons",
+    "income_records",
+    "expenditures",
+    "household_lifecycle",
+];
+
+/// A key or an index set aside: how it was dropped and how it is made again.
+#[derive(QueryableByName, Debug)]
+pub struct SetAside {
+    #[diesel(sql_type = Text)]
+    drop_sql: String,
+    #[diesel(sql_type = Text)]
+    restore_sql: String,
+}
+
+/// Drops the foreign keys and the secondary (not unique) indexes of `tables` in the current
+/// schema of a PostgreSQL database; returns what puts them back. Call inside a transaction.
+pub fn set_aside(c: &mut DbConnection, tables: &[&str]) -> QueryResult<Vec<SetAside>> {
+    let tables = tables.join(",");
+    let mut out: Vec<SetAside> = diesel::sql_query(
+        "SELECT format('ALTER TABLE %I DROP CONSTRAINT %I', t.relname, k.conname) AS drop_sql, \
+                format('ALTER TABLE %I ADD CONSTRAINT %I %s', t.relname, k.conname, \
+                       pg_get_constraintdef(k.oid)) AS restore_sql \
+         FROM pg_constraint k \
+         JOIN pg_class t ON t.oid = k.conrelid \
+         JOIN pg_namespace n ON n.oid = t.relnamespace \
+         WHERE k.contype = 'f' AND n.nspname = current_schema() AND t.relname = ANY(string_to_array($1, ',')) \
+         ORDER BY t.relname, k.conname",
+    )
+    .bind::<Text, _>(&tables)
+    .load(c)?;
+    out.extend(
+        diesel::sql_query(
+            "SELECT format('DROP INDEX %I', i.relname) AS drop_sql, \
+                    pg_get_indexdef(i.oid) AS restore_sql \
+             FROM pg_index x \
+             JOIN pg_class i ON i.oid = x.indexrelid \
+             JOIN pg_class t ON t.oid = x.indrelid \
+             JOIN pg_namespace n ON n.oid = t.relnamespace \
+             WHERE n.nspname = current_schema() AND t.relname = ANY(string_to_array($1, ',')) \
+               AND NOT x.indisunique AND NOT x.indisprimary \
+             ORDER BY t.relname, i.relname",
+        )
+        .bind::<Text, _>(&tables)
+        .load::<SetAside>(c)?,
+    );
+    for s in &out {
+        diesel::sql_query(&s.drop_sql).execute(c)?;
+    }
+    Ok(out)
+}
+
+/// Puts back what [`set_aside`] took: the indexes, built in one pass each, then the keys, each
+/// checked once over its table.
+pub fn restore(c: &mut DbConnection, set: &[SetAside]) -> QueryResult<()> {
+    diesel::sql_query("SET LOCAL maintenance_work_mem = '256MB'").execute(c)?;
+    let (keys, indexes): (Vec<&SetAside>, Vec<&SetAside>) = set
+        .iter()
+        .partition(|s| s.drop_sql.starts_with("ALTER TABLE"));
+    for s in indexes.into_iter().chain(keys) {
+        diesel::sql_query(&s.restore_sql).execute(c)?;
+    }
+    Ok(())
+}

@@ -7,8 +7,8 @@ documented schema, status or content type fails the run.
     scripts/fuzz/run.py --long     # `make fuzz`: many more cases per operation
 
 Environment: JIEKUN_TEST_POSTGRES_URL (the PostgreSQL to use; a schema of its own is made and
-dropped), FUZZ_BACKENDS (default "sqlite postgres"), FUZZ_EXAMPLES (cases per operation),
-FUZZ_SEED.
+dropped), FUZZ_BACKENDS (default "sqlite postgres", run side by side), FUZZ_EXAMPLES (cases per
+operation), FUZZ_SEED, FUZZ_CALLER_LIMIT (seconds one caller may take; 900 by default).
 """
 import json
 import os
@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -28,6 +29,10 @@ SCHEMATHESIS = "schemathesis==4.32.5"
 CONFIG = os.path.join(ROOT, "scripts", "fuzz", "schemathesis.toml")
 PASSWORD = "Jiekun-demo-2026"
 CALLERS = ["chengguan.officer", "xixiang.reviewer", "city.approver"]
+# One caller's run never takes longer than this: a hung answer fails the run instead of
+# holding CI until its own limit.
+CALLER_LIMIT = int(os.environ.get("FUZZ_CALLER_LIMIT", "14400" if "--long" in sys.argv else "900"))
+LOCK = threading.Lock()
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
@@ -136,6 +141,46 @@ def credentials(base):
     return out
 
 
+def fuzz_backend(backend, st, seed, examples, totals, failed):
+    """Every caller against one backend's server, one after another."""
+    work = tempfile.mkdtemp(prefix=f"jiekun-fuzz-{backend}-")
+    server = Server(backend, work)
+    try:
+        for name, auth in credentials(server.base):
+            args = [st, "run", f"{server.base}/api/v1/openapi.json", "--checks", CHECKS,
+                    "--seed", seed, "--max-examples", examples, "--workers", "1",
+                    "--request-timeout", "30",
+                    "--no-color", "--output-truncate", "true",
+                    "--report", "junit", "--report-dir", os.path.join(work, "report")]
+            if auth:
+                args += ["--header", f"Authorization: {auth}"]
+            say(f"{backend}, as {name}: {examples} cases per operation")
+            started = time.time()
+            # Run where the configuration is copied, so that schemathesis keeps its example
+            # cache in the run's own folder: every run starts from the seed alone.
+            shutil.copy(CONFIG, os.path.join(work, "schemathesis.toml"))
+            try:
+                r = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=CALLER_LIMIT)
+                out, rc = r.stdout, r.returncode
+            except subprocess.TimeoutExpired as e:
+                out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+                out += f"\nstopped after {CALLER_LIMIT} s\n"
+                rc = -1
+            generated = next((l.split()[0] for l in out.splitlines() if " generated" in l and l.strip()[0].isdigit()), "?")
+            secs = round(time.time() - started)
+            with LOCK:
+                totals[(backend, name)] = (rc, secs, generated)
+                say(f"{backend}, as {name}: {'ok' if rc == 0 else 'FAILED'} in {secs} s")
+                if rc != 0:
+                    print("\n".join(out.strip().splitlines()[-25:]), flush=True)
+                    failed.append(f"{backend} as {name}")
+                    with open(os.path.join(work, f"{name}.log"), "w") as f:
+                        f.write(out)
+                    say(f"full output: {work}/{name}.log")
+    finally:
+        server.stop()
+
+
 def main():
     long = "--long" in sys.argv
     examples = os.environ.get("FUZZ_EXAMPLES", "400" if long else "10")
@@ -146,39 +191,29 @@ def main():
     st = venv()
     failed = []
     totals = {}
-    for backend in backends:
-        work = tempfile.mkdtemp(prefix=f"jiekun-fuzz-{backend}-")
-        server = Server(backend, work)
+    errors = []
+    started = time.time()
+
+    def run(backend):
         try:
-            for name, auth in credentials(server.base):
-                args = [st, "run", f"{server.base}/api/v1/openapi.json", "--checks", CHECKS,
-                        "--seed", seed, "--max-examples", examples, "--workers", "1",
-                        "--no-color", "--output-truncate", "true",
-                        "--report", "junit", "--report-dir", os.path.join(work, "report")]
-                if auth:
-                    args += ["--header", f"Authorization: {auth}"]
-                say(f"{backend}, as {name}: {examples} cases per operation")
-                started = time.time()
-                # Run where the configuration is copied, so that schemathesis keeps its example
-                # cache in the run's own folder: every run starts from the seed alone.
-                shutil.copy(CONFIG, os.path.join(work, "schemathesis.toml"))
-                r = subprocess.run(args, cwd=work, capture_output=True, text=True)
-                tail = r.stdout.strip().splitlines()[-25:]
-                if r.returncode != 0:
-                    print("\n".join(tail), flush=True)
-                generated = next((l.split()[0] for l in r.stdout.splitlines() if " generated" in l and l.strip()[0].isdigit()), "?")
-                totals[(backend, name)] = (r.returncode, round(time.time() - started), generated)
-                if r.returncode != 0:
-                    failed.append(f"{backend} as {name}")
-                    with open(os.path.join(work, f"{name}.log"), "w") as f:
-                        f.write(r.stdout + r.stderr)
-                    say(f"full output: {work}/{name}.log")
-        finally:
-            server.stop()
-    for (backend, name), (rc, secs, generated) in totals.items():
+            fuzz_backend(backend, st, seed, examples, totals, failed)
+        except BaseException as e:  # a server that did not start, a failed migration
+            with LOCK:
+                errors.append(f"{backend}: {e}")
+
+    # The backends run side by side: each caller mostly waits on its server's answers.
+    threads = [threading.Thread(target=run, args=(b,)) for b in backends]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for (backend, name), (rc, secs, generated) in sorted(totals.items()):
         say(f"{backend:8} {name:20} {'ok' if rc == 0 else 'FAILED'}: {generated} test cases in {secs} s")
-    if failed:
-        say("failed: " + ", ".join(failed))
+    say(f"{round(time.time() - started)} s in all")
+    for e in errors:
+        say("error:", e)
+    if failed or errors:
+        say("failed: " + ", ".join(failed + [e.split(":")[0] for e in errors]))
         sys.exit(1)
     say("contract fuzzing passed on " + " and ".join(backends))
 

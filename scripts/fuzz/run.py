@@ -186,8 +186,10 @@ def main():
     examples = os.environ.get("FUZZ_EXAMPLES", "400" if long else "10")
     seed = os.environ.get("FUZZ_SEED", "20261201")
     backends = os.environ.get("FUZZ_BACKENDS", "sqlite postgres").split()
-    # The binary of this checkout (a no-op when `cargo test` has just built it).
-    subprocess.run([os.environ.get("CARGO", "cargo"), "build", "-q", "-p", "jiekun-cli", "--locked"], cwd=ROOT, check=True)
+    # The binary of this checkout, built as `cargo test --workspace --all-targets` builds it (the
+    # same targets, so the same features: a no-op right after it, where `-p jiekun-cli` alone
+    # would build most dependencies again).
+    subprocess.run([os.environ.get("CARGO", "cargo"), "build", "-q", "--workspace", "--all-targets", "--locked"], cwd=ROOT, check=True)
     st = venv()
     failed = []
     totals = {}

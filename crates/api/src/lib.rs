@@ -28,10 +28,11 @@ use jiekun_store::Pool;
 use utoipa_actix_web::{scope, AppExt, UtoipaApp};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::auth::{AuthLimits, AuthState, SharedLimits, SharedStore, TokenConfig};
+use crate::auth::{AuthLimits, AuthState, KeptIn, SharedLimits, SharedStore, TokenConfig};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::BodyLimit;
 use crate::middleware::RouteTable;
+use jiekun_store::throttle::redis::RedisThrottle;
 
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 pub const DOCS_PATH: &str = "/docs/";
@@ -53,10 +54,16 @@ impl AppState {
     /// State for one server: the throttles live here, shared by every worker.
     pub fn new(pool: Pool, config: &AppConfig) -> Self {
         let db = db::Db::new(pool);
-        let shared = config
+        let kept_in = config
             .shared_limits
-            .in_database(db.pool.backend())
-            .then(|| SharedStore::new(db.clone()));
+            .kept_in(db.pool.backend(), config.redis.is_some());
+        let shared = match (kept_in, &config.redis) {
+            (Ok(KeptIn::Redis), Some(redis)) => {
+                Some(SharedStore::in_redis(db.clone(), redis.clone()))
+            }
+            (Ok(KeptIn::Database), _) => Some(SharedStore::new(db.clone())),
+            _ => None,
+        };
         AppState {
             auth: Arc::new(AuthState::new(
                 config.tokens.clone(),
@@ -84,6 +91,8 @@ pub struct AppConfig {
     pub limits: AuthLimits,
     /// Where the sign-in throttles and API-key rate limits are kept.
     pub shared_limits: SharedLimits,
+    /// The Redis they are kept in when `shared_limits` picks it (`JIEKUN_REDIS_URL`).
+    pub redis: Option<Arc<RedisThrottle>>,
     /// Take the client address from `Forwarded` / `X-Forwarded-For` (behind a trusted proxy only).
     pub trust_forwarded: bool,
     /// The personal-data key.
@@ -102,6 +111,7 @@ impl AppConfig {
             tokens,
             limits: AuthLimits::default(),
             shared_limits: SharedLimits::default(),
+            redis: None,
             trust_forwarded: false,
             clock: clock::Clock::default(),
             cors_origins: Vec::new(),

@@ -20,9 +20,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use jiekun_api::auth::{AuthLimits, SharedLimits, TokenConfig};
+use jiekun_api::auth::{AuthLimits, KeptIn, SharedLimits, TokenConfig};
 use jiekun_api::AppConfig;
 use jiekun_store::crypto::FieldCipher;
+use jiekun_store::throttle::redis::RedisThrottle;
 use jiekun_store::{DatabaseTarget, Pool, PoolOptions};
 
 /// mimalloc rather than the system allocator: under load the server spent a fifth of its CPU in
@@ -172,10 +173,18 @@ enum Command {
         #[arg(long, env = "JIEKUN_TRUST_FORWARDED", default_value_t = false)]
         trust_forwarded: bool,
         /// Where sign-in throttles and API-key rate limits are kept: `database` (shared by every
-        /// process on the database), `memory` (each process on its own), or `auto` (the
-        /// database on PostgreSQL, memory on SQLite).
+        /// process on the database), `redis` (shared by every process on JIEKUN_REDIS_URL),
+        /// `memory` (each process on its own), or `auto` (Redis when JIEKUN_REDIS_URL is set,
+        /// else the database on PostgreSQL and memory on SQLite).
         #[arg(long, env = "JIEKUN_SHARED_LIMITS", default_value = "auto")]
         shared_limits: SharedLimits,
+        /// A Redis (`redis://host:6379/0`) to keep the throttles in, shared by every process that
+        /// names it; checked at start.
+        #[arg(long, env = "JIEKUN_REDIS_URL")]
+        redis_url: Option<String>,
+        /// What the throttles' Redis keys start with, so that deployments may share one Redis.
+        #[arg(long, env = "JIEKUN_REDIS_PREFIX", default_value = "jiekun:")]
+        redis_prefix: String,
         #[command(flatten)]
         connections: serve::Connections,
         /// Origins whose browser pages may call the API (`https://app.example.cn`, comma
@@ -423,6 +432,8 @@ fn main() -> anyhow::Result<()> {
             data_key,
             trust_forwarded,
             shared_limits,
+            redis_url,
+            redis_prefix,
             connections,
             cors_origins,
         } => {
@@ -434,6 +445,15 @@ fn main() -> anyhow::Result<()> {
             config.shared_limits = shared_limits;
             config.cors_origins = cors_origins;
             let pool = open_pool(&db)?;
+            let kept_in = shared_limits
+                .kept_in(pool.backend(), redis_url.is_some())
+                .map_err(anyhow::Error::msg)?;
+            if let (KeptIn::Redis, Some(url)) = (kept_in, &redis_url) {
+                let redis = RedisThrottle::connect(url, &redis_prefix)
+                    .with_context(|| "JIEKUN_REDIS_URL does not answer".to_string())?;
+                config.redis = Some(std::sync::Arc::new(redis));
+            }
+            tracing::info!(throttles = ?kept_in, "sign-in throttles and key rate limits");
             serve::serve(pool, &bind, workers, &connections, config)
         }
         Command::Backup { file, db } => backup::backup(&db.database_url, &file),

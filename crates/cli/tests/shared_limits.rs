@@ -1,9 +1,11 @@
 //! Two `jiekun serve` processes on one PostgreSQL database count sign-in failures, API-key
-//! requests and refusals of a person filed elsewhere together, and a user disabled or a key
-//! revoked through one is refused by the other within a second.
+//! requests and refusals of a person filed elsewhere together — in the database, or in Redis
+//! when `JIEKUN_REDIS_URL` is set — and a user disabled or a key revoked through one is refused
+//! by the other within a second.
 //!
-//! Needs PostgreSQL (`JIEKUN_TEST_POSTGRES_URL`, by default postgres://postgres@127.0.0.1:5432/test):
-//! without it the test is skipped, loudly — except under `CI=true`, where it fails.
+//! Needs PostgreSQL (`JIEKUN_TEST_POSTGRES_URL`, by default postgres://postgres@127.0.0.1:5432/test)
+//! and, for the Redis runs, Redis (`JIEKUN_TEST_REDIS_URL`, by default redis://127.0.0.1:6379/0):
+//! without them a test is skipped, loudly — except under `CI=true`, where it fails.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -19,24 +21,90 @@ const SECRET: &str = "shared-limits-secret-shared-limits-0123";
 const ADMIN_PASSWORD: &str = "Root-Password-2026";
 const USER_PASSWORD: &str = "Auditor-Password-2026";
 
+/// Where the servers of a test keep their throttles.
+#[derive(Clone)]
+enum Kept {
+    /// The default on PostgreSQL: its database.
+    Database,
+    /// Each process on its own.
+    Memory,
+    /// A Redis, under a prefix of this test's own.
+    Redis { url: String, prefix: String },
+}
+
+impl Kept {
+    /// Redis under a fresh prefix, or `None` (the test skipped, loudly) when it does not answer
+    /// — under `CI=true` that fails instead.
+    fn redis() -> Option<Kept> {
+        let url = std::env::var("JIEKUN_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned());
+        let answers = redis::Client::open(url.as_str())
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
+            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
+        match answers {
+            Ok(_) => Some(Kept::Redis {
+                url,
+                prefix: format!("jiekun-test:{}:", uuid::Uuid::new_v4().simple()),
+            }),
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("Redis is required under CI=true but {url} does not answer: {e}")
+            }
+            Err(e) => {
+                eprintln!("\n!!! SKIPPED: Redis test — {url} does not answer ({e}). Set JIEKUN_TEST_REDIS_URL.\n");
+                None
+            }
+        }
+    }
+
+    /// The keys under this test's prefix (none unless the throttles are in Redis), each with
+    /// the milliseconds it has left to live (-1: for ever).
+    fn redis_keys(&self) -> Vec<(String, i64)> {
+        let Kept::Redis { url, prefix } = self else {
+            return Vec::new();
+        };
+        let mut c = redis::Client::open(url.as_str())
+            .and_then(|c| c.get_connection())
+            .expect("redis");
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}*"))
+            .query(&mut c)
+            .expect("KEYS");
+        keys.into_iter()
+            .map(|k| {
+                let ttl: i64 = redis::cmd("PTTL").arg(&k).query(&mut c).expect("PTTL");
+                (k, ttl)
+            })
+            .collect()
+    }
+}
+
 /// A running `jiekun serve`, stopped when dropped.
 struct Server(Serve);
 
 impl Server {
-    fn start(db: &str, limits: Option<&str>) -> Server {
-        Server::start_bin(env!("CARGO_BIN_EXE_jiekun"), db, limits)
+    fn start(db: &str, kept: &Kept) -> Server {
+        Server::start_bin(env!("CARGO_BIN_EXE_jiekun"), db, kept)
     }
 
-    fn start_bin(bin: &str, db: &str, limits: Option<&str>) -> Server {
+    fn start_bin(bin: &str, db: &str, kept: &Kept) -> Server {
         let mut cmd = Command::new(bin);
         cmd.args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
             .env("JIEKUN_DATABASE_URL", db)
             .env("JIEKUN_JWT_SECRET", SECRET)
             .env("JIEKUN_DATA_KEY", "33".repeat(32))
             .env("JIEKUN_LOG", "warn")
-            .env_remove("JIEKUN_SHARED_LIMITS");
-        if let Some(l) = limits {
-            cmd.env("JIEKUN_SHARED_LIMITS", l);
+            .env_remove("JIEKUN_SHARED_LIMITS")
+            .env_remove("JIEKUN_REDIS_URL")
+            .env_remove("JIEKUN_REDIS_PREFIX");
+        match kept {
+            Kept::Database => {}
+            Kept::Memory => {
+                cmd.env("JIEKUN_SHARED_LIMITS", "memory");
+            }
+            Kept::Redis { url, prefix } => {
+                cmd.env("JIEKUN_REDIS_URL", url)
+                    .env("JIEKUN_REDIS_PREFIX", prefix);
+            }
         }
         Server(Serve::start(cmd))
     }
@@ -149,13 +217,57 @@ fn set_up(db: &str) -> Setup {
 
 #[test]
 fn limits_and_revocations_hold_across_two_processes() {
+    limits_and_revocations(Kept::Database);
+}
+
+#[test]
+fn limits_and_revocations_hold_across_two_processes_on_redis() {
+    if let Some(kept) = Kept::redis() {
+        limits_and_revocations(kept);
+    }
+}
+
+/// How many rows the throttle tables of `schema` hold.
+fn throttle_rows(schema: &Schema) -> i64 {
+    let mut c = diesel::PgConnection::establish(&schema.url).expect("connect");
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(
+        "SELECT (SELECT count(*) FROM throttle_failures) + (SELECT count(*) FROM throttle_requests) AS n",
+    )
+    .get_result::<N>(&mut c)
+    .expect("count")
+    .n
+}
+
+/// The throttles were counted where `kept` says, and nowhere else.
+fn counted_in(kept: &Kept, schema: &Schema) {
+    let (keys, rows) = (kept.redis_keys(), throttle_rows(schema));
+    match kept {
+        Kept::Redis { .. } => {
+            assert!(!keys.is_empty(), "the counts are in Redis");
+            assert!(
+                keys.iter().all(|(_, ttl)| *ttl > 0),
+                "every key expires by itself: {keys:?}"
+            );
+            assert_eq!(rows, 0, "and not in the database");
+        }
+        _ => assert!(rows > 0, "the counts are in the database"),
+    }
+}
+
+fn limits_and_revocations(kept: Kept) {
     let Some(schema) = Schema::create() else {
         return;
     };
     let setup = set_up(&schema.url);
     let (a, b) = (
-        Server::start(&schema.url, None),
-        Server::start(&schema.url, None),
+        Server::start(&schema.url, &kept),
+        Server::start(&schema.url, &kept),
     );
     let c = client();
     let admin = token(&c, &a, "root", ADMIN_PASSWORD);
@@ -273,6 +385,7 @@ fn limits_and_revocations_hold_across_two_processes() {
     let (through, _) = poll_until(revoked, use_second, 401);
     assert_eq!(through, None, "a revoked key is refused by B at once");
     assert_ne!(key_id, second_id);
+    counted_in(&kept, &schema);
 }
 
 /// A household of `worker` and a spouse numbered `n`, in the demo's 城关 union.
@@ -295,6 +408,17 @@ fn family(org: &str, worker: &str, n: u32) -> Value {
 /// 10 on each.
 #[test]
 fn person_refusals_hold_across_two_processes() {
+    person_refusals(Kept::Database);
+}
+
+#[test]
+fn person_refusals_hold_across_two_processes_on_redis() {
+    if let Some(kept) = Kept::redis() {
+        person_refusals(kept);
+    }
+}
+
+fn person_refusals(kept: Kept) {
     let Some(schema) = Schema::create() else {
         return;
     };
@@ -310,8 +434,8 @@ fn person_refusals_hold_across_two_processes() {
         String::from_utf8_lossy(&demo.stderr)
     );
     let (a, b) = (
-        Server::start(&schema.url, None),
-        Server::start(&schema.url, None),
+        Server::start(&schema.url, &kept),
+        Server::start(&schema.url, &kept),
     );
     let c = client();
     let officer = token(&c, &a, "chengguan.officer", "Jiekun-demo-2026");
@@ -351,6 +475,7 @@ fn person_refusals_hold_across_two_processes() {
         );
         assert_eq!(body["code"], "rate_limited");
     }
+    counted_in(&kept, &schema);
 }
 
 /// With `JIEKUN_SHARED_LIMITS=memory` each process counts on its own: the same spread of
@@ -362,8 +487,8 @@ fn memory_limits_are_per_process() {
     };
     set_up(&schema.url);
     let (a, b) = (
-        Server::start(&schema.url, Some("memory")),
-        Server::start(&schema.url, Some("memory")),
+        Server::start(&schema.url, &Kept::Memory),
+        Server::start(&schema.url, &Kept::Memory),
     );
     let c = client();
     for i in 0..6 {
@@ -386,7 +511,7 @@ fn timed(n: u32, mut f: impl FnMut() -> u16, expect: u16) -> Duration {
 }
 
 /// What sharing costs on the hot paths, against the same requests with the limits in memory,
-/// measured in one run on one PostgreSQL: a signed-in user's read (cached, so unchanged), an API
+/// measured in one run on one PostgreSQL (and one Redis): a signed-in user's read (cached, so unchanged), an API
 /// key's read (one more upsert) and a failed sign-in (dominated by the password hash). Run with
 /// `cargo test -p jiekun-cli --test shared_limits -- --ignored --nocapture`; set
 /// `JIEKUN_BASELINE_BIN` to another build of `jiekun` to compare the signed-in read with it too.
@@ -395,14 +520,14 @@ fn timed(n: u32, mut f: impl FnMut() -> u16, expect: u16) -> Duration {
 fn measure_the_hot_paths() {
     let n = 1500;
     let mut figures = Vec::new();
-    let mut run = |label: &str, limits: &str, bin: Option<String>| {
+    let mut run = |label: &str, kept: &Kept, bin: Option<String>| {
         let Some(schema) = Schema::create() else {
             return;
         };
         let setup = set_up(&schema.url);
         let server = match bin {
-            Some(bin) => Server::start_bin(&bin, &schema.url, Some(limits)),
-            None => Server::start(&schema.url, Some(limits)),
+            Some(bin) => Server::start_bin(&bin, &schema.url, kept),
+            None => Server::start(&schema.url, kept),
         };
         let c = client();
         let admin = token(&c, &server, "root", ADMIN_PASSWORD);
@@ -446,10 +571,13 @@ fn measure_the_hot_paths() {
     };
     // Two rounds, the best of each kept: the machine may be busy with other work.
     for _ in 0..2 {
-        run("memory", "memory", None);
-        run("database", "database", None);
+        run("memory", &Kept::Memory, None);
+        run("database", &Kept::Database, None);
+        if let Some(redis) = Kept::redis() {
+            run("redis", &redis, None);
+        }
         if let Ok(bin) = std::env::var("JIEKUN_BASELINE_BIN") {
-            run("baseline build", "memory", Some(bin));
+            run("baseline build", &Kept::Memory, Some(bin));
         }
     }
     if figures.is_empty() {

@@ -27,7 +27,7 @@ use crate::middleware::RequestId;
 use crate::{db, AppState};
 
 pub use limits::{FailureLimiter, KeyLimiter};
-pub use shared::{Failures, KeyRequests, SharedLimits, SharedStore};
+pub use shared::{Failures, KeptIn, KeyRequests, SharedLimits, SharedStore};
 pub use token::TokenConfig;
 
 /// Authentication settings and throttles, shared by every worker.

@@ -1,11 +1,13 @@
 //! Throttles that hold across every server process on one database (kept in its tables by
-//! `jiekun_store::throttle`), or in this process's memory where one process owns the database.
+//! `jiekun_store::throttle`) or on one Redis (`jiekun_store::throttle::redis`), or in this
+//! process's memory where one process owns the database.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use jiekun_store::throttle::redis::RedisThrottle;
 use jiekun_store::throttle::{self, Backoff};
 use sha2::{Digest, Sha256};
 
@@ -25,6 +27,9 @@ pub enum SharedLimits {
     Memory,
     /// In the database, shared by every process on it.
     Database,
+    /// In Redis at `JIEKUN_REDIS_URL`, shared by every process that uses it (`auto` picks it
+    /// whenever that is set).
+    Redis,
 }
 
 impl FromStr for SharedLimits {
@@ -35,39 +40,85 @@ impl FromStr for SharedLimits {
             "auto" => Ok(SharedLimits::Auto),
             "memory" => Ok(SharedLimits::Memory),
             "database" => Ok(SharedLimits::Database),
-            other => Err(format!("{other:?} is not one of auto, memory, database")),
+            "redis" => Ok(SharedLimits::Redis),
+            other => Err(format!(
+                "{other:?} is not one of auto, memory, database, redis"
+            )),
         }
     }
 }
 
+/// Where the throttles of one server end up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeptIn {
+    Memory,
+    Database,
+    Redis,
+}
+
 impl SharedLimits {
-    /// Whether the throttles go to the database for a pool of `backend`.
-    pub fn in_database(self, backend: &str) -> bool {
-        match self {
-            SharedLimits::Auto => backend == "postgres",
-            SharedLimits::Memory => false,
-            SharedLimits::Database => true,
-        }
+    /// Where the throttles go for a pool of `backend`, with or without a Redis URL; an error
+    /// when `redis` is asked for without one.
+    pub fn kept_in(self, backend: &str, redis_url: bool) -> Result<KeptIn, String> {
+        Ok(match self {
+            SharedLimits::Auto if redis_url => KeptIn::Redis,
+            SharedLimits::Auto if backend == "postgres" => KeptIn::Database,
+            SharedLimits::Auto | SharedLimits::Memory => KeptIn::Memory,
+            SharedLimits::Database => KeptIn::Database,
+            SharedLimits::Redis if redis_url => KeptIn::Redis,
+            SharedLimits::Redis => {
+                return Err("JIEKUN_SHARED_LIMITS=redis needs JIEKUN_REDIS_URL".into())
+            }
+        })
     }
 }
 
 /// How often each process deletes expired throttle rows.
 const SWEEP_EVERY_MS: i64 = 60_000;
 
-/// The database the throttles are kept in, and when this process last swept it.
+/// The database or the Redis the throttles are kept in, and when this process last swept the
+/// database (Redis expires its keys itself).
 pub struct SharedStore {
     db: Db,
+    redis: Option<Arc<RedisThrottle>>,
     failures_swept_ms: AtomicI64,
     requests_swept_ms: AtomicI64,
 }
 
 impl SharedStore {
+    /// Throttles in the database of `db`.
     pub fn new(db: Db) -> Arc<Self> {
         Arc::new(SharedStore {
             db,
+            redis: None,
             failures_swept_ms: AtomicI64::new(0),
             requests_swept_ms: AtomicI64::new(0),
         })
+    }
+
+    /// Throttles in `redis` (`db` runs the blocking calls' permits only).
+    pub fn in_redis(db: Db, redis: Arc<RedisThrottle>) -> Arc<Self> {
+        Arc::new(SharedStore {
+            db,
+            redis: Some(redis),
+            failures_swept_ms: AtomicI64::new(0),
+            requests_swept_ms: AtomicI64::new(0),
+        })
+    }
+
+    /// Runs `f` on the Redis connection pool, off the async workers.
+    async fn on_redis<T, F>(redis: &Arc<RedisThrottle>, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&RedisThrottle) -> jiekun_store::StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let redis = redis.clone();
+        match actix_web::web::block(move || f(&redis)).await {
+            Ok(r) => Ok(r?),
+            Err(_) => {
+                Err(jiekun_store::StoreError::Unavailable("redis call cancelled".into()).into())
+            }
+        }
     }
 
     /// Whether this caller should sweep now (one caller per minute and process).
@@ -133,15 +184,19 @@ impl Failures {
             return self.memory.attempt(key, now_ms).map_err(rate_limited);
         };
         let (subject, backoff) = (subject(self.kind, key), self.backoff);
-        let sweep = SharedStore::due(&shared.failures_swept_ms, now_ms);
-        let refused = db::run_blocking(&shared.db, move |c| {
-            let refused = throttle::attempt(c, &subject, now_ms, &backoff)?;
-            if sweep {
-                throttle::sweep_failures(c, now_ms)?;
-            }
-            Ok(refused)
-        })
-        .await?;
+        let refused = if let Some(redis) = &shared.redis {
+            SharedStore::on_redis(redis, move |r| r.attempt(&subject, now_ms, &backoff)).await?
+        } else {
+            let sweep = SharedStore::due(&shared.failures_swept_ms, now_ms);
+            db::run_blocking(&shared.db, move |c| {
+                let refused = throttle::attempt(c, &subject, now_ms, &backoff)?;
+                if sweep {
+                    throttle::sweep_failures(c, now_ms)?;
+                }
+                Ok(refused)
+            })
+            .await?
+        };
         match refused {
             Some(ms) => Err(rate_limited(wait(ms))),
             None => Ok(()),
@@ -154,10 +209,14 @@ impl Failures {
             return self.memory.check(key, now_ms).map_err(rate_limited);
         };
         let (subject, backoff) = (subject(self.kind, key), self.backoff);
-        let refused = db::run(&shared.db, move |c| {
-            Ok(throttle::check(c, &subject, now_ms, &backoff)?)
-        })
-        .await?;
+        let refused = if let Some(redis) = &shared.redis {
+            SharedStore::on_redis(redis, move |r| r.check(&subject, now_ms, &backoff)).await?
+        } else {
+            db::run(&shared.db, move |c| {
+                Ok(throttle::check(c, &subject, now_ms, &backoff)?)
+            })
+            .await?
+        };
         match refused {
             Some(ms) => Err(rate_limited(wait(ms))),
             None => Ok(()),
@@ -171,6 +230,9 @@ impl Failures {
             return Ok(());
         };
         let subject = subject(self.kind, key);
+        if let Some(redis) = &shared.redis {
+            return SharedStore::on_redis(redis, move |r| r.succeeded(&subject)).await;
+        }
         db::run_blocking(&shared.db, move |c| Ok(throttle::succeeded(c, &subject)?)).await
     }
 
@@ -181,6 +243,9 @@ impl Failures {
             return Ok(());
         };
         let subject = subject(self.kind, key);
+        if let Some(redis) = &shared.redis {
+            return SharedStore::on_redis(redis, move |r| r.reset(&subject)).await;
+        }
         db::run_blocking(&shared.db, move |c| Ok(throttle::reset(c, &subject)?)).await
     }
 }
@@ -207,15 +272,19 @@ impl KeyRequests {
         };
         let now_ms = chrono::Utc::now().timestamp_millis();
         let subject = format!("key:{key_id}");
-        let sweep = SharedStore::due(&shared.requests_swept_ms, now_ms);
-        let refused = db::run_blocking(&shared.db, move |c| {
-            let refused = throttle::request(c, &subject, now_ms, per_minute)?;
-            if sweep {
-                throttle::sweep_requests(c, now_ms)?;
-            }
-            Ok(refused)
-        })
-        .await?;
+        let refused = if let Some(redis) = &shared.redis {
+            SharedStore::on_redis(redis, move |r| r.request(&subject, now_ms, per_minute)).await?
+        } else {
+            let sweep = SharedStore::due(&shared.requests_swept_ms, now_ms);
+            db::run_blocking(&shared.db, move |c| {
+                let refused = throttle::request(c, &subject, now_ms, per_minute)?;
+                if sweep {
+                    throttle::sweep_requests(c, now_ms)?;
+                }
+                Ok(refused)
+            })
+            .await?
+        };
         match refused {
             Some(ms) => Err(rate_limited(wait(ms))),
             None => Ok(()),
@@ -231,11 +300,18 @@ mod tests {
     fn settings_parse_and_pick_by_backend() {
         assert_eq!("Database".parse(), Ok(SharedLimits::Database));
         assert_eq!(" memory ".parse(), Ok(SharedLimits::Memory));
-        assert!("redis".parse::<SharedLimits>().is_err());
-        assert!(SharedLimits::Auto.in_database("postgres"));
-        assert!(!SharedLimits::Auto.in_database("sqlite"));
-        assert!(SharedLimits::Database.in_database("sqlite"));
-        assert!(!SharedLimits::Memory.in_database("postgres"));
+        assert_eq!("redis".parse(), Ok(SharedLimits::Redis));
+        assert!("memcached".parse::<SharedLimits>().is_err());
+        let auto = SharedLimits::Auto;
+        assert_eq!(auto.kept_in("postgres", false), Ok(KeptIn::Database));
+        assert_eq!(auto.kept_in("sqlite", false), Ok(KeptIn::Memory));
+        assert_eq!(auto.kept_in("sqlite", true), Ok(KeptIn::Redis));
+        assert_eq!(auto.kept_in("postgres", true), Ok(KeptIn::Redis));
+        let database = SharedLimits::Database;
+        assert_eq!(database.kept_in("sqlite", true), Ok(KeptIn::Database));
+        let memory = SharedLimits::Memory;
+        assert_eq!(memory.kept_in("postgres", true), Ok(KeptIn::Memory));
+        assert!(SharedLimits::Redis.kept_in("postgres", false).is_err());
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! alike however many processes and threads race on the same subject.
 //!
 //! Times are milliseconds since 1970 passed in by the caller (the servers' clocks); rows whose
-//! `expires_ms` has passed mean nothing any more and [`sweep`] deletes them.
+//! `expires_ms` has passed mean nothing any more and [`sweep_failures`] / [`sweep_requests`]
+//! delete them. [`redis`] keeps the same throttles in Redis instead.
+
+pub mod redis;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};

@@ -77,7 +77,12 @@ impl DatabaseTarget {
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseTarget::Postgres(url) => {
-                Ok(DbConnection::Postgres(PgConnection::establish(url)?))
+                let mut conn = PgConnection::establish(url)?;
+                // Like SQLite's busy timeout: a statement waits at most 5 s for a lock another
+                // transaction holds, then fails (503 `busy`) instead of holding its request.
+                conn.batch_execute("SET lock_timeout = '5s'")
+                    .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                Ok(DbConnection::Postgres(conn))
             }
         }
     }

@@ -11,7 +11,8 @@ pub enum StoreError {
     /// The caller's expected version is not the stored one.
     #[error("version {expected} expected but {actual} stored")]
     VersionMismatch { expected: i64, actual: i64 },
-    /// The database is locked by another writer for longer than the busy timeout.
+    /// The database is locked by another writer for longer than the busy timeout (SQLite) or
+    /// the lock timeout (PostgreSQL), both 5 s.
     #[error("database busy")]
     Busy,
     /// No connection could be had from the pool in time.
@@ -112,7 +113,8 @@ impl From<DieselError> for StoreError {
             }
             DieselError::DatabaseError(_, ref info)
                 if info.message().contains("database is locked")
-                    || info.message().contains("database is busy") =>
+                    || info.message().contains("database is busy")
+                    || info.message().contains("due to lock timeout") =>
             {
                 StoreError::Busy
             }

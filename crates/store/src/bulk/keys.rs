@@ -11,14 +11,16 @@ use diesel::sql_types::Text;
 
 use crate::DbConnection;
 
-/// The tables a bulk load of household files fills.
-pub const LOADED: [&str; 6] = [
+/// The tables whose keys and secondary indexes a load sets aside: those it fills, and the
+/// register's history, one row of which it adds for each household.
+pub const SET_ASIDE: [&str; 7] = [
     "households",
     "household_members",
     "active_persons",
     "income_records",
     "expenditures",
     "household_lifecycle",
+    "household_history",
 ];
 
 /// A key or an index set aside: how it was dropped and how it is made again.
@@ -77,5 +79,33 @@ pub fn restore(c: &mut DbConnection, set: &[SetAside]) -> QueryResult<()> {
     for s in indexes.into_iter().chain(keys) {
         diesel::sql_query(&s.restore_sql).execute(c)?;
     }
+    Ok(())
+}
+
+/// The register's history row of each new household, written once for the whole load instead of
+/// by the row trigger (`household_history_insert`), which [`history_aside`] turns off for this
+/// transaction's load.
+const HISTORY_OF_NEW: &str = "INSERT INTO household_history (household_id, valid_from, status, \
+     category, organisation_id, organisation_path, region_code, main_cause, single_parent, \
+     disability_household, zero_employment) \
+     SELECT h.id, h.updated_at, h.status, h.category, h.organisation_id, h.organisation_path, \
+     h.region_code, h.main_cause, h.single_parent, h.disability_household, h.zero_employment \
+     FROM households h \
+     WHERE NOT EXISTS (SELECT 1 FROM household_history x WHERE x.household_id = h.id) \
+     ORDER BY h.updated_at, h.id";
+
+/// Turns the history trigger of new households off inside the load's transaction (a rollback
+/// turns it back on); [`history_back`] writes their rows in one statement and turns it on.
+pub fn history_aside(c: &mut DbConnection) -> QueryResult<()> {
+    diesel::sql_query("ALTER TABLE households DISABLE TRIGGER household_history_insert")
+        .execute(c)?;
+    Ok(())
+}
+
+/// Writes the history row of every household that has none, and turns the trigger back on.
+pub fn history_back(c: &mut DbConnection) -> QueryResult<()> {
+    diesel::sql_query(HISTORY_OF_NEW).execute(c)?;
+    diesel::sql_query("ALTER TABLE households ENABLE TRIGGER household_history_insert")
+        .execute(c)?;
     Ok(())
 }

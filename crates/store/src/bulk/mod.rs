@@ -146,8 +146,10 @@ pub fn write_batch(
 ///   restored afterwards whatever `f` returns; durability stays as configured (WAL,
 ///   `synchronous = NORMAL`), and each batch commits on its own.
 /// - On PostgreSQL, in one transaction: the foreign keys and secondary indexes of the loaded
-///   tables are set aside, every batch is written (each a savepoint), and they are put back, the
-///   keys checked once over each table ([`keys`]). Nothing is kept unless all of it is. The load
+///   tables (and of the register's history) are set aside, every batch is written (each a
+///   savepoint), the new households' history rows are written in one statement instead of one
+///   trigger call each, and the keys and indexes are put back, the keys checked once over each
+///   table ([`keys`]). Nothing is kept unless all of it is. The load
 ///   holds the loaded tables for itself until it commits, so it is for an empty or quiet database
 ///   (the demo, a first import), not one serving requests.
 pub fn loading<T, E>(
@@ -169,8 +171,10 @@ where
         }
         DbConnection::Postgres(_) => {
             return crate::write(conn, |c| {
-                let set = keys::set_aside(c, &keys::LOADED)?;
+                let set = keys::set_aside(c, &keys::SET_ASIDE)?;
+                keys::history_aside(c)?;
                 let out = f(c)?;
+                keys::history_back(c)?;
                 keys::restore(c, &set)?;
                 Ok(out)
             });

@@ -100,8 +100,12 @@ pub fn remove_member(
 ) -> Result<(), FileError> {
     touch(conn, scope, household_id, expected_version)?;
     member(conn, household_id, member_id)?;
-    diesel::delete(income_records::table.filter(income_records::member_id.eq(member_id)))
-        .execute(conn)?;
+    diesel::delete(
+        income_records::table
+            .filter(income_records::household_id.eq(household_id))
+            .filter(income_records::member_id.eq(member_id)),
+    )
+    .execute(conn)?;
     diesel::update(
         crate::schema::verified_facts::table
             .filter(crate::schema::verified_facts::household_id.eq(household_id))

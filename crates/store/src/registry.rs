@@ -12,7 +12,7 @@ use jiekun_domain::rules::Snapshot;
 
 use crate::crypto::FieldCipher;
 use crate::error::{StoreError, StoreResult};
-use crate::households::HouseholdRow;
+use crate::rules::HouseholdFacts;
 use crate::schema::households::dsl as h;
 use crate::scope::Scope;
 use crate::{DbConnection, Pool};
@@ -66,9 +66,9 @@ fn households_between(
     scan: &Scan,
     first: &str,
     last: &str,
-) -> StoreResult<Vec<HouseholdRow>> {
+) -> StoreResult<Vec<HouseholdFacts>> {
     let mut q = h::households
-        .select(HouseholdRow::as_select())
+        .select(HouseholdFacts::as_select())
         .filter(h::id.ge(first.to_owned()).and(h::id.le(last.to_owned())))
         .into_boxed();
     q = filtered!(q, scan);

@@ -18,7 +18,7 @@ use crate::scope::Scope;
 use crate::DbConnection;
 
 mod snapshots;
-pub use snapshots::snapshots_of;
+pub use snapshots::{snapshots_of, HouseholdFacts};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = policy_parameters)]
@@ -205,7 +205,7 @@ pub fn snapshot(
     date: NaiveDate,
 ) -> StoreResult<Snapshot> {
     let h = households::get(conn, scope, household_id)?;
-    snapshots_of(conn, cipher, vec![h], date)?
+    snapshots_of(conn, cipher, vec![h.into()], date)?
         .pop()
         .ok_or(StoreError::NotFound)
 }
@@ -449,7 +449,7 @@ pub fn assess(
     {
         return Err(AssessError::NotOnFile { status: h.status });
     }
-    let snapshot = snapshots_of(conn, cipher, vec![h], date)?
+    let snapshot = snapshots_of(conn, cipher, vec![h.into()], date)?
         .pop()
         .ok_or(StoreError::NotFound)?;
     let book = policy_book(conn)?;

@@ -16,9 +16,67 @@ use crate::error::{StoreError, StoreResult};
 use crate::households::{self, health_context};
 use crate::measures::AssistanceRow;
 use crate::schema::{
-    assistance_records, expenditures, household_accidents, household_members, income_records,
+    assistance_records, expenditures, household_accidents, household_members,
+    households as households_t, income_records,
 };
 use crate::DbConnection;
+
+/// What the rules read of a household: a registry scan reads these columns of each household,
+/// not the whole file.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = households_t)]
+pub struct HouseholdFacts {
+    pub id: String,
+    pub region_code: String,
+    pub main_cause: i64,
+    pub secondary_causes: String,
+    pub resolved_causes: String,
+    pub single_parent: bool,
+    pub disability_household: bool,
+    pub homes_count: i64,
+    pub homes_area_dm2: i64,
+    pub vehicles_count: i64,
+    pub vehicle_disability_exempt: bool,
+    pub controlling_shareholder: bool,
+    pub high_fee_schooling: bool,
+    pub refuses_cooperation: bool,
+}
+
+impl HouseholdFacts {
+    /// The assets the rules weigh (declared; verified facts are weighed beside them).
+    pub fn assets(&self) -> jiekun_domain::rules::AssetsSnap {
+        jiekun_domain::rules::AssetsSnap {
+            homes_count: self.homes_count,
+            homes_area_dm2: self.homes_area_dm2,
+            vehicles_count: self.vehicles_count,
+            vehicle_disability_exempt: self.vehicle_disability_exempt,
+            controlling_shareholder: self.controlling_shareholder,
+            high_fee_schooling: self.high_fee_schooling,
+            refuses_cooperation: self.refuses_cooperation,
+        }
+    }
+}
+
+impl From<households::HouseholdRow> for HouseholdFacts {
+    fn from(h: households::HouseholdRow) -> Self {
+        HouseholdFacts {
+            id: h.id,
+            region_code: h.region_code,
+            main_cause: h.main_cause,
+            secondary_causes: h.secondary_causes,
+            resolved_causes: h.resolved_causes,
+            single_parent: h.single_parent,
+            disability_household: h.disability_household,
+            homes_count: h.homes_count,
+            homes_area_dm2: h.homes_area_dm2,
+            vehicles_count: h.vehicles_count,
+            vehicle_disability_exempt: h.vehicle_disability_exempt,
+            controlling_shareholder: h.controlling_shareholder,
+            high_fee_schooling: h.high_fee_schooling,
+            refuses_cooperation: h.refuses_cooperation,
+        }
+    }
+}
 
 /// What the rules read of a member.
 #[derive(Queryable, Selectable)]
@@ -59,17 +117,24 @@ struct SpentFacts {
     verified: bool,
 }
 
-/// Rows grouped by household, in the order read.
+/// Rows grouped by household, in the order read. The queries read a household's rows together,
+/// so a household's id is hashed once for each run of its rows, not once for each row.
 fn by_household<T>(rows: Vec<T>, id: impl Fn(&T) -> &str) -> HashMap<String, Vec<T>> {
     let mut out: HashMap<String, Vec<T>> = HashMap::new();
-    for r in rows {
-        match out.get_mut(id(&r)) {
-            Some(v) => v.push(r),
-            None => {
-                out.insert(id(&r).to_owned(), vec![r]);
-            }
+    let mut run: Vec<T> = Vec::new();
+    let mut flush = |run: &mut Vec<T>| {
+        if let Some(first) = run.first() {
+            let key = id(first).to_owned();
+            out.entry(key).or_default().append(run);
         }
+    };
+    for r in rows {
+        if run.last().is_some_and(|last| id(last) != id(&r)) {
+            flush(&mut run);
+        }
+        run.push(r);
     }
+    flush(&mut run);
     out
 }
 
@@ -80,7 +145,7 @@ fn by_household<T>(rows: Vec<T>, id: impl Fn(&T) -> &str) -> HashMap<String, Vec
 pub fn snapshots_of(
     conn: &mut DbConnection,
     cipher: &FieldCipher,
-    rows: Vec<households::HouseholdRow>,
+    rows: Vec<HouseholdFacts>,
     date: NaiveDate,
 ) -> StoreResult<Vec<Snapshot>> {
     let (Some(first), Some(last)) = (
@@ -237,7 +302,7 @@ pub fn snapshots_of(
                     })
                 })
                 .collect::<StoreResult<Vec<_>>>()?,
-            assets: crate::sharing::assets_of(&h),
+            assets: h.assets(),
             main_cause: h.main_cause as u8,
             secondary_causes: causes(&h.secondary_causes),
             resolved_causes: causes(&h.resolved_causes),

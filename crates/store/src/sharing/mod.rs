@@ -170,15 +170,7 @@ pub fn facts_between(
 
 /// The assets the household's file declares, as the rules read them.
 pub fn assets_of(h: &crate::households::HouseholdRow) -> jiekun_domain::rules::AssetsSnap {
-    jiekun_domain::rules::AssetsSnap {
-        homes_count: h.homes_count,
-        homes_area_dm2: h.homes_area_dm2,
-        vehicles_count: h.vehicles_count,
-        vehicle_disability_exempt: h.vehicle_disability_exempt,
-        controlling_shareholder: h.controlling_shareholder,
-        high_fee_schooling: h.high_fee_schooling,
-        refuses_cooperation: h.refuses_cooperation,
-    }
+    crate::rules::HouseholdFacts::from(h.clone()).assets()
 }
 
 /// The facts reported for one task, in the order given.

@@ -15,29 +15,10 @@ pub struct HouseholdFilter {
     pub zero_employment: Option<bool>,
 }
 
-/// The PostgreSQL list query: one fixed statement whose optional filters are `$n IS NULL OR …`,
-/// so that it is prepared once and planned as an ordered primary-key scan that stops after a
-/// page, instead of being parsed and planned anew for every combination of filters.
-const PG_LIST: &str =
-    "SELECT id, file_number, organisation_id, organisation_path, region_code, address, \
-    enterprise_id, worker_name, housing_type, housing_area_dm2, bank_name, bank_account_enc, \
-    bank_account_masked, main_cause, secondary_causes, single_parent, disability_household, \
-    zero_employment, homes_count, homes_area_dm2, vehicles_count, vehicle_disability_exempt, \
-    controlling_shareholder, high_fee_schooling, refuses_cooperation, category, status, \
-    members_count, version, created_at, updated_at, resolved_causes, legal_dispute \
-    FROM households \
-    WHERE organisation_path LIKE $1 \
-    AND ($2::text IS NULL OR organisation_path LIKE $2) \
-    AND ($3::text IS NULL OR region_code LIKE $3) \
-    AND ($4::text IS NULL OR category = $4) \
-    AND ($5::text IS NULL OR status = $5) \
-    AND ($6::bigint IS NULL OR main_cause = $6) \
-    AND ($7::boolean IS NULL OR single_parent = $7) \
-    AND ($8::boolean IS NULL OR disability_household = $8) \
-    AND ($9::boolean IS NULL OR zero_employment = $9) \
-    AND ($10::text IS NULL OR id > $10) \
-    ORDER BY id LIMIT $11";
-
+/// The PostgreSQL list: one fixed statement whose optional filters are `$n IS NULL OR …`, so
+/// that it is prepared once per connection (diesel caches it: every part of it is typed) and
+/// planned as an ordered primary-key scan that stops after a page, instead of being parsed and
+/// planned anew for every combination of filters; its rows are read by position.
 fn list_postgres(
     c: &mut diesel::PgConnection,
     scope_prefix: &str,
@@ -46,23 +27,65 @@ fn list_postgres(
     page: &PageRequest,
 ) -> StoreResult<Vec<HouseholdRow>> {
     use diesel::sql_types::{BigInt, Bool, Nullable, Text};
-    Ok(diesel::sql_query(PG_LIST)
-        .bind::<Text, _>(format!("{scope_prefix}%"))
-        .bind::<Nullable<Text>, _>(organisation_prefix.map(|p| format!("{p}%")))
-        .bind::<Nullable<Text>, _>(
-            filter
-                .region
-                .as_ref()
-                .map(|r| crate::like_prefix(r.prefix())),
+    use households::dsl as h;
+    let text = |v: Option<String>| v.into_sql::<Nullable<Text>>();
+    let flag = |v: Option<bool>| v.into_sql::<Nullable<Bool>>();
+    let (organisation, region) = (
+        organisation_prefix.map(|p| format!("{p}%")),
+        filter
+            .region
+            .as_ref()
+            .map(|r| crate::like_prefix(r.prefix())),
+    );
+    let cause = filter.main_cause.into_sql::<Nullable<BigInt>>();
+    Ok(h::households
+        .select(HouseholdRow::as_select())
+        .filter(h::organisation_path.like(format!("{scope_prefix}%")))
+        .filter(
+            text(organisation.clone())
+                .is_null()
+                .or(h::organisation_path.nullable().like(text(organisation))),
         )
-        .bind::<Nullable<Text>, _>(filter.category.clone())
-        .bind::<Nullable<Text>, _>(filter.status.clone())
-        .bind::<Nullable<BigInt>, _>(filter.main_cause)
-        .bind::<Nullable<Bool>, _>(filter.single_parent)
-        .bind::<Nullable<Bool>, _>(filter.disability_household)
-        .bind::<Nullable<Bool>, _>(filter.zero_employment)
-        .bind::<Nullable<Text>, _>(page.after.clone())
-        .bind::<BigInt, _>(page.fetch_limit())
+        .filter(
+            text(region.clone())
+                .is_null()
+                .or(h::region_code.nullable().like(text(region))),
+        )
+        .filter(
+            text(filter.category.clone())
+                .is_null()
+                .or(h::category.eq(text(filter.category.clone()))),
+        )
+        .filter(
+            text(filter.status.clone())
+                .is_null()
+                .or(h::status.nullable().eq(text(filter.status.clone()))),
+        )
+        .filter(cause.is_null().or(h::main_cause.nullable().eq(cause)))
+        .filter(
+            flag(filter.single_parent)
+                .is_null()
+                .or(h::single_parent.nullable().eq(flag(filter.single_parent))),
+        )
+        .filter(
+            flag(filter.disability_household)
+                .is_null()
+                .or(h::disability_household
+                    .nullable()
+                    .eq(flag(filter.disability_household))),
+        )
+        .filter(
+            flag(filter.zero_employment).is_null().or(h::zero_employment
+                .nullable()
+                .eq(flag(filter.zero_employment))),
+        )
+        .filter(
+            text(page.after.clone())
+                .is_null()
+                .or(h::id.nullable().gt(text(page.after.clone()))),
+        )
+        .order(h::id.asc())
+        .limit(page.fetch_limit())
         .load(c)?)
 }
 

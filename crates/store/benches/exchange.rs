@@ -27,6 +27,58 @@ use jiekun_store::{DatabaseTarget, DbConnection, Pool, PoolOptions, Scope};
 
 const MONTHS: usize = 12;
 
+/// The system allocator, counting the bytes live on the heap and the most live since the last
+/// `Heap::reset`: the import streams, so its peak must not grow with the file.
+struct Heap;
+
+static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+unsafe impl std::alloc::GlobalAlloc for Heap {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        use std::sync::atomic::Ordering::Relaxed;
+        let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
+        PEAK.fetch_max(live, Relaxed);
+        // SAFETY: the caller's layout goes to the system allocator unchanged.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        LIVE.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` above with this layout.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, size: usize) -> *mut u8 {
+        use std::sync::atomic::Ordering::Relaxed;
+        if size >= layout.size() {
+            let live = LIVE.fetch_add(size - layout.size(), Relaxed) + size - layout.size();
+            PEAK.fetch_max(live, Relaxed);
+        } else {
+            LIVE.fetch_sub(layout.size() - size, Relaxed);
+        }
+        // SAFETY: `ptr` came from this allocator with `layout`; the system allocator resizes it.
+        unsafe { std::alloc::System.realloc(ptr, layout, size) }
+    }
+}
+
+impl Heap {
+    /// Starts a new peak at what is live now; answers that.
+    fn reset() -> usize {
+        let live = LIVE.load(std::sync::atomic::Ordering::Relaxed);
+        PEAK.store(live, std::sync::atomic::Ordering::Relaxed);
+        live
+    }
+
+    /// The most bytes live since `reset`.
+    fn peak() -> usize {
+        PEAK.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+#[global_allocator]
+static HEAP: Heap = Heap;
+
 fn people() -> usize {
     std::env::var("JIEKUN_BENCH_ROWS")
         .ok()
@@ -163,6 +215,7 @@ fn run(name: &str, url: &str) {
     });
     let raw = started.elapsed().as_secs_f64();
 
+    let before = Heap::reset();
     let started = Instant::now();
     let mut digest = FileDigest::default();
     digest.update(&bytes);
@@ -195,6 +248,7 @@ fn run(name: &str, url: &str) {
         )
     });
     let took = started.elapsed().as_secs_f64();
+    let heap = Heap::peak().saturating_sub(before) as f64 / 1e6;
     let done = result.unwrap_or_else(|e| panic!("import failed: {e}"));
     assert_eq!(done.rows, rows);
     let (raw_rate, rate) = (rows as f64 / raw, rows as f64 / took);
@@ -202,11 +256,12 @@ fn run(name: &str, url: &str) {
     // check and the audit event.
     let target = if name == "SQLite" { 75_000 } else { 30_000 };
     println!(
-        "exchange import {name}: {rows} rows, {} tasks in {took:.2} s = {rate:.0} rows/s (target >= {target} rows/s: {}); raw bulk insert of the same facts {raw:.2} s = {raw_rate:.0} rows/s; ratio {:.3} (target ratio at this baseline >= {:.3})",
+        "exchange import {name}: {rows} rows, {} tasks in {took:.2} s = {rate:.0} rows/s (target >= {target} rows/s: {}); raw bulk insert of the same facts {raw:.2} s = {raw_rate:.0} rows/s; ratio {:.3} (target ratio at this baseline >= {:.3}); heap peak during the import {heap:.1} MB above its start, for a file of {:.1} MB",
         done.tasks,
         if rate >= f64::from(target) { "met" } else { "not met" },
         rate / raw_rate,
-        f64::from(target) / raw_rate
+        f64::from(target) / raw_rate,
+        bytes.len() as f64 / 1e6
     );
 }
 

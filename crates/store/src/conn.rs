@@ -306,9 +306,15 @@ where
 }
 
 /// Refreshes the planner's statistics (after bulk loads, so that the first queries are planned
-/// with real row counts).
+/// with real row counts). On PostgreSQL it vacuums too, outside any transaction: a freshly loaded
+/// table has no visibility map until autovacuum comes by, and until then an index-only scan
+/// reads every row's page as well (the exceptions report at 1,000,000 households took 4.4 s
+/// before a vacuum and 2.0 s after; the vacuum took about 3 s).
 pub fn analyze(conn: &mut DbConnection) -> StoreResult<()> {
-    conn.batch_execute("ANALYZE")?;
+    match conn {
+        DbConnection::Sqlite(_) => conn.batch_execute("ANALYZE")?,
+        DbConnection::Postgres(_) => conn.batch_execute("VACUUM (ANALYZE)")?,
+    }
     Ok(())
 }
 

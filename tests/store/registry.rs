@@ -119,7 +119,7 @@ fn registry(db: &TestDb) -> String {
                     k,
                 ));
             }
-            let wages: Vec<(Option<usize>, IncomeInput)> = (0..12)
+            let mut wages: Vec<(Option<usize>, IncomeInput)> = (0..12)
                 .map(|m| {
                     (
                         Some(0),
@@ -140,6 +140,29 @@ fn registry(db: &TestDb) -> String {
                     )
                 })
                 .collect();
+            // Income of the household as a whole (no member) and of a second member, with a
+            // department as source, in some households.
+            if n.is_multiple_of(6) {
+                for (who, kind, source) in
+                    [(None, "other", "declared"), (Some(1), "pension", "hrss")]
+                {
+                    if who.is_some_and(|k| k >= people.len()) {
+                        continue;
+                    }
+                    wages.push((
+                        who,
+                        IncomeInput {
+                            member_id: None,
+                            month: 202600 + 1 + (n % 11) as i64,
+                            kind: kind.into(),
+                            source: source.into(),
+                            amount_fen: 12_345 + n as i64,
+                            verified: false,
+                            note: None,
+                        },
+                    ));
+                }
+            }
             let input = HouseholdInput {
                 organisation_id: union.clone(),
                 region_code: "610724".into(),
@@ -202,6 +225,46 @@ fn ranges_read_what_one_at_a_time_reads(db: &TestDb) {
         .map(|id| rules::snapshot(&mut c, &cipher, &scope(&path), id, date()).unwrap())
         .collect();
     drop(c);
+    // Each snapshot holds its household's stored incomes, read here straight from the table.
+    {
+        use jiekun_store::schema::income_records as ir;
+        let mut c = db.pool.get().unwrap();
+        let mut with_household_income = 0;
+        for snap in &one_by_one {
+            let mut stored: Vec<(Option<String>, i64, String, i64, bool)> = ir::table
+                .filter(ir::household_id.eq(&snap.household_id))
+                .select((
+                    ir::member_id,
+                    ir::month,
+                    ir::kind,
+                    ir::amount_fen,
+                    ir::verified.or(ir::source.ne("declared")),
+                ))
+                .load(&mut c)
+                .unwrap();
+            let mut read: Vec<(Option<String>, i64, String, i64, bool)> = snap
+                .incomes
+                .iter()
+                .map(|i| {
+                    (
+                        i.member_id.clone(),
+                        i64::from(i.month),
+                        i.kind.as_str().to_owned(),
+                        i.amount_fen,
+                        i.verified,
+                    )
+                })
+                .collect();
+            stored.sort();
+            read.sort();
+            assert_eq!(read, stored, "incomes of {}", snap.household_id);
+            with_household_income += usize::from(read.iter().any(|i| i.0.is_none()));
+        }
+        assert!(
+            with_household_income > 0,
+            "some incomes belong to no member"
+        );
+    }
     let policy = default_book().resolve("610724", date()).unwrap();
     let verdicts = |snaps: &[Snapshot]| -> Vec<_> {
         snaps.iter().map(|s| identify(s, &policy).verdict).collect()

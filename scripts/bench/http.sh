@@ -80,7 +80,18 @@ PY
   echo "$out" | grep -E "Requests/sec|Latency|50%|99%|RESULT"
   python3 -c "import sys; j, b = float(sys.argv[1]), float(sys.argv[2]); t = {'sqlite': 0.5, 'postgres': 0.8}[sys.argv[3]]; print(f'get-by-id: {j:.0f} req/s = {j / b:.2f} of the bare stack (target {t:.2f}: {\"met\" if j / b >= t else \"not met\"})')" "$(echo "$out" | rps)" "$BARE_RPS" "$backend"
   echo "-- list with filters ($backend)"
-  wrk -t2 -c64 -d"$DURATION" --latency -s scripts/bench/list.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|99%|RESULT"
+  out=$(wrk -t2 -c64 -d"$DURATION" --latency -s scripts/bench/list.lua "http://127.0.0.1:$PORT")
+  echo "$out" | grep -E "Requests/sec|Latency|50%|99%|RESULT"
+  # wrk prints the 99th percentile as e.g. "99%   54.21ms" (or us / s).
+  python3 - "$(echo "$out" | grep -E '^ +99%' | awk '{print $2}')" <<'PY'
+import re, sys
+m = re.fullmatch(r"([0-9.]+)(us|ms|s)", sys.argv[1])
+if m is None:
+    print(f"list with filters: no p99 in wrk's output ({sys.argv[1]!r})")
+else:
+    ms = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
+    print(f"list with filters: p99 {ms:.1f} ms with 64 connections (target < 50 ms: {'met' if ms < 50 else 'not met'})")
+PY
   echo "-- work views: queue, reviews due, applications, notices ($backend, county reviewer)"
   local reviewer
   reviewer=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/v1/auth/token" -H 'content-type: application/json' \

@@ -30,6 +30,11 @@ export JIEKUN_LOG=warn
 
 now() { date +%s.%N; }
 secs() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$2"; }
+# The whole `jiekun demo` command against its target (< 120 s on SQLite, < 180 s on PostgreSQL at
+# 1,000,000 households; other sizes are printed without a verdict).
+verdict() { # backend, seconds
+  python3 -c "import sys; b, t, n = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]); lim = {'sqlite': 120, 'postgres': 180}[b]; print(f'(target < {lim} s at 1,000,000: ' + ('met' if t < lim else 'not met') + ')' if n == 1000000 else '')" "$1" "$2" "$N"
+}
 report() { # backend, load seconds, raw seconds, rows
   python3 -c "import sys; b, l, r, n = sys.argv[1:]; print(f'== {b}: {n} rows; jiekun demo (households) {float(l):.1f} s, raw {float(r):.1f} s: {float(l) / float(r):.2f}x the raw load')" "$@"
 }
@@ -47,7 +52,7 @@ sqlite_run() {
   t0=$(now)
   "$BIN" demo --households "$N" | tee "$WORK/sqlite.out" | tail -2
   t1=$(now)
-  echo "   whole command $(secs "$t0" "$t1") s; $("$BIN" audit verify | tail -1)"
+  echo "   whole command $(secs "$t0" "$t1") s $(verdict sqlite "$(secs "$t0" "$t1")"); $("$BIN" audit verify | tail -1)"
   local sql=$WORK/raw.sql rows=0
   {
     echo "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
@@ -86,7 +91,7 @@ postgres_run() {
   t0=$(now)
   "$BIN" demo --households "$N" | tee "$WORK/postgres.out" | tail -2
   t1=$(now)
-  echo "   whole command $(secs "$t0" "$t1") s; $("$BIN" audit verify | tail -1)"
+  echo "   whole command $(secs "$t0" "$t1") s $(verdict postgres "$(secs "$t0" "$t1")"); $("$BIN" audit verify | tail -1)"
   local script=$WORK/raw.psql
   : >"$script"
   for t in $TABLES; do

@@ -252,7 +252,8 @@ pub fn ping(conn: &mut DbConnection) -> StoreResult<()> {
 
 /// Runs `f` in one write transaction: `BEGIN IMMEDIATE` on SQLite, so that the write lock is taken
 /// up front (a deferred transaction that reads and then writes can fail with SQLITE_BUSY without
-/// waiting), and an ordinary transaction on PostgreSQL. Rolled back when `f` fails.
+/// waiting), and an ordinary transaction on PostgreSQL. Rolled back when `f` fails. Inside a
+/// transaction already open on the connection (a bulk load's), `f` runs in a savepoint of it.
 pub fn write<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -261,11 +262,14 @@ where
     E: From<diesel::result::Error>,
 {
     type Tm = <DbConnection as Connection>::TransactionManager;
+    let outermost = Tm::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_none();
     match conn {
-        DbConnection::Sqlite(c) => {
+        DbConnection::Sqlite(c) if outermost => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
         }
-        DbConnection::Postgres(_) => Tm::begin_transaction(conn)?,
+        _ => Tm::begin_transaction(conn)?,
     }
     match f(conn) {
         Ok(value) => {

@@ -1,10 +1,12 @@
-//! On PostgreSQL a bulk load sets the foreign keys and the secondary indexes of the tables it fills
-//! aside, and puts them back when every row is in: a key checked row by row (one lookup in the
-//! parent table for each of millions of rows) and an index grown one entry at a time cost more
-//! than checking the key once over the whole table and building the index in one sort. It all
-//! happens in the load's one transaction, so the definitions are never lost: if the load fails,
-//! or the process dies, PostgreSQL rolls the dropped keys and indexes back with the rows. A key
-//! the rows break fails the load when it is put back. Unique indexes and primary keys stay.
+//! A bulk load sets the secondary indexes of the tables it fills aside (and on PostgreSQL their
+//! foreign keys too), and puts them back when every row is in: an index grown one entry at a time
+//! and a key checked row by row (one lookup in the parent table for each of millions of rows)
+//! cost more than building the index in one sort and checking the key once over the whole table.
+//! It all happens in the load's one transaction, so the definitions are never lost: if the load
+//! fails, or the process dies, the database rolls the dropped keys and indexes back with the rows
+//! (both backends' schema changes are transactional). A key the rows break fails the load when it
+//! is put back. Unique indexes and primary keys stay. SQLite checks its foreign keys row by row
+//! still: a lookup by primary key in the process is cheap, and SQLite cannot drop a key.
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -32,9 +34,31 @@ pub struct SetAside {
     restore_sql: String,
 }
 
-/// Drops the foreign keys and the secondary (not unique) indexes of `tables` in the current
-/// schema of a PostgreSQL database; returns what puts them back. Call inside a transaction.
+/// Drops the secondary (not unique) indexes of `tables`, and on PostgreSQL their foreign keys (in
+/// the current schema); returns what puts them back. Call inside a transaction.
 pub fn set_aside(c: &mut DbConnection, tables: &[&str]) -> QueryResult<Vec<SetAside>> {
+    let out = match c {
+        DbConnection::Postgres(_) => postgres_set(c, tables)?,
+        DbConnection::Sqlite(_) => diesel::sql_query(
+            "SELECT printf('DROP INDEX \"%w\"', m.name) AS drop_sql, m.sql AS restore_sql \
+             FROM sqlite_master m \
+             WHERE m.type = 'index' AND m.sql IS NOT NULL \
+               AND m.tbl_name IN (SELECT value FROM json_each(?)) \
+               AND NOT EXISTS (SELECT 1 FROM pragma_index_list(m.tbl_name) l \
+                               WHERE l.name = m.name AND l.\"unique\") \
+             ORDER BY m.tbl_name, m.name",
+        )
+        .bind::<Text, _>(serde_json::to_string(tables).unwrap_or_default())
+        .load(c)?,
+    };
+    for s in &out {
+        diesel::sql_query(&s.drop_sql).execute(c)?;
+    }
+    Ok(out)
+}
+
+/// PostgreSQL's foreign keys and secondary indexes of `tables`, with their definitions.
+fn postgres_set(c: &mut DbConnection, tables: &[&str]) -> QueryResult<Vec<SetAside>> {
     let tables = tables.join(",");
     let mut out: Vec<SetAside> = diesel::sql_query(
         "SELECT format('ALTER TABLE %I DROP CONSTRAINT %I', t.relname, k.conname) AS drop_sql, \
@@ -63,16 +87,15 @@ pub fn set_aside(c: &mut DbConnection, tables: &[&str]) -> QueryResult<Vec<SetAs
         .bind::<Text, _>(&tables)
         .load::<SetAside>(c)?,
     );
-    for s in &out {
-        diesel::sql_query(&s.drop_sql).execute(c)?;
-    }
     Ok(out)
 }
 
 /// Puts back what [`set_aside`] took: the indexes, built in one pass each, then the keys, each
 /// checked once over its table.
 pub fn restore(c: &mut DbConnection, set: &[SetAside]) -> QueryResult<()> {
-    diesel::sql_query("SET LOCAL maintenance_work_mem = '256MB'").execute(c)?;
+    if let DbConnection::Postgres(_) = c {
+        diesel::sql_query("SET LOCAL maintenance_work_mem = '256MB'").execute(c)?;
+    }
     let (keys, indexes): (Vec<&SetAside>, Vec<&SetAside>) = set
         .iter()
         .partition(|s| s.drop_sql.starts_with("ALTER TABLE"));

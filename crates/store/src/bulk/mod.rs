@@ -140,18 +140,23 @@ pub fn write_batch(
     Ok(written)
 }
 
-/// Runs a long bulk load `f` (batches written with [`write_batch`]).
+/// Runs a long bulk load `f` (batches written with [`write_batch`]) in one transaction: the
+/// secondary indexes of the loaded tables (and of the register's history) are set aside, every
+/// batch is written (each a savepoint), and the indexes are built again, each in one sort
+/// ([`keys`]). Nothing is kept unless all of it is. The load holds the database (SQLite) or the
+/// loaded tables (PostgreSQL) for itself until it commits, so it is for an empty or quiet
+/// database (the demo, a first import), not one serving requests.
 ///
-/// - On SQLite, with a larger page cache (256 MiB) that keeps the indexes being filled in memory,
-///   restored afterwards whatever `f` returns; durability stays as configured (WAL,
-///   `synchronous = NORMAL`), and each batch commits on its own.
-/// - On PostgreSQL, in one transaction: the foreign keys and secondary indexes of the loaded
-///   tables (and of the register's history) are set aside, every batch is written (each a
-///   savepoint), the new households' history rows are written in one statement instead of one
-///   trigger call each, and the keys and indexes are put back, the keys checked once over each
-///   table ([`keys`]). Nothing is kept unless all of it is. The load
-///   holds the loaded tables for itself until it commits, so it is for an empty or quiet database
-///   (the demo, a first import), not one serving requests.
+/// - On SQLite, with a larger page cache (256 MiB) and, when the connection is the database's
+///   only one, a rollback journal instead of the write-ahead log: the log would take every new
+///   page twice (once into the log, once when it is copied back), while a rollback journal keeps
+///   only the old content of the pages the load changes, and the new pages at the end of the file
+///   are written once. The journal is synced in full (`synchronous = FULL`), so the load stays
+///   durable and all-or-nothing; each setting is put back afterwards whatever `f` returns (and a
+///   connection that opens the database after a crash switches it to the log again).
+/// - On PostgreSQL the foreign keys are set aside too, the keys checked once over each table when
+///   they are put back, and the new households' history rows are written in one statement instead
+///   of one trigger call each.
 pub fn loading<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -159,33 +164,88 @@ pub fn loading<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    use diesel::connection::SimpleConnection;
-    let previous = match conn {
-        DbConnection::Sqlite(c) => {
-            let before = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                "(SELECT cache_size FROM pragma_cache_size())",
-            ))
-            .get_result::<i64>(c)?;
-            c.batch_execute("PRAGMA cache_size = -262144")?;
-            before
-        }
-        DbConnection::Postgres(_) => {
-            return crate::write(conn, |c| {
+    if let DbConnection::Postgres(_) = conn {
+        return crate::write(conn, |c| {
+            let set = keys::set_aside(c, &keys::SET_ASIDE)?;
+            keys::history_aside(c)?;
+            let out = f(c)?;
+            keys::history_back(c)?;
+            keys::restore(c, &set)?;
+            Ok(out)
+        });
+    }
+    let before = SqliteSettings::read(conn)?;
+    let result = SqliteSettings::LOADING
+        .apply(conn)
+        .map_err(E::from)
+        .and_then(|()| {
+            crate::write(conn, |c| {
                 let set = keys::set_aside(c, &keys::SET_ASIDE)?;
-                keys::history_aside(c)?;
                 let out = f(c)?;
-                keys::history_back(c)?;
                 keys::restore(c, &set)?;
                 Ok(out)
-            });
-        }
-    };
-    let result = f(conn);
-    if let DbConnection::Sqlite(c) = &mut *conn {
-        let restored = c.batch_execute(&format!("PRAGMA cache_size = {previous}"));
-        if result.is_ok() {
-            restored?;
-        }
+            })
+        });
+    let restored = before.apply(conn);
+    if result.is_ok() {
+        restored?;
     }
     result
+}
+
+/// The settings of an SQLite connection a load changes.
+struct SqliteSettings<'a> {
+    cache_size: i64,
+    journal_mode: &'a str,
+    synchronous: i64,
+}
+
+impl SqliteSettings<'static> {
+    /// A page cache of 256 MiB, a rollback journal synced in full.
+    const LOADING: SqliteSettings<'static> = SqliteSettings {
+        cache_size: -262_144,
+        journal_mode: "delete",
+        synchronous: 2,
+    };
+}
+
+impl SqliteSettings<'_> {
+    fn read(conn: &mut DbConnection) -> QueryResult<SqliteSettings<'static>> {
+        use diesel::dsl::sql;
+        use diesel::sql_types::{BigInt, Text};
+        let (cache_size, journal_mode, synchronous) = diesel::select((
+            sql::<BigInt>("(SELECT cache_size FROM pragma_cache_size())"),
+            sql::<Text>("(SELECT journal_mode FROM pragma_journal_mode())"),
+            sql::<BigInt>("(SELECT synchronous FROM pragma_synchronous())"),
+        ))
+        .get_result::<(i64, String, i64)>(conn)?;
+        // Only the modes a connection of this store opens with are put back.
+        let journal_mode = if journal_mode.eq_ignore_ascii_case("wal") {
+            "wal"
+        } else {
+            "delete"
+        };
+        Ok(SqliteSettings {
+            cache_size,
+            journal_mode,
+            synchronous,
+        })
+    }
+
+    /// Applies the settings. The journal mode changes only when no other connection has the
+    /// database open; otherwise the load keeps the write-ahead log, slower but as safe.
+    fn apply(&self, conn: &mut DbConnection) -> QueryResult<()> {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute(&format!(
+            "PRAGMA cache_size = {}; PRAGMA synchronous = {};",
+            self.cache_size, self.synchronous
+        ))?;
+        diesel::sql_query(format!("PRAGMA journal_mode = {}", self.journal_mode))
+            .execute(conn)
+            .map(drop)
+            .or_else(|e| match e {
+                diesel::result::Error::DatabaseError(_, _) => Ok(()),
+                e => Err(e),
+            })
+    }
 }

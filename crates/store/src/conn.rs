@@ -320,9 +320,9 @@ where
 /// statistics the planner uses only to compare indexes.
 pub fn analyze(conn: &mut DbConnection) -> StoreResult<()> {
     match conn {
-        DbConnection::Sqlite(_) => conn.batch_execute(
-            "PRAGMA analysis_limit = 2000; ANALYZE; PRAGMA analysis_limit = 0;",
-        )?,
+        DbConnection::Sqlite(_) => {
+            conn.batch_execute("PRAGMA analysis_limit = 2000; ANALYZE; PRAGMA analysis_limit = 0;")?
+        }
         DbConnection::Postgres(_) => conn.batch_execute(&format!(
             "VACUUM (ANALYZE, SKIP_LOCKED) {}",
             crate::bulk::keys::SET_ASIDE.join(", ")

@@ -33,6 +33,7 @@ fn readiness_fails_without_a_database() {
             &PoolOptions {
                 max_size: Some(1),
                 connection_timeout: Duration::from_millis(500),
+                min_idle: None,
             },
         );
         let db = TestDb::create(Backend::Sqlite).expect("sqlite");

@@ -406,12 +406,28 @@ fn a_load_puts_back_every_key_and_index(db: &TestDb) {
         numbered("61072419800101123", "61072419810202124", 11),
         numbered("61072419900303125", "61072419910404126", 12),
     );
-    let during = bulk::loading(&mut c, |c| -> Result<_, StoreError> {
+    let triggers_before = triggers(&mut c);
+    assert!(
+        triggers_before
+            .iter()
+            .any(|t| t.0.starts_with("household_digest_")),
+        "{triggers_before:?}"
+    );
+    let (during, triggers_during) = bulk::loading(&mut c, |c| -> Result<_, StoreError> {
         bulk::write_batch(c, &first, event())?;
         bulk::write_batch(c, &second, event())?;
-        Ok(keys_and_indexes(c))
+        Ok((keys_and_indexes(c), triggers(c)))
     })
     .unwrap();
+    // The digest triggers are off (PostgreSQL) or gone (SQLite) while loading, and back after.
+    assert!(
+        triggers_during
+            .iter()
+            .filter(|t| t.0.starts_with("household_digest_"))
+            .all(|t| t.1 == "D"),
+        "{triggers_during:?}"
+    );
+    assert_eq!(triggers(&mut c), triggers_before);
     assert!(
         !during
             .iter()
@@ -439,6 +455,36 @@ fn a_load_puts_back_every_key_and_index(db: &TestDb) {
             .get_result(&mut *c)
             .unwrap();
         assert_eq!(rows, 1, "history of {}", h.id);
+        // And an empty digest, for the first registry scan to build.
+        let digest: Option<String> = jiekun_store::schema::household_digests::table
+            .find(&h.id)
+            .select(jiekun_store::schema::household_digests::body)
+            .first(&mut *c)
+            .unwrap();
+        assert!(digest.is_none());
+    }
+    // A batch adding to a household stored before it empties that household's digest.
+    {
+        use jiekun_store::schema::household_digests as d;
+        let h = &first.households[0].id;
+        diesel::update(d::table.find(h))
+            .set(d::body.eq(Some("stored")))
+            .execute(&mut *c)
+            .unwrap();
+        let mut more = first.incomes[0].clone();
+        more.id = jiekun_store::new_id();
+        more.month = 202612;
+        let adding = HouseholdBatch {
+            incomes: vec![more],
+            ..HouseholdBatch::default()
+        };
+        bulk::loading(&mut c, |c| bulk::write_batch(c, &adding, event())).unwrap();
+        let (body, gen): (Option<String>, i64) = d::table
+            .find(h)
+            .select((d::body, d::gen))
+            .first(&mut *c)
+            .unwrap();
+        assert!(body.is_none() && gen > 0, "{body:?} {gen}");
     }
     if postgres {
         let trigger: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
@@ -480,6 +526,37 @@ fn a_load_puts_back_every_key_and_index(db: &TestDb) {
         ));
     }
     assert_eq!(keys_and_indexes(&mut c), before);
+}
+
+/// The triggers of the schema by name, with their table and definition (SQLite) or whether they
+/// are on (PostgreSQL: `O` on, `D` off); a trigger SQLite does not have is reported off.
+fn triggers(c: &mut DbConnection) -> Vec<(String, String)> {
+    #[derive(QueryableByName, Debug)]
+    struct T {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        state: String,
+    }
+    let q = match c {
+        DbConnection::Postgres(_) => {
+            "SELECT t.tgname || ' on ' || r.relname AS name, t.tgenabled::text AS state \
+             FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid \
+             JOIN pg_namespace n ON n.oid = r.relnamespace \
+             WHERE NOT t.tgisinternal AND n.nspname = current_schema() ORDER BY 1"
+        }
+        DbConnection::Sqlite(_) => {
+            "SELECT name, 'O' AS state FROM sqlite_master WHERE type = 'trigger' ORDER BY 1"
+        }
+    };
+    let found: Vec<T> = diesel::sql_query(q).load(c).unwrap();
+    let mut out: Vec<(String, String)> = found.into_iter().map(|t| (t.name, t.state)).collect();
+    if matches!(c, DbConnection::Sqlite(_))
+        && !out.iter().any(|t| t.0.starts_with("household_digest_"))
+    {
+        out.push(("household_digest_ (dropped)".into(), "D".into()));
+    }
+    out
 }
 
 /// The SQLite settings a load changes: page cache, journal mode, synchronous.

@@ -313,4 +313,150 @@ fn ranges_read_what_one_at_a_time_reads(db: &TestDb) {
         .is_empty());
 }
 
-crate::on_both_backends!(TestDb: ranges_read_what_one_at_a_time_reads);
+/// The bodies of the digests of `ids`, by household (`None` for an empty one).
+fn digests(db: &TestDb, ids: &[String]) -> Vec<Option<String>> {
+    use jiekun_store::schema::household_digests as d;
+    let mut c = db.pool.get().unwrap();
+    ids.iter()
+        .map(|id| {
+            d::table
+                .find(id)
+                .select(d::body)
+                .first::<Option<String>>(&mut c)
+                .unwrap()
+        })
+        .collect()
+}
+
+/// A scan stores each household's digest (encrypted); a write to a household's members, incomes
+/// or expenditures (insert, update, delete) empties that household's digest and no other, and the
+/// next scan reads what one household at a time reads again.
+fn digests_follow_every_write(db: &TestDb) {
+    use jiekun_store::schema::{expenditures as ex, household_members as m, income_records as ir};
+    let path = registry(db);
+    let cipher = test_cipher();
+    let statuses = ["draft", "filed", "monitoring", "exited"];
+    let scan = Scan {
+        per_range: 300,
+        workers: 2,
+        ..Scan::new(scope(&path), &statuses, date())
+    };
+    let mut c = db.pool.get().unwrap();
+    let mut ids: Vec<String> = jiekun_store::schema::households::table
+        .select(jiekun_store::schema::households::id)
+        .load(&mut c)
+        .unwrap();
+    ids.sort();
+    drop(c);
+    // Every household has its digest row, empty until a scan builds it.
+    assert!(digests(db, &ids).iter().all(Option::is_none));
+    let one_by_one = |db: &TestDb| -> Vec<Snapshot> {
+        let mut c = db.pool.get().unwrap();
+        ids.iter()
+            .map(|id| rules::snapshot(&mut c, &cipher, &scope(&path), id, date()).unwrap())
+            .collect()
+    };
+    let scanned = |db: &TestDb| -> Vec<Snapshot> {
+        fold_ranges(&db.pool, &cipher, &scan, |b| b)
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect()
+    };
+    assert!(scanned(db) == one_by_one(db));
+    let stored = digests(db, &ids);
+    assert!(stored.iter().all(Option::is_some), "the scan stored them");
+    assert!(
+        stored
+            .iter()
+            .flatten()
+            .all(|b| b.starts_with(&cipher.current_prefix()) && !b.contains("declared")),
+        "digests are encrypted"
+    );
+    // The writes, each to a household of its own.
+    let mut c = db.pool.get().unwrap();
+    let h = |n: usize| ids[n * 97].clone();
+    let income_of = |c: &mut jiekun_store::PooledConnection, n: usize| -> String {
+        ir::table
+            .filter(ir::household_id.eq(h(n)))
+            .select(ir::id)
+            .order(ir::id.asc())
+            .first(c)
+            .unwrap()
+    };
+    // 0: an income changed; 1: an income removed; 2: an income added (a copy, a month later).
+    let id0 = income_of(&mut c, 0);
+    diesel::update(ir::table.find(&id0))
+        .set(ir::amount_fen.eq(ir::amount_fen + 500_000))
+        .execute(&mut c)
+        .unwrap();
+    let id1 = income_of(&mut c, 1);
+    diesel::delete(ir::table.find(&id1))
+        .execute(&mut c)
+        .unwrap();
+    let id2 = income_of(&mut c, 2);
+    diesel::sql_query(
+        "INSERT INTO income_records (id, household_id, member_id, month, kind, source, \
+         amount_fen, verified, note, created_at, updated_at) \
+         SELECT id || 'x', household_id, member_id, 202611, kind, source, amount_fen + 1, \
+         verified, note, created_at, updated_at FROM income_records WHERE id = $1",
+    )
+    .bind::<diesel::sql_types::Text, _>(&id2)
+    .execute(&mut c)
+    .unwrap();
+    // 3: a member's work changed.
+    diesel::update(m::table.filter(m::household_id.eq(h(3))))
+        .set(m::work_status.eq("retired"))
+        .execute(&mut c)
+        .unwrap();
+    // 4: an expenditure added, then 5: the same moved to another household, 6: one removed.
+    diesel::sql_query(
+        "INSERT INTO expenditures (id, household_id, member_id, kind, amount_fen, start_month, \
+         end_month, description, evidence, verified, created_at, updated_at) \
+         SELECT 'spent-4', id, NULL, 'medical', 2000000, 202601, 202612, NULL, NULL, true, \
+         created_at, updated_at FROM households WHERE id = $1",
+    )
+    .bind::<diesel::sql_types::Text, _>(h(4))
+    .execute(&mut c)
+    .unwrap();
+    drop(c);
+    let changed: Vec<usize> = vec![0, 1, 2, 3, 4];
+    let after = digests(db, &ids);
+    for (n, body) in after.iter().enumerate() {
+        let touched = changed.iter().any(|k| k * 97 == n);
+        assert_eq!(body.is_none(), touched, "household {n}'s digest");
+    }
+    assert!(scanned(db) == one_by_one(db), "after inserts and updates");
+    let mut c = db.pool.get().unwrap();
+    diesel::update(ex::table.find("spent-4"))
+        .set(ex::household_id.eq(h(5)))
+        .execute(&mut c)
+        .unwrap();
+    drop(c);
+    let moved = digests(db, &[h(4), h(5), h(6)]);
+    assert!(moved[0].is_none() && moved[1].is_none() && moved[2].is_some());
+    assert!(scanned(db) == one_by_one(db), "after a move");
+    let mut c = db.pool.get().unwrap();
+    diesel::delete(ex::table.find("spent-4"))
+        .execute(&mut c)
+        .unwrap();
+    drop(c);
+    assert!(digests(db, &[h(5)])[0].is_none());
+    assert!(scanned(db) == one_by_one(db), "after a delete");
+    // A digest under another key (after a rotation) is built again, not misread.
+    let mut c = db.pool.get().unwrap();
+    diesel::update(
+        jiekun_store::schema::household_digests::table
+            .filter(jiekun_store::schema::household_digests::household_id.eq(h(7))),
+    )
+    .set(jiekun_store::schema::household_digests::body.eq(Some("v9:garbage")))
+    .execute(&mut c)
+    .unwrap();
+    drop(c);
+    assert!(scanned(db) == one_by_one(db), "after a foreign digest");
+    assert!(digests(db, &[h(7)])[0]
+        .as_deref()
+        .is_some_and(|b| b != "v9:garbage"));
+}
+
+crate::on_both_backends!(TestDb: ranges_read_what_one_at_a_time_reads, digests_follow_every_write);

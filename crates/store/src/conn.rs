@@ -171,6 +171,10 @@ pub struct Pool {
 pub struct PoolOptions {
     pub max_size: Option<u32>,
     pub connection_timeout: Duration,
+    /// Connections opened with the pool and kept open (default one). A command that exits when
+    /// its work is done opens all it uses up front, so that no connection is still being made on
+    /// the pool's background thread as the process exits.
+    pub min_idle: Option<u32>,
 }
 
 impl Default for PoolOptions {
@@ -178,6 +182,7 @@ impl Default for PoolOptions {
         PoolOptions {
             max_size: None,
             connection_timeout: Duration::from_secs(5),
+            min_idle: None,
         }
     }
 }
@@ -202,7 +207,7 @@ impl Pool {
         };
         let inner = r2d2::Pool::builder()
             .max_size(options.max_size.unwrap_or(default_size))
-            .min_idle(Some(1))
+            .min_idle(Some(options.min_idle.unwrap_or(1)))
             // No `SELECT 1` before every checkout: a broken connection shows itself on use and is
             // then discarded (`has_broken`), and readiness probes the database explicitly.
             .test_on_check_out(false)

@@ -140,7 +140,7 @@ where
         let mut out = Vec::with_capacity(ranges.len());
         for (first, last) in ranges {
             let rows = households_between(&mut conn, scan, &first, &last)?;
-            out.push(fold(crate::rules::snapshots_of(
+            out.push(fold(crate::rules::scan_snapshots(
                 &mut conn, cipher, rows, scan.date,
             )?));
         }
@@ -162,7 +162,8 @@ where
                             return Ok(());
                         };
                         let rows = households_between(&mut conn, scan, &first, &last)?;
-                        let snaps = crate::rules::snapshots_of(&mut conn, cipher, rows, scan.date)?;
+                        let snaps =
+                            crate::rules::scan_snapshots(&mut conn, cipher, rows, scan.date)?;
                         let made = fold(snaps);
                         if let Ok(mut r) = results.lock() {
                             r.push((index, made));
@@ -199,4 +200,14 @@ where
     let mut results = results.into_inner().unwrap_or_default();
     results.sort_by_key(|(i, _)| *i);
     Ok(results.into_iter().map(|(_, a)| a).collect())
+}
+
+/// Builds the digest of every household whose digest is empty (after a bulk load, or a key
+/// rotation), a range at a time on the scan's workers, so that the next scan reads digests only;
+/// answers how many households it went through.
+pub fn refresh_digests(pool: &Pool, cipher: &FieldCipher, date: NaiveDate) -> StoreResult<usize> {
+    let scan = Scan::new(Scope::All, &[], date);
+    Ok(fold_ranges(pool, cipher, &scan, |s| s.len())?
+        .into_iter()
+        .sum())
 }

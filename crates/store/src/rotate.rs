@@ -76,7 +76,8 @@ pub fn remaining(
 }
 
 /// Rotates up to `limit` rows of the first table that has any left, in one transaction, and
-/// audits it.
+/// audits it. When none has any left, the household digests still under an earlier key are
+/// emptied (the next registry scan builds them under the current key).
 pub fn rotate_batch(
     c: &mut DbConnection,
     cipher: &FieldCipher,
@@ -106,6 +107,19 @@ pub fn rotate_batch(
                 table: TABLES[3],
                 rows: secrets(c, cipher, &p, limit)?,
             };
+        }
+        if done.rows == 0 {
+            // Digests (each household's members, incomes and expenditures, for registry scans)
+            // are copies: one under an earlier key is emptied, and the next scan builds it again
+            // under the current one.
+            use crate::schema::household_digests as d;
+            diesel::update(
+                d::table
+                    .filter(d::body.is_not_null())
+                    .filter(d::body.not_like(p.clone())),
+            )
+            .set((d::body.eq(None::<String>), d::gen.eq(d::gen + 1)))
+            .execute(c)?;
         }
         if done.rows > 0 {
             audit::append(

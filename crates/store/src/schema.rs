@@ -154,6 +154,7 @@ diesel::joinable!(api_keys -> departments (department_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
+    household_digests,
     departments,
     enterprises,
     users,
@@ -459,6 +460,14 @@ diesel::table! {
         household_id -> Text,
         proposed_at -> Timestamp,
         measure_number -> BigInt,
+    }
+}
+
+diesel::table! {
+    household_digests (household_id) {
+        household_id -> Text,
+        gen -> BigInt,
+        body -> Nullable<Text>,
     }
 }
 

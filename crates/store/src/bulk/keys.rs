@@ -106,8 +106,8 @@ pub fn restore(c: &mut DbConnection, set: &[SetAside]) -> QueryResult<()> {
 }
 
 /// The register's history row of each new household, written once for the whole load instead of
-/// by the row trigger (`household_history_insert`), which [`history_aside`] turns off for this
-/// transaction's load.
+/// by the row trigger (`household_history_insert`), which [`triggers_aside`] turns off for this
+/// transaction's load on PostgreSQL.
 const HISTORY_OF_NEW: &str = "INSERT INTO household_history (household_id, valid_from, status, \
      category, organisation_id, organisation_path, region_code, main_cause, single_parent, \
      disability_household, zero_employment) \
@@ -117,18 +117,60 @@ const HISTORY_OF_NEW: &str = "INSERT INTO household_history (household_id, valid
      WHERE NOT EXISTS (SELECT 1 FROM household_history x WHERE x.household_id = h.id) \
      ORDER BY h.updated_at, h.id";
 
-/// Turns the history trigger of new households off inside the load's transaction (a rollback
-/// turns it back on); [`history_back`] writes their rows in one statement and turns it on.
-pub fn history_aside(c: &mut DbConnection) -> QueryResult<()> {
-    diesel::sql_query("ALTER TABLE households DISABLE TRIGGER household_history_insert")
-        .execute(c)?;
-    Ok(())
+/// The (empty) digest row of each new household, written once for the whole load instead of by
+/// the row trigger (`household_digest_new`). The digests are built by the first scan, or by
+/// `registry::refresh_digests`.
+const DIGESTS_OF_NEW: &str = "INSERT INTO household_digests (household_id) \
+     SELECT h.id FROM households h \
+     WHERE NOT EXISTS (SELECT 1 FROM household_digests d WHERE d.household_id = h.id)";
+
+/// The row triggers a load on PostgreSQL turns off, by table: the history and digest rows of new
+/// households, and the digest triggers of the three tables the digest holds (a new household's
+/// digest is empty already; a household of an earlier load whose rows a batch adds to is emptied
+/// by [`super::write_batch`]).
+const POSTGRES_TRIGGERS: [(&str, &str); 5] = [
+    ("households", "household_history_insert"),
+    ("households", "household_digest_new"),
+    ("household_members", "household_digest_stale"),
+    ("income_records", "household_digest_stale"),
+    ("expenditures", "household_digest_stale"),
+];
+
+/// Turns the row triggers a load makes redundant off inside the load's transaction (a rollback
+/// turns them back on): on PostgreSQL those of [`POSTGRES_TRIGGERS`], on SQLite (which cannot
+/// turn a trigger off) the digest triggers, dropped. [`triggers_back`] writes what they would
+/// have written in one statement each and puts them back.
+pub fn triggers_aside(c: &mut DbConnection) -> QueryResult<Vec<SetAside>> {
+    let set: Vec<SetAside> = match c {
+        DbConnection::Postgres(_) => POSTGRES_TRIGGERS
+            .iter()
+            .map(|(table, trigger)| SetAside {
+                drop_sql: format!("ALTER TABLE {table} DISABLE TRIGGER {trigger}"),
+                restore_sql: format!("ALTER TABLE {table} ENABLE TRIGGER {trigger}"),
+            })
+            .collect(),
+        DbConnection::Sqlite(_) => diesel::sql_query(
+            "SELECT printf('DROP TRIGGER \"%w\"', name) AS drop_sql, sql AS restore_sql \
+             FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'household\\_digest\\_%' \
+             ESCAPE '\\' ORDER BY name",
+        )
+        .load(c)?,
+    };
+    for s in &set {
+        diesel::sql_query(&s.drop_sql).execute(c)?;
+    }
+    Ok(set)
 }
 
-/// Writes the history row of every household that has none, and turns the trigger back on.
-pub fn history_back(c: &mut DbConnection) -> QueryResult<()> {
-    diesel::sql_query(HISTORY_OF_NEW).execute(c)?;
-    diesel::sql_query("ALTER TABLE households ENABLE TRIGGER household_history_insert")
-        .execute(c)?;
+/// Writes the history row (PostgreSQL) and the digest row of every household that has none, and
+/// puts the triggers of [`triggers_aside`] back.
+pub fn triggers_back(c: &mut DbConnection, set: &[SetAside]) -> QueryResult<()> {
+    if let DbConnection::Postgres(_) = c {
+        diesel::sql_query(HISTORY_OF_NEW).execute(c)?;
+    }
+    diesel::sql_query(DIGESTS_OF_NEW).execute(c)?;
+    for s in set {
+        diesel::sql_query(&s.restore_sql).execute(c)?;
+    }
     Ok(())
 }

@@ -131,6 +131,23 @@ pub fn write_batch(
                 &lifecycle,
             )?,
         }
+        // Households stored before the batch whose rows it adds to: their digests no longer hold
+        // all their rows (the digest triggers may be off for a load).
+        let own: std::collections::HashSet<&str> =
+            batch.households.iter().map(|h| h.id.as_str()).collect();
+        let mut others: Vec<&str> = (batch.members.iter().map(|m| m.household_id.as_str()))
+            .chain(batch.incomes.iter().map(|i| i.household_id.as_str()))
+            .chain(batch.expenditures.iter().map(|e| e.household_id.as_str()))
+            .filter(|id| !own.contains(id))
+            .collect();
+        others.sort_unstable();
+        others.dedup();
+        if !others.is_empty() {
+            use crate::schema::household_digests as d;
+            diesel::update(d::table.filter(d::household_id.eq_any(&others)))
+                .set((d::body.eq(None::<String>), d::gen.eq(d::gen + 1)))
+                .execute(c)?;
+        }
         if let Some(f) = &batch.file_numbers {
             crate::workflows::reserve_file_numbers(c, &f.region, f.year, f.last)?;
         }
@@ -167,9 +184,9 @@ where
     if let DbConnection::Postgres(_) = conn {
         return crate::write(conn, |c| {
             let set = keys::set_aside(c, &keys::SET_ASIDE)?;
-            keys::history_aside(c)?;
+            let triggers = keys::triggers_aside(c)?;
             let out = f(c)?;
-            keys::history_back(c)?;
+            keys::triggers_back(c, &triggers)?;
             keys::restore(c, &set)?;
             Ok(out)
         });
@@ -181,7 +198,9 @@ where
         .and_then(|()| {
             crate::write(conn, |c| {
                 let set = keys::set_aside(c, &keys::SET_ASIDE)?;
+                let triggers = keys::triggers_aside(c)?;
                 let out = f(c)?;
+                keys::triggers_back(c, &triggers)?;
                 keys::restore(c, &set)?;
                 Ok(out)
             })

@@ -17,8 +17,9 @@ use crate::schema::{assessments, household_accidents, policy_parameters};
 use crate::scope::Scope;
 use crate::DbConnection;
 
+pub mod digest;
 mod snapshots;
-pub use snapshots::{snapshots_of, HouseholdFacts};
+pub use snapshots::{scan_snapshots, snapshots_of, HouseholdFacts};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = policy_parameters)]

@@ -1,23 +1,24 @@
-//! Household snapshots for the rules, a batch at a time: one range scan per table over the ids of
-//! the batch, reading only the columns the rules look at.
+//! Household snapshots for the rules, a batch at a time: members, incomes and expenditures from
+//! the tables or from the households' digests (`digest`), the sparse tables (accidents, the
+//! assistance ledger, verified facts) by one range scan each over the ids of the batch, reading
+//! only the columns the rules look at.
 
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use jiekun_domain::household::Month;
-use jiekun_domain::rules::{
-    AccidentSnap, AssistanceSnap, ExpenditureSnap, IncomeSnap, MemberSnap, Snapshot,
-};
+use jiekun_domain::rules::{AccidentSnap, AssistanceSnap, ExpenditureSnap, IncomeSnap, Snapshot};
 
+use super::digest::Digest;
 use super::AccidentRow;
 use crate::crypto::FieldCipher;
 use crate::error::{StoreError, StoreResult};
-use crate::households::{self, health_context};
+use crate::households;
 use crate::measures::AssistanceRow;
 use crate::schema::{
-    assistance_records, expenditures, household_accidents, household_members,
-    households as households_t, income_records,
+    assistance_records, expenditures, household_accidents, households as households_t,
+    income_records,
 };
 use crate::DbConnection;
 
@@ -78,31 +79,17 @@ impl From<households::HouseholdRow> for HouseholdFacts {
     }
 }
 
-/// What the rules read of a member.
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = household_members)]
-struct MemberFacts {
-    id: String,
-    household_id: String,
-    relation: String,
-    included: bool,
-    birth_date: NaiveDate,
-    sex: String,
-    work_status: String,
-    health_enc: Option<String>,
-}
-
 /// What the rules read of a month's income.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = income_records)]
-struct IncomeFacts {
-    household_id: String,
-    member_id: Option<String>,
-    month: i64,
-    kind: String,
-    source: String,
-    amount_fen: i64,
-    verified: bool,
+pub(super) struct IncomeFacts {
+    pub household_id: String,
+    pub member_id: Option<String>,
+    pub month: i64,
+    pub kind: String,
+    pub source: String,
+    pub amount_fen: i64,
+    pub verified: bool,
 }
 
 impl IncomeFacts {
@@ -129,67 +116,10 @@ impl IncomeFacts {
     }
 }
 
-/// A household's income records of the window, joined in one text by PostgreSQL (fields by
-/// `,`, records by `;`; ids, months, kinds, sources and amounts never hold either).
-#[derive(QueryableByName)]
-struct IncomeRun {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    household_id: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    records: String,
-}
-
-/// The incomes of the households with ids in `first..=last`, from the month `from` on, by
-/// household. SQLite reads the rows in the order its table keeps them, (household, id), with no
-/// sort. PostgreSQL joins each household's rows into one text along its (household, month)
-/// index: at 1,000,000 households a scan otherwise decodes 16,000,000 rows of four strings each,
-/// and that decoding was most of the server's time.
-fn incomes_between(
-    conn: &mut DbConnection,
-    first: &str,
-    last: &str,
-    from: i64,
-) -> StoreResult<HashMap<String, Vec<IncomeFacts>>> {
-    let c = match conn {
-        DbConnection::Postgres(c) => c,
-        DbConnection::Sqlite(_) => {
-            let rows = income_records::table
-                .select(IncomeFacts::as_select())
-                .filter(income_records::household_id.between(first, last))
-                .filter(income_records::month.ge(from))
-                .order((income_records::household_id.asc(), income_records::id.asc()))
-                .load(conn)?;
-            return Ok(by_household(rows, |i| &i.household_id));
-        }
-    };
-    use diesel::sql_types::{BigInt, Text};
-    let runs: Vec<IncomeRun> = diesel::sql_query(
-        "SELECT household_id, string_agg(concat_ws(',', COALESCE(member_id, ''), month, kind, \
-           source, amount_fen, CASE WHEN verified THEN 1 ELSE 0 END), ';') AS records \
-         FROM income_records WHERE household_id BETWEEN $1 AND $2 AND month >= $3 \
-         GROUP BY household_id",
-    )
-    .bind::<Text, _>(first)
-    .bind::<Text, _>(last)
-    .bind::<BigInt, _>(from)
-    .load(c)?;
-    let mut out = HashMap::with_capacity(runs.len());
-    for run in runs {
-        let records = run
-            .records
-            .split(';')
-            .map(IncomeFacts::parse)
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| StoreError::Config("stored income unreadable".into()))?;
-        out.insert(run.household_id, records);
-    }
-    Ok(out)
-}
-
 impl IncomeFacts {
-    /// One record as `incomes_between` joins it: member (empty for the household's), month,
-    /// kind, source, amount in fen, 1 or 0 for verified. The household is the run's.
-    fn parse(text: &str) -> Option<IncomeFacts> {
+    /// One record as a digest holds it: member (empty for the household's), month, kind,
+    /// source, amount in fen, 1 or 0 for verified. The household is the digest's.
+    pub(super) fn parse(text: &str) -> Option<IncomeFacts> {
         let mut f = text.split(',');
         let member = f.next()?;
         let record = IncomeFacts {
@@ -212,18 +142,18 @@ impl IncomeFacts {
 /// What the rules read of an expenditure.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = expenditures)]
-struct SpentFacts {
-    household_id: String,
-    kind: String,
-    amount_fen: i64,
-    start_month: i64,
-    end_month: i64,
-    verified: bool,
+pub(super) struct SpentFacts {
+    pub household_id: String,
+    pub kind: String,
+    pub amount_fen: i64,
+    pub start_month: i64,
+    pub end_month: i64,
+    pub verified: bool,
 }
 
 /// Rows grouped by household, in the order read. The queries read a household's rows together,
 /// so a household's id is hashed once for each run of its rows, not once for each row.
-fn by_household<T>(rows: Vec<T>, id: impl Fn(&T) -> &str) -> HashMap<String, Vec<T>> {
+pub(super) fn by_household<T>(rows: Vec<T>, id: impl Fn(&T) -> &str) -> HashMap<String, Vec<T>> {
     let mut out: HashMap<String, Vec<T>> = HashMap::new();
     let mut run: Vec<T> = Vec::new();
     let mut flush = |run: &mut Vec<T>| {
@@ -242,15 +172,44 @@ fn by_household<T>(rows: Vec<T>, id: impl Fn(&T) -> &str) -> HashMap<String, Vec
     out
 }
 
-/// Snapshots of a batch of households given in id order: one more query per table, each a range
-/// scan over the household ids of the batch (rows of households between them but outside the
-/// batch are read and dropped, which is cheaper than a list of hundreds of ids). Income and
-/// expenditure are read for the 24 months before the date; health is decrypted in memory only.
+/// Snapshots of households given in id order, built from the tables: one query per table over
+/// the batch (members, incomes and expenditures by id, the sparse tables by a range scan over the
+/// ids of the batch). Income and expenditure are read for the 24 months before the date; health
+/// is decrypted in memory only.
 pub fn snapshots_of(
     conn: &mut DbConnection,
     cipher: &FieldCipher,
     rows: Vec<HouseholdFacts>,
     date: NaiveDate,
+) -> StoreResult<Vec<Snapshot>> {
+    snapshots_with(conn, rows, date, |conn, ids, _| {
+        super::digest::build(conn, cipher, ids)
+    })
+}
+
+/// The same snapshots as [`snapshots_of`], for a registry scan: members, incomes and
+/// expenditures come from each household's stored digest, built and stored first where a write
+/// has emptied it (`digest`).
+pub fn scan_snapshots(
+    conn: &mut DbConnection,
+    cipher: &FieldCipher,
+    rows: Vec<HouseholdFacts>,
+    date: NaiveDate,
+) -> StoreResult<Vec<Snapshot>> {
+    snapshots_with(conn, rows, date, |conn, ids, range| {
+        super::digest::cached(conn, cipher, ids, range)
+    })
+}
+
+fn snapshots_with(
+    conn: &mut DbConnection,
+    rows: Vec<HouseholdFacts>,
+    date: NaiveDate,
+    digests: impl FnOnce(
+        &mut DbConnection,
+        &[&str],
+        (&str, &str),
+    ) -> StoreResult<HashMap<String, Digest>>,
 ) -> StoreResult<Vec<Snapshot>> {
     let (Some(first), Some(last)) = (
         rows.iter().map(|h| h.id.clone()).min(),
@@ -262,21 +221,9 @@ pub fn snapshots_of(
     for _ in 0..24 {
         from = from.prev();
     }
-    let members = household_members::table
-        .select(MemberFacts::as_select())
-        .filter(household_members::household_id.between(&first, &last))
-        .order((
-            household_members::household_id.asc(),
-            household_members::position.asc(),
-        ))
-        .load(conn)?;
-    let mut incomes = incomes_between(conn, &first, &last, i64::from(from.key()))?;
-    let spent = expenditures::table
-        .select(SpentFacts::as_select())
-        .filter(expenditures::household_id.between(&first, &last))
-        .filter(expenditures::end_month.ge(i64::from(from.key())))
-        .order((expenditures::household_id.asc(), expenditures::id.asc()))
-        .load(conn)?;
+    let window = i64::from(from.key());
+    let ids: Vec<&str> = rows.iter().map(|h| h.id.as_str()).collect();
+    let mut digests = digests(conn, &ids, (&first, &last))?;
     let accidents: Vec<AccidentRow> = household_accidents::table
         .select(AccidentRow::as_select())
         .filter(household_accidents::household_id.between(&first, &last))
@@ -290,8 +237,6 @@ pub fn snapshots_of(
         .load(conn)?;
     let verified = crate::sharing::facts_between(conn, &first, &last)?;
 
-    let mut members = by_household(members, |m| &m.household_id);
-    let mut spent = by_household(spent, |e| &e.household_id);
     let mut accidents = by_household(accidents, |a| &a.household_id);
     let ledger = by_household(ledger, |a| &a.household_id);
     let verified = by_household(verified, |f| &f.household_id);
@@ -300,35 +245,12 @@ pub fn snapshots_of(
     let latest = Month::of(date).prev().key() as i64;
     let mut out = Vec::with_capacity(rows.len());
     for h in rows {
-        let member_snaps = members
-            .remove(&h.id)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|m| {
-                let health = match &m.health_enc {
-                    Some(enc) => {
-                        let text = cipher
-                            .decrypt(&health_context(&m.id), enc)
-                            .map_err(|_| bad("health"))?;
-                        let v: serde_json::Value =
-                            serde_json::from_str(&text).map_err(|_| bad("health"))?;
-                        v["status"].as_str().and_then(|s| s.parse().ok())
-                    }
-                    None => None,
-                };
-                Ok(MemberSnap {
-                    relation: m.relation.parse().map_err(|_| bad("relation"))?,
-                    included: m.included,
-                    birth_date: m.birth_date,
-                    sex: jiekun_domain::Sex::parse(&m.sex).ok_or_else(|| bad("sex"))?,
-                    work_status: m.work_status.parse().map_err(|_| bad("work status"))?,
-                    health,
-                    id: m.id,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
+        let Digest {
+            members: member_snaps,
+            incomes: mut mine,
+            spent,
+        } = digests.remove(&h.id).unwrap_or_default();
         let facts_of_h = crate::sharing::verified_snaps(verified.get(&h.id).map_or(&[], |v| v));
-        let window = i64::from(from.key());
         let proven = crate::sharing::proven_income(
             verified
                 .get(&h.id)
@@ -336,7 +258,7 @@ pub fn snapshots_of(
                 .flatten()
                 .filter(|f| f.month.is_some_and(|m| m >= window)),
         );
-        let mut mine = incomes.remove(&h.id).unwrap_or_default();
+        mine.retain(|r| r.month >= window);
         mine.sort_unstable_by(IncomeFacts::order);
         mine.retain(|r| {
             !proven
@@ -388,9 +310,8 @@ pub fn snapshots_of(
                 }))
                 .collect::<StoreResult<Vec<_>>>()?,
             expenditures: spent
-                .remove(&h.id)
-                .unwrap_or_default()
                 .into_iter()
+                .filter(|e| e.end_month >= window)
                 .map(|e| {
                     Ok(ExpenditureSnap {
                         kind: e.kind.parse().map_err(|_| bad("expenditure kind"))?,

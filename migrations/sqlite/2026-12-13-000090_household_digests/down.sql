@@ -1,0 +1,11 @@
+DROP TRIGGER household_digest_expenditures_delete;
+DROP TRIGGER household_digest_expenditures_update;
+DROP TRIGGER household_digest_expenditures_insert;
+DROP TRIGGER household_digest_incomes_delete;
+DROP TRIGGER household_digest_incomes_update;
+DROP TRIGGER household_digest_incomes_insert;
+DROP TRIGGER household_digest_members_delete;
+DROP TRIGGER household_digest_members_update;
+DROP TRIGGER household_digest_members_insert;
+DROP TRIGGER household_digest_new;
+DROP TABLE household_digests;

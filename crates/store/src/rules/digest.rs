@@ -15,7 +15,8 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use jiekun_domain::rules::MemberSnap;
+use jiekun_domain::household::IncomeKind;
+use jiekun_domain::rules::{ExpenditureSnap, MemberSnap};
 
 use super::snapshots::{by_household, IncomeFacts, SpentFacts};
 use crate::crypto::FieldCipher;
@@ -24,15 +25,81 @@ use crate::households::health_context;
 use crate::schema::{expenditures, household_digests, household_members, income_records};
 use crate::DbConnection;
 
-/// What a digest holds of a household: the rows of the three tables, of every month.
+/// What a digest holds of a household: the rows of the three tables, of every month, as text
+/// (see [`encode`]): members in the file's order (`position`), incomes in the order of
+/// `IncomeFacts::order`, expenditures in the order stored (`id`). A snapshot reads the fields in
+/// place, allocating only the ids it keeps.
 #[derive(Default)]
 pub(super) struct Digest {
-    /// In the file's order (`position`).
-    pub members: Vec<MemberSnap>,
-    /// In the order stored; the snapshot sorts them.
-    pub incomes: Vec<IncomeFacts>,
-    /// In the order stored (`id`).
-    pub spent: Vec<SpentFacts>,
+    text: String,
+}
+
+/// An income of a digest, borrowed from its text.
+pub(super) struct IncomeRef<'a> {
+    pub member_id: Option<&'a str>,
+    pub month: i64,
+    pub kind: IncomeKind,
+    pub source: &'a str,
+    pub amount_fen: i64,
+    pub verified: bool,
+}
+
+impl Digest {
+    fn part(&self, n: usize) -> &str {
+        self.text.split('\n').nth(n).unwrap_or("")
+    }
+
+    /// The members; `None` for one that does not read.
+    pub fn members(&self) -> impl Iterator<Item = Option<MemberSnap>> + '_ {
+        records(self.part(0)).map(|r| {
+            let mut f = r.split(',');
+            let m = MemberSnap {
+                id: f.next()?.to_owned(),
+                relation: f.next()?.parse().ok()?,
+                included: flag(f.next()?)?,
+                birth_date: f.next()?.parse().ok()?,
+                sex: jiekun_domain::Sex::parse(f.next()?)?,
+                work_status: f.next()?.parse().ok()?,
+                health: match f.next()? {
+                    "" => None,
+                    h => Some(h.parse().ok()?),
+                },
+            };
+            f.next().is_none().then_some(m)
+        })
+    }
+
+    /// The incomes; `None` for one that does not read.
+    pub fn incomes(&self) -> impl Iterator<Item = Option<IncomeRef<'_>>> {
+        records(self.part(1)).map(|r| {
+            let mut f = r.split(',');
+            let member = f.next()?;
+            let i = IncomeRef {
+                member_id: (!member.is_empty()).then_some(member),
+                month: f.next()?.parse().ok()?,
+                kind: f.next()?.parse().ok()?,
+                source: f.next()?,
+                amount_fen: f.next()?.parse().ok()?,
+                verified: flag(f.next()?)?,
+            };
+            f.next().is_none().then_some(i)
+        })
+    }
+
+    /// The expenditures; `None` for one that does not read.
+    pub fn spent(&self) -> impl Iterator<Item = Option<ExpenditureSnap>> + '_ {
+        records(self.part(2)).map(|r| {
+            let mut f = r.split(',');
+            let e = ExpenditureSnap {
+                kind: f.next()?.parse().ok()?,
+                amount_fen: f.next()?.parse().ok()?,
+                start_month: f.next()?.parse().ok()?,
+                end_month: f.next()?.parse().ok()?,
+                verified: flag(f.next()?)?,
+            };
+            f.next().is_none().then_some(e)
+        })
+    }
 }
 
 /// What the rules read of a member, as stored.
@@ -105,17 +172,17 @@ pub(super) fn build(
     let mut spent = by_household(spent, |e| &e.household_id);
     let mut out = HashMap::with_capacity(ids.len());
     for id in ids {
-        let digest = Digest {
-            members: members
-                .remove(*id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|m| member_snap(cipher, m))
-                .collect::<StoreResult<_>>()?,
-            incomes: incomes.remove(*id).unwrap_or_default(),
-            spent: spent.remove(*id).unwrap_or_default(),
-        };
-        out.insert((*id).to_owned(), digest);
+        let members = members
+            .remove(*id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| member_snap(cipher, m))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut incomes = incomes.remove(*id).unwrap_or_default();
+        incomes.sort_unstable_by(IncomeFacts::order);
+        let spent = spent.remove(*id).unwrap_or_default();
+        let text = encode(&members, &incomes, &spent).ok_or_else(|| bad("household digest"))?;
+        out.insert((*id).to_owned(), Digest { text });
     }
     Ok(out)
 }
@@ -142,10 +209,10 @@ pub(super) fn cached(
     let mut out = HashMap::with_capacity(ids.len());
     for (id, gen, body) in stored {
         match body.and_then(|b| cipher.decrypt(&context(&id), &b).ok()) {
-            Some(text) => {
-                let digest = decode(&text).ok_or_else(|| bad("household digest"))?;
-                out.insert(id, digest);
+            Some(text) if text.split('\n').count() == 3 => {
+                out.insert(id, Digest { text });
             }
+            Some(_) => return Err(bad("household digest")),
             None => {
                 gens.insert(id, gen);
             }
@@ -162,8 +229,8 @@ pub(super) fn cached(
     let built = build(conn, cipher, &missing)?;
     let mut keep: Vec<(String, i64, String)> = Vec::with_capacity(built.len());
     for (id, digest) in &built {
-        if let (Some(gen), Some(text)) = (gens.get(id), encode(digest)) {
-            keep.push((id.clone(), *gen, cipher.encrypt(&context(id), &text)));
+        if let Some(gen) = gens.get(id) {
+            keep.push((id.clone(), *gen, cipher.encrypt(&context(id), &digest.text)));
         }
     }
     store(conn, &keep)?;
@@ -215,14 +282,14 @@ pub fn context(household_id: &str) -> String {
     format!("household_digests.body:{household_id}")
 }
 
-/// The fields of a digest's text: records by `;`, fields by `,`, the three parts by a line
-/// break. Every field is an id, a code, a date or a number; a digest with a field that holds
-/// one of the separators is not stored (its household is built from the tables each time).
-fn encode(d: &Digest) -> Option<String> {
+/// The text of a digest: records by `;`, fields by `,`, the three parts by a line break. Every
+/// field is an id, a code, a date or a number (income sources are `declared` or a department's
+/// code); `None` if a field holds one of the separators all the same.
+fn encode(members: &[MemberSnap], incomes: &[IncomeFacts], spent: &[SpentFacts]) -> Option<String> {
     use std::fmt::Write;
     let clean = |s: &str| !s.contains([',', ';', '\n']);
-    let mut out = String::with_capacity(64 * (d.members.len() + d.incomes.len() + 1));
-    for (i, m) in d.members.iter().enumerate() {
+    let mut out = String::with_capacity(64 * (members.len() + incomes.len() + spent.len() + 1));
+    for (i, m) in members.iter().enumerate() {
         if !clean(&m.id) {
             return None;
         }
@@ -240,7 +307,7 @@ fn encode(d: &Digest) -> Option<String> {
         );
     }
     out.push('\n');
-    for (i, r) in d.incomes.iter().enumerate() {
+    for (i, r) in incomes.iter().enumerate() {
         let member = r.member_id.as_deref().unwrap_or("");
         if !clean(member) || !clean(&r.kind) || !clean(&r.source) {
             return None;
@@ -257,7 +324,7 @@ fn encode(d: &Digest) -> Option<String> {
         );
     }
     out.push('\n');
-    for (i, e) in d.spent.iter().enumerate() {
+    for (i, e) in spent.iter().enumerate() {
         if !clean(&e.kind) {
             return None;
         }
@@ -288,49 +355,6 @@ fn records(part: &str) -> impl Iterator<Item = &str> {
     part.split(';').filter(|r| !r.is_empty())
 }
 
-fn decode(text: &str) -> Option<Digest> {
-    let mut parts = text.split('\n');
-    let (members, incomes, spent) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    let member = |r: &str| -> Option<MemberSnap> {
-        let mut f = r.split(',');
-        let m = MemberSnap {
-            id: f.next()?.to_owned(),
-            relation: f.next()?.parse().ok()?,
-            included: flag(f.next()?)?,
-            birth_date: f.next()?.parse().ok()?,
-            sex: jiekun_domain::Sex::parse(f.next()?)?,
-            work_status: f.next()?.parse().ok()?,
-            health: match f.next()? {
-                "" => None,
-                h => Some(h.parse().ok()?),
-            },
-        };
-        f.next().is_none().then_some(m)
-    };
-    let spend = |r: &str| -> Option<SpentFacts> {
-        let mut f = r.split(',');
-        let e = SpentFacts {
-            household_id: String::new(),
-            kind: f.next()?.to_owned(),
-            amount_fen: f.next()?.parse().ok()?,
-            start_month: f.next()?.parse().ok()?,
-            end_month: f.next()?.parse().ok()?,
-            verified: flag(f.next()?)?,
-        };
-        f.next().is_none().then_some(e)
-    };
-    Some(Digest {
-        members: records(members).map(member).collect::<Option<_>>()?,
-        incomes: records(incomes)
-            .map(IncomeFacts::parse)
-            .collect::<Option<_>>()?,
-        spent: records(spent).map(spend).collect::<Option<_>>()?,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,39 +362,63 @@ mod tests {
 
     #[test]
     fn a_digest_reads_back_as_written() {
+        let members = vec![MemberSnap {
+            id: "m1".into(),
+            relation: Relation::Worker,
+            included: true,
+            birth_date: NaiveDate::from_ymd_opt(1970, 2, 3).unwrap(),
+            sex: jiekun_domain::Sex::Female,
+            work_status: WorkStatus::Unemployed,
+            health: Some(HealthStatus::ChronicIllness),
+        }];
+        let mut incomes = vec![IncomeFacts {
+            household_id: String::new(),
+            member_id: None,
+            month: 202611,
+            kind: "wage".into(),
+            source: "declared".into(),
+            amount_fen: 120_000,
+            verified: false,
+        }];
+        let spent = vec![SpentFacts {
+            household_id: String::new(),
+            kind: "medical".into(),
+            amount_fen: 5,
+            start_month: 202601,
+            end_month: 202612,
+            verified: true,
+        }];
         let d = Digest {
-            members: vec![MemberSnap {
-                id: "m1".into(),
-                relation: Relation::Worker,
-                included: true,
-                birth_date: NaiveDate::from_ymd_opt(1970, 2, 3).unwrap(),
-                sex: jiekun_domain::Sex::Female,
-                work_status: WorkStatus::Unemployed,
-                health: Some(HealthStatus::ChronicIllness),
-            }],
-            incomes: vec![IncomeFacts {
-                household_id: String::new(),
-                member_id: None,
-                month: 202611,
-                kind: "wage".into(),
-                source: "declared".into(),
-                amount_fen: 120_000,
-                verified: false,
-            }],
-            spent: vec![],
+            text: encode(&members, &incomes, &spent).unwrap(),
         };
-        let text = encode(&d).unwrap();
-        let back = decode(&text).unwrap();
-        assert_eq!(back.members, d.members);
-        assert_eq!(back.incomes.len(), 1);
-        assert_eq!(back.incomes[0].amount_fen, 120_000);
-        assert!(back.incomes[0].member_id.is_none());
-        assert!(back.spent.is_empty());
-        assert_eq!(encode(&back).unwrap(), text);
-        let mut odd = back;
-        odd.incomes[0].source = "a,b".into();
-        assert!(encode(&odd).is_none());
-        assert!(decode("x\n\n").is_none());
-        assert!(decode("\n\n").is_some_and(|d| d.members.is_empty()));
+        let read: Vec<MemberSnap> = d.members().map(Option::unwrap).collect();
+        assert_eq!(read, members);
+        let read: Vec<IncomeRef> = d.incomes().map(Option::unwrap).collect();
+        assert_eq!(read.len(), 1);
+        assert_eq!(
+            (
+                read[0].member_id,
+                read[0].month,
+                read[0].kind.as_str(),
+                read[0].source
+            ),
+            (None, 202611, "wage", "declared")
+        );
+        assert_eq!((read[0].amount_fen, read[0].verified), (120_000, false));
+        let read: Vec<ExpenditureSnap> = d.spent().map(Option::unwrap).collect();
+        assert_eq!(read.len(), 1);
+        assert_eq!((read[0].amount_fen, read[0].end_month), (5, 202612));
+        assert!(read[0].verified);
+        // Nothing at all reads as nothing; a field with a separator is not written.
+        let empty = Digest {
+            text: encode(&[], &[], &[]).unwrap(),
+        };
+        assert_eq!(empty.members().count() + empty.incomes().count(), 0);
+        incomes[0].source = "a,b".into();
+        assert!(encode(&members, &incomes, &spent).is_none());
+        let bad = Digest {
+            text: "x\n\n".into(),
+        };
+        assert!(bad.members().all(|m| m.is_none()));
     }
 }

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use jiekun_domain::household::Month;
-use jiekun_domain::rules::{AccidentSnap, AssistanceSnap, ExpenditureSnap, IncomeSnap, Snapshot};
+use jiekun_domain::household::{IncomeKind, Month};
+use jiekun_domain::rules::{AccidentSnap, AssistanceSnap, IncomeSnap, Snapshot};
 
 use super::digest::Digest;
 use super::AccidentRow;
@@ -96,7 +96,7 @@ impl IncomeFacts {
     /// The order of a household's incomes in its snapshot, the same on both backends: by month,
     /// then by every other field, so that records which compare equal are alike in all the rules
     /// read.
-    fn order(a: &IncomeFacts, b: &IncomeFacts) -> std::cmp::Ordering {
+    pub(super) fn order(a: &IncomeFacts, b: &IncomeFacts) -> std::cmp::Ordering {
         (
             a.month,
             &a.member_id,
@@ -113,29 +113,6 @@ impl IncomeFacts {
                 b.amount_fen,
                 b.verified,
             ))
-    }
-}
-
-impl IncomeFacts {
-    /// One record as a digest holds it: member (empty for the household's), month, kind,
-    /// source, amount in fen, 1 or 0 for verified. The household is the digest's.
-    pub(super) fn parse(text: &str) -> Option<IncomeFacts> {
-        let mut f = text.split(',');
-        let member = f.next()?;
-        let record = IncomeFacts {
-            household_id: String::new(),
-            member_id: (!member.is_empty()).then(|| member.to_owned()),
-            month: f.next()?.parse().ok()?,
-            kind: f.next()?.to_owned(),
-            source: f.next()?.to_owned(),
-            amount_fen: f.next()?.parse().ok()?,
-            verified: match f.next()? {
-                "1" => true,
-                "0" => false,
-                _ => return None,
-            },
-        };
-        f.next().is_none().then_some(record)
     }
 }
 
@@ -245,11 +222,11 @@ fn snapshots_with(
     let latest = Month::of(date).prev().key() as i64;
     let mut out = Vec::with_capacity(rows.len());
     for h in rows {
-        let Digest {
-            members: member_snaps,
-            incomes: mut mine,
-            spent,
-        } = digests.remove(&h.id).unwrap_or_default();
+        let digest = digests.remove(&h.id).unwrap_or_default();
+        let member_snaps = digest
+            .members()
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| bad("household digest"))?;
         let facts_of_h = crate::sharing::verified_snaps(verified.get(&h.id).map_or(&[], |v| v));
         let proven = crate::sharing::proven_income(
             verified
@@ -258,18 +235,23 @@ fn snapshots_with(
                 .flatten()
                 .filter(|f| f.month.is_some_and(|m| m >= window)),
         );
-        mine.retain(|r| r.month >= window);
-        mine.sort_unstable_by(IncomeFacts::order);
-        mine.retain(|r| {
-            !proven
-                .iter()
-                .any(|p| p.replaces(&r.source, r.member_id.as_deref(), r.month, &r.kind))
-        });
-        let received = |kind: &str| {
+        // The digest holds them in the order of `IncomeFacts::order` already.
+        let mut mine = Vec::new();
+        for i in digest.incomes() {
+            let i = i.ok_or_else(|| bad("household digest"))?;
+            if i.month >= window
+                && !proven
+                    .iter()
+                    .any(|p| p.replaces(i.source, i.member_id, i.month, i.kind.as_str()))
+            {
+                mine.push(i);
+            }
+        }
+        let received = |kind: IncomeKind| {
             mine.iter().any(|i| i.kind == kind && i.month == latest)
                 || proven
                     .iter()
-                    .any(|p| p.counts() && p.kind.as_str() == kind && p.month == latest)
+                    .any(|p| p.counts() && p.kind == kind && p.month == latest)
         };
         let assistance = {
             let mine: Vec<&AssistanceRow> =
@@ -277,11 +259,20 @@ fn snapshots_with(
             let cover = crate::measures::assistance::coverage_of(&mine);
             let (dibao, special) = jiekun_domain::verification::verified_assistance(&facts_of_h);
             AssistanceSnap {
-                dibao: received("dibao") || cover.dibao || dibao,
-                special_hardship: received("special_hardship") || cover.special_hardship || special,
+                dibao: received(IncomeKind::Dibao) || cover.dibao || dibao,
+                special_hardship: received(IncomeKind::SpecialHardship)
+                    || cover.special_hardship
+                    || special,
                 union_help: cover.union_help,
             }
         };
+        let mut expenditures = Vec::new();
+        for e in digest.spent() {
+            let e = e.ok_or_else(|| bad("household digest"))?;
+            if i64::from(e.end_month) >= window {
+                expenditures.push(e);
+            }
+        }
         out.push(Snapshot {
             household_id: h.id.clone(),
             region_code: h.region_code.clone(),
@@ -289,39 +280,23 @@ fn snapshots_with(
             members: member_snaps,
             incomes: mine
                 .into_iter()
-                .map(|i| {
-                    Ok(IncomeSnap {
-                        kind: i.kind.parse().map_err(|_| bad("income kind"))?,
-                        member_id: i.member_id,
-                        month: i.month as i32,
-                        amount_fen: i.amount_fen,
-                        // Figures reported by a department count as verified.
-                        verified: i.verified || i.source != "declared",
-                    })
+                .map(|i| IncomeSnap {
+                    kind: i.kind,
+                    member_id: i.member_id.map(str::to_owned),
+                    month: i.month as i32,
+                    amount_fen: i.amount_fen,
+                    // Figures reported by a department count as verified.
+                    verified: i.verified || i.source != "declared",
                 })
-                .chain(proven.iter().filter(|p| p.counts()).map(|p| {
-                    Ok(IncomeSnap {
-                        kind: p.kind,
-                        member_id: Some(p.fact.member_id.clone()),
-                        month: p.month as i32,
-                        amount_fen: p.amount_fen,
-                        verified: true,
-                    })
+                .chain(proven.iter().filter(|p| p.counts()).map(|p| IncomeSnap {
+                    kind: p.kind,
+                    member_id: Some(p.fact.member_id.clone()),
+                    month: p.month as i32,
+                    amount_fen: p.amount_fen,
+                    verified: true,
                 }))
-                .collect::<StoreResult<Vec<_>>>()?,
-            expenditures: spent
-                .into_iter()
-                .filter(|e| e.end_month >= window)
-                .map(|e| {
-                    Ok(ExpenditureSnap {
-                        kind: e.kind.parse().map_err(|_| bad("expenditure kind"))?,
-                        amount_fen: e.amount_fen,
-                        start_month: e.start_month as i32,
-                        end_month: e.end_month as i32,
-                        verified: e.verified,
-                    })
-                })
-                .collect::<StoreResult<Vec<_>>>()?,
+                .collect(),
+            expenditures,
             assets: h.assets(),
             main_cause: h.main_cause as u8,
             secondary_causes: causes(&h.secondary_causes),

@@ -45,13 +45,26 @@ pub(super) struct IncomeRef<'a> {
 }
 
 impl Digest {
-    fn part(&self, n: usize) -> &str {
-        self.text.split('\n').nth(n).unwrap_or("")
+    /// The three parts: members, incomes, expenditures (members and expenditures are short, so
+    /// the line breaks are found from either end).
+    fn parts(&self) -> (&str, &str, &str) {
+        let t = self.text.as_str();
+        match (t.find('\n'), t.rfind('\n')) {
+            (Some(a), Some(b)) if a < b => (&t[..a], &t[a + 1..b], &t[b + 1..]),
+            _ => ("", "", ""),
+        }
+    }
+
+    /// The members' ids, in order (an income names its member by position in this list).
+    pub fn member_ids(&self) -> Vec<&str> {
+        records(self.parts().0)
+            .map(|r| r.split(',').next().unwrap_or(""))
+            .collect()
     }
 
     /// The members; `None` for one that does not read.
     pub fn members(&self) -> impl Iterator<Item = Option<MemberSnap>> + '_ {
-        records(self.part(0)).map(|r| {
+        records(self.parts().0).map(|r| {
             let mut f = r.split(',');
             let m = MemberSnap {
                 id: f.next()?.to_owned(),
@@ -69,13 +82,21 @@ impl Digest {
         })
     }
 
-    /// The incomes; `None` for one that does not read.
-    pub fn incomes(&self) -> impl Iterator<Item = Option<IncomeRef<'_>>> {
-        records(self.part(1)).map(|r| {
+    /// The incomes, `member_ids` being [`Self::member_ids`]; `None` for one that does not read.
+    pub fn incomes<'a>(
+        &'a self,
+        member_ids: &'a [&'a str],
+    ) -> impl Iterator<Item = Option<IncomeRef<'a>>> + 'a {
+        records(self.parts().1).map(move |r| {
             let mut f = r.split(',');
-            let member = f.next()?;
             let i = IncomeRef {
-                member_id: (!member.is_empty()).then_some(member),
+                member_id: match f.next()? {
+                    "" => None,
+                    m => match m.strip_prefix('=') {
+                        Some(id) => Some(id),
+                        None => Some(*member_ids.get(m.parse::<usize>().ok()?)?),
+                    },
+                },
                 month: f.next()?.parse().ok()?,
                 kind: f.next()?.parse().ok()?,
                 source: f.next()?,
@@ -88,7 +109,7 @@ impl Digest {
 
     /// The expenditures; `None` for one that does not read.
     pub fn spent(&self) -> impl Iterator<Item = Option<ExpenditureSnap>> + '_ {
-        records(self.part(2)).map(|r| {
+        records(self.parts().2).map(|r| {
             let mut f = r.split(',');
             let e = ExpenditureSnap {
                 kind: f.next()?.parse().ok()?,
@@ -284,7 +305,9 @@ pub fn context(household_id: &str) -> String {
 
 /// The text of a digest: records by `;`, fields by `,`, the three parts by a line break. Every
 /// field is an id, a code, a date or a number (income sources are `declared` or a department's
-/// code); `None` if a field holds one of the separators all the same.
+/// code); `None` if a field holds one of the separators all the same. An income names its member
+/// by the member's position (`0`, `1`, …), or, for a member not of the household, by `=` and the
+/// id; the household's own income names none.
 fn encode(members: &[MemberSnap], incomes: &[IncomeFacts], spent: &[SpentFacts]) -> Option<String> {
     use std::fmt::Write;
     let clean = |s: &str| !s.contains([',', ';', '\n']);
@@ -308,14 +331,27 @@ fn encode(members: &[MemberSnap], incomes: &[IncomeFacts], spent: &[SpentFacts])
     }
     out.push('\n');
     for (i, r) in incomes.iter().enumerate() {
-        let member = r.member_id.as_deref().unwrap_or("");
-        if !clean(member) || !clean(&r.kind) || !clean(&r.source) {
+        if !clean(&r.kind) || !clean(&r.source) {
             return None;
         }
-        let sep = if i > 0 { ";" } else { "" };
+        if i > 0 {
+            out.push(';');
+        }
+        match r.member_id.as_deref() {
+            None => {}
+            Some(id) => match members.iter().position(|m| m.id == id) {
+                Some(k) => {
+                    let _ = write!(out, "{k}");
+                }
+                None if clean(id) => {
+                    let _ = write!(out, "={id}");
+                }
+                None => return None,
+            },
+        }
         let _ = write!(
             out,
-            "{sep}{member},{},{},{},{},{}",
+            ",{},{},{},{},{}",
             r.month,
             r.kind,
             r.source,
@@ -380,6 +416,12 @@ mod tests {
             amount_fen: 120_000,
             verified: false,
         }];
+        for other in ["m1", "m9"] {
+            incomes.push(IncomeFacts {
+                member_id: Some(other.into()),
+                ..incomes[0].clone()
+            });
+        }
         let spent = vec![SpentFacts {
             household_id: String::new(),
             kind: "medical".into(),
@@ -393,8 +435,14 @@ mod tests {
         };
         let read: Vec<MemberSnap> = d.members().map(Option::unwrap).collect();
         assert_eq!(read, members);
-        let read: Vec<IncomeRef> = d.incomes().map(Option::unwrap).collect();
-        assert_eq!(read.len(), 1);
+        let ids = d.member_ids();
+        assert_eq!(ids, ["m1"]);
+        let read: Vec<IncomeRef> = d.incomes(&ids).map(Option::unwrap).collect();
+        assert_eq!(read.len(), 3);
+        // By position for a member of the household, by id for another.
+        assert_eq!(read[1].member_id, Some("m1"));
+        assert_eq!(read[2].member_id, Some("m9"));
+        assert!(d.text.contains(";0,") && d.text.contains(";=m9,"));
         assert_eq!(
             (
                 read[0].member_id,
@@ -413,7 +461,7 @@ mod tests {
         let empty = Digest {
             text: encode(&[], &[], &[]).unwrap(),
         };
-        assert_eq!(empty.members().count() + empty.incomes().count(), 0);
+        assert_eq!(empty.members().count() + empty.incomes(&[]).count(), 0);
         incomes[0].source = "a,b".into();
         assert!(encode(&members, &incomes, &spent).is_none());
         let bad = Digest {

@@ -80,7 +80,7 @@ impl From<households::HouseholdRow> for HouseholdFacts {
 }
 
 /// What the rules read of a month's income.
-#[derive(Queryable, Selectable)]
+#[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = income_records)]
 pub(super) struct IncomeFacts {
     pub household_id: String,
@@ -236,8 +236,9 @@ fn snapshots_with(
                 .filter(|f| f.month.is_some_and(|m| m >= window)),
         );
         // The digest holds them in the order of `IncomeFacts::order` already.
+        let member_ids = digest.member_ids();
         let mut mine = Vec::new();
-        for i in digest.incomes() {
+        for i in digest.incomes(&member_ids) {
             let i = i.ok_or_else(|| bad("household digest"))?;
             if i.month >= window
                 && !proven

@@ -76,8 +76,8 @@ pub fn remaining(
 }
 
 /// Rotates up to `limit` rows of the first table that has any left, in one transaction, and
-/// audits it. When none has any left, the household digests still under an earlier key are
-/// emptied (the next registry scan builds them under the current key).
+/// audits it. When none has any left, the household digests whose health is still under an
+/// earlier key are emptied (the next registry scan builds them under the current key).
 pub fn rotate_batch(
     c: &mut DbConnection,
     cipher: &FieldCipher,
@@ -109,17 +109,17 @@ pub fn rotate_batch(
             };
         }
         if done.rows == 0 {
-            // Digests (each household's members, incomes and expenditures, for registry scans)
-            // are copies: one under an earlier key is emptied, and the next scan builds it again
-            // under the current one.
+            // The health in household digests (for registry scans) is a copy: one under an
+            // earlier key is emptied with its digest, and the next scan builds it again under
+            // the current one.
             use crate::schema::household_digests as d;
-            diesel::update(
-                d::table
-                    .filter(d::body.is_not_null())
-                    .filter(d::body.not_like(p.clone())),
-            )
-            .set((d::body.eq(None::<String>), d::gen.eq(d::gen + 1)))
-            .execute(c)?;
+            diesel::update(d::table.filter(d::health_enc.not_like(p.clone())))
+                .set((
+                    d::body.eq(None::<String>),
+                    d::health_enc.eq(None::<String>),
+                    d::gen.eq(d::gen + 1),
+                ))
+                .execute(c)?;
         }
         if done.rows > 0 {
             audit::append(

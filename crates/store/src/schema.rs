@@ -468,6 +468,7 @@ diesel::table! {
         household_id -> Text,
         gen -> BigInt,
         body -> Nullable<Text>,
+        health_enc -> Nullable<Text>,
     }
 }
 

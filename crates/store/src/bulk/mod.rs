@@ -145,7 +145,11 @@ pub fn write_batch(
         if !others.is_empty() {
             use crate::schema::household_digests as d;
             diesel::update(d::table.filter(d::household_id.eq_any(&others)))
-                .set((d::body.eq(None::<String>), d::gen.eq(d::gen + 1)))
+                .set((
+                    d::body.eq(None::<String>),
+                    d::health_enc.eq(None::<String>),
+                    d::gen.eq(d::gen + 1),
+                ))
                 .execute(c)?;
         }
         if let Some(f) = &batch.file_numbers {

@@ -1,7 +1,9 @@
-//! Each household's digest for registry scans: its members (health decrypted), its incomes and
-//! its expenditures, of every month, in one encrypted text per household
-//! (`household_digests.body`). A scan of a million households reads one row per household
-//! instead of some twenty from three tables.
+//! Each household's digest for registry scans: its members, its incomes and its expenditures, of
+//! every month, in one text per household (`household_digests.body`), and its members' health,
+//! when any member's is on file, encrypted beside it (`health_enc`: health is sensitive personal
+//! data and encrypted wherever it is stored; incomes and the rest are stored as the tables store
+//! them). A scan of a million households reads one row per household instead of some twenty from
+//! three tables, and decrypts only the health of the households that have any.
 //!
 //! The digest is kept current by the database, not by the code that writes: a trigger on each of
 //! the three tables empties the digest of the household a row is written for (or moved from) and
@@ -32,6 +34,9 @@ use crate::DbConnection;
 #[derive(Default)]
 pub(super) struct Digest {
     text: String,
+    /// The members' health statuses by position, `,` between them (empty for a member with
+    /// none); `None` when no member's is on file.
+    health: Option<String>,
 }
 
 /// An income of a digest, borrowed from its text.
@@ -64,8 +69,13 @@ impl Digest {
 
     /// The members; `None` for one that does not read.
     pub fn members(&self) -> impl Iterator<Item = Option<MemberSnap>> + '_ {
-        records(self.parts().0).map(|r| {
+        let mut health = self.health.as_deref().map(|h| h.split(','));
+        records(self.parts().0).map(move |r| {
             let mut f = r.split(',');
+            let on_file = match health.as_mut() {
+                Some(h) => h.next()?,
+                None => "",
+            };
             let m = MemberSnap {
                 id: f.next()?.to_owned(),
                 relation: f.next()?.parse().ok()?,
@@ -73,7 +83,7 @@ impl Digest {
                 birth_date: f.next()?.parse().ok()?,
                 sex: jiekun_domain::Sex::parse(f.next()?)?,
                 work_status: f.next()?.parse().ok()?,
-                health: match f.next()? {
+                health: match on_file {
                     "" => None,
                     h => Some(h.parse().ok()?),
                 },
@@ -203,7 +213,14 @@ pub(super) fn build(
         incomes.sort_unstable_by(IncomeFacts::order);
         let spent = spent.remove(*id).unwrap_or_default();
         let text = encode(&members, &incomes, &spent).ok_or_else(|| bad("household digest"))?;
-        out.insert((*id).to_owned(), Digest { text });
+        let health = members.iter().any(|m| m.health.is_some()).then(|| {
+            let statuses: Vec<&str> = members
+                .iter()
+                .map(|m| m.health.map_or("", |h| h.as_str()))
+                .collect();
+            statuses.join(",")
+        });
+        out.insert((*id).to_owned(), Digest { text, health });
     }
     Ok(out)
 }
@@ -218,23 +235,35 @@ pub(super) fn cached(
 ) -> StoreResult<HashMap<String, Digest>> {
     // The generations are read before the tables, so that a write after this read moves the
     // generation past the one a rebuilt digest is stored under.
-    let stored: Vec<(String, i64, Option<String>)> = household_digests::table
+    type Stored = (String, i64, Option<String>, Option<String>);
+    let stored: Vec<Stored> = household_digests::table
         .select((
             household_digests::household_id,
             household_digests::gen,
             household_digests::body,
+            household_digests::health_enc,
         ))
         .filter(household_digests::household_id.between(first, last))
         .load(conn)?;
     let mut gens: HashMap<String, i64> = HashMap::with_capacity(stored.len());
     let mut out = HashMap::with_capacity(ids.len());
-    for (id, gen, body) in stored {
-        match body.and_then(|b| cipher.decrypt(&context(&id), &b).ok()) {
-            Some(text) if text.split('\n').count() == 3 => {
-                out.insert(id, Digest { text });
+    for (id, gen, body, health_enc) in stored {
+        // Health under a key no longer held (after a rotation) is read from the tables again.
+        let health = health_enc.map(|h| cipher.decrypt(&health_context_of(&id), &h).ok());
+        match (body, health) {
+            (Some(text), None) => {
+                out.insert(id, Digest { text, health: None });
             }
-            Some(_) => return Err(bad("household digest")),
-            None => {
+            (Some(text), Some(Some(health))) => {
+                out.insert(
+                    id,
+                    Digest {
+                        text,
+                        health: Some(health),
+                    },
+                );
+            }
+            _ => {
                 gens.insert(id, gen);
             }
         }
@@ -248,10 +277,12 @@ pub(super) fn cached(
         return Ok(out);
     }
     let built = build(conn, cipher, &missing)?;
-    let mut keep: Vec<(String, i64, String)> = Vec::with_capacity(built.len());
+    let mut keep: Vec<Stored> = Vec::with_capacity(built.len());
     for (id, digest) in &built {
         if let Some(gen) = gens.get(id) {
-            keep.push((id.clone(), *gen, cipher.encrypt(&context(id), &digest.text)));
+            let health =
+                (digest.health.as_deref()).map(|h| cipher.encrypt(&health_context_of(id), h));
+            keep.push((id.clone(), *gen, Some(digest.text.clone()), health));
         }
     }
     store(conn, &keep)?;
@@ -259,38 +290,46 @@ pub(super) fn cached(
     Ok(out)
 }
 
-/// Stores rebuilt digests, each only if its generation is still the one given.
-fn store(conn: &mut DbConnection, digests: &[(String, i64, String)]) -> StoreResult<()> {
+/// Stores rebuilt digests (household, generation, body, health encrypted), each only if its
+/// generation is still the one given.
+fn store(
+    conn: &mut DbConnection,
+    digests: &[(String, i64, Option<String>, Option<String>)],
+) -> StoreResult<()> {
     if digests.is_empty() {
         return Ok(());
     }
     match conn {
         DbConnection::Postgres(pg) => {
-            use diesel::sql_types::{Array, BigInt, Text};
-            let (ids, rest): (Vec<&str>, Vec<(i64, &str)>) = digests
-                .iter()
-                .map(|(id, gen, body)| (id.as_str(), (*gen, body.as_str())))
-                .unzip();
-            let (gens, bodies): (Vec<i64>, Vec<&str>) = rest.into_iter().unzip();
+            use diesel::sql_types::{Array, BigInt, Nullable, Text};
+            let ids: Vec<&str> = digests.iter().map(|d| d.0.as_str()).collect();
+            let gens: Vec<i64> = digests.iter().map(|d| d.1).collect();
+            let bodies: Vec<Option<&str>> = digests.iter().map(|d| d.2.as_deref()).collect();
+            let health: Vec<Option<&str>> = digests.iter().map(|d| d.3.as_deref()).collect();
             diesel::sql_query(
-                "UPDATE household_digests d SET body = v.body \
-                 FROM unnest($1::text[], $2::int8[], $3::text[]) AS v(id, gen, body) \
+                "UPDATE household_digests d SET body = v.body, health_enc = v.health \
+                 FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[]) \
+                   AS v(id, gen, body, health) \
                  WHERE d.household_id = v.id AND d.gen = v.gen",
             )
             .bind::<Array<Text>, _>(ids)
             .bind::<Array<BigInt>, _>(gens)
-            .bind::<Array<Text>, _>(bodies)
+            .bind::<Array<Nullable<Text>>, _>(bodies)
+            .bind::<Array<Nullable<Text>>, _>(health)
             .execute(pg)?;
             Ok(())
         }
         DbConnection::Sqlite(_) => crate::write(conn, |c| -> StoreResult<()> {
-            for (id, gen, body) in digests {
+            for (id, gen, body, health) in digests {
                 diesel::update(
                     household_digests::table
                         .filter(household_digests::household_id.eq(id))
                         .filter(household_digests::gen.eq(gen)),
                 )
-                .set(household_digests::body.eq(body))
+                .set((
+                    household_digests::body.eq(body),
+                    household_digests::health_enc.eq(health),
+                ))
                 .execute(c)?;
             }
             Ok(())
@@ -298,12 +337,13 @@ fn store(conn: &mut DbConnection, digests: &[(String, i64, String)]) -> StoreRes
     }
 }
 
-/// The context a household's digest is encrypted under.
-pub fn context(household_id: &str) -> String {
-    format!("household_digests.body:{household_id}")
+/// The context a household's members' health in its digest is encrypted under.
+pub fn health_context_of(household_id: &str) -> String {
+    format!("household_digests.health:{household_id}")
 }
 
-/// The text of a digest: records by `;`, fields by `,`, the three parts by a line break. Every
+/// The text of a digest: records by `;`, fields by `,`, the three parts by a line break (the
+/// members' health is not in it: see [`Digest::health`]). Every
 /// field is an id, a code, a date or a number (income sources are `declared` or a department's
 /// code); `None` if a field holds one of the separators all the same. An income names its member
 /// by the member's position (`0`, `1`, …), or, for a member not of the household, by `=` and the
@@ -319,14 +359,13 @@ fn encode(members: &[MemberSnap], incomes: &[IncomeFacts], spent: &[SpentFacts])
         let sep = if i > 0 { ";" } else { "" };
         let _ = write!(
             out,
-            "{sep}{},{},{},{},{},{},{}",
+            "{sep}{},{},{},{},{},{}",
             m.id,
             m.relation.as_str(),
             u8::from(m.included),
             m.birth_date,
             m.sex.as_str(),
             m.work_status.as_str(),
-            m.health.map_or("", |h| h.as_str()),
         );
     }
     out.push('\n');
@@ -432,7 +471,9 @@ mod tests {
         }];
         let d = Digest {
             text: encode(&members, &incomes, &spent).unwrap(),
+            health: Some("chronic_illness".into()),
         };
+        assert!(!d.text.contains("chronic"), "health is kept apart");
         let read: Vec<MemberSnap> = d.members().map(Option::unwrap).collect();
         assert_eq!(read, members);
         let ids = d.member_ids();
@@ -460,12 +501,14 @@ mod tests {
         // Nothing at all reads as nothing; a field with a separator is not written.
         let empty = Digest {
             text: encode(&[], &[], &[]).unwrap(),
+            health: None,
         };
         assert_eq!(empty.members().count() + empty.incomes(&[]).count(), 0);
         incomes[0].source = "a,b".into();
         assert!(encode(&members, &incomes, &spent).is_none());
         let bad = Digest {
             text: "x\n\n".into(),
+            health: None,
         };
         assert!(bad.members().all(|m| m.is_none()));
     }

@@ -528,6 +528,64 @@ fn a_load_puts_back_every_key_and_index(db: &TestDb) {
     assert_eq!(keys_and_indexes(&mut c), before);
 }
 
+/// A batch that carries its households' digests writes them with its rows; they are what a
+/// digest built from the tables afterwards is, and a scan reads from them what one household at
+/// a time reads from the tables.
+fn a_batch_writes_its_digests(db: &TestDb) {
+    use jiekun_store::rules::digest;
+    use jiekun_store::schema::household_digests as d;
+    let cipher = test_cipher();
+    let mut c = db.pool.get().unwrap();
+    let u = union(&mut c);
+    let mut b = batch(&u, "61072419800101123", "61072419810202124");
+    let ill = &mut b.members[0];
+    ill.health_enc = Some(cipher.encrypt(
+        &hs::health_context(&ill.id),
+        r#"{"status": "disabled", "disability_type": "physical", "disability_grade": 2}"#,
+    ));
+    b.digests = digest::of_batch(&cipher, &b).unwrap();
+    assert_eq!(b.digests.len(), b.households.len());
+    bulk::loading(&mut c, |c| bulk::write_batch(c, &b, event())).unwrap();
+    type Stored = (String, Option<String>, Option<String>);
+    let read = |c: &mut DbConnection| -> Vec<Stored> {
+        d::table
+            .select((d::household_id, d::body, d::health_enc))
+            .order(d::household_id.asc())
+            .load(c)
+            .unwrap()
+    };
+    let written = read(&mut c);
+    assert_eq!(written.len(), 2);
+    assert!(written.iter().all(|w| w.1.is_some()), "{written:?}");
+    let health = |w: &[Stored]| -> Vec<Option<String>> {
+        w.iter()
+            .map(|(id, _, h)| {
+                h.as_ref()
+                    .map(|h| cipher.decrypt(&digest::health_context_of(id), h).unwrap())
+            })
+            .collect()
+    };
+    assert!(health(&written).iter().flatten().any(|h| h == "disabled"));
+    // Emptied and built again from the tables: the same digests.
+    diesel::update(d::table)
+        .set((d::body.eq(None::<String>), d::health_enc.eq(None::<String>)))
+        .execute(&mut *c)
+        .unwrap();
+    assert_eq!(
+        jiekun_store::registry::refresh_digests(&mut c, &cipher).unwrap(),
+        2
+    );
+    let rebuilt = read(&mut c);
+    let bodies = |w: &[Stored]| -> Vec<Option<String>> { w.iter().map(|x| x.1.clone()).collect() };
+    assert_eq!(bodies(&rebuilt), bodies(&written));
+    assert_eq!(health(&rebuilt), health(&written));
+    assert_eq!(
+        jiekun_store::registry::refresh_digests(&mut c, &cipher).unwrap(),
+        0,
+        "nothing left to build"
+    );
+}
+
 /// The triggers of the schema by name, with their table and definition (SQLite) or whether they
 /// are on (PostgreSQL: `O` on, `D` off); a trigger SQLite does not have is reported off.
 fn triggers(c: &mut DbConnection) -> Vec<(String, String)> {
@@ -615,4 +673,5 @@ crate::on_both_backends!(TestDb:
     a_refused_batch_writes_nothing,
     loading_restores_the_connection_settings,
     a_load_puts_back_every_key_and_index,
+    a_batch_writes_its_digests,
 );

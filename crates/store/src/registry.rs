@@ -202,12 +202,27 @@ where
     Ok(results.into_iter().map(|(_, a)| a).collect())
 }
 
-/// Builds the digest of every household whose digest is empty (after a bulk load, or a key
-/// rotation), a range at a time on the scan's workers, so that the next scan reads digests only;
-/// answers how many households it went through.
-pub fn refresh_digests(pool: &Pool, cipher: &FieldCipher, date: NaiveDate) -> StoreResult<usize> {
-    let scan = Scan::new(Scope::All, &[], date);
-    Ok(fold_ranges(pool, cipher, &scan, |s| s.len())?
-        .into_iter()
-        .sum())
+/// Builds the digest of every household whose digest is empty (after a bulk load without
+/// digests, a key rotation, or writes since the last scan), a range of empty ones at a time on
+/// one connection, so that the next scan reads digests only; answers how many it built.
+pub fn refresh_digests(conn: &mut DbConnection, cipher: &FieldCipher) -> StoreResult<usize> {
+    use crate::schema::household_digests as d;
+    let mut after = String::new();
+    let mut built = 0;
+    loop {
+        let ids: Vec<String> = d::table
+            .select(d::household_id)
+            .filter(d::body.is_null())
+            .filter(d::household_id.gt(&after))
+            .order(d::household_id.asc())
+            .limit(1000)
+            .load(conn)?;
+        let Some(last) = ids.last() else {
+            return Ok(built);
+        };
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        crate::rules::digest::refresh(conn, cipher, &refs)?;
+        built += ids.len();
+        after = last.clone();
+    }
 }

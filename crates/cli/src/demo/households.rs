@@ -86,10 +86,12 @@ pub fn households(
             let mut done = 0;
             while done < n {
                 let take = BATCH.min(n - done);
-                let batch = generator.draw(take).map(|drafts| {
+                let batch = generator.draw(take).and_then(|drafts| {
                     let mut batch = seal(cipher, drafts);
                     batch.file_numbers = Some(generator.file_numbers());
-                    batch
+                    // The registry scans' digests, from the rows in hand.
+                    batch.digests = jiekun_store::rules::digest::of_batch(cipher, &batch)?;
+                    Ok(batch)
                 });
                 let failed = batch.is_err();
                 // The writer stops receiving when a write fails: stop drawing then.

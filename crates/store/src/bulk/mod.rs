@@ -38,6 +38,10 @@ pub struct HouseholdBatch {
     pub incomes: Vec<IncomeRow>,
     pub expenditures: Vec<ExpenditureRow>,
     pub lifecycle: Vec<LifecycleRow>,
+    /// The registry scans' digests of the batch's households (`rules::digest::of_batch`), written
+    /// with them; a household without one is left with an empty digest for the first scan to
+    /// build.
+    pub digests: Vec<crate::rules::digest::DigestRow>,
     /// File numbers the batch used: the workflow's next number of this region and year follows
     /// the last one.
     pub file_numbers: Option<FileNumbers>,
@@ -152,6 +156,7 @@ pub fn write_batch(
                 ))
                 .execute(c)?;
         }
+        write_digests(c, &batch.digests)?;
         if let Some(f) = &batch.file_numbers {
             crate::workflows::reserve_file_numbers(c, &f.region, f.year, f.last)?;
         }
@@ -159,6 +164,52 @@ pub fn write_batch(
         Ok(())
     })?;
     Ok(written)
+}
+
+/// Writes digests over the empty ones of their households (or as their first, during a load with
+/// the digest triggers off): after the rows they digest, in the same transaction.
+fn write_digests(
+    c: &mut DbConnection,
+    digests: &[crate::rules::digest::DigestRow],
+) -> StoreResult<()> {
+    if digests.is_empty() {
+        return Ok(());
+    }
+    match c {
+        DbConnection::Postgres(pg) => {
+            use diesel::sql_types::{Array, Nullable, Text};
+            let ids: Vec<&str> = digests.iter().map(|d| d.household_id.as_str()).collect();
+            let bodies: Vec<&str> = digests.iter().map(|d| d.body.as_str()).collect();
+            let health: Vec<Option<&str>> =
+                digests.iter().map(|d| d.health_enc.as_deref()).collect();
+            diesel::sql_query(
+                "INSERT INTO household_digests (household_id, body, health_enc) \
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) \
+                 ON CONFLICT (household_id) DO UPDATE \
+                 SET body = EXCLUDED.body, health_enc = EXCLUDED.health_enc",
+            )
+            .bind::<Array<Text>, _>(ids)
+            .bind::<Array<Text>, _>(bodies)
+            .bind::<Array<Nullable<Text>>, _>(health)
+            .execute(pg)?;
+        }
+        DbConnection::Sqlite(lite) => {
+            use crate::schema::household_digests as d;
+            for row in digests {
+                diesel::insert_into(d::table)
+                    .values((
+                        d::household_id.eq(&row.household_id),
+                        d::body.eq(&row.body),
+                        d::health_enc.eq(&row.health_enc),
+                    ))
+                    .on_conflict(d::household_id)
+                    .do_update()
+                    .set((d::body.eq(&row.body), d::health_enc.eq(&row.health_enc)))
+                    .execute(lite)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Runs a long bulk load `f` (batches written with [`write_batch`]) in one transaction: the

@@ -198,6 +198,18 @@ pub(super) fn build(
         .filter(expenditures::household_id.eq_any(ids))
         .order((expenditures::household_id.asc(), expenditures::id.asc()))
         .load(conn)?;
+    digests_of(cipher, ids, members, incomes, spent)
+}
+
+/// The digests of `ids` from their rows (members in the file's order, expenditures in id order,
+/// each grouped by household).
+fn digests_of(
+    cipher: &FieldCipher,
+    ids: &[&str],
+    members: Vec<MemberFacts>,
+    incomes: Vec<IncomeFacts>,
+    spent: Vec<SpentFacts>,
+) -> StoreResult<HashMap<String, Digest>> {
     let mut members = by_household(members, |m| &m.household_id);
     let mut incomes = by_household(incomes, |i| &i.household_id);
     let mut spent = by_household(spent, |e| &e.household_id);
@@ -223,6 +235,81 @@ pub(super) fn build(
         out.insert((*id).to_owned(), Digest { text, health });
     }
     Ok(out)
+}
+
+/// A household's digest as stored: its text and its members' health, encrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestRow {
+    pub household_id: String,
+    pub body: String,
+    pub health_enc: Option<String>,
+}
+
+impl Digest {
+    fn sealed(self, cipher: &FieldCipher, household_id: &str) -> DigestRow {
+        DigestRow {
+            household_id: household_id.to_owned(),
+            health_enc: (self.health.as_deref())
+                .map(|h| cipher.encrypt(&health_context_of(household_id), h)),
+            body: self.text,
+        }
+    }
+}
+
+/// The digests of the households of a bulk batch, from the batch's own rows (members, incomes
+/// and expenditures of households the batch writes; health decrypted in memory only), for the
+/// load to write with them instead of reading them back.
+pub fn of_batch(
+    cipher: &FieldCipher,
+    batch: &crate::bulk::HouseholdBatch,
+) -> StoreResult<Vec<DigestRow>> {
+    let mut members: Vec<&crate::households::MemberRow> = batch.members.iter().collect();
+    members.sort_by(|a, b| (&a.household_id, a.position).cmp(&(&b.household_id, b.position)));
+    let members: Vec<MemberFacts> = members
+        .into_iter()
+        .map(|m| MemberFacts {
+            id: m.id.clone(),
+            household_id: m.household_id.clone(),
+            relation: m.relation.clone(),
+            included: m.included,
+            birth_date: m.birth_date,
+            sex: m.sex.clone(),
+            work_status: m.work_status.clone(),
+            health_enc: m.health_enc.clone(),
+        })
+        .collect();
+    let incomes: Vec<IncomeFacts> = batch
+        .incomes
+        .iter()
+        .map(|i| IncomeFacts {
+            household_id: i.household_id.clone(),
+            member_id: i.member_id.clone(),
+            month: i.month,
+            kind: i.kind.clone(),
+            source: i.source.clone(),
+            amount_fen: i.amount_fen,
+            verified: i.verified,
+        })
+        .collect();
+    let mut spent: Vec<&crate::households::ExpenditureRow> = batch.expenditures.iter().collect();
+    spent.sort_by(|a, b| (&a.household_id, &a.id).cmp(&(&b.household_id, &b.id)));
+    let spent: Vec<SpentFacts> = spent
+        .into_iter()
+        .map(|e| SpentFacts {
+            household_id: e.household_id.clone(),
+            kind: e.kind.clone(),
+            amount_fen: e.amount_fen,
+            start_month: e.start_month,
+            end_month: e.end_month,
+            verified: e.verified,
+        })
+        .collect();
+    let ids: Vec<&str> = batch.households.iter().map(|h| h.id.as_str()).collect();
+    let mut digests = digests_of(cipher, &ids, members, incomes, spent)?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| digests.remove(*id).map(|d| d.sealed(cipher, id)))
+        .collect())
 }
 
 /// The digests of the households `ids` (all between `first` and `last`): those stored and
@@ -288,6 +375,26 @@ pub(super) fn cached(
     store(conn, &keep)?;
     out.extend(built);
     Ok(out)
+}
+
+/// Builds and stores the digests of those of `ids` that are empty.
+pub fn refresh(conn: &mut DbConnection, cipher: &FieldCipher, ids: &[&str]) -> StoreResult<()> {
+    // As in `cached`: the generations first, then the tables.
+    let gens: Vec<(String, i64)> = household_digests::table
+        .select((household_digests::household_id, household_digests::gen))
+        .filter(household_digests::household_id.eq_any(ids))
+        .filter(household_digests::body.is_null())
+        .load(conn)?;
+    let empty: Vec<&str> = gens.iter().map(|(id, _)| id.as_str()).collect();
+    let mut built = build(conn, cipher, &empty)?;
+    let keep: Vec<(String, i64, Option<String>, Option<String>)> = gens
+        .iter()
+        .filter_map(|(id, gen)| {
+            let row = built.remove(id)?.sealed(cipher, id);
+            Some((row.household_id, *gen, Some(row.body), row.health_enc))
+        })
+        .collect();
+    store(conn, &keep)
 }
 
 /// Stores rebuilt digests (household, generation, body, health encrypted), each only if its

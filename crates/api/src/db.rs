@@ -60,9 +60,10 @@ where
     T: Send + 'static,
 {
     let waiting = std::time::Instant::now();
-    let _permit = db
+    let permit = db
         .permits
-        .acquire()
+        .clone()
+        .acquire_owned()
         .await
         .map_err(|_| ApiError::internal("database permits closed"))?;
     // Requests wait for a permit rather than in the pool: this is the pool wait.
@@ -72,16 +73,24 @@ where
         // The permit guarantees a free connection, so `get` does not wait.
         let mut conn = db.pool.get()?;
         tracing::trace!(waited_ms, inline, "database work");
-        return f(&mut conn);
+        let done = f(&mut conn);
+        drop(conn);
+        drop(permit);
+        return done;
     }
     let pool = db.pool.clone();
     // The request's span goes with the work to the blocking thread.
     let span = tracing::Span::current();
+    // The permit goes with the work and is given back, after the connection, as soon as the work
+    // is done: not once this task is polled again, which leaves the connection idle meanwhile.
     web::block(move || {
         let _entered = span.enter();
         let mut conn = pool.get()?;
         tracing::trace!(waited_ms, inline, "database work");
-        f(&mut conn)
+        let done = f(&mut conn);
+        drop(conn);
+        drop(permit);
+        done
     })
     .await
     .map_err(ApiError::internal)?

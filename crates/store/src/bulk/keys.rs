@@ -5,8 +5,10 @@
 //! It all happens in the load's one transaction, so the definitions are never lost: if the load
 //! fails, or the process dies, the database rolls the dropped keys and indexes back with the rows
 //! (both backends' schema changes are transactional). A key the rows break fails the load when it
-//! is put back. Unique indexes and primary keys stay. SQLite checks its foreign keys row by row
-//! still: a lookup by primary key in the process is cheap, and SQLite cannot drop a key.
+//! is put back. On PostgreSQL the primary and unique keys (and unique indexes) no foreign key
+//! refers to are set aside too (a duplicate fails the load when its key is put back); the others
+//! stay, and so do SQLite's unique indexes. SQLite checks its foreign keys row by row still: a
+//! lookup by primary key in the process is cheap, and SQLite cannot drop a key.
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -25,6 +27,10 @@ pub const SET_ASIDE: [&str; 7] = [
     "household_history",
 ];
 
+/// Tables a load writes whose foreign keys alone it sets aside on PostgreSQL: the registry scans'
+/// digests, written with `ON CONFLICT` on their primary key, which therefore stays.
+pub const FOREIGN_KEYS_ASIDE: [&str; 1] = ["household_digests"];
+
 /// A key or an index set aside: how it was dropped and how it is made again.
 #[derive(QueryableByName, Debug)]
 pub struct SetAside {
@@ -34,8 +40,9 @@ pub struct SetAside {
     restore_sql: String,
 }
 
-/// Drops the secondary (not unique) indexes of `tables`, and on PostgreSQL their foreign keys (in
-/// the current schema); returns what puts them back. Call inside a transaction.
+/// Drops the secondary (not unique) indexes of `tables`, and on PostgreSQL their foreign keys and
+/// the primary and unique keys and indexes nothing refers to (in the current schema); returns
+/// what puts them back. Call inside a transaction.
 pub fn set_aside(c: &mut DbConnection, tables: &[&str]) -> QueryResult<Vec<SetAside>> {
     let out = match c {
         DbConnection::Postgres(_) => postgres_set(c, tables)?,
@@ -57,8 +64,15 @@ pub fn set_aside(c: &mut DbConnection, tables: &[&str]) -> QueryResult<Vec<SetAs
     Ok(out)
 }
 
-/// PostgreSQL's foreign keys and secondary indexes of `tables`, with their definitions.
+/// PostgreSQL's foreign keys (of `tables` and [`FOREIGN_KEYS_ASIDE`]), and the unreferenced
+/// primary and unique keys and secondary indexes of `tables`, with their definitions.
 fn postgres_set(c: &mut DbConnection, tables: &[&str]) -> QueryResult<Vec<SetAside>> {
+    let with_keys_only = tables
+        .iter()
+        .chain(&FOREIGN_KEYS_ASIDE)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(",");
     let tables = tables.join(",");
     let mut out: Vec<SetAside> = diesel::sql_query(
         "SELECT format('ALTER TABLE %I DROP CONSTRAINT %I', t.relname, k.conname) AS drop_sql, \
@@ -70,8 +84,29 @@ fn postgres_set(c: &mut DbConnection, tables: &[&str]) -> QueryResult<Vec<SetAsi
          WHERE k.contype = 'f' AND n.nspname = current_schema() AND t.relname = ANY(string_to_array($1, ',')) \
          ORDER BY t.relname, k.conname",
     )
-    .bind::<Text, _>(&tables)
+    .bind::<Text, _>(&with_keys_only)
     .load(c)?;
+    // Primary and unique keys no foreign key refers to: checked in one pass when put back (a
+    // duplicate fails the load then) instead of one index lookup per row as it comes. Those a
+    // foreign key refers to stay (a table's `id` the others point at).
+    out.extend(
+        diesel::sql_query(
+            "SELECT format('ALTER TABLE %I DROP CONSTRAINT %I', t.relname, k.conname) AS drop_sql, \
+                    format('ALTER TABLE %I ADD CONSTRAINT %I %s', t.relname, k.conname, \
+                           pg_get_constraintdef(k.oid)) AS restore_sql \
+             FROM pg_constraint k \
+             JOIN pg_class t ON t.oid = k.conrelid \
+             JOIN pg_namespace n ON n.oid = t.relnamespace \
+             WHERE k.contype IN ('p', 'u') AND n.nspname = current_schema() \
+               AND t.relname = ANY(string_to_array($1, ',')) \
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint f \
+                               WHERE f.contype = 'f' AND f.conindid = k.conindid) \
+             ORDER BY t.relname, k.conname",
+        )
+        .bind::<Text, _>(&tables)
+        .load::<SetAside>(c)?,
+    );
+    // Indexes that back no key, unique ones too unless a foreign key refers to them.
     out.extend(
         diesel::sql_query(
             "SELECT format('DROP INDEX %I', i.relname) AS drop_sql, \
@@ -81,7 +116,8 @@ fn postgres_set(c: &mut DbConnection, tables: &[&str]) -> QueryResult<Vec<SetAsi
              JOIN pg_class t ON t.oid = x.indrelid \
              JOIN pg_namespace n ON n.oid = t.relnamespace \
              WHERE n.nspname = current_schema() AND t.relname = ANY(string_to_array($1, ',')) \
-               AND NOT x.indisunique AND NOT x.indisprimary \
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.oid \
+                               AND k.contype IN ('p', 'u', 'x', 'f')) \
              ORDER BY t.relname, i.relname",
         )
         .bind::<Text, _>(&tables)
@@ -90,8 +126,8 @@ fn postgres_set(c: &mut DbConnection, tables: &[&str]) -> QueryResult<Vec<SetAsi
     Ok(out)
 }
 
-/// Puts back what [`set_aside`] took: the indexes, built in one pass each, then the keys, each
-/// checked once over its table.
+/// Puts back what [`set_aside`] took: the indexes, built in one pass each, then the primary and
+/// unique keys, each built in one sort, then the foreign keys, each checked once over its table.
 pub fn restore(c: &mut DbConnection, set: &[SetAside]) -> QueryResult<()> {
     if let DbConnection::Postgres(_) = c {
         diesel::sql_query("SET LOCAL maintenance_work_mem = '256MB'").execute(c)?;
@@ -99,7 +135,11 @@ pub fn restore(c: &mut DbConnection, set: &[SetAside]) -> QueryResult<()> {
     let (keys, indexes): (Vec<&SetAside>, Vec<&SetAside>) = set
         .iter()
         .partition(|s| s.drop_sql.starts_with("ALTER TABLE"));
-    for s in indexes.into_iter().chain(keys) {
+    // Primary and unique keys before the foreign keys, which may need them.
+    let (foreign, unique): (Vec<&SetAside>, Vec<&SetAside>) = keys
+        .into_iter()
+        .partition(|s| s.restore_sql.contains(" FOREIGN KEY "));
+    for s in indexes.into_iter().chain(unique).chain(foreign) {
         diesel::sql_query(&s.restore_sql).execute(c)?;
     }
     Ok(())

@@ -226,8 +226,9 @@ fn write_digests(
 ///   are written once. The journal is synced in full (`synchronous = FULL`), so the load stays
 ///   durable and all-or-nothing; each setting is put back afterwards whatever `f` returns (and a
 ///   connection that opens the database after a crash switches it to the log again).
-/// - On PostgreSQL the foreign keys are set aside too, the keys checked once over each table when
-///   they are put back, and the new households' history rows are written in one statement instead
+/// - On PostgreSQL the foreign keys are set aside too, and the primary and unique keys no foreign
+///   key refers to (a duplicate fails the load when they are put back), the keys checked or built
+///   once over each table when they are put back, and the new households' history rows are written in one statement instead
 ///   of one trigger call each.
 pub fn loading<T, E>(
     conn: &mut DbConnection,

@@ -72,7 +72,9 @@ pub struct HouseholdRow {
     pub status: String,
     pub members_count: i64,
     pub version: i64,
+    #[diesel(deserialize_as = crate::stamp::Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::stamp::Stamp)]
     pub updated_at: NaiveDateTime,
     /// Causes marked resolved, comma-separated.
     pub resolved_causes: String,
@@ -100,7 +102,9 @@ pub struct MemberRow {
     pub school_year: Option<i64>,
     pub included: bool,
     pub exclusion_reason: Option<String>,
+    #[diesel(deserialize_as = crate::stamp::Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::stamp::Stamp)]
     pub updated_at: NaiveDateTime,
     /// Has a business plan and wants to start a business.
     pub business_plan: bool,

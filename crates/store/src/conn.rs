@@ -80,7 +80,12 @@ impl DatabaseTarget {
                 let mut conn = PgConnection::establish(url)?;
                 // Like SQLite's busy timeout: a statement waits at most 5 s for a lock another
                 // transaction holds, then fails (503 `busy`) instead of holding its request.
-                conn.batch_execute("SET lock_timeout = '5s'")
+                // A random page read is priced at 1.1 sequential reads instead of PostgreSQL's
+                // default 4, which assumes spinning disks: the register is read from memory or
+                // SSD, and at 4 the planner walks the primary key and drops most of the rows a
+                // filtered household list visits rather than use the `(column, id)` index of the
+                // filter (docs/scale.md has the figures).
+                conn.batch_execute("SET lock_timeout = '5s'; SET random_page_cost = 1.1")
                     .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
                 Ok(DbConnection::Postgres(conn))
             }

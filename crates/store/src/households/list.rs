@@ -15,120 +15,67 @@ pub struct HouseholdFilter {
     pub zero_employment: Option<bool>,
 }
 
-/// The PostgreSQL list: one fixed statement whose optional filters are `$n IS NULL OR …`, so
-/// that it is prepared once per connection (diesel caches it: every part of it is typed) and
-/// planned as an ordered primary-key scan that stops after a page, instead of being parsed and
-/// planned anew for every combination of filters; its rows are read by position.
-fn list_postgres(
-    c: &mut diesel::PgConnection,
-    scope_prefix: &str,
-    organisation_prefix: Option<String>,
-    filter: &HouseholdFilter,
-    page: &PageRequest,
-) -> StoreResult<Vec<HouseholdRow>> {
-    use diesel::sql_types::{BigInt, Bool, Nullable, Text};
-    use households::dsl as h;
-    let text = |v: Option<String>| v.into_sql::<Nullable<Text>>();
-    let flag = |v: Option<bool>| v.into_sql::<Nullable<Bool>>();
-    let (organisation, region) = (
-        organisation_prefix.map(|p| format!("{p}%")),
-        filter
-            .region
-            .as_ref()
-            .map(|r| crate::like_prefix(r.prefix())),
-    );
-    let cause = filter.main_cause.into_sql::<Nullable<BigInt>>();
-    Ok(h::households
-        .select(HouseholdRow::as_select())
-        .filter(h::organisation_path.like(format!("{scope_prefix}%")))
-        .filter(
-            text(organisation.clone())
-                .is_null()
-                .or(h::organisation_path.nullable().like(text(organisation))),
-        )
-        .filter(
-            text(region.clone())
-                .is_null()
-                .or(h::region_code.nullable().like(text(region))),
-        )
-        .filter(
-            text(filter.category.clone())
-                .is_null()
-                .or(h::category.eq(text(filter.category.clone()))),
-        )
-        .filter(
-            text(filter.status.clone())
-                .is_null()
-                .or(h::status.nullable().eq(text(filter.status.clone()))),
-        )
-        .filter(cause.is_null().or(h::main_cause.nullable().eq(cause)))
-        .filter(
-            flag(filter.single_parent)
-                .is_null()
-                .or(h::single_parent.nullable().eq(flag(filter.single_parent))),
-        )
-        .filter(
-            flag(filter.disability_household)
-                .is_null()
-                .or(h::disability_household
-                    .nullable()
-                    .eq(flag(filter.disability_household))),
-        )
-        .filter(
-            flag(filter.zero_employment).is_null().or(h::zero_employment
-                .nullable()
-                .eq(flag(filter.zero_employment))),
-        )
-        .filter(
-            text(page.after.clone())
-                .is_null()
-                .or(h::id.nullable().gt(text(page.after.clone()))),
-        )
-        .order(h::id.asc())
-        .limit(page.fetch_limit())
-        .load(c)?)
+/// The list on one concrete connection (`$conn` of backend `$db`), so that rows are decoded by the
+/// backend itself rather than through the multi-backend wrapper. `$under` turns a path prefix into
+/// the filter "in this subtree"; `$paths` are the prefixes to apply (the caller's scope, then the
+/// organisation asked for).
+macro_rules! list_on {
+    ($conn:expr, $db:ty, $under:expr, $paths:expr, $filter:expr, $page:expr) => {{
+        use households::dsl as h;
+        let (filter, page): (&HouseholdFilter, &PageRequest) = ($filter, $page);
+        let mut q = h::households
+            .select(HouseholdRow::as_select())
+            .into_boxed::<$db>();
+        for prefix in $paths {
+            q = q.filter($under(prefix));
+        }
+        if let Some(r) = &filter.region {
+            q = q.filter(crate::path_starts_with!(
+                h::region_code,
+                r.prefix().to_owned()
+            ));
+        }
+        if let Some(v) = &filter.category {
+            q = q.filter(h::category.eq(v.clone()));
+        }
+        if let Some(v) = &filter.status {
+            q = q.filter(h::status.eq(v.clone()));
+        }
+        if let Some(v) = filter.main_cause {
+            q = q.filter(h::main_cause.eq(v));
+        }
+        if let Some(v) = filter.single_parent {
+            q = q.filter(h::single_parent.eq(v));
+        }
+        if let Some(v) = filter.disability_household {
+            q = q.filter(h::disability_household.eq(v));
+        }
+        if let Some(v) = filter.zero_employment {
+            q = q.filter(h::zero_employment.eq(v));
+        }
+        if let Some(after) = &page.after {
+            q = q.filter(h::id.gt(after.clone()));
+        }
+        q.order(h::id.asc())
+            .limit(page.fetch_limit())
+            .load::<HouseholdRow>($conn)?
+    }};
 }
 
+/// The list: one statement per shape of filter, carrying only the filters asked for, in id order
+/// after the cursor. Diesel keeps each shape's prepared statement on its connection (keyed by its
+/// text), so a shape is parsed once per connection; on PostgreSQL each shape gets a plan of its
+/// own, which can walk the `(column, id)` index of its most selective filter instead of the
+/// primary key (see `conn.rs` for the planner's cost of a random read).
 pub fn list(
     conn: &mut DbConnection,
     scope: &Scope,
     filter: &HouseholdFilter,
     page: &PageRequest,
 ) -> StoreResult<Page<HouseholdRow>> {
-    use households::dsl as h;
-    if let DbConnection::Postgres(c) = conn {
-        let scope_prefix = match scope {
-            Scope::Subtree { path, .. } => path.clone(),
-            Scope::Region(_) => return Ok(page.finish(Vec::new(), |r: &HouseholdRow| &r.id)),
-            Scope::All => String::new(),
-        };
-        let organisation_prefix = match &filter.organisation_id {
-            Some(org) => match organisations::table
-                .filter(organisations::id.eq(org))
-                .select(organisations::path)
-                .first::<String>(c)
-                .optional()?
-            {
-                Some(p) => Some(p),
-                None => return Ok(page.finish(Vec::new(), |r: &HouseholdRow| &r.id)),
-            },
-            None => None,
-        };
-        let rows = list_postgres(c, &scope_prefix, organisation_prefix, filter, page)?;
-        return Ok(page.finish(rows, |r| &r.id));
-    }
-    let sqlite = matches!(conn, DbConnection::Sqlite(_));
-    let mut q = h::households.select(HouseholdRow::as_select()).into_boxed();
-    let under = |q: households::BoxedQuery<'static, Backend, HouseholdSelection>,
-                 prefix: String| {
-        if sqlite {
-            q.filter(crate::path_starts_with!(h::organisation_path, prefix))
-        } else {
-            q.filter(h::organisation_path.like(format!("{prefix}%")))
-        }
-    };
+    let mut paths = Vec::with_capacity(2);
     match scope {
-        Scope::Subtree { path, .. } => q = under(q, path.clone()),
+        Scope::Subtree { path, .. } => paths.push(path.clone()),
         Scope::Region(_) => return Ok(page.finish(Vec::new(), |r: &HouseholdRow| &r.id)),
         Scope::All => {}
     }
@@ -139,38 +86,28 @@ pub fn list(
             .first(conn)
             .optional()?;
         match path {
-            Some(p) => q = under(q, p),
+            Some(p) => paths.push(p),
             None => return Ok(page.finish(Vec::new(), |r: &HouseholdRow| &r.id)),
         }
     }
-    if let Some(r) = &filter.region {
-        q = q.filter(crate::path_starts_with!(
-            h::region_code,
-            r.prefix().to_owned()
-        ));
-    }
-    if let Some(v) = &filter.category {
-        q = q.filter(h::category.eq(v.clone()));
-    }
-    if let Some(v) = &filter.status {
-        q = q.filter(h::status.eq(v.clone()));
-    }
-    if let Some(v) = filter.main_cause {
-        q = q.filter(h::main_cause.eq(v));
-    }
-    if let Some(v) = filter.single_parent {
-        q = q.filter(h::single_parent.eq(v));
-    }
-    if let Some(v) = filter.disability_household {
-        q = q.filter(h::disability_household.eq(v));
-    }
-    if let Some(v) = filter.zero_employment {
-        q = q.filter(h::zero_employment.eq(v));
-    }
-    if let Some(after) = &page.after {
-        q = q.filter(h::id.gt(after.clone()));
-    }
-    let rows = q.order(h::id.asc()).limit(page.fetch_limit()).load(conn)?;
+    let rows = match conn {
+        DbConnection::Sqlite(c) => list_on!(
+            c,
+            diesel::sqlite::Sqlite,
+            |prefix: String| crate::path_starts_with!(households::organisation_path, prefix),
+            paths,
+            filter,
+            page
+        ),
+        DbConnection::Postgres(c) => list_on!(
+            c,
+            diesel::pg::Pg,
+            |prefix: String| households::organisation_path.like(format!("{prefix}%")),
+            paths,
+            filter,
+            page
+        ),
+    };
     Ok(page.finish(rows, |r| &r.id))
 }
 

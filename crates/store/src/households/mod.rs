@@ -25,9 +25,6 @@ pub use self::list::*;
 pub use self::members::*;
 pub use self::money::*;
 
-type Backend = <DbConnection as diesel::Connection>::Backend;
-type HouseholdSelection = diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<HouseholdRow, Backend>>;
-
 /// Income records one file keeps at most: 30 members × 12 kinds × 12 months is 4,320, so a year
 /// of every kind for every member fits; with amounts of at most 10^11 fen, every sum the rules make
 /// stays far inside 64-bit integers.

@@ -139,7 +139,10 @@ PY
         -H "Authorization: Bearer $reviewer" "http://127.0.0.1:$PORT/api/v1/reports/$report?format=$format"
     done
   done
-  echo "server peak RSS: $(grep VmHWM /proc/$pid/status | awk '{print $2 / 1024 " MB"}')"
+  # On SQLite the resident size includes the database file's pages read through the memory map
+  # (RssFile: the kernel's page cache, shared and reclaimable); RssAnon is the server's own heap.
+  echo "server peak RSS: $(grep VmHWM /proc/$pid/status | awk '{print $2 / 1024 " MB"}')" \
+    "(now: $(grep -E 'RssAnon|RssFile' /proc/$pid/status | awk '{printf "%s %.0f MB ", $1, $2 / 1024}'))"
   kill $pid; wait $pid 2>/dev/null || true
 }
 

@@ -77,14 +77,15 @@ struct Id {
     id: String,
 }
 
-/// The same connection settings jiekun uses on SQLite: WAL, a busy timeout.
+/// The same connection settings jiekun uses on SQLite: WAL, a busy timeout, a memory map.
 #[derive(Debug)]
 struct Wal;
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Wal {
     fn on_acquire(&self, c: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         c.batch_execute(
-            "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+            "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA mmap_size = 1073741824;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }

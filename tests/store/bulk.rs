@@ -280,6 +280,66 @@ fn a_batch_comes_back_as_written(db: &TestDb) {
     assert!(verified.first_broken.is_none(), "{verified:?}");
 }
 
+/// `pairs` × 2 households of [`batch`], the persons' identity numbers and the file numbers
+/// counted from `from`.
+fn many(union: &(String, String), from: u32, pairs: u32) -> HouseholdBatch {
+    let mut all = HouseholdBatch::default();
+    // The 17 digits before the check character: region, birth date in January 1980, sequence.
+    let body = |k: u32| format!("61072419800{}{:03}", 101 + k / 1_000, k % 1_000);
+    for i in 0..pairs {
+        let n = from + 2 * i;
+        let mut b = batch(union, &body(n), &body(n + 1));
+        b.households[0].file_number = Some(format!("610724-2026-{:06}", n + 1));
+        all.households.extend(b.households);
+        all.members.extend(b.members);
+        all.incomes.extend(b.incomes);
+        all.expenditures.extend(b.expenditures);
+        all.lifecycle.extend(b.lifecycle);
+    }
+    all.file_numbers = Some(FileNumbers {
+        region: "610724".into(),
+        year: 2026,
+        last: i64::from(from + 2 * pairs),
+    });
+    all
+}
+
+/// Batches larger than one statement: SQLite writes them in statements of a fixed number of rows,
+/// prepared once and used again by the next batch, and a shorter last one; every row comes back.
+fn large_batches_come_back_as_written(db: &TestDb) {
+    let mut c = db.pool.get().unwrap();
+    let u = union(&mut c);
+    // 1,202 households, 2,404 income records: whole statements and a remainder of each.
+    let (first, second) = (many(&u, 0, 601), many(&u, 2_000, 601));
+    for b in [&first, &second] {
+        let written = bulk::write_batch(&mut c, b, event()).unwrap();
+        assert_eq!(written.households, 1_202);
+        assert_eq!(written.incomes, 2_404);
+    }
+    for b in [&first, &second] {
+        for h in &b.households {
+            assert_eq!(&hs::get(&mut c, &Scope::All, &h.id).unwrap(), h);
+        }
+        for m in &b.members {
+            let stored = hs::members(&mut c, &m.household_id).unwrap();
+            assert_eq!(stored, vec![m.clone()]);
+        }
+    }
+    let mut incomes = Vec::new();
+    for h in first.households.iter().chain(&second.households) {
+        incomes.extend(hs::incomes(&mut c, &h.id, None, None, None).unwrap());
+    }
+    incomes.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut want: Vec<IncomeRow> = first
+        .incomes
+        .iter()
+        .chain(&second.incomes)
+        .cloned()
+        .collect();
+    want.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(incomes, want);
+}
+
 fn a_refused_batch_writes_nothing(db: &TestDb) {
     let mut c = db.pool.get().unwrap();
     let u = union(&mut c);
@@ -716,6 +776,7 @@ fn a_lone_sqlite_connection_loads_through_a_rollback_journal() {
 
 crate::on_both_backends!(TestDb:
     a_batch_comes_back_as_written,
+    large_batches_come_back_as_written,
     a_refused_batch_writes_nothing,
     loading_restores_the_connection_settings,
     a_load_puts_back_every_key_and_index,

@@ -3,14 +3,17 @@
 //! is not allowed by COPY). Each conversion names every field of its row type, so that a column
 //! added to a row type cannot be left out here.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sqlite::Sqlite;
 
 use crate::households::{ExpenditureRow, HouseholdRow, IncomeRow, MemberRow};
 use crate::schema::{
     active_persons, expenditures, household_lifecycle, household_members, households,
     income_records,
 };
+use crate::stamp::Stamp;
 use crate::workflows::LifecycleRow;
 
 #[derive(Insertable)]
@@ -45,8 +48,8 @@ pub(super) struct HouseholdIn<'a> {
     status: &'a str,
     members_count: i64,
     version: i64,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: Stamp,
+    updated_at: Stamp,
     resolved_causes: &'a str,
     legal_dispute: bool,
 }
@@ -118,8 +121,8 @@ impl<'a> From<&'a HouseholdRow> for HouseholdIn<'a> {
             status,
             members_count: *members_count,
             version: *version,
-            created_at: *created_at,
-            updated_at: *updated_at,
+            created_at: Stamp(*created_at),
+            updated_at: Stamp(*updated_at),
             resolved_causes,
             legal_dispute: *legal_dispute,
         }
@@ -146,8 +149,8 @@ pub(super) struct MemberIn<'a> {
     school_year: Option<i64>,
     included: bool,
     exclusion_reason: Option<&'a str>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: Stamp,
+    updated_at: Stamp,
     business_plan: bool,
     residents_pension: bool,
     laid_off: bool,
@@ -197,8 +200,8 @@ impl<'a> From<&'a MemberRow> for MemberIn<'a> {
             school_year: *school_year,
             included: *included,
             exclusion_reason: exclusion_reason.as_deref(),
-            created_at: *created_at,
-            updated_at: *updated_at,
+            created_at: Stamp(*created_at),
+            updated_at: Stamp(*updated_at),
             business_plan: *business_plan,
             residents_pension: *residents_pension,
             laid_off: *laid_off,
@@ -218,8 +221,8 @@ pub(super) struct IncomeIn<'a> {
     amount_fen: i64,
     verified: bool,
     note: Option<&'a str>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: Stamp,
+    updated_at: Stamp,
 }
 
 impl<'a> From<&'a IncomeRow> for IncomeIn<'a> {
@@ -247,8 +250,8 @@ impl<'a> From<&'a IncomeRow> for IncomeIn<'a> {
             amount_fen: *amount_fen,
             verified: *verified,
             note: note.as_deref(),
-            created_at: *created_at,
-            updated_at: *updated_at,
+            created_at: Stamp(*created_at),
+            updated_at: Stamp(*updated_at),
         }
     }
 }
@@ -266,8 +269,8 @@ pub(super) struct ExpenditureIn<'a> {
     description: Option<&'a str>,
     evidence: Option<&'a str>,
     verified: bool,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: Stamp,
+    updated_at: Stamp,
 }
 
 impl<'a> From<&'a ExpenditureRow> for ExpenditureIn<'a> {
@@ -297,8 +300,8 @@ impl<'a> From<&'a ExpenditureRow> for ExpenditureIn<'a> {
             description: description.as_deref(),
             evidence: evidence.as_deref(),
             verified: *verified,
-            created_at: *created_at,
-            updated_at: *updated_at,
+            created_at: Stamp(*created_at),
+            updated_at: Stamp(*updated_at),
         }
     }
 }
@@ -314,7 +317,7 @@ pub(super) struct LifecycleIn<'a> {
     monitoring_until: Option<NaiveDate>,
     closed_on: Option<NaiveDate>,
     previous_file_number: Option<&'a str>,
-    updated_at: NaiveDateTime,
+    updated_at: Stamp,
 }
 
 impl<'a> From<&'a LifecycleRow> for LifecycleIn<'a> {
@@ -339,7 +342,7 @@ impl<'a> From<&'a LifecycleRow> for LifecycleIn<'a> {
             monitoring_until: *monitoring_until,
             closed_on: *closed_on,
             previous_file_number: previous_file_number.as_deref(),
-            updated_at: *updated_at,
+            updated_at: Stamp(*updated_at),
         }
     }
 }
@@ -361,14 +364,65 @@ impl<'a> From<&'a MemberRow> for ActivePersonIn<'a> {
     }
 }
 
-/// Inserts `$rows` into `$table`, `$n` rows a statement.
+/// Inserts `$rows` into `$table`, `$n` rows a statement (see [`InsertRows`]).
 macro_rules! insert_rows {
     ($conn:expr, $table:expr, $rows:expr, $n:literal) => {{
         for chunk in $rows.chunks($n) {
-            diesel::insert_into($table).values(chunk).execute($conn)?;
+            let mut values = chunk.iter().map(Insertable::<_>::values);
+            InsertRows {
+                into: $table.from_clause(),
+                first: values.next().expect("a chunk has rows"),
+                // The other rows' values without their column names.
+                rest: values.map(|row| row.values).collect(),
+                keep: chunk.len() == $n,
+            }
+            .execute($conn)?;
         }
     }};
 }
+
+/// One multi-row `INSERT` on SQLite: the first row's `(columns) VALUES (values)`, then the values
+/// of the others. Diesel's own insert of a slice of rows is prepared anew for every statement,
+/// and parsing a statement of thousands of parameters was a seventh of a load's work; this one is
+/// kept by the connection (keyed by its text) when `keep` is set, which a load sets only for its
+/// full statements, so that each table of a load is prepared once and its shorter last
+/// statements are not kept.
+struct InsertRows<Into, First, Values> {
+    into: Into,
+    first: First,
+    rest: Vec<Values>,
+    keep: bool,
+}
+
+impl<Into, First, Values> QueryId for InsertRows<Into, First, Values> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Into, First, Values> QueryFragment<Sqlite> for InsertRows<Into, First, Values>
+where
+    Into: QueryFragment<Sqlite>,
+    First: QueryFragment<Sqlite>,
+    Values: QueryFragment<Sqlite>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        if !self.keep {
+            out.unsafe_to_cache_prepared();
+        }
+        out.push_sql("INSERT INTO ");
+        self.into.walk_ast(out.reborrow())?;
+        out.push_sql(" ");
+        self.first.walk_ast(out.reborrow())?;
+        for row in &self.rest {
+            out.push_sql(", (");
+            row.walk_ast(out.reborrow())?;
+            out.push_sql(")");
+        }
+        Ok(())
+    }
+}
+
+impl<Into, First, Values> RunQueryDsl<SqliteConnection> for InsertRows<Into, First, Values> {}
 
 /// Multi-row `INSERT`s, parents before children. Rows a statement times columns stay far below
 /// SQLite's limit of 32,766 bound parameters.

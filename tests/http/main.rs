@@ -25,6 +25,7 @@ mod measures;
 mod openapi;
 mod organisations;
 mod plan_facts;
+mod prepared;
 mod reports;
 mod verifications;
 mod workflows;

@@ -28,6 +28,7 @@ pub mod schema;
 pub mod scope;
 pub mod sharing;
 pub mod stamp;
+pub mod statements;
 pub mod throttle;
 pub mod users;
 pub mod workflows;

@@ -1,0 +1,105 @@
+//! The household reads are prepared once per connection and then only run: after many requests
+//! with other ids and filters, the statements each connection keeps have run as many times as
+//! the requests asked, and SQLite prepared none of them again (with STAT4 and without the planner's
+//! stability guarantee it prepared a read by id again on every request).
+
+use jiekun_store::statements::{self, Prepared};
+
+use super::workflows::{crew_xx, household};
+use super::world::World;
+
+/// The list filters of the benchmark's mix, in shapes of one and two filters.
+const SHAPES: [&str; 6] = [
+    "",
+    "&main_cause=6",
+    "&status=draft",
+    "&status=draft&single_parent=false",
+    "&region_code=610724",
+    "&zero_employment=false&main_cause=1",
+];
+
+fn household_reads_are_prepared_once(w: &World) {
+    let crew = crew_xx(w);
+    let ids: Vec<String> = (0..5)
+        .map(|i| household(w, &crew, 60 + i, 90_000))
+        .collect();
+    let (mut gets, mut lists) = (0i64, 0i64);
+    for _ in 0..4 {
+        for id in &ids {
+            let got = w
+                .app
+                .get_as(&crew.officer, &format!("/api/v1/households/{id}"))
+                .expect(200);
+            assert_eq!(got.body["id"], id.as_str());
+            gets += 1;
+        }
+        for shape in SHAPES {
+            w.app
+                .get_as(&crew.officer, &format!("/api/v1/households?limit=2{shape}"))
+                .expect(200);
+            lists += 1;
+        }
+    }
+    // Every connection of the server's pool, held at once, so none is left out.
+    let pool = &w.app.db.pool;
+    let mut held: Vec<_> = (0..pool.max_size()).map(|_| pool.get().unwrap()).collect();
+    let kept: Vec<Prepared> = held
+        .iter_mut()
+        .flat_map(|c| statements::prepared(c).unwrap())
+        // SQLite quotes names with backticks, PostgreSQL with double quotes.
+        .map(|p| Prepared {
+            sql: p.sql.replace('`', "\""),
+            ..p
+        })
+        .collect();
+    let listing = || {
+        kept.iter()
+            .map(|p| format!("{} runs, {:?} reprepares: {}", p.runs, p.reprepares, p.sql))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let runs = |found: &dyn Fn(&str) -> bool| -> (usize, i64) {
+        let of: Vec<&Prepared> = kept.iter().filter(|p| found(&p.sql)).collect();
+        (of.len(), of.iter().map(|p| p.runs).sum())
+    };
+    // The read by id: the household with its members, in one statement.
+    let (copies, ran) = runs(&|sql| {
+        sql.contains("LEFT OUTER JOIN \"household_members\"")
+            && sql.contains("\"households\".\"id\" =")
+    });
+    assert!(
+        copies >= 1 && copies <= held.len(),
+        "the read by id is kept once per connection at most ({copies} copies):\n{}",
+        listing()
+    );
+    assert!(
+        ran >= gets,
+        "the kept read by id ran {ran} times for {gets} requests: it was prepared again for some:\n{}",
+        listing()
+    );
+    // The list: one statement per shape of filter, each kept once per connection at most.
+    let (copies, ran) = runs(&|sql| {
+        sql.contains("FROM \"households\"")
+            && sql.contains("ORDER BY")
+            && !sql.contains("household_members")
+    });
+    assert!(
+        copies >= SHAPES.len() && copies <= SHAPES.len() * held.len(),
+        "each shape of the list is kept once per connection at most ({copies} copies):\n{}",
+        listing()
+    );
+    assert!(
+        ran >= lists,
+        "the kept list statements ran {ran} times for {lists} requests:\n{}",
+        listing()
+    );
+    // SQLite says how often it prepared a kept statement again: never.
+    if let Some(again) = kept.iter().find(|p| p.reprepares.is_some_and(|n| n > 0)) {
+        panic!(
+            "SQLite prepared a statement again {:?} times: {}",
+            again.reprepares, again.sql
+        );
+    }
+}
+
+crate::on_both_backends!(World: household_reads_are_prepared_once);

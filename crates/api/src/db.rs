@@ -8,9 +8,19 @@ use tokio::sync::Semaphore;
 
 use crate::error::{ApiError, ApiResult};
 
-/// The pool, and as many permits as it has connections: requests wait for a permit on the async
-/// side, so that only as many blocking threads run as there are connections to give them (rather
-/// than dozens of threads queueing on the pool's lock and waking each other).
+/// The pool, and permits for the requests that may take or wait for a connection at once:
+/// the others wait for a permit on the async side, so that only a bounded number of blocking
+/// threads run (rather than dozens of threads queueing on the pool's lock and waking each other).
+///
+/// - On SQLite, as many permits as connections: reads run on the async worker itself, and the
+///   permit guarantees that taking a connection there never waits.
+/// - On PostgreSQL, twice as many: as many requests again wait for a connection on their
+///   blocking threads, so that a connection given back goes straight to the next of them. With
+///   only as many permits as connections, a connection stood idle while the permit given back
+///   woke a waiting request on an async worker, which then handed its work to a blocking thread
+///   (PostgreSQL, 100,000 households, get-by-id at 64 connections, six alternating pairs of
+///   runs: 4,847 to 5,806 requests a second before, 6,025 to 7,012 after; p99 19–24 ms before,
+///   23–28 ms after, as more requests reach the database at once).
 #[derive(Clone)]
 pub struct Db {
     pub pool: Pool,
@@ -19,7 +29,9 @@ pub struct Db {
 
 impl Db {
     pub fn new(pool: Pool) -> Db {
-        let permits = Arc::new(Semaphore::new(pool.max_size() as usize));
+        let n = pool.max_size() as usize;
+        let n = if pool.backend() == "sqlite" { n } else { 2 * n };
+        let permits = Arc::new(Semaphore::new(n));
         Db { pool, permits }
     }
 }
@@ -66,12 +78,16 @@ where
         .acquire_owned()
         .await
         .map_err(|_| ApiError::internal("database permits closed"))?;
-    // Requests wait for a permit rather than in the pool: this is the pool wait.
-    metrics::histogram!("db_pool_wait_seconds").record(waiting.elapsed().as_secs_f64());
-    let waited_ms = waiting.elapsed().as_secs_f64() * 1000.0;
+    // The pool wait: for a permit, then for a connection.
+    let waited = move || {
+        let secs = waiting.elapsed().as_secs_f64();
+        metrics::histogram!("db_pool_wait_seconds").record(secs);
+        secs * 1000.0
+    };
     if inline {
         // The permit guarantees a free connection, so `get` does not wait.
         let mut conn = db.pool.get()?;
+        let waited_ms = waited();
         tracing::trace!(waited_ms, inline, "database work");
         let done = f(&mut conn);
         drop(conn);
@@ -86,6 +102,7 @@ where
     web::block(move || {
         let _entered = span.enter();
         let mut conn = pool.get()?;
+        let waited_ms = waited();
         tracing::trace!(waited_ms, inline, "database work");
         let done = f(&mut conn);
         drop(conn);

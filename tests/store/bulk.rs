@@ -611,7 +611,8 @@ fn a_load_puts_back_every_key_and_index(db: &TestDb) {
     if postgres {
         let digest_key: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
             "(SELECT COUNT(*) FROM pg_constraint \
-              WHERE conname = 'household_digests_household_id_fkey')",
+              WHERE conname = 'household_digests_household_id_fkey' \
+              AND conrelid = 'household_digests'::regclass)",
         ))
         .get_result(&mut *c)
         .unwrap();

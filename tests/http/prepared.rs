@@ -1,7 +1,8 @@
 //! The household reads are prepared once per connection and then only run: after many requests
 //! with other ids and filters, the statements each connection keeps have run as many times as
 //! the requests asked, and SQLite prepared none of them again (with STAT4 and without the planner's
-//! stability guarantee it prepared a read by id again on every request).
+//! stability guarantee it prepared a read by id again on every request). So are the statements
+//! that append each write's audit event.
 
 use jiekun_store::statements::{self, Prepared};
 
@@ -40,12 +41,9 @@ fn household_reads_are_prepared_once(w: &World) {
             lists += 1;
         }
     }
-    // Every connection of the server's pool, held at once, so none is left out.
-    let pool = &w.app.db.pool;
-    let mut held: Vec<_> = (0..pool.max_size()).map(|_| pool.get().unwrap()).collect();
-    let kept: Vec<Prepared> = held
-        .iter_mut()
-        .flat_map(|c| statements::prepared(c).unwrap())
+    let (kept, connections) = kept_by_the_pool(w);
+    let kept: Vec<Prepared> = kept
+        .into_iter()
         // SQLite quotes names with backticks, PostgreSQL with double quotes.
         .map(|p| Prepared {
             sql: p.sql.replace('`', "\""),
@@ -68,7 +66,7 @@ fn household_reads_are_prepared_once(w: &World) {
             && sql.contains("\"households\".\"id\" =")
     });
     assert!(
-        copies >= 1 && copies <= held.len(),
+        copies >= 1 && copies <= connections,
         "the read by id is kept once per connection at most ({copies} copies):\n{}",
         listing()
     );
@@ -84,7 +82,7 @@ fn household_reads_are_prepared_once(w: &World) {
             && !sql.contains("household_members")
     });
     assert!(
-        copies >= SHAPES.len() && copies <= SHAPES.len() * held.len(),
+        copies >= SHAPES.len() && copies <= SHAPES.len() * connections,
         "each shape of the list is kept once per connection at most ({copies} copies):\n{}",
         listing()
     );
@@ -102,4 +100,78 @@ fn household_reads_are_prepared_once(w: &World) {
     }
 }
 
-crate::on_both_backends!(World: household_reads_are_prepared_once);
+/// What every connection of the server's pool keeps prepared, all of them held at once so none
+/// is left out, with how many connections there are.
+fn kept_by_the_pool(w: &World) -> (Vec<Prepared>, usize) {
+    let pool = &w.app.db.pool;
+    let mut held: Vec<_> = (0..pool.max_size()).map(|_| pool.get().unwrap()).collect();
+    let kept = held
+        .iter_mut()
+        .flat_map(|c| statements::prepared(c).unwrap())
+        .collect();
+    (kept, held.len())
+}
+
+fn audited_writes_are_prepared_once(w: &World) {
+    let crew = crew_xx(w);
+    // Each filing is a write with its audit event; the edits are more.
+    let mut writes = 0i64;
+    for i in 0..6 {
+        let id = household(w, &crew, 70 + i, 90_000);
+        writes += 1;
+        let got = w
+            .app
+            .get_as(&crew.officer, &format!("/api/v1/households/{id}"))
+            .expect(200);
+        let etag = got.header("etag").expect("an ETag").to_owned();
+        w.app
+            .patch_as(
+                &crew.officer,
+                &format!("/api/v1/households/{id}"),
+                &etag,
+                &serde_json::json!({"address": format!("西乡县城关镇东大街{i}号")}),
+            )
+            .expect(200);
+        writes += 1;
+    }
+    let (kept, connections) = kept_by_the_pool(w);
+    let listing = || {
+        kept.iter()
+            .map(|p| format!("{} runs, {:?} reprepares: {}", p.runs, p.reprepares, p.sql))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // The events these statements wrote chain as every event must.
+    let chain = jiekun_store::audit::verify(&mut w.app.db.pool.get().unwrap()).unwrap();
+    assert!(chain.first_broken.is_none(), "{:?}", chain.first_broken);
+    assert!(
+        chain.checked >= writes,
+        "{} events for {writes} writes",
+        chain.checked
+    );
+    // The chain's next number, and the event's insert (on PostgreSQL with the head's move).
+    for (what, part) in [
+        ("the next number", "UPDATE audit_head SET seq = seq + 1"),
+        ("the event", "INSERT INTO audit_events"),
+    ] {
+        let of: Vec<&Prepared> = kept.iter().filter(|p| p.sql.contains(part)).collect();
+        let ran: i64 = of.iter().map(|p| p.runs).sum();
+        assert!(
+            !of.is_empty() && of.len() <= connections,
+            "{what} is kept once per connection at most ({} copies):\n{}",
+            of.len(),
+            listing()
+        );
+        assert!(
+            ran >= writes,
+            "{what} ran {ran} times in kept statements for {writes} writes: it was prepared again \
+             for some:\n{}",
+            listing()
+        );
+        if let Some(again) = of.iter().find(|p| p.reprepares.is_some_and(|n| n > 0)) {
+            panic!("SQLite prepared {what} again: {:?}", again.reprepares);
+        }
+    }
+}
+
+crate::on_both_backends!(World: household_reads_are_prepared_once, audited_writes_are_prepared_once);

@@ -180,13 +180,15 @@ pub fn append_at(
 ) -> StoreResult<AuditEventRow> {
     // Counted when written; a transaction rolled back afterwards takes its event with it.
     metrics::counter!("audit_appends_total").increment(1);
-    use audit_head::dsl as h;
     // One statement takes the next number and reads the hash it follows (both backends have
     // RETURNING): on PostgreSQL every audited write is a round trip shorter.
     let Head {
         seq,
         hash: prev_hash,
-    } = diesel::sql_query(NEXT_SEQ).get_result(conn)?;
+    } = match conn {
+        DbConnection::Postgres(pg) => kept::NextSeq.get_result(pg)?,
+        DbConnection::Sqlite(lite) => kept::NextSeq.get_result(lite)?,
+    };
     let mut row = AuditEventRow {
         seq,
         occurred_at,
@@ -206,13 +208,159 @@ pub fn append_at(
         hash: String::new(),
     };
     row.hash = event_hash(&row);
-    diesel::insert_into(audit_events::table)
-        .values(&row)
-        .execute(conn)?;
-    diesel::update(h::audit_head.filter(h::id.eq(1)))
-        .set(h::hash.eq(&row.hash))
-        .execute(conn)?;
+    match conn {
+        // One statement writes the event and moves the head onto it: an audited write on
+        // PostgreSQL is a round trip shorter.
+        DbConnection::Postgres(pg) => {
+            kept::InsertAndMoveHead(&row).execute(pg)?;
+        }
+        DbConnection::Sqlite(lite) => {
+            kept::Insert(&row).execute(lite)?;
+            kept::MoveHead(&row.hash).execute(lite)?;
+        }
+    }
     Ok(row)
+}
+
+/// The statements of an append, each prepared once per connection and kept: diesel keeps the
+/// statement of a type that names it (a static query id), which neither `sql_query` nor an
+/// `UPDATE` of the query builder is (nor, on PostgreSQL, an `INSERT` with columns that may be
+/// NULL), so they were parsed and planned again on every audited write.
+mod kept {
+    use chrono::NaiveDateTime;
+    use diesel::backend::Backend;
+    use diesel::pg::Pg;
+    use diesel::prelude::*;
+    use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+    use diesel::serialize::ToSql;
+    use diesel::sql_types::{BigInt, HasSqlType, Nullable, Text, Timestamp};
+    use diesel::sqlite::Sqlite;
+
+    use super::AuditEventRow;
+
+    /// A statement type whose SQL is the same every time: its own query id.
+    macro_rules! kept_as {
+        ($ty:ident, $id:ident) => {
+            impl QueryId for $ty<'_> {
+                type QueryId = $id;
+                const HAS_STATIC_QUERY_ID: bool = true;
+            }
+            impl<C: Connection> RunQueryDsl<C> for $ty<'_> {}
+        };
+    }
+
+    /// Takes the next sequence number and returns it with the last event's hash
+    /// ([`super::NEXT_SEQ`]).
+    pub struct NextSeq;
+
+    impl QueryId for NextSeq {
+        type QueryId = NextSeq;
+        const HAS_STATIC_QUERY_ID: bool = true;
+    }
+
+    impl Query for NextSeq {
+        type SqlType = diesel::sql_types::Untyped;
+    }
+
+    impl<DB: Backend> QueryFragment<DB> for NextSeq {
+        fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+            out.push_sql(super::NEXT_SEQ);
+            Ok(())
+        }
+    }
+
+    impl<C: Connection> RunQueryDsl<C> for NextSeq {}
+
+    const INSERT: &str = "INSERT INTO audit_events (seq, occurred_at, actor_type, actor_id, \
+         actor_name, organisation_id, organisation_path, action, resource_type, resource_id, \
+         outcome, request_id, source_address, changes, prev_hash, hash) VALUES (";
+
+    /// The event's values, in the order of [`INSERT`]'s columns.
+    fn push_values<'b, DB>(e: &'b AuditEventRow, out: &mut AstPass<'_, 'b, DB>) -> QueryResult<()>
+    where
+        DB: Backend + HasSqlType<BigInt> + HasSqlType<Timestamp> + HasSqlType<Text>,
+        i64: ToSql<BigInt, DB>,
+        NaiveDateTime: ToSql<Timestamp, DB>,
+        String: ToSql<Text, DB>,
+        Option<String>: ToSql<Nullable<Text>, DB>,
+    {
+        out.push_bind_param::<BigInt, _>(&e.seq)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&e.occurred_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&e.actor_type)?;
+        for value in [
+            &e.actor_id,
+            &e.actor_name,
+            &e.organisation_id,
+            &e.organisation_path,
+        ] {
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Text>, _>(value)?;
+        }
+        for value in [&e.action, &e.resource_type] {
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(value)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&e.resource_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&e.outcome)?;
+        for value in [&e.request_id, &e.source_address, &e.changes] {
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Text>, _>(value)?;
+        }
+        for value in [&e.prev_hash, &e.hash] {
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(value)?;
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+
+    /// On PostgreSQL: writes the event and makes its hash the head's, in one data-modifying
+    /// `WITH`.
+    pub struct InsertAndMoveHead<'a>(pub &'a AuditEventRow);
+    pub struct InsertAndMoveHeadId;
+    kept_as!(InsertAndMoveHead, InsertAndMoveHeadId);
+
+    impl QueryFragment<Pg> for InsertAndMoveHead<'_> {
+        fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+            out.push_sql("WITH e AS (");
+            out.push_sql(INSERT);
+            push_values(self.0, &mut out)?;
+            out.push_sql(
+                " RETURNING hash) UPDATE audit_head SET hash = (SELECT hash FROM e) WHERE id = 1",
+            );
+            Ok(())
+        }
+    }
+
+    /// On SQLite: writes the event ([`MoveHead`] follows).
+    pub struct Insert<'a>(pub &'a AuditEventRow);
+    pub struct InsertId;
+    kept_as!(Insert, InsertId);
+
+    impl QueryFragment<Sqlite> for Insert<'_> {
+        fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+            out.push_sql(INSERT);
+            push_values(self.0, &mut out)
+        }
+    }
+
+    /// On SQLite: makes the event's hash the head's.
+    pub struct MoveHead<'a>(pub &'a String);
+    pub struct MoveHeadId;
+    kept_as!(MoveHead, MoveHeadId);
+
+    impl QueryFragment<Sqlite> for MoveHead<'_> {
+        fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+            out.push_sql("UPDATE audit_head SET hash = ");
+            out.push_bind_param::<Text, _>(self.0)?;
+            out.push_sql(" WHERE id = 1");
+            Ok(())
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]

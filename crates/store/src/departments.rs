@@ -11,7 +11,7 @@ use crate::scope::Scope;
 use crate::DbConnection;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Insertable)]
-#[diesel(table_name = departments)]
+#[diesel(table_name = departments, treat_none_as_default_value = false)]
 pub struct DepartmentRow {
     pub id: String,
     pub code: String,

@@ -11,7 +11,7 @@ use crate::scope::Scope;
 use crate::DbConnection;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Insertable)]
-#[diesel(table_name = enterprises)]
+#[diesel(table_name = enterprises, treat_none_as_default_value = false)]
 pub struct EnterpriseRow {
     pub id: String,
     pub name: String,

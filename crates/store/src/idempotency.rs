@@ -12,7 +12,7 @@ use crate::schema::idempotency_keys as k;
 use crate::StoreResult;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = k)]
+#[diesel(table_name = k, treat_none_as_default_value = false)]
 pub struct IdempotencyRow {
     pub caller_id: String,
     pub key: String,

@@ -28,7 +28,7 @@ pub struct OrganisationRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = organisations)]
+#[diesel(table_name = organisations, treat_none_as_default_value = false)]
 struct NewOrganisationRow<'a> {
     id: &'a str,
     parent_id: Option<&'a str>,

@@ -19,7 +19,7 @@ use crate::schema::{
 use crate::{Scope, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = applications)]
+#[diesel(table_name = applications, treat_none_as_default_value = false)]
 pub struct ApplicationRow {
     pub id: String,
     pub household_id: String,
@@ -39,7 +39,7 @@ pub struct ApplicationRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = exit_cases)]
+#[diesel(table_name = exit_cases, treat_none_as_default_value = false)]
 pub struct ExitCaseRow {
     pub id: String,
     pub household_id: String,
@@ -58,7 +58,7 @@ pub struct ExitCaseRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = public_notices)]
+#[diesel(table_name = public_notices, treat_none_as_default_value = false)]
 pub struct NoticeRow {
     pub id: String,
     pub subject_kind: String,
@@ -81,7 +81,7 @@ pub struct NoticeRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = objections)]
+#[diesel(table_name = objections, treat_none_as_default_value = false)]
 pub struct ObjectionRow {
     pub id: String,
     pub notice_id: String,
@@ -100,7 +100,7 @@ pub struct ObjectionRow {
 
 /// One entry of a timeline.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = workflow_events)]
+#[diesel(table_name = workflow_events, treat_none_as_default_value = false)]
 pub struct EventRow {
     pub id: String,
     pub subject_kind: String,
@@ -119,7 +119,7 @@ pub struct EventRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = household_lifecycle, treat_none_as_null = true)]
+#[diesel(table_name = household_lifecycle, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct LifecycleRow {
     pub household_id: String,
     pub filed_on: Option<NaiveDate>,
@@ -133,7 +133,7 @@ pub struct LifecycleRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = annual_reviews)]
+#[diesel(table_name = annual_reviews, treat_none_as_default_value = false)]
 pub struct ReviewRow {
     pub id: String,
     pub household_id: String,
@@ -150,7 +150,7 @@ pub struct ReviewRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = calendar_days)]
+#[diesel(table_name = calendar_days, treat_none_as_default_value = false)]
 pub struct CalendarDayRow {
     pub day: NaiveDate,
     pub kind: String,

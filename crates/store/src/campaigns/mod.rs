@@ -24,7 +24,7 @@ use crate::schema::campaigns as cp;
 use crate::{Scope, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = cp)]
+#[diesel(table_name = cp, treat_none_as_default_value = false)]
 pub struct CampaignRow {
     pub id: String,
     pub organisation_id: String,

@@ -22,7 +22,7 @@ use crate::schema::campaign_payments as pay;
 use crate::{households as hstore, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = pay)]
+#[diesel(table_name = pay, treat_none_as_default_value = false)]
 pub struct PaymentRow {
     pub id: String,
     pub campaign_id: String,

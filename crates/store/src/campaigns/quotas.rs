@@ -17,7 +17,7 @@ use crate::schema::{campaign_quotas as q, campaigns as cp};
 use crate::{Scope, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = q)]
+#[diesel(table_name = q, treat_none_as_default_value = false)]
 pub struct QuotaRow {
     pub campaign_id: String,
     pub organisation_id: String,

@@ -19,7 +19,7 @@ use crate::schema::{contact_assignments as ca, contact_visits as cv};
 use crate::{Scope, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = ca)]
+#[diesel(table_name = ca, treat_none_as_default_value = false)]
 pub struct AssignmentRow {
     pub id: String,
     pub kind: String,
@@ -40,7 +40,7 @@ pub struct AssignmentRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = cv)]
+#[diesel(table_name = cv, treat_none_as_default_value = false)]
 pub struct VisitRow {
     pub id: String,
     pub assignment_id: String,

@@ -38,7 +38,7 @@ pub const ID_INDEX: &str = "national_id";
 #[derive(
     Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Identifiable, Insertable,
 )]
-#[diesel(table_name = households)]
+#[diesel(table_name = households, treat_none_as_default_value = false)]
 pub struct HouseholdRow {
     pub id: String,
     pub file_number: Option<String>,
@@ -80,7 +80,7 @@ pub struct HouseholdRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Insertable)]
-#[diesel(table_name = household_members)]
+#[diesel(table_name = household_members, treat_none_as_default_value = false)]
 pub struct MemberRow {
     pub id: String,
     pub household_id: String,
@@ -112,7 +112,7 @@ pub struct MemberRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Insertable)]
-#[diesel(table_name = income_records)]
+#[diesel(table_name = income_records, treat_none_as_default_value = false)]
 pub struct IncomeRow {
     pub id: String,
     pub household_id: String,
@@ -128,7 +128,7 @@ pub struct IncomeRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Insertable)]
-#[diesel(table_name = expenditures)]
+#[diesel(table_name = expenditures, treat_none_as_default_value = false)]
 pub struct ExpenditureRow {
     pub id: String,
     pub household_id: String,
@@ -145,7 +145,7 @@ pub struct ExpenditureRow {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = active_persons)]
+#[diesel(table_name = active_persons, treat_none_as_default_value = false)]
 struct ActivePerson<'a> {
     national_id_index: &'a str,
     household_id: &'a str,

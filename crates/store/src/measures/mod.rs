@@ -44,7 +44,7 @@ pub fn catalogue(c: &mut DbConnection) -> Result<Vec<MeasureRow>, StoreError> {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = household_plans)]
+#[diesel(table_name = household_plans, treat_none_as_default_value = false)]
 pub struct PlanRow {
     pub household_id: String,
     pub organisation_path: String,
@@ -57,7 +57,7 @@ pub struct PlanRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = plan_items)]
+#[diesel(table_name = plan_items, treat_none_as_default_value = false)]
 pub struct PlanItemRow {
     pub id: String,
     pub household_id: String,
@@ -77,7 +77,7 @@ pub struct PlanItemRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = crate::schema::referrals)]
+#[diesel(table_name = crate::schema::referrals, treat_none_as_default_value = false)]
 pub struct ReferralRow {
     pub id: String,
     pub household_id: String,
@@ -102,7 +102,7 @@ pub struct ReferralRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = assistance_records)]
+#[diesel(table_name = assistance_records, treat_none_as_default_value = false)]
 pub struct AssistanceRow {
     pub id: String,
     pub household_id: String,

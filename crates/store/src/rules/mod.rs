@@ -22,7 +22,7 @@ mod snapshots;
 pub use snapshots::{scan_snapshots, snapshots_of, HouseholdFacts};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = policy_parameters)]
+#[diesel(table_name = policy_parameters, treat_none_as_default_value = false)]
 pub struct ParameterRow {
     pub id: String,
     pub key: String,
@@ -212,7 +212,7 @@ pub fn snapshot(
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = assessments)]
+#[diesel(table_name = assessments, treat_none_as_default_value = false)]
 pub struct AssessmentRow {
     pub id: String,
     pub household_id: String,
@@ -293,7 +293,7 @@ pub fn assessment(conn: &mut DbConnection, scope: &Scope, id: &str) -> StoreResu
 
 /// The accident on file for a household (意外事件).
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = household_accidents)]
+#[diesel(table_name = household_accidents, treat_none_as_default_value = false)]
 pub struct AccidentRow {
     pub household_id: String,
     pub description: String,

@@ -23,7 +23,7 @@ pub use crate::measures::referrals::Viewer;
 pub use crate::measures::{Doer, MeasureError, MeasureResult, Unit};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = consent_t)]
+#[diesel(table_name = consent_t, treat_none_as_default_value = false)]
 pub struct ConsentRow {
     pub id: String,
     pub household_id: String,
@@ -40,7 +40,7 @@ pub struct ConsentRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = verification_t)]
+#[diesel(table_name = verification_t, treat_none_as_default_value = false)]
 pub struct VerificationRow {
     pub id: String,
     pub household_id: String,
@@ -56,7 +56,7 @@ pub struct VerificationRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = verification_tasks)]
+#[diesel(table_name = verification_tasks, treat_none_as_default_value = false)]
 pub struct TaskRow {
     pub id: String,
     pub verification_id: String,

@@ -80,7 +80,7 @@ pub(crate) fn secret_context(department_id: &str) -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = batches)]
+#[diesel(table_name = batches, treat_none_as_default_value = false)]
 pub struct BatchRow {
     pub id: String,
     pub department_id: String,

@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod routes;
 pub mod schema;
+pub mod timestamp;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};

@@ -237,7 +237,7 @@ pub fn cases(
 fn verification_asked(
     c: &mut DbConnection,
     actor: &jiekun_store::cases::Actor,
-    h: &jiekun_store::households::HouseholdRow,
+    h: &jiekun_store::households::ListedHousehold,
     when: jiekun_store::cases::When,
 ) -> anyhow::Result<()> {
     use jiekun_domain::verification::{is_adult, DataDomain};

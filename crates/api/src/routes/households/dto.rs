@@ -229,7 +229,9 @@ pub struct Household {
     /// Which personal data this answer shows in full. 本次返回中未脱敏的字段。
     pub revealed: Vec<String>,
     pub version: i64,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -180,7 +180,7 @@ async fn list(
     let items = rows
         .items
         .into_iter()
-        .map(|h| shown.household(h, None))
+        .map(|h| shown.listed(h))
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(web::Json(PageOf {
         items,

@@ -3,7 +3,7 @@
 
 use jiekun_domain::national_id::mask_name;
 use jiekun_store::crypto::FieldCipher;
-use jiekun_store::households::{self as store, HouseholdRow, MemberRow};
+use jiekun_store::households::{self as store, HouseholdRow, ListedHousehold, MemberRow};
 
 use super::dto::{Assets, Household};
 use super::members::{Member, Schooling};
@@ -108,6 +108,21 @@ impl<'a> Shown<'a> {
             (Some(enc), true) => Some(self.decrypt(&store::bank_context(&h.id), enc)?),
             _ => h.bank_account_masked.clone(),
         };
+        self.shown(ListedHousehold::from(h), bank_account, members)
+    }
+
+    /// A household of a list: no members, the bank account masked.
+    pub fn listed(&self, h: ListedHousehold) -> ApiResult<Household> {
+        let bank_account = h.bank_account_masked.clone();
+        self.shown(h, bank_account, None)
+    }
+
+    fn shown(
+        &self,
+        h: ListedHousehold,
+        bank_account: Option<String>,
+        members: Option<Vec<MemberRow>>,
+    ) -> ApiResult<Household> {
         let members = match members {
             Some(ms) => Some(
                 ms.into_iter()

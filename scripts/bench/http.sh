@@ -5,7 +5,9 @@
 # stack (crates/cli/examples/bare_stack.rs: actix-web + diesel + r2d2 reading and inserting one
 # row of a table of as many rows, nothing else) under the same load, and get-by-id is printed as
 # a ratio to it; the server's peak RSS closes each backend's report. Set BENCH_HOUSEHOLDS, BENCH_DURATION, BENCH_BACKENDS ("sqlite postgres") or
-# JIEKUN_BENCH_POSTGRES_URL to change what runs.
+# JIEKUN_BENCH_POSTGRES_URL to change what runs. Both stacks reach PostgreSQL on this same host
+# without TLS (BENCH_POSTGRES_PARAMS, default sslmode=disable), as docs/scale.md advises for a
+# database on the same machine; set it empty to measure them over TLS.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -13,6 +15,7 @@ N=${BENCH_HOUSEHOLDS:-100000}
 DURATION=${BENCH_DURATION:-20s}
 BACKENDS=${BENCH_BACKENDS:-"sqlite postgres"}
 PG_URL=${JIEKUN_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/jiekun_bench}
+PG_PARAMS=${BENCH_POSTGRES_PARAMS-sslmode=disable}
 PORT=${BENCH_PORT:-18080}
 WORK=target/bench
 BIN=target/release/jiekun
@@ -46,7 +49,7 @@ bare_baseline() {
 
 run_backend() {
   local backend=$1 url=$2
-  echo "== $backend: $N households"
+  echo "== $backend: $N households ($url)"
   bare_baseline "$backend" "$3"
   export JIEKUN_DATABASE_URL=$url
   "$BIN" migrate >/dev/null
@@ -158,6 +161,7 @@ for b in $BACKENDS; do
       for d in "$db" "${db}_bare"; do
         psql "$base/postgres" -qc "DROP DATABASE IF EXISTS \"$d\" WITH (FORCE)" -c "CREATE DATABASE \"$d\"" >/dev/null
       done
-      run_backend postgres "$PG_URL" "$base/${db}_bare" ;;
+      q=${PG_PARAMS:+?$PG_PARAMS}
+      run_backend postgres "$PG_URL$q" "$base/${db}_bare$q" ;;
   esac
 done

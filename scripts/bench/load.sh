@@ -6,13 +6,15 @@
 # rows in one transaction through sqlite3, and COPY … FROM STDIN through psql. Prints both times
 # and their ratio. BENCH_BACKENDS ("sqlite postgres") and JIEKUN_BENCH_POSTGRES_URL (a database
 # this script may drop and create, and a second one of the same name with _raw appended) choose
-# what runs; BENCH_LOAD_HOUSEHOLDS=0 skips it.
+# what runs; BENCH_LOAD_HOUSEHOLDS=0 skips it. Both loads reach PostgreSQL on this same host without
+# TLS (BENCH_POSTGRES_PARAMS, default sslmode=disable), as scripts/bench/http.sh does.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 N=${BENCH_LOAD_HOUSEHOLDS:-1000000}
 BACKENDS=${BENCH_BACKENDS:-"sqlite postgres"}
 PG_URL=${JIEKUN_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/jiekun_load}
+PG_PARAMS=${BENCH_POSTGRES_PARAMS-sslmode=disable}
 WORK=target/bench/load
 BIN=target/release/jiekun
 TABLES="households household_members active_persons income_records expenditures household_lifecycle"
@@ -76,11 +78,12 @@ sqlite_run() {
 
 postgres_run() {
   local base=${PG_URL%/*} name=${PG_URL##*/}
-  local raw_url=$base/${name}_raw
+  local q=${PG_PARAMS:+?$PG_PARAMS}
+  local raw_url=$base/${name}_raw$q url=$PG_URL$q
   for d in "$name" "${name}_raw"; do
     psql -q "$base/postgres" -c "DROP DATABASE IF EXISTS \"$d\"" -c "CREATE DATABASE \"$d\"" >/dev/null
   done
-  export JIEKUN_DATABASE_URL=$PG_URL
+  export JIEKUN_DATABASE_URL=$url
   "$BIN" migrate >/dev/null
   "$BIN" demo >/dev/null
   # The same schema and organisation tree for the raw load.
@@ -95,9 +98,9 @@ postgres_run() {
   local script=$WORK/raw.psql
   : >"$script"
   for t in $TABLES; do
-    psql -q "$PG_URL" -c "\\copy $t TO '$WORK/$t.copy'"
+    psql -q "$url" -c "\\copy $t TO '$WORK/$t.copy'"
     echo "\\copy $t FROM '$WORK/$t.copy'" >>"$script"
-    rows=$((rows + $(psql -At "$PG_URL" -c "SELECT count(*) FROM $t")))
+    rows=$((rows + $(psql -At "$url" -c "SELECT count(*) FROM $t")))
   done
   t0=$(now)
   psql -q -1 -v ON_ERROR_STOP=1 "$raw_url" -f "$script"

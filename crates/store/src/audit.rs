@@ -154,9 +154,12 @@ pub fn event_hash(e: &AuditEventRow) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Appends an event. Call inside the transaction of the change it describes: the head row's lock
-/// serialises appends, so two transactions never chain onto the same predecessor.
-pub fn append(conn: &mut DbConnection, event: NewEvent) -> StoreResult<AuditEventRow> {
+/// Appends an event. Call inside the transaction of the change it describes ([`crate::write`]):
+/// there the event is held and appended when the transaction commits, after everything else it
+/// does, so that the chain's head row, whose lock makes appends take turns until their commit, is
+/// locked only for the appends and the commit itself (see [`Deferred`]). Outside a write
+/// transaction it is appended at once.
+pub fn append(conn: &mut DbConnection, event: NewEvent) -> StoreResult<()> {
     append_at(conn, event, crate::now())
 }
 
@@ -177,7 +180,19 @@ pub fn append_at(
     conn: &mut DbConnection,
     event: NewEvent,
     occurred_at: NaiveDateTime,
-) -> StoreResult<AuditEventRow> {
+) -> StoreResult<()> {
+    match Deferred::hold(conn, event, occurred_at) {
+        None => Ok(()),
+        Some(event) => Ok(append_now(conn, event, occurred_at).map(drop)?),
+    }
+}
+
+/// Writes the event onto the chain now.
+fn append_now(
+    conn: &mut DbConnection,
+    event: NewEvent,
+    occurred_at: NaiveDateTime,
+) -> QueryResult<AuditEventRow> {
     // Counted when written; a transaction rolled back afterwards takes its event with it.
     metrics::counter!("audit_appends_total").increment(1);
     // One statement takes the next number and reads the hash it follows (both backends have
@@ -220,6 +235,106 @@ pub fn append_at(
         }
     }
     Ok(row)
+}
+
+type Held = Vec<(NewEvent, NaiveDateTime)>;
+
+thread_local! {
+    /// The events held by the write transactions open on this thread, by connection (its
+    /// address, which stays put while [`crate::write`] runs its work on it).
+    static HELD: std::cell::RefCell<Vec<(usize, Held)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn key(conn: &DbConnection) -> usize {
+    conn as *const DbConnection as usize
+}
+
+/// The audit events of one write transaction, held until it commits ([`crate::write`]): appended
+/// then, in the order they happened, so that two transactions overlap until their commits
+/// instead of from the first append of one to its commit. Each event keeps the time it
+/// happened; its place in the chain is its transaction's commit order, as before. The events of
+/// a savepoint that fails are dropped with its changes, and a transaction that fails or panics
+/// drops all of its own.
+pub(crate) enum Deferred {
+    /// The outermost write transaction on this connection: it holds the events.
+    Outermost(usize),
+    /// A savepoint inside one: the number of events held when it began.
+    Savepoint(usize, usize),
+    /// A savepoint inside a transaction not opened by [`crate::write`]: events go straight in.
+    Unheld,
+}
+
+impl Deferred {
+    pub(crate) fn begin(conn: &DbConnection, outermost: bool) -> Deferred {
+        let k = key(conn);
+        HELD.with(|h| {
+            let mut h = h.borrow_mut();
+            if outermost {
+                h.push((k, Vec::new()));
+                return Deferred::Outermost(k);
+            }
+            match h.iter().rev().find(|(c, _)| *c == k) {
+                Some((_, held)) => Deferred::Savepoint(k, held.len()),
+                None => Deferred::Unheld,
+            }
+        })
+    }
+
+    /// Holds `event` if a write transaction on `conn` is open, or gives it back.
+    fn hold(conn: &DbConnection, event: NewEvent, at: NaiveDateTime) -> Option<NewEvent> {
+        let k = key(conn);
+        HELD.with(
+            |h| match h.borrow_mut().iter_mut().rev().find(|(c, _)| *c == k) {
+                Some((_, held)) => {
+                    held.push((event, at));
+                    None
+                }
+                None => Some(event),
+            },
+        )
+    }
+
+    fn take(k: usize) -> Held {
+        HELD.with(|h| {
+            let mut h = h.borrow_mut();
+            match h.iter().rposition(|(c, _)| *c == k) {
+                Some(i) => h.remove(i).1,
+                None => Vec::new(),
+            }
+        })
+    }
+
+    /// Appends the outermost transaction's events, just before it commits.
+    pub(crate) fn commit(self, conn: &mut DbConnection) -> QueryResult<()> {
+        if let Deferred::Outermost(k) = self {
+            for (event, at) in Deferred::take(k) {
+                append_now(conn, event, at)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the events held since this transaction or savepoint began.
+    pub(crate) fn roll_back(self) {
+        match self {
+            Deferred::Outermost(k) => drop(Deferred::take(k)),
+            Deferred::Savepoint(k, len) => HELD.with(|h| {
+                if let Some((_, held)) = h.borrow_mut().iter_mut().rev().find(|(c, _)| *c == k) {
+                    held.truncate(len);
+                }
+            }),
+            Deferred::Unheld => {}
+        }
+    }
+}
+
+impl Drop for Deferred {
+    /// A transaction that ends without [`Deferred::commit`] (its work panicked) leaves nothing held.
+    fn drop(&mut self) {
+        if let Deferred::Outermost(k) = *self {
+            drop(Deferred::take(k));
+        }
+    }
 }
 
 /// The statements of an append, each prepared once per connection and kept: diesel keeps the

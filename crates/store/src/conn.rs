@@ -269,7 +269,9 @@ pub fn ping(conn: &mut DbConnection) -> StoreResult<()> {
 /// Runs `f` in one write transaction: `BEGIN IMMEDIATE` on SQLite, so that the write lock is taken
 /// up front (a deferred transaction that reads and then writes can fail with SQLITE_BUSY without
 /// waiting), and an ordinary transaction on PostgreSQL. Rolled back when `f` fails. Inside a
-/// transaction already open on the connection (a bulk load's), `f` runs in a savepoint of it.
+/// transaction already open on the connection (a bulk load's), `f` runs in a savepoint of it. The
+/// audit events `f` appends are written when the outermost transaction commits, after all of its
+/// other work ([`crate::audit::append`]).
 pub fn write<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -287,12 +289,19 @@ where
         }
         _ => Tm::begin_transaction(conn)?,
     }
+    let held = crate::audit::Deferred::begin(conn, outermost);
     match f(conn) {
         Ok(value) => {
+            // The transaction's audit events go onto the chain last, just before the commit.
+            if let Err(e) = held.commit(conn) {
+                let _ = Tm::rollback_transaction(conn);
+                return Err(e.into());
+            }
             Tm::commit_transaction(conn)?;
             Ok(value)
         }
         Err(e) => {
+            held.roll_back();
             // The original error matters more than a failed rollback, which breaks the connection
             // so that the pool discards it.
             let _ = Tm::rollback_transaction(conn);

@@ -20,9 +20,7 @@ use jiekun_domain::household::{Category, HouseholdStatus};
 use jiekun_domain::NationalId;
 use jiekun_store::audit;
 use jiekun_store::household_file::{self as unit, FileChanges};
-use jiekun_store::households::{
-    self as store, HouseholdChanges, HouseholdFilter, HouseholdRow, MemberRow,
-};
+use jiekun_store::households::{self as store, HouseholdChanges, HouseholdFilter};
 use serde::Serialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -177,11 +175,7 @@ async fn list(
     })
     .await?;
     let shown = Shown::masked(&state.cipher);
-    let items = rows
-        .items
-        .into_iter()
-        .map(|h| shown.listed(h))
-        .collect::<ApiResult<Vec<_>>>()?;
+    let items = rows.items.into_iter().map(|h| shown.listed(h)).collect();
     Ok(web::Json(PageOf {
         items,
         next_cursor: next_cursor(rows.next_after.as_deref()),
@@ -298,34 +292,42 @@ async fn get_one(
             "您的角色无权查看未脱敏的个人信息",
         ));
     }
-    let (id, fields, caller) = (id.into_inner(), reveal.names(), access.caller());
-    let read =
-        move |c: &mut jiekun_store::DbConnection| -> ApiResult<(HouseholdRow, Vec<MemberRow>)> {
-            let (h, ms) = store::get_with_members(c, &scope, &id)?;
-            if reveal.any() {
-                audit::append(
-                    c,
-                    caller.event(
-                        "household.reveal",
-                        "household",
-                        &h.id,
-                        serde_json::json!({ "fields": fields }),
-                    ),
-                )?;
-            }
-            Ok((h, ms))
-        };
-    // An unmasked read writes its audit event in the same transaction as the read.
-    let (h, ms) = if reveal.any() {
-        db::write(&state.db, read).await
-    } else {
-        db::run(&state.db, read).await
-    }
-    .map_err(household_not_found)?;
+    let id = id.into_inner();
     let shown = Shown {
         reveal,
         cipher: &state.cipher,
     };
+    if !reveal.any() {
+        // A masked read loads only the columns it shows.
+        let (h, ms) = db::run(&state.db, move |c| {
+            Ok(store::get_listed_with_members(c, &scope, &id)?)
+        })
+        .await
+        .map_err(household_not_found)?;
+        let version = h.version;
+        return Ok(tagged(
+            HttpResponse::Ok(),
+            version,
+            shown.masked_file(h, ms),
+        ));
+    }
+    // An unmasked read writes its audit event in the same transaction as the read.
+    let (fields, caller) = (reveal.names(), access.caller());
+    let (h, ms) = db::write(&state.db, move |c| {
+        let (h, ms) = store::get_with_members(c, &scope, &id)?;
+        audit::append(
+            c,
+            caller.event(
+                "household.reveal",
+                "household",
+                &h.id,
+                serde_json::json!({ "fields": fields }),
+            ),
+        )?;
+        Ok((h, ms))
+    })
+    .await
+    .map_err(household_not_found)?;
     Ok(tagged(
         HttpResponse::Ok(),
         h.version,

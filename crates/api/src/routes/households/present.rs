@@ -3,10 +3,12 @@
 
 use jiekun_domain::national_id::mask_name;
 use jiekun_store::crypto::FieldCipher;
-use jiekun_store::households::{self as store, HouseholdRow, ListedHousehold, MemberRow};
+use jiekun_store::households::{
+    self as store, HouseholdRow, ListedHousehold, ListedMember, MemberRow,
+};
 
 use super::dto::{Assets, Household};
-use super::members::{Member, Schooling};
+use super::members::{Health, Member, Schooling};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::routes::{query_error, utc};
 
@@ -108,21 +110,6 @@ impl<'a> Shown<'a> {
             (Some(enc), true) => Some(self.decrypt(&store::bank_context(&h.id), enc)?),
             _ => h.bank_account_masked.clone(),
         };
-        self.shown(ListedHousehold::from(h), bank_account, members)
-    }
-
-    /// A household of a list: no members, the bank account masked.
-    pub fn listed(&self, h: ListedHousehold) -> ApiResult<Household> {
-        let bank_account = h.bank_account_masked.clone();
-        self.shown(h, bank_account, None)
-    }
-
-    fn shown(
-        &self,
-        h: ListedHousehold,
-        bank_account: Option<String>,
-        members: Option<Vec<MemberRow>>,
-    ) -> ApiResult<Household> {
         let members = match members {
             Some(ms) => Some(
                 ms.into_iter()
@@ -131,7 +118,32 @@ impl<'a> Shown<'a> {
             ),
             None => None,
         };
-        Ok(Household {
+        Ok(self.shown(ListedHousehold::from(h), bank_account, members))
+    }
+
+    /// A household read masked, with its members: nothing to decrypt.
+    pub fn masked_file(&self, h: ListedHousehold, members: Vec<ListedMember>) -> Household {
+        let bank_account = h.bank_account_masked.clone();
+        let members = members
+            .into_iter()
+            .map(|m| self.shown_member(m, None, None))
+            .collect();
+        self.shown(h, bank_account, Some(members))
+    }
+
+    /// A household of a list: no members, the bank account masked.
+    pub fn listed(&self, h: ListedHousehold) -> Household {
+        let bank_account = h.bank_account_masked.clone();
+        self.shown(h, bank_account, None)
+    }
+
+    fn shown(
+        &self,
+        h: ListedHousehold,
+        bank_account: Option<String>,
+        members: Option<Vec<Member>>,
+    ) -> Household {
+        Household {
             worker_name: if self.reveal.name {
                 h.worker_name.clone()
             } else {
@@ -171,14 +183,14 @@ impl<'a> Shown<'a> {
             version: h.version,
             created_at: utc(h.created_at),
             updated_at: utc(h.updated_at),
-        })
+        }
     }
 
     pub fn member(&self, m: MemberRow) -> ApiResult<Member> {
         let national_id = if self.reveal.national_id {
-            self.decrypt(&store::member_context(&m.id), &m.national_id_enc)?
+            Some(self.decrypt(&store::member_context(&m.id), &m.national_id_enc)?)
         } else {
-            m.national_id_masked.clone()
+            None
         };
         let health = match (&m.health_enc, self.reveal.health) {
             (Some(enc), true) => Some(
@@ -187,6 +199,17 @@ impl<'a> Shown<'a> {
             ),
             _ => None,
         };
+        Ok(self.shown_member(ListedMember::from(m), national_id, health))
+    }
+
+    /// A member with the identity number and health given when revealed (decrypted by the caller).
+    fn shown_member(
+        &self,
+        m: ListedMember,
+        national_id: Option<String>,
+        health: Option<Health>,
+    ) -> Member {
+        let national_id = national_id.unwrap_or_else(|| m.national_id_masked.clone());
         let schooling = m
             .schooling_level
             .as_deref()
@@ -196,7 +219,7 @@ impl<'a> Shown<'a> {
                 school: m.school.clone(),
                 year: m.school_year,
             });
-        Ok(Member {
+        Member {
             name: if self.reveal.name {
                 m.name.clone()
             } else {
@@ -205,7 +228,7 @@ impl<'a> Shown<'a> {
             birth_date: if self.reveal.national_id {
                 m.birth_date.to_string()
             } else {
-                m.birth_date.format("%Y-**-**").to_string()
+                masked_birth_date(m.birth_date)
             },
             national_id,
             health,
@@ -219,6 +242,41 @@ impl<'a> Shown<'a> {
             residents_pension: m.residents_pension,
             included: m.included,
             exclusion_reason: m.exclusion_reason,
-        })
+        }
+    }
+}
+
+/// A birth date with its month and day hidden, as chrono's `%Y-**-**` writes it.
+fn masked_birth_date(d: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    match d.year() {
+        y @ 0..=9999 => format!("{y:04}-**-**"),
+        _ => d.format("%Y-**-**").to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use proptest::prelude::*;
+
+    use super::masked_birth_date;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        /// The masked birth date is what chrono's `%Y-**-**` writes, for any date chrono holds.
+        #[test]
+        fn masked_birth_date_is_what_chrono_writes(days in -100_000i32..3_000_000) {
+            let d = NaiveDate::from_num_days_from_ce_opt(days).unwrap();
+            prop_assert_eq!(masked_birth_date(d), d.format("%Y-**-**").to_string());
+        }
+    }
+
+    #[test]
+    fn masked_birth_date_keeps_the_year_only() {
+        let d = NaiveDate::from_ymd_opt(1989, 3, 14).unwrap();
+        assert_eq!(masked_birth_date(d), "1989-**-**");
+        let d = NaiveDate::from_ymd_opt(987, 1, 2).unwrap();
+        assert_eq!(masked_birth_date(d), "0987-**-**");
     }
 }

@@ -10,11 +10,14 @@ use serde::{Deserialize, Serialize};
 pub const IAT_LEEWAY_SECONDS: i64 = 60;
 
 /// Signing settings. The secret comes from configuration and is never stored in the database.
+/// The keys and the validation rules are built once here, not for every token checked.
 #[derive(Clone)]
 pub struct TokenConfig {
-    secret: Vec<u8>,
-    pub issuer: String,
-    pub audience: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
     pub ttl: Duration,
 }
 
@@ -52,12 +55,24 @@ impl TokenConfig {
         if secret.len() < 32 {
             return Err(TokenConfigError::SecretTooShort);
         }
-        Ok(TokenConfig {
-            secret,
-            issuer: "jiekun".into(),
-            audience: "jiekun-api".into(),
+        Ok(Self::with_names(&secret, "jiekun", "jiekun-api", ttl))
+    }
+
+    /// The settings for an issuer and an audience (the server's are fixed by [`TokenConfig::new`]).
+    fn with_names(secret: &[u8], issuer: &str, audience: &str, ttl: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        TokenConfig {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
             ttl,
-        })
+        }
     }
 
     /// Signs a token for a user, valid from `now` (seconds since the epoch) for the configured ttl.
@@ -76,13 +91,9 @@ impl TokenConfig {
             exp: now + self.ttl.as_secs() as i64,
             jti: uuid::Uuid::new_v4().to_string(),
         };
-        encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(&self.secret),
-        )
-        .map(|t| (t, claims))
-        .map_err(|e| e.to_string())
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map(|t| (t, claims))
+            .map_err(|e| e.to_string())
     }
 
     /// Checks signature (HS256 only), expiry, issuer and audience, and that the token was not
@@ -93,12 +104,7 @@ impl TokenConfig {
 
     /// [`TokenConfig::verify`] at `now` (seconds since the epoch) for `iat`.
     pub fn verify_at(&self, token: &str, now: i64) -> Result<Claims, String> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 5;
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let claims = decode::<Claims>(token, &DecodingKey::from_secret(&self.secret), &validation)
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|d| d.claims)
             .map_err(|e| e.to_string())?;
         if claims.iat > now.saturating_add(IAT_LEEWAY_SECONDS) {
@@ -167,9 +173,11 @@ mod tests {
             .verify(&format!("{}.{forged_body}.{}", parts[0], parts[2]))
             .is_err());
 
-        let mut other = c.clone();
-        other.audience = "someone-else".into();
+        let other = TokenConfig::with_names(&[7; 32], "jiekun", "someone-else", c.ttl);
         let (wrong_aud, _) = other.issue("u1", 1, now()).unwrap();
         assert!(c.verify(&wrong_aud).is_err());
+        let stranger = TokenConfig::with_names(&[7; 32], "someone-else", "jiekun-api", c.ttl);
+        let (wrong_iss, _) = stranger.issue("u1", 1, now()).unwrap();
+        assert!(c.verify(&wrong_iss).is_err());
     }
 }

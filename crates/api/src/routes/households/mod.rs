@@ -20,7 +20,8 @@ use jiekun_domain::household::{Category, HouseholdStatus};
 use jiekun_domain::NationalId;
 use jiekun_store::audit;
 use jiekun_store::household_file::{self as unit, FileChanges};
-use jiekun_store::households::{self as store, HouseholdChanges, HouseholdFilter};
+use jiekun_store::households::{self as store, HouseholdChanges, HouseholdFilter, ListedHousehold};
+use jiekun_store::page::Page;
 use serde::Serialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -30,6 +31,7 @@ pub(crate) use parse::file_error;
 use super::{changed_region, not_found, query_error};
 use crate::auth::{forbidden, Access};
 use crate::body::Body;
+use crate::db::JsonBody;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::{etag, ApiQuery, Change};
 use crate::fields::Fields;
@@ -164,23 +166,26 @@ async fn list(
     state: web::Data<AppState>,
     access: Access,
     ApiQuery(q): ApiQuery<HouseholdQuery>,
-) -> ApiResult<web::Json<PageOf<Household>>> {
+) -> ApiResult<HttpResponse> {
     let (_, scope) = access.require_user(Action::HouseholdRead)?;
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let filter = filter_of(&q)?;
     let count = q.count;
-    let (rows, total) = db::run(&state.db, move |c| {
+    let app = state.clone();
+    let read = move |c: &mut _| {
         let total = total_if(count, || store::count(c, &scope, &filter))?;
         Ok((store::list(c, &scope, &filter, &page)?, total))
-    })
-    .await?;
-    let shown = Shown::masked(&state.cipher);
-    let items = rows.items.into_iter().map(|h| shown.listed(h)).collect();
-    Ok(web::Json(PageOf {
-        items,
-        next_cursor: next_cursor(rows.next_after.as_deref()),
-        total,
-    }))
+    };
+    let present = move |(rows, total): (Page<ListedHousehold>, _)| {
+        let shown = Shown::masked(&app.cipher);
+        JsonBody::of(&PageOf {
+            items: rows.items.into_iter().map(|h| shown.listed(h)).collect(),
+            next_cursor: next_cursor(rows.next_after.as_deref()),
+            total,
+        })
+    };
+    let body = db::run_presented(&state.db, read, present).await?;
+    Ok(body.into_response(HttpResponse::Ok()))
 }
 
 /// File a household · 新建档案
@@ -299,17 +304,19 @@ async fn get_one(
     };
     if !reveal.any() {
         // A masked read loads only the columns it shows.
-        let (h, ms) = db::run(&state.db, move |c| {
-            Ok(store::get_listed_with_members(c, &scope, &id)?)
-        })
-        .await
-        .map_err(household_not_found)?;
-        let version = h.version;
-        return Ok(tagged(
-            HttpResponse::Ok(),
-            version,
-            shown.masked_file(h, ms),
-        ));
+        let app = state.clone();
+        let read = move |c: &mut _| Ok(store::get_listed_with_members(c, &scope, &id)?);
+        let present = move |(h, ms): (ListedHousehold, _)| {
+            let version = h.version;
+            let shown = Shown::masked(&app.cipher).masked_file(h, ms);
+            Ok((version, JsonBody::of(&shown)?))
+        };
+        let (version, body) = db::run_presented(&state.db, read, present)
+            .await
+            .map_err(household_not_found)?;
+        let mut ok = HttpResponse::Ok();
+        ok.insert_header(ETag(etag(version)));
+        return Ok(body.into_response(ok));
     }
     // An unmasked read writes its audit event in the same transaction as the read.
     let (fields, caller) = (reveal.names(), access.caller());

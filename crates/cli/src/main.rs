@@ -159,7 +159,8 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "JIEKUN_BIND", default_value = "127.0.0.1:8080")]
         bind: String,
-        /// HTTP worker threads (default: one per core).
+        /// HTTP worker threads (default: one per core on SQLite; on PostgreSQL, half the pool's
+        /// connections, and at least one per core).
         #[arg(long, env = "JIEKUN_WORKERS")]
         workers: Option<usize>,
         /// Largest accepted request body, in bytes.

@@ -244,6 +244,11 @@ impl Pool {
         Ok(self.inner.get()?)
     }
 
+    /// An idle connection, if there is one now: never waits, nor opens a connection.
+    pub fn try_get(&self) -> Option<PooledConnection> {
+        self.inner.try_get()
+    }
+
     /// The largest number of connections the pool opens.
     pub fn max_size(&self) -> u32 {
         self.inner.max_size()

@@ -340,6 +340,36 @@ fn large_batches_come_back_as_written(db: &TestDb) {
     assert_eq!(incomes, want);
 }
 
+/// A load's batches share its one transaction: once a batch fails, later ones are refused, and the
+/// load keeps nothing even when its closure swallows the failure and returns `Ok`.
+fn a_load_that_goes_on_after_a_failed_batch_keeps_nothing(db: &TestDb) {
+    let mut c = db.pool.get().unwrap();
+    let u = union(&mut c);
+    let good = batch(&u, "61072419800101123", "61072419810202124");
+    let mut bad = batch(&u, "61072419900303125", "61072419910404126");
+    // Refused by the table's CHECK constraint, which a load keeps on both backends.
+    bad.incomes[1].amount_fen = -1;
+    let events_before = audit_events(&mut c).len();
+    let out: Result<(), StoreError> = bulk::loading(&mut c, |l| {
+        let refused = l.write(&bad, event());
+        assert!(refused.is_err(), "{refused:?}");
+        let after = l.write(&good, event());
+        assert!(after.is_err(), "{after:?}");
+        Ok(())
+    });
+    assert!(out.is_err(), "{out:?}");
+    for h in good.households.iter().chain(&bad.households) {
+        assert!(matches!(
+            hs::get(&mut c, &Scope::All, &h.id),
+            Err(StoreError::NotFound)
+        ));
+    }
+    assert_eq!(audit_events(&mut c).len(), events_before);
+    // The connection is usable afterwards: the good batch goes in on its own.
+    bulk::write_batch(&mut c, &good, event()).unwrap();
+    assert!(hs::get(&mut c, &Scope::All, &good.households[0].id).is_ok());
+}
+
 fn a_refused_batch_writes_nothing(db: &TestDb) {
     let mut c = db.pool.get().unwrap();
     let u = union(&mut c);
@@ -380,7 +410,7 @@ fn loading_restores_the_connection_settings(db: &TestDb) {
         DbConnection::Postgres(_) => None,
     };
     let before = cache(&mut c);
-    let during = bulk::loading(&mut c, |c| Ok::<_, StoreError>(cache(c))).unwrap();
+    let during = bulk::loading(&mut c, |l| Ok::<_, StoreError>(cache(l.connection()))).unwrap();
     if before.is_some() {
         assert_ne!(during, before, "a larger cache while loading");
     }
@@ -473,10 +503,10 @@ fn a_load_puts_back_every_key_and_index(db: &TestDb) {
             .any(|t| t.0.starts_with("household_digest_")),
         "{triggers_before:?}"
     );
-    let (during, triggers_during) = bulk::loading(&mut c, |c| -> Result<_, StoreError> {
-        bulk::write_batch(c, &first, event())?;
-        bulk::write_batch(c, &second, event())?;
-        Ok((keys_and_indexes(c), triggers(c)))
+    let (during, triggers_during) = bulk::loading(&mut c, |l| -> Result<_, StoreError> {
+        l.write(&first, event())?;
+        l.write(&second, event())?;
+        Ok((keys_and_indexes(l.connection()), triggers(l.connection())))
     })
     .unwrap();
     // The digest triggers are off (PostgreSQL) or gone (SQLite) while loading, and back after.
@@ -553,7 +583,7 @@ fn a_load_puts_back_every_key_and_index(db: &TestDb) {
             incomes: vec![more],
             ..HouseholdBatch::default()
         };
-        bulk::loading(&mut c, |c| bulk::write_batch(c, &adding, event())).unwrap();
+        bulk::loading(&mut c, |l| l.write(&adding, event())).unwrap();
         let (body, gen): (Option<String>, i64) = d::table
             .find(h)
             .select((d::body, d::gen))
@@ -577,7 +607,7 @@ fn a_load_puts_back_every_key_and_index(db: &TestDb) {
     // Rows that break a key: the load fails, nothing of it is kept, and the keys are back.
     let mut broken = numbered("61072419750505127", "61072419760606128", 13);
     broken.incomes[0].member_id = Some(jiekun_store::new_id());
-    let failed = bulk::loading(&mut c, |c| bulk::write_batch(c, &broken, event()));
+    let failed = bulk::loading(&mut c, |l| l.write(&broken, event()));
     assert!(failed.is_err(), "an income of nobody");
     for h in &broken.households {
         assert!(matches!(
@@ -595,9 +625,9 @@ fn a_load_puts_back_every_key_and_index(db: &TestDb) {
         numbered("61072419741111123", "61072419751212124", 16),
     );
     again.incomes[0].id = once.incomes[0].id.clone();
-    let failed = bulk::loading(&mut c, |c| -> Result<(), StoreError> {
-        bulk::write_batch(c, &once, event())?;
-        bulk::write_batch(c, &again, event())?;
+    let failed = bulk::loading(&mut c, |l| -> Result<(), StoreError> {
+        l.write(&once, event())?;
+        l.write(&again, event())?;
         Ok(())
     });
     assert!(failed.is_err(), "an income record twice");
@@ -621,8 +651,8 @@ fn a_load_puts_back_every_key_and_index(db: &TestDb) {
 
     // A load that fails after a batch: the whole load is one transaction, so the batch goes too.
     let third = numbered("61072419700707129", "61072419710808120", 14);
-    let failed: Result<(), StoreError> = bulk::loading(&mut c, |c| {
-        bulk::write_batch(c, &third, event())?;
+    let failed: Result<(), StoreError> = bulk::loading(&mut c, |l| {
+        l.write(&third, event())?;
         Err(StoreError::NotFound)
     });
     assert!(failed.is_err());
@@ -652,7 +682,7 @@ fn a_batch_writes_its_digests(db: &TestDb) {
     ));
     b.digests = digest::of_batch(&cipher, &b).unwrap();
     assert_eq!(b.digests.len(), b.households.len());
-    bulk::loading(&mut c, |c| bulk::write_batch(c, &b, event())).unwrap();
+    bulk::loading(&mut c, |l| l.write(&b, event())).unwrap();
     type Stored = (String, Option<String>, Option<String>);
     let read = |c: &mut DbConnection| -> Vec<Stored> {
         d::table
@@ -753,9 +783,9 @@ fn a_lone_sqlite_connection_loads_through_a_rollback_journal() {
     assert_eq!(before.1, "wal", "{before:?}");
     let u = union(&mut c);
     let first = batch(&u, "61072419800101123", "61072419810202124");
-    let during = bulk::loading(&mut c, |c| -> Result<_, StoreError> {
-        bulk::write_batch(c, &first, event())?;
-        Ok(sqlite_settings(c))
+    let during = bulk::loading(&mut c, |l| -> Result<_, StoreError> {
+        l.write(&first, event())?;
+        Ok(sqlite_settings(l.connection()))
     })
     .unwrap();
     assert_eq!(during, (-262_144, "delete".to_owned(), 2));
@@ -763,8 +793,8 @@ fn a_lone_sqlite_connection_loads_through_a_rollback_journal() {
     for h in &first.households {
         assert!(hs::get(&mut c, &Scope::All, &h.id).is_ok());
     }
-    let failed: Result<(), StoreError> = bulk::loading(&mut c, |c| {
-        assert_eq!(sqlite_settings(c).1, "delete");
+    let failed: Result<(), StoreError> = bulk::loading(&mut c, |l| {
+        assert_eq!(sqlite_settings(l.connection()).1, "delete");
         Err(StoreError::NotFound)
     });
     assert!(failed.is_err());
@@ -779,6 +809,7 @@ crate::on_both_backends!(TestDb:
     a_batch_comes_back_as_written,
     large_batches_come_back_as_written,
     a_refused_batch_writes_nothing,
+    a_load_that_goes_on_after_a_failed_batch_keeps_nothing,
     loading_restores_the_connection_settings,
     a_load_puts_back_every_key_and_index,
     a_batch_writes_its_digests,

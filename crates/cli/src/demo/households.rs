@@ -101,7 +101,7 @@ pub fn households(
                 done += take;
             }
         });
-        bulk::loading(conn, |conn| -> anyhow::Result<Written> {
+        bulk::loading(conn, |load| -> anyhow::Result<Written> {
             let mut made = Written::default();
             for batch in rx {
                 let event = system_event(
@@ -110,7 +110,7 @@ pub fn households(
                     "",
                     serde_json::json!({"seed": seed, "region": REGION}),
                 );
-                made.add(bulk::write_batch(conn, &batch?, event)?);
+                made.add(load.write(&batch?, event)?);
             }
             Ok(made)
         })

@@ -167,7 +167,7 @@ const DIGESTS_OF_NEW: &str = "INSERT INTO household_digests (household_id) \
 /// The row triggers a load on PostgreSQL turns off, by table: the history and digest rows of new
 /// households, and the digest triggers of the three tables the digest holds (a new household's
 /// digest is empty already; a household of an earlier load whose rows a batch adds to is emptied
-/// by [`super::write_batch`]).
+/// by the batch, [`super::Load::write`]).
 const POSTGRES_TRIGGERS: [(&str, &str); 5] = [
     ("households", "household_history_insert"),
     ("households", "household_digest_new"),

@@ -89,6 +89,43 @@ impl Written {
 pub fn write_batch(
     conn: &mut DbConnection,
     batch: &HouseholdBatch,
+    event: NewEvent,
+) -> StoreResult<Written> {
+    crate::write(conn, |c| write_rows(c, batch, event))
+}
+
+/// A bulk load in progress ([`loading`]): its batches are written straight into the load's one
+/// transaction, without a savepoint each (on SQLite a savepoint keeps a copy of every page a batch
+/// changes; on PostgreSQL each is a subtransaction). A batch that fails spoils the load: every
+/// later write is refused, and the load rolls back whatever the closure returns.
+pub struct Load<'c> {
+    conn: &'c mut DbConnection,
+    failed: bool,
+}
+
+impl Load<'_> {
+    /// Writes the batch into the load with `event` appended to the audit log, as [`write_batch`]
+    /// does in a transaction of its own.
+    pub fn write(&mut self, batch: &HouseholdBatch, event: NewEvent) -> StoreResult<Written> {
+        if self.failed {
+            return Err(diesel::result::Error::RollbackTransaction.into());
+        }
+        let out = write_rows(self.conn, batch, event);
+        self.failed = out.is_err();
+        out
+    }
+
+    /// The load's connection, inside its transaction, for reads between batches (what a write on
+    /// it changes is the caller's to keep consistent).
+    pub fn connection(&mut self) -> &mut DbConnection {
+        self.conn
+    }
+}
+
+/// The rows of a batch, written on a connection inside a transaction.
+fn write_rows(
+    c: &mut DbConnection,
+    batch: &HouseholdBatch,
     mut event: NewEvent,
 ) -> StoreResult<Written> {
     let households: Vec<HouseholdIn> = batch.households.iter().map(Into::into).collect();
@@ -113,7 +150,7 @@ pub fn write_batch(
         changes.extend(counts);
     }
     event.changes = Some(serde_json::Value::Object(changes));
-    crate::write(conn, |c| -> StoreResult<()> {
+    {
         match c {
             DbConnection::Postgres(pg) => {
                 use crate::schema::*;
@@ -161,8 +198,7 @@ pub fn write_batch(
             crate::workflows::reserve_file_numbers(c, &f.region, f.year, f.last)?;
         }
         audit::append(c, event)?;
-        Ok(())
-    })?;
+    }
     Ok(written)
 }
 
@@ -212,12 +248,12 @@ fn write_digests(
     Ok(())
 }
 
-/// Runs a long bulk load `f` (batches written with [`write_batch`]) in one transaction: the
+/// Runs a long bulk load `f` (batches written with [`Load::write`]) in one transaction: the
 /// secondary indexes of the loaded tables (and of the register's history) are set aside, every
-/// batch is written (each a savepoint), and the indexes are built again, each in one sort
-/// ([`keys`]). Nothing is kept unless all of it is. The load holds the database (SQLite) or the
-/// loaded tables (PostgreSQL) for itself until it commits, so it is for an empty or quiet
-/// database (the demo, a first import), not one serving requests.
+/// batch is written, and the indexes are built again, each in one sort ([`keys`]). Nothing is kept
+/// unless all of it is: the load rolls back when `f` fails or when any of its batches failed. The
+/// load holds the database (SQLite) or the loaded tables (PostgreSQL) for itself until it commits,
+/// so it is for an empty or quiet database (the demo, a first import), not one serving requests.
 ///
 /// - On SQLite, with a larger page cache (256 MiB) and, when the connection is the database's
 ///   only one, a rollback journal instead of the write-ahead log: the log would take every new
@@ -228,44 +264,52 @@ fn write_digests(
 ///   connection that opens the database after a crash switches it to the log again).
 /// - On PostgreSQL the foreign keys are set aside too, and the primary and unique keys no foreign
 ///   key refers to (a duplicate fails the load when they are put back), the keys checked or built
-///   once over each table when they are put back, and the new households' history rows are written in one statement instead
-///   of one trigger call each.
+///   once over each table when they are put back, and the new households' history rows are
+///   written in one statement instead of one trigger call each.
 pub fn loading<T, E>(
     conn: &mut DbConnection,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    f: impl FnOnce(&mut Load<'_>) -> Result<T, E>,
 ) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
     if let DbConnection::Postgres(_) = conn {
-        return crate::write(conn, |c| {
-            let set = keys::set_aside(c, &keys::SET_ASIDE)?;
-            let triggers = keys::triggers_aside(c)?;
-            let out = f(c)?;
-            keys::triggers_back(c, &triggers)?;
-            keys::restore(c, &set)?;
-            Ok(out)
-        });
+        return crate::write(conn, |c| load_in(c, f));
     }
     let before = SqliteSettings::read(conn)?;
     let result = SqliteSettings::LOADING
         .apply(conn)
         .map_err(E::from)
-        .and_then(|()| {
-            crate::write(conn, |c| {
-                let set = keys::set_aside(c, &keys::SET_ASIDE)?;
-                let triggers = keys::triggers_aside(c)?;
-                let out = f(c)?;
-                keys::triggers_back(c, &triggers)?;
-                keys::restore(c, &set)?;
-                Ok(out)
-            })
-        });
+        .and_then(|()| crate::write(conn, |c| load_in(c, f)));
     let restored = before.apply(conn);
     if result.is_ok() {
         restored?;
     }
     result
+}
+
+/// The load inside its transaction: keys and triggers set aside, `f`, then put back.
+fn load_in<T, E>(
+    c: &mut DbConnection,
+    f: impl FnOnce(&mut Load<'_>) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let set = keys::set_aside(c, &keys::SET_ASIDE)?;
+    let triggers = keys::triggers_aside(c)?;
+    let mut load = Load {
+        conn: c,
+        failed: false,
+    };
+    let out = f(&mut load)?;
+    if load.failed {
+        // The closure went on after a batch failed: that batch may be half written.
+        return Err(diesel::result::Error::RollbackTransaction.into());
+    }
+    keys::triggers_back(c, &triggers)?;
+    keys::restore(c, &set)?;
+    Ok(out)
 }
 
 /// The settings of an SQLite connection a load changes.

@@ -1,6 +1,8 @@
 //! Access tokens: HS256 JWTs with the algorithm pinned, `exp` enforced, issuer and audience checked,
 //! and no token issued in the future.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -8,6 +10,13 @@ use serde::{Deserialize, Serialize};
 
 /// How far in the future a token's `iat` may lie, for clocks that disagree a little.
 pub const IAT_LEEWAY_SECONDS: i64 = 60;
+
+/// How long after its `exp` a token is still taken, for clocks that disagree a little.
+const EXP_LEEWAY_SECONDS: i64 = 5;
+
+/// How many verified tokens are remembered (about 400 bytes each); when full, the memory is
+/// emptied and filled again by the tokens in use.
+const VERIFIED_CAPACITY: usize = 4096;
 
 /// Signing settings. The secret comes from configuration and is never stored in the database.
 /// The keys and the validation rules are built once here, not for every token checked.
@@ -19,6 +28,12 @@ pub struct TokenConfig {
     issuer: String,
     audience: String,
     pub ttl: Duration,
+    /// Tokens whose signature, issuer and audience were checked, by their exact text. A client
+    /// sends the same token with every request for its whole life, and checking the signature
+    /// (HMAC over the token, two base64 decodings, two JSON parses) is most of what reading it
+    /// costs; only a token of exactly the same bytes is found here, and its times are checked
+    /// again on every use.
+    verified: Arc<Mutex<HashMap<Box<str>, Claims>>>,
 }
 
 impl std::fmt::Debug for TokenConfig {
@@ -61,7 +76,7 @@ impl TokenConfig {
     /// The settings for an issuer and an audience (the server's are fixed by [`TokenConfig::new`]).
     fn with_names(secret: &[u8], issuer: &str, audience: &str, ttl: Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 5;
+        validation.leeway = EXP_LEEWAY_SECONDS as u64;
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
@@ -72,6 +87,7 @@ impl TokenConfig {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             ttl,
+            verified: Arc::default(),
         }
     }
 
@@ -102,15 +118,36 @@ impl TokenConfig {
         self.verify_at(token, chrono::Utc::now().timestamp())
     }
 
-    /// [`TokenConfig::verify`] at `now` (seconds since the epoch) for `iat`.
+    /// [`TokenConfig::verify`] at `now` (seconds since the epoch) for `iat` and `exp`. A token
+    /// checked before is found by its exact text and not checked again, except for its times.
     pub fn verify_at(&self, token: &str, now: i64) -> Result<Claims, String> {
-        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|d| d.claims)
-            .map_err(|e| e.to_string())?;
+        let known = self.remembered().get(token).cloned();
+        let claims = match known {
+            Some(claims) => claims,
+            None => {
+                let claims = decode::<Claims>(token, &self.decoding, &self.validation)
+                    .map(|d| d.claims)
+                    .map_err(|e| e.to_string())?;
+                let mut verified = self.remembered();
+                if verified.len() >= VERIFIED_CAPACITY {
+                    verified.clear();
+                }
+                verified.insert(token.into(), claims.clone());
+                claims
+            }
+        };
+        if claims.exp < now.saturating_sub(EXP_LEEWAY_SECONDS) {
+            return Err(format!("expired (exp {})", claims.exp));
+        }
         if claims.iat > now.saturating_add(IAT_LEEWAY_SECONDS) {
             return Err(format!("issued in the future (iat {})", claims.iat));
         }
         Ok(claims)
+    }
+
+    fn remembered(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Claims>> {
+        // The map holds no invariant a panic elsewhere could have broken half-way.
+        self.verified.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -143,6 +180,48 @@ mod tests {
         assert!(c.verify_at(&ahead, t).unwrap_err().contains("future"));
         let (slightly, _) = c.issue("u1", 1, t + IAT_LEEWAY_SECONDS - 5).unwrap();
         assert!(c.verify_at(&slightly, t).is_ok(), "within the leeway");
+    }
+
+    #[test]
+    fn a_token_checked_before_still_expires_and_its_forgeries_are_refused() {
+        let c = config(&[7; 32]);
+        let t = now();
+        let (token, claims) = c.issue("u1", 3, t).unwrap();
+        assert_eq!(c.verify_at(&token, t).unwrap(), claims);
+        assert_eq!(c.verify_at(&token, t + 10).unwrap(), claims, "remembered");
+        let after = claims.exp + EXP_LEEWAY_SECONDS + 1;
+        assert!(c.verify_at(&token, after).unwrap_err().contains("expired"));
+        let fresh = config(&[7; 32]);
+        assert!(
+            fresh.verify_at(&token, after).is_err(),
+            "the same answer whether remembered or not"
+        );
+        assert!(c
+            .verify_at(&token, t - IAT_LEEWAY_SECONDS - 5)
+            .unwrap_err()
+            .contains("future"));
+
+        // One character changed anywhere is another token, checked from scratch.
+        for at in [token.len() - 2, token.find('.').unwrap() + 3, 5] {
+            let mut bytes = token.clone().into_bytes();
+            bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+            let tampered = String::from_utf8(bytes).unwrap();
+            assert!(c.verify_at(&tampered, t).is_err(), "changed at {at}");
+        }
+        // Another secret's configuration remembers nothing of this one's tokens.
+        assert!(config(&[8; 32]).verify_at(&token, t).is_err());
+    }
+
+    #[test]
+    fn the_memory_of_verified_tokens_stays_bounded() {
+        let c = config(&[7; 32]);
+        let t = now();
+        for i in 0..VERIFIED_CAPACITY + 10 {
+            let (token, _) = c.issue(&format!("u{i}"), 1, t).unwrap();
+            c.verify_at(&token, t).unwrap();
+            assert!(c.remembered().len() <= VERIFIED_CAPACITY);
+        }
+        assert!(!c.remembered().is_empty());
     }
 
     #[test]

@@ -42,14 +42,21 @@ fuzz:
 	scripts/test/with-postgres.sh scripts/fuzz/run.py --long
 
 ## deny: the licences, bans and sources of every dependency against deny.toml, offline
-## (cargo-deny; on a machine without it, installed from crates.io into target/tools first)
+## (cargo-deny; on a machine without it, built from crates.io once into the user's cache,
+## JIEKUN_TOOLS, where every clone on the machine finds it)
 CARGO_DENY_VERSION := 0.18.4
-DENY := $(or $(shell command -v cargo-deny 2>/dev/null),target/tools/bin/cargo-deny)
+JIEKUN_TOOLS ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/jiekun/tools
+DENY_ROOT := $(JIEKUN_TOOLS)/cargo-deny-$(CARGO_DENY_VERSION)
+DENY := $(or $(shell command -v cargo-deny 2>/dev/null),$(DENY_ROOT)/bin/cargo-deny)
 deny: $(DENY)
 	$(DENY) check licenses bans sources
 
-target/tools/bin/cargo-deny:
-	$(CARGO) install --locked --root target/tools cargo-deny --version $(CARGO_DENY_VERSION)
+# Built in a directory of its own and moved into place whole, so that an interrupted build
+# never leaves a half-installed tool behind.
+$(DENY_ROOT)/bin/cargo-deny:
+	rm -rf $(DENY_ROOT).partial
+	$(CARGO) install --locked --root $(DENY_ROOT).partial cargo-deny --version $(CARGO_DENY_VERSION)
+	rm -rf $(DENY_ROOT) && mv $(DENY_ROOT).partial $(DENY_ROOT)
 
 ## audit: the RustSec advisories for every dependency (fetches the advisory database)
 audit: $(DENY)

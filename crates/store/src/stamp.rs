@@ -5,13 +5,14 @@
 //! read. [`Stamp`] writes and reads the same text digit by digit (anything else it reads goes to
 //! diesel's parser, which knows every form SQLite accepts); on PostgreSQL it is diesel's own
 //! binary encoding. A row reads a column through it with `#[diesel(deserialize_as = Stamp)]`.
+//! [`Day`] does the same for a date (`%F`), read with every member of a household file.
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgValue};
 use diesel::serialize::{IsNull, Output, ToSql};
-use diesel::sql_types::Timestamp;
+use diesel::sql_types::{Date, Timestamp};
 use diesel::sqlite::{Sqlite, SqliteValue};
 
 use crate::conn::MultiBackend;
@@ -40,11 +41,7 @@ pub fn parse_sqlite_text(text: &str) -> Option<NaiveDateTime> {
     if b.len() < 19 || [b[4], b[7], b[10], b[13], b[16]] != *b"-- ::" {
         return None;
     }
-    let number = |from: usize, to: usize| -> Option<u32> {
-        b[from..to].iter().try_fold(0u32, |n, &c| {
-            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
-        })
-    };
+    let number = |from: usize, to: usize| decimal(&b[from..to]);
     let nanos = match &b[19..] {
         [] => 0,
         [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
@@ -58,6 +55,60 @@ pub fn parse_sqlite_text(text: &str) -> Option<NaiveDateTime> {
         number(17, 19)?,
         nanos,
     )
+}
+
+/// The number written in ASCII decimal digits in `digits`; `None` if any byte is not a digit.
+fn decimal(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |n, &c| {
+        c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+    })
+}
+
+/// A date column value read from a row (see the module).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromSqlRow)]
+pub struct Day(pub NaiveDate);
+
+impl From<Day> for NaiveDate {
+    fn from(d: Day) -> Self {
+        d.0
+    }
+}
+
+/// The date in `text` when it is in the form diesel writes on SQLite (`YYYY-MM-DD`); `None` for
+/// anything else.
+pub fn parse_sqlite_date(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    if b.len() != 10 || [b[4], b[7]] != *b"--" {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(
+        decimal(&b[0..4])? as i32,
+        decimal(&b[5..7])?,
+        decimal(&b[8..10])?,
+    )
+}
+
+impl FromSql<Date, Sqlite> for Day {
+    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        if let Some(d) = parse_sqlite_date(value.read_text()) {
+            return Ok(Day(d));
+        }
+        <NaiveDate as FromSql<Date, Sqlite>>::from_sql(value).map(Day)
+    }
+}
+
+impl FromSql<Date, Pg> for Day {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        <NaiveDate as FromSql<Date, Pg>>::from_sql(value).map(Day)
+    }
+}
+
+impl FromSql<Date, MultiBackend> for Day {
+    fn from_sql(
+        value: <MultiBackend as diesel::backend::Backend>::RawValue<'_>,
+    ) -> deserialize::Result<Self> {
+        value.from_sql::<Self, Date>()
+    }
 }
 
 impl FromSql<Timestamp, Sqlite> for Stamp {
@@ -200,6 +251,44 @@ mod tests {
                 prop_assert_eq!(NaiveDateTime::parse_from_str(&text, "%F %T%.f").ok(), Some(t));
             }
         }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        #[test]
+        fn reads_dates_as_chrono_does(days in -800_000i64..3_000_000) {
+            // Every day of years 0 to 9999, written as diesel writes it.
+            let day = NaiveDate::from_ymd_opt(0, 1, 1).expect("date") + chrono::Duration::days(days.rem_euclid(3_652_425));
+            let text = day.format("%F").to_string();
+            prop_assert_eq!(parse_sqlite_date(&text), Some(day));
+        }
+
+        #[test]
+        fn dates_agree_with_chrono_or_decline(text in "[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9-]{8,11}") {
+            if let Some(d) = parse_sqlite_date(&text) {
+                prop_assert_eq!(NaiveDate::parse_from_str(&text, "%F").ok(), Some(d));
+            }
+        }
+    }
+
+    #[test]
+    fn declines_other_dates() {
+        for text in [
+            "2026-02-30",
+            "2026-13-01",
+            "2026-1-05",
+            "2026/12/05",
+            "20261205",
+            "2026-12-05 00:00:00",
+            "２026-12-05",
+            "-026-12-05",
+        ] {
+            assert_eq!(parse_sqlite_date(text), None, "{text}");
+        }
+        assert_eq!(
+            parse_sqlite_date("0007-01-02"),
+            NaiveDate::from_ymd_opt(7, 1, 2)
+        );
     }
 
     #[test]

@@ -91,6 +91,7 @@ pub struct MemberRow {
     pub national_id_index: String,
     pub national_id_masked: String,
     pub sex: String,
+    #[diesel(deserialize_as = crate::stamp::Day)]
     pub birth_date: NaiveDate,
     pub health_enc: Option<String>,
     pub work_status: String,
@@ -122,6 +123,7 @@ pub struct ListedMember {
     pub name: String,
     pub national_id_masked: String,
     pub sex: String,
+    #[diesel(deserialize_as = crate::stamp::Day)]
     pub birth_date: NaiveDate,
     pub work_status: String,
     pub schooling_level: Option<String>,

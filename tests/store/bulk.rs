@@ -721,6 +721,16 @@ fn a_batch_writes_its_digests(db: &TestDb) {
         0,
         "nothing left to build"
     );
+    // Outside a load the households' trigger writes an empty digest first: the batch's own
+    // digests are written over it.
+    let mut other = batch(&u, "61072419900303125", "61072419910404126");
+    other.households[0].file_number = None;
+    other.file_numbers = None;
+    other.digests = digest::of_batch(&cipher, &other).unwrap();
+    bulk::write_batch(&mut c, &other, event()).unwrap();
+    let written = read(&mut c);
+    assert_eq!(written.len(), 4);
+    assert!(written.iter().all(|w| w.1.is_some()), "{written:?}");
 }
 
 /// The triggers of the schema by name, with their table and definition (SQLite) or whether they
@@ -754,14 +764,17 @@ fn triggers(c: &mut DbConnection) -> Vec<(String, String)> {
     out
 }
 
-/// The SQLite settings a load changes: page cache, journal mode, synchronous.
-fn sqlite_settings(c: &mut DbConnection) -> (i64, String, i64) {
+/// The SQLite settings a load changes: page cache, journal mode, synchronous, foreign keys and
+/// helper threads.
+fn sqlite_settings(c: &mut DbConnection) -> (i64, String, i64, bool, i64) {
     use diesel::dsl::sql;
-    use diesel::sql_types::{BigInt, Text};
+    use diesel::sql_types::{BigInt, Bool, Text};
     diesel::select((
         sql::<BigInt>("(SELECT cache_size FROM pragma_cache_size())"),
         sql::<Text>("(SELECT journal_mode FROM pragma_journal_mode())"),
         sql::<BigInt>("(SELECT synchronous FROM pragma_synchronous())"),
+        sql::<Bool>("(SELECT foreign_keys FROM pragma_foreign_keys())"),
+        sql::<BigInt>("(SELECT threads FROM pragma_threads())"),
     ))
     .get_result(c)
     .unwrap()
@@ -788,7 +801,11 @@ fn a_lone_sqlite_connection_loads_through_a_rollback_journal() {
         Ok(sqlite_settings(l.connection()))
     })
     .unwrap();
-    assert_eq!(during, (-262_144, "delete".to_owned(), 2));
+    assert_eq!(during, (-262_144, "delete".to_owned(), 2, false, 2));
+    assert!(
+        before.3,
+        "the foreign keys are on outside a load: {before:?}"
+    );
     assert_eq!(sqlite_settings(&mut c), before);
     for h in &first.households {
         assert!(hs::get(&mut c, &Scope::All, &h.id).is_ok());
@@ -805,7 +822,146 @@ fn a_lone_sqlite_connection_loads_through_a_rollback_journal() {
     assert_eq!(sqlite_settings(&mut other.get().unwrap()).1, "wal");
 }
 
+/// The foreign keys of the tables a load writes, as `(table, column, parent table)`.
+fn foreign_keys(c: &mut DbConnection) -> Vec<(String, String, String)> {
+    #[derive(QueryableByName)]
+    struct Key {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        table_name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        column_name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        parent: String,
+    }
+    let mut tables: Vec<&str> = bulk::keys::SET_ASIDE.to_vec();
+    tables.extend(bulk::keys::FOREIGN_KEYS_ASIDE);
+    let tables = tables.join(",");
+    let keys: Vec<Key> = match c {
+        DbConnection::Postgres(_) => diesel::sql_query(
+            "SELECT t.relname::text AS table_name, a.attname::text AS column_name, \
+                    p.relname::text AS parent \
+             FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid \
+             JOIN pg_class p ON p.oid = k.confrelid \
+             JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY(k.conkey) \
+             JOIN pg_namespace n ON n.oid = t.relnamespace \
+             WHERE k.contype = 'f' AND n.nspname = current_schema() \
+               AND t.relname = ANY(string_to_array($1, ','))",
+        ),
+        DbConnection::Sqlite(_) => diesel::sql_query(
+            "SELECT t.value AS table_name, k.\"from\" AS column_name, k.\"table\" AS parent \
+             FROM json_each('[\"' || replace($1, ',', '\",\"') || '\"]') t, \
+                  pragma_foreign_key_list(t.value) k",
+        ),
+    }
+    .bind::<diesel::sql_types::Text, _>(&tables)
+    .load(c)
+    .unwrap();
+    let mut out: Vec<_> = keys
+        .into_iter()
+        .map(|k| (k.table_name, k.column_name, k.parent))
+        .collect();
+    out.sort();
+    out
+}
+
+/// A load on SQLite runs with the database's foreign keys off and checks them itself: the list it
+/// checks is every foreign key of the tables it writes, and a batch that breaks any one of them
+/// fails the load and keeps nothing, while rows pointing at parents stored before the load go in.
+fn a_load_checks_every_foreign_key(db: &TestDb) {
+    let mut c = db.pool.get().unwrap();
+    let mut checked: Vec<(String, String, String)> = bulk::parents::KEYS
+        .iter()
+        .map(|(t, col, p)| ((*t).to_owned(), (*col).to_owned(), (*p).to_owned()))
+        .collect();
+    checked.sort();
+    assert_eq!(foreign_keys(&mut c), checked);
+
+    let u = union(&mut c);
+    let stored = batch(&u, "61072419800101123", "61072419810202124");
+    bulk::write_batch(&mut c, &stored, event()).unwrap();
+    let fresh = || {
+        let mut b = batch(&u, "61072419900303125", "61072419910404126");
+        b.file_numbers = None;
+        b.households[0].file_number = None;
+        b.digests = jiekun_store::rules::digest::of_batch(&test_cipher(), &b).unwrap();
+        b
+    };
+    let nobody = jiekun_store::new_id;
+    type Break = Box<dyn Fn(&mut HouseholdBatch)>;
+    let breaks: Vec<(&str, Break)> = vec![
+        (
+            "households.organisation_id",
+            Box::new(move |b| b.households[0].organisation_id = nobody()),
+        ),
+        (
+            "households.enterprise_id",
+            Box::new(move |b| b.households[1].enterprise_id = Some(nobody())),
+        ),
+        (
+            "household_members.household_id",
+            Box::new(move |b| b.members[1].household_id = nobody()),
+        ),
+        (
+            "income_records.household_id",
+            Box::new(move |b| b.incomes[3].household_id = nobody()),
+        ),
+        (
+            "income_records.member_id",
+            Box::new(move |b| b.incomes[0].member_id = Some(nobody())),
+        ),
+        (
+            "expenditures.household_id",
+            Box::new(move |b| b.expenditures[1].household_id = nobody()),
+        ),
+        (
+            "expenditures.member_id",
+            Box::new(move |b| b.expenditures[0].member_id = Some(nobody())),
+        ),
+        (
+            "household_lifecycle.household_id",
+            Box::new(move |b| b.lifecycle[0].household_id = nobody()),
+        ),
+        (
+            "household_digests.household_id",
+            Box::new(move |b| b.digests[1].household_id = nobody()),
+        ),
+    ];
+    // `active_persons.household_id` is the member's own household.
+    assert_eq!(breaks.len() + 1, checked.len());
+    let events = audit_events(&mut c).len();
+    for (key, break_it) in &breaks {
+        let mut b = fresh();
+        break_it(&mut b);
+        let failed = bulk::loading(&mut c, |l| l.write(&b, event()));
+        assert!(failed.is_err(), "{key}: {failed:?}");
+        for h in &b.households {
+            assert!(
+                matches!(
+                    hs::get(&mut c, &Scope::All, &h.id),
+                    Err(StoreError::NotFound)
+                ),
+                "{key}: nothing kept"
+            );
+        }
+        assert_eq!(audit_events(&mut c).len(), events, "{key}");
+    }
+
+    // Rows of a later batch pointing at households and members stored before the load.
+    let mut adding = fresh();
+    adding.incomes[0].household_id = stored.households[0].id.clone();
+    adding.incomes[0].member_id = Some(stored.members[0].id.clone());
+    adding.expenditures[1].household_id = stored.households[1].id.clone();
+    bulk::loading(&mut c, |l| l.write(&adding, event())).unwrap();
+    let incomes = hs::incomes(&mut c, &stored.households[0].id, None, None, None).unwrap();
+    assert!(incomes.iter().any(|i| i.id == adding.incomes[0].id));
+    // The database's own keys are on again after the loads.
+    if let DbConnection::Sqlite(_) = *c {
+        assert!(sqlite_settings(&mut c).3);
+    }
+}
+
 crate::on_both_backends!(TestDb:
+    a_load_checks_every_foreign_key,
     a_batch_comes_back_as_written,
     large_batches_come_back_as_written,
     a_refused_batch_writes_nothing,

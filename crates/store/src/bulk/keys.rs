@@ -7,8 +7,8 @@
 //! (both backends' schema changes are transactional). A key the rows break fails the load when it
 //! is put back. On PostgreSQL the primary and unique keys (and unique indexes) no foreign key
 //! refers to are set aside too (a duplicate fails the load when its key is put back); the others
-//! stay, and so do SQLite's unique indexes. SQLite checks its foreign keys row by row still: a
-//! lookup by primary key in the process is cheap, and SQLite cannot drop a key.
+//! stay, and so do SQLite's unique indexes. SQLite cannot drop a key: a load there turns the
+//! foreign keys off for its connection instead, and checks them itself (`super::parents`).
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;

@@ -13,6 +13,7 @@ use crate::workflows::LifecycleRow;
 use crate::DbConnection;
 
 pub mod keys;
+pub mod parents;
 mod rows;
 
 /// `COPY table FROM STDIN` in the binary format, through the concrete connection.
@@ -101,6 +102,8 @@ pub fn write_batch(
 pub struct Load<'c> {
     conn: &'c mut DbConnection,
     failed: bool,
+    /// The database's foreign keys are off (SQLite): each batch's are checked by the loader.
+    check_parents: bool,
 }
 
 impl Load<'_> {
@@ -110,13 +113,19 @@ impl Load<'_> {
         if self.failed {
             return Err(diesel::result::Error::RollbackTransaction.into());
         }
-        let out = write_rows(self.conn, batch, event);
+        let out = if self.check_parents {
+            parents::check(self.conn, batch)
+                .map_err(Into::into)
+                .and_then(|()| write_rows(self.conn, batch, event))
+        } else {
+            write_rows(self.conn, batch, event)
+        };
         self.failed = out.is_err();
         out
     }
 
     /// The load's connection, inside its transaction, for reads between batches (what a write on
-    /// it changes is the caller's to keep consistent).
+    /// it changes is the caller's to keep consistent: on SQLite its foreign keys are off).
     pub fn connection(&mut self) -> &mut DbConnection {
         self.conn
     }
@@ -230,19 +239,8 @@ fn write_digests(
             .execute(pg)?;
         }
         DbConnection::Sqlite(lite) => {
-            use crate::schema::household_digests as d;
-            for row in digests {
-                diesel::insert_into(d::table)
-                    .values((
-                        d::household_id.eq(&row.household_id),
-                        d::body.eq(&row.body),
-                        d::health_enc.eq(&row.health_enc),
-                    ))
-                    .on_conflict(d::household_id)
-                    .do_update()
-                    .set((d::body.eq(&row.body), d::health_enc.eq(&row.health_enc)))
-                    .execute(lite)?;
-            }
+            let rows: Vec<rows::DigestIn> = digests.iter().map(Into::into).collect();
+            rows::upsert_digests_sqlite(lite, &rows)?;
         }
     }
     Ok(())
@@ -260,8 +258,10 @@ fn write_digests(
 ///   page twice (once into the log, once when it is copied back), while a rollback journal keeps
 ///   only the old content of the pages the load changes, and the new pages at the end of the file
 ///   are written once. The journal is synced in full (`synchronous = FULL`), so the load stays
-///   durable and all-or-nothing; each setting is put back afterwards whatever `f` returns (and a
-///   connection that opens the database after a crash switches it to the log again).
+///   durable and all-or-nothing. The foreign keys are off, and [`Load::write`] checks each
+///   batch's ([`parents`]); the indexes are sorted with a helper thread (`PRAGMA threads`). Each
+///   setting is put back afterwards whatever `f` returns (and a connection that opens the
+///   database after a crash switches it to the log again, and its foreign keys on).
 /// - On PostgreSQL the foreign keys are set aside too, and the primary and unique keys no foreign
 ///   key refers to (a duplicate fails the load when they are put back), the keys checked or built
 ///   once over each table when they are put back, and the new households' history rows are
@@ -296,11 +296,16 @@ fn load_in<T, E>(
 where
     E: From<diesel::result::Error>,
 {
+    let check_parents = match c {
+        DbConnection::Sqlite(_) => !SqliteSettings::foreign_keys_on(c)?,
+        DbConnection::Postgres(_) => false,
+    };
     let set = keys::set_aside(c, &keys::SET_ASIDE)?;
     let triggers = keys::triggers_aside(c)?;
     let mut load = Load {
         conn: c,
         failed: false,
+        check_parents,
     };
     let out = f(&mut load)?;
     if load.failed {
@@ -317,27 +322,44 @@ struct SqliteSettings<'a> {
     cache_size: i64,
     journal_mode: &'a str,
     synchronous: i64,
+    foreign_keys: bool,
+    threads: i64,
 }
 
 impl SqliteSettings<'static> {
-    /// A page cache of 256 MiB, a rollback journal synced in full.
+    /// A page cache of 256 MiB, a rollback journal synced in full, the foreign keys off (the
+    /// loader checks them, [`parents`]) and a helper thread for the sorts that build the
+    /// set-aside indexes again.
     const LOADING: SqliteSettings<'static> = SqliteSettings {
         cache_size: -262_144,
         journal_mode: "delete",
         synchronous: 2,
+        foreign_keys: false,
+        threads: 2,
     };
+
+    /// Whether the connection checks foreign keys.
+    fn foreign_keys_on(conn: &mut DbConnection) -> QueryResult<bool> {
+        use diesel::dsl::sql;
+        use diesel::sql_types::Bool;
+        diesel::select(sql::<Bool>(
+            "(SELECT foreign_keys FROM pragma_foreign_keys())",
+        ))
+        .get_result(conn)
+    }
 }
 
 impl SqliteSettings<'_> {
     fn read(conn: &mut DbConnection) -> QueryResult<SqliteSettings<'static>> {
         use diesel::dsl::sql;
         use diesel::sql_types::{BigInt, Text};
-        let (cache_size, journal_mode, synchronous) = diesel::select((
+        let (cache_size, journal_mode, synchronous, threads) = diesel::select((
             sql::<BigInt>("(SELECT cache_size FROM pragma_cache_size())"),
             sql::<Text>("(SELECT journal_mode FROM pragma_journal_mode())"),
             sql::<BigInt>("(SELECT synchronous FROM pragma_synchronous())"),
+            sql::<BigInt>("(SELECT threads FROM pragma_threads())"),
         ))
-        .get_result::<(i64, String, i64)>(conn)?;
+        .get_result::<(i64, String, i64, i64)>(conn)?;
         // Only the modes a connection of this store opens with are put back.
         let journal_mode = if journal_mode.eq_ignore_ascii_case("wal") {
             "wal"
@@ -348,16 +370,24 @@ impl SqliteSettings<'_> {
             cache_size,
             journal_mode,
             synchronous,
+            foreign_keys: SqliteSettings::foreign_keys_on(conn)?,
+            threads,
         })
     }
 
-    /// Applies the settings. The journal mode changes only when no other connection has the
-    /// database open; otherwise the load keeps the write-ahead log, slower but as safe.
+    /// Applies the settings, outside a transaction (inside one, SQLite keeps the foreign keys as
+    /// they are, and the load then leaves them to the database). The journal mode changes only
+    /// when no other connection has the database open; otherwise the load keeps the write-ahead
+    /// log, slower but as safe.
     fn apply(&self, conn: &mut DbConnection) -> QueryResult<()> {
         use diesel::connection::SimpleConnection;
         conn.batch_execute(&format!(
-            "PRAGMA cache_size = {}; PRAGMA synchronous = {};",
-            self.cache_size, self.synchronous
+            "PRAGMA cache_size = {}; PRAGMA synchronous = {}; PRAGMA foreign_keys = {}; \
+             PRAGMA threads = {};",
+            self.cache_size,
+            self.synchronous,
+            if self.foreign_keys { "ON" } else { "OFF" },
+            self.threads,
         ))?;
         diesel::sql_query(format!("PRAGMA journal_mode = {}", self.journal_mode))
             .execute(conn)

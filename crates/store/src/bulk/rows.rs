@@ -9,9 +9,10 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sqlite::Sqlite;
 
 use crate::households::{ExpenditureRow, HouseholdRow, IncomeRow, MemberRow};
+use crate::rules::digest::DigestRow;
 use crate::schema::{
-    active_persons, expenditures, household_lifecycle, household_members, households,
-    income_records,
+    active_persons, expenditures, household_digests, household_lifecycle, household_members,
+    households, income_records,
 };
 use crate::stamp::Stamp;
 use crate::workflows::LifecycleRow;
@@ -364,9 +365,36 @@ impl<'a> From<&'a MemberRow> for ActivePersonIn<'a> {
     }
 }
 
-/// Inserts `$rows` into `$table`, `$n` rows a statement (see [`InsertRows`]).
+#[derive(Insertable)]
+#[diesel(table_name = household_digests, treat_none_as_default_value = false)]
+pub(super) struct DigestIn<'a> {
+    household_id: &'a str,
+    body: &'a str,
+    health_enc: Option<&'a str>,
+}
+
+impl<'a> From<&'a DigestRow> for DigestIn<'a> {
+    fn from(row: &'a DigestRow) -> Self {
+        let DigestRow {
+            household_id,
+            body,
+            health_enc,
+        } = row;
+        DigestIn {
+            household_id,
+            body,
+            health_enc: health_enc.as_deref(),
+        }
+    }
+}
+
+/// Inserts `$rows` into `$table`, `$n` rows a statement (see [`InsertRows`]), each statement
+/// followed by `$tail` (an upsert clause) when given.
 macro_rules! insert_rows {
-    ($conn:expr, $table:expr, $rows:expr, $n:literal) => {{
+    ($conn:expr, $table:expr, $rows:expr, $n:literal) => {
+        insert_rows!($conn, $table, $rows, $n, "")
+    };
+    ($conn:expr, $table:expr, $rows:expr, $n:literal, $tail:expr) => {{
         for chunk in $rows.chunks($n) {
             let mut values = chunk.iter().map(Insertable::<_>::values);
             InsertRows {
@@ -374,6 +402,7 @@ macro_rules! insert_rows {
                 first: values.next().expect("a chunk has rows"),
                 // The other rows' values without their column names.
                 rest: values.map(|row| row.values).collect(),
+                tail: $tail,
                 keep: chunk.len() == $n,
             }
             .execute($conn)?;
@@ -387,10 +416,17 @@ macro_rules! insert_rows {
 /// kept by the connection (keyed by its text) when `keep` is set, which a load sets only for its
 /// full statements, so that each table of a load is prepared once and its shorter last
 /// statements are not kept.
+///
+/// It is an `INSERT OR FAIL`: a row that breaks a constraint stops the statement without undoing
+/// the rows before it. With SQLite's default (`ABORT`), every multi-row statement keeps a journal
+/// of the pages it changes, so that it alone can be undone; here a failed statement fails its
+/// whole transaction ([`super::write_batch`]) or load ([`super::Load`]), which rolls back. (With
+/// the foreign keys on, SQLite keeps that journal all the same.)
 struct InsertRows<Into, First, Values> {
     into: Into,
     first: First,
     rest: Vec<Values>,
+    tail: &'static str,
     keep: bool,
 }
 
@@ -409,7 +445,7 @@ where
         if !self.keep {
             out.unsafe_to_cache_prepared();
         }
-        out.push_sql("INSERT INTO ");
+        out.push_sql("INSERT OR FAIL INTO ");
         self.into.walk_ast(out.reborrow())?;
         out.push_sql(" ");
         self.first.walk_ast(out.reborrow())?;
@@ -418,6 +454,7 @@ where
             row.walk_ast(out.reborrow())?;
             out.push_sql(")");
         }
+        out.push_sql(self.tail);
         Ok(())
     }
 }
@@ -441,5 +478,22 @@ pub(super) fn insert_sqlite(
     insert_rows!(conn, income_records::table, incomes, 1000);
     insert_rows!(conn, expenditures::table, expenditures_in, 1000);
     insert_rows!(conn, household_lifecycle::table, lifecycle, 1000);
+    Ok(())
+}
+
+/// Writes digests over those stored for their households, or as their first: multi-row upserts
+/// of 1,000 rows a statement.
+pub(super) fn upsert_digests_sqlite(
+    conn: &mut SqliteConnection,
+    digests: &[DigestIn<'_>],
+) -> QueryResult<()> {
+    insert_rows!(
+        conn,
+        household_digests::table,
+        digests,
+        1000,
+        " ON CONFLICT (household_id) DO UPDATE \
+         SET body = excluded.body, health_enc = excluded.health_enc"
+    );
     Ok(())
 }

@@ -101,7 +101,11 @@ pub fn households(
                 done += take;
             }
         });
-        bulk::loading(conn, |load| -> anyhow::Result<Written> {
+        // Written batches are freed on a thread of their own: their millions of small strings
+        // would otherwise be the one writer's time.
+        let (spent, written) = mpsc::channel::<HouseholdBatch>();
+        s.spawn(move || written.into_iter().for_each(drop));
+        bulk::loading(conn, move |load| -> anyhow::Result<Written> {
             let mut made = Written::default();
             for batch in rx {
                 let event = system_event(
@@ -110,7 +114,10 @@ pub fn households(
                     "",
                     serde_json::json!({"seed": seed, "region": REGION}),
                 );
-                made.add(load.write(&batch?, event)?);
+                let batch = batch?;
+                made.add(load.write(&batch, event)?);
+                // The freeing thread ends with the load; a batch it cannot take is freed here.
+                let _ = spent.send(batch);
             }
             Ok(made)
         })

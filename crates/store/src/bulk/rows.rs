@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sqlite::Sqlite;
+use std::marker::PhantomData;
 
 use crate::households::{ExpenditureRow, HouseholdRow, IncomeRow, MemberRow};
 use crate::rules::digest::DigestRow;
@@ -389,60 +390,115 @@ impl<'a> From<&'a DigestRow> for DigestIn<'a> {
 }
 
 /// Inserts `$rows` into `$table`, `$n` rows a statement (see [`InsertRows`]), each statement
-/// followed by `$tail` (an upsert clause) when given.
+/// followed by the clause `$tail` ([`Tail`]).
 macro_rules! insert_rows {
-    ($conn:expr, $table:expr, $rows:expr, $n:literal) => {
-        insert_rows!($conn, $table, $rows, $n, "")
+    ($conn:expr, $table:path, $rows:expr, $n:literal) => {
+        insert_rows!($conn, $table, $rows, $n, NoTail)
     };
-    ($conn:expr, $table:expr, $rows:expr, $n:literal, $tail:expr) => {{
+    ($conn:expr, $table:path, $rows:expr, $n:literal, $tail:ty) => {{
         for chunk in $rows.chunks($n) {
             let mut values = chunk.iter().map(Insertable::<_>::values);
-            InsertRows {
-                into: $table.from_clause(),
-                first: values.next().expect("a chunk has rows"),
-                // The other rows' values without their column names.
-                rest: values.map(|row| row.values).collect(),
-                tail: $tail,
-                keep: chunk.len() == $n,
+            let first = values.next().expect("a chunk has rows");
+            // The other rows' values without their column names.
+            let rest = values.map(|row| row.values).collect();
+            if chunk.len() == $n {
+                InsertRows::<_, _, _, Kept<($table, [(); $n], $tail)>, $tail>::new(
+                    $table.from_clause(),
+                    first,
+                    rest,
+                )
+                .execute($conn)?;
+            } else {
+                InsertRows::<_, _, _, Dropped, $tail>::new($table.from_clause(), first, rest)
+                    .execute($conn)?;
             }
-            .execute($conn)?;
         }
     }};
 }
 
 /// One multi-row `INSERT` on SQLite: the first row's `(columns) VALUES (values)`, then the values
 /// of the others. Diesel's own insert of a slice of rows is prepared anew for every statement,
-/// and parsing a statement of thousands of parameters was a seventh of a load's work; this one is
-/// kept by the connection (keyed by its text) when `keep` is set, which a load sets only for its
-/// full statements, so that each table of a load is prepared once and its shorter last
-/// statements are not kept.
+/// and parsing a statement of thousands of parameters was a seventh of a load's work. This one is
+/// kept by the connection when it is a table's full statement (`Keeping` is [`Kept`]), found
+/// again by its type alone, without writing its text out again; a batch's shorter last statement
+/// ([`Dropped`]) is prepared for its own length and not kept.
 ///
 /// It is an `INSERT OR FAIL`: a row that breaks a constraint stops the statement without undoing
 /// the rows before it. With SQLite's default (`ABORT`), every multi-row statement keeps a journal
 /// of the pages it changes, so that it alone can be undone; here a failed statement fails its
 /// whole transaction ([`super::write_batch`]) or load ([`super::Load`]), which rolls back. (With
 /// the foreign keys on, SQLite keeps that journal all the same.)
-struct InsertRows<Into, First, Values> {
+struct InsertRows<Into, First, Values, Keeping, T> {
     into: Into,
     first: First,
     rest: Vec<Values>,
-    tail: &'static str,
-    keep: bool,
+    keeping: PhantomData<(Keeping, T)>,
 }
 
-impl<Into, First, Values> QueryId for InsertRows<Into, First, Values> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
+impl<Into, First, Values, K, T> InsertRows<Into, First, Values, K, T> {
+    fn new(into: Into, first: First, rest: Vec<Values>) -> Self {
+        InsertRows {
+            into,
+            first,
+            rest,
+            keeping: PhantomData,
+        }
+    }
 }
 
-impl<Into, First, Values> QueryFragment<Sqlite> for InsertRows<Into, First, Values>
+/// Whether the connection keeps a statement, and under which type.
+trait Keeping: 'static {
+    const KEPT: bool;
+}
+
+/// Kept under the type `Id`: the table, the number of rows and the tail, which determine the
+/// statement's text.
+struct Kept<Id>(PhantomData<Id>);
+
+impl<Id: 'static> Keeping for Kept<Id> {
+    const KEPT: bool = true;
+}
+
+/// Prepared for one use.
+struct Dropped;
+
+impl Keeping for Dropped {
+    const KEPT: bool = false;
+}
+
+/// A clause after the rows: an upsert's, or none.
+trait Tail: 'static {
+    const SQL: &'static str;
+}
+
+struct NoTail;
+
+impl Tail for NoTail {
+    const SQL: &'static str = "";
+}
+
+/// A digest written over the one stored for its household.
+struct DigestUpsert;
+
+impl Tail for DigestUpsert {
+    const SQL: &'static str = " ON CONFLICT (household_id) DO UPDATE \
+        SET body = excluded.body, health_enc = excluded.health_enc";
+}
+
+impl<Into, First, Values, K: Keeping, T: Tail> QueryId for InsertRows<Into, First, Values, K, T> {
+    type QueryId = K;
+    const HAS_STATIC_QUERY_ID: bool = K::KEPT;
+}
+
+impl<Into, First, Values, K: Keeping, T: Tail> QueryFragment<Sqlite>
+    for InsertRows<Into, First, Values, K, T>
 where
     Into: QueryFragment<Sqlite>,
     First: QueryFragment<Sqlite>,
     Values: QueryFragment<Sqlite>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        if !self.keep {
+        if !K::KEPT {
             out.unsafe_to_cache_prepared();
         }
         out.push_sql("INSERT OR FAIL INTO ");
@@ -454,12 +510,15 @@ where
             row.walk_ast(out.reborrow())?;
             out.push_sql(")");
         }
-        out.push_sql(self.tail);
+        out.push_sql(T::SQL);
         Ok(())
     }
 }
 
-impl<Into, First, Values> RunQueryDsl<SqliteConnection> for InsertRows<Into, First, Values> {}
+impl<Into, First, Values, K, T> RunQueryDsl<SqliteConnection>
+    for InsertRows<Into, First, Values, K, T>
+{
+}
 
 /// Multi-row `INSERT`s, parents before children. Rows a statement times columns stay far below
 /// SQLite's limit of 32,766 bound parameters.
@@ -487,13 +546,6 @@ pub(super) fn upsert_digests_sqlite(
     conn: &mut SqliteConnection,
     digests: &[DigestIn<'_>],
 ) -> QueryResult<()> {
-    insert_rows!(
-        conn,
-        household_digests::table,
-        digests,
-        1000,
-        " ON CONFLICT (household_id) DO UPDATE \
-         SET body = excluded.body, health_enc = excluded.health_enc"
-    );
+    insert_rows!(conn, household_digests::table, digests, 1000, DigestUpsert);
     Ok(())
 }

@@ -8,7 +8,7 @@
 # register by status and region (one GROUP BY over the households, no HTTP); each report is
 # printed as a multiple of it. Then the what-if simulation and the exit candidates over every
 # household (targets < 1.5 s at 100,000 on SQLite, < 10 s at 1,000,000 on PostgreSQL). The
-# server's peak RSS (VmHWM, target < 300 MB) closes each backend's figures.
+# server's peak RSS (VmHWM; target < 300 MB on PostgreSQL) closes each backend's figures.
 # BENCH_REPORTS_REUSE=1 serves the databases a previous run loaded, without loading them again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -100,7 +100,11 @@ PY
   done
   # RssFile is the SQLite file's pages read through the memory map (the kernel's page cache,
   # shared and reclaimable); RssAnon is the server's own heap.
-  echo "server peak RSS: $(grep VmHWM /proc/$pid/status | awk '{print $2 / 1024 " MB"}') (target < 300 MB)" \
+  # The target (< 300 MB) is the 1,000,000-household simulation's on PostgreSQL; on SQLite the
+  # peak counts the mapped file too, so it is printed without a verdict.
+  local peak
+  peak=$(grep VmHWM /proc/$pid/status | awk '{print $2 / 1024}')
+  echo "server peak RSS: $peak MB $(python3 -c "import sys; mb, backend = float(sys.argv[1]), sys.argv[2]; print(f'(target < 300 MB: {\"met\" if mb < 300 else \"not met\"})' if backend == 'postgres' else '(no target: the mapped database file counts in it)')" "$peak" "$backend")" \
     "(now: $(grep -E 'RssAnon|RssFile' /proc/$pid/status | awk '{printf "%s %.0f MB ", $1, $2 / 1024}'))"
   kill $pid; wait $pid 2>/dev/null || true
 }

@@ -379,6 +379,18 @@ impl Generator {
                 updated_at: now,
             }
         });
+        // One filed household in ten has seen every hardship cause resolved by its measures (the
+        // exit rule's second condition, 《实施方案》二(二)): with six months above the standard it
+        // is an exit candidate. Chosen by serial, so the random draws stay as they were.
+        let resolved_causes = if status == "filed" && serial % 10 == 7 {
+            std::iter::once(main_cause)
+                .chain(secondary.iter().copied())
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        } else {
+            String::new()
+        };
         let housing = Housing::draw(rng);
         let account: String = (0..19)
             .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
@@ -434,7 +446,7 @@ impl Generator {
             version: 1,
             created_at: now,
             updated_at: now,
-            resolved_causes: String::new(),
+            resolved_causes,
             legal_dispute,
         };
         Ok(Draft {
@@ -579,6 +591,34 @@ mod tests {
             assert_eq!(zero, !members.iter().any(|m| m.work_status == "employed"));
             assert!(h.bank_account_enc.is_some());
         }
+    }
+
+    #[test]
+    fn one_filed_household_in_ten_has_every_cause_resolved() {
+        let drafts = generator(11).draw(1_000).unwrap();
+        let causes = |s: &str| -> std::collections::BTreeSet<i64> {
+            s.split(',')
+                .filter(|c| !c.is_empty())
+                .map(|c| c.parse().unwrap())
+                .collect()
+        };
+        let (mut resolved, mut filed) = (0, 0);
+        for (serial, d) in drafts.iter().enumerate() {
+            let h = &d.row;
+            filed += usize::from(h.status == "filed");
+            if h.status == "filed" && serial % 10 == 7 {
+                resolved += 1;
+                let mut all = causes(&h.secondary_causes);
+                all.insert(h.main_cause);
+                assert_eq!(causes(&h.resolved_causes), all, "{}", h.id);
+            } else {
+                assert_eq!(h.resolved_causes, "", "{} ({})", h.id, h.status);
+            }
+        }
+        assert!(
+            filed > 600 && resolved * 14 > filed && resolved * 7 < filed,
+            "{resolved} of {filed}"
+        );
     }
 
     #[test]
